@@ -1,0 +1,44 @@
+# Scoop: two commands do all the set-up on a fresh machine.
+#   make run   - virtualenv, install, migrate, demo data, serve on http://127.0.0.1:$(PORT)
+#   make test  - install what tests need and run them all
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test install install-dev lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py serve 127.0.0.1:$(PORT)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+# 1) the whole suite on the embedded settings (SQLite + DuckDB),
+# 2) the database-backed tests again on the real PostgreSQL.
+test: install-dev lint
+	$(PY) -m pytest
+	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m "not slow" tests/scoop tests/indexer/test_api_schemas.py tests/indexer/test_api_ingest.py tests/analytics
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis

@@ -1,0 +1,113 @@
+"""Search: a query and sidebar filters in, exact counts, disjunctive facets and
+a page of clips out (SPEC 3, 4)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.backends import get_search_backend
+from indexer.backends.base import SearchRequest, SearchResult
+from indexer.facets import UNITS, FacetError, facets_for, parse_filters
+from indexer.models import LabelSchema, Video
+from indexer.query import compile_query
+from indexer.services import schema_ontology
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass
+class SearchAnswer:
+    schema: LabelSchema
+    result: SearchResult
+    page: int
+    page_size: int
+
+
+def search_run(
+    *,
+    schema: LabelSchema,
+    query: Any = None,
+    q: str | None = None,
+    filters: Any = None,
+    gap_s: float = 1.0,
+    page: int = 1,
+    page_size: int = 20,
+    facet_unit: str | None = None,
+    facets: list[str] | None = None,
+) -> SearchAnswer:
+    """Validate a search against ``schema``'s ontology and run it on the index.
+
+    Raises QueryError / FacetError naming what is wrong.
+    """
+    ontology = schema_ontology(schema)
+    tree = compile_query(query=query, q=q, ontology=ontology)
+    parsed_filters = parse_filters(filters, ontology)
+    if facet_unit not in (None, "", *UNITS):
+        raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")
+    known = facets_for(ontology)
+    for i, key in enumerate(facets or []):
+        if key not in known:
+            raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
+    if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
+        raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise FacetError("page_size" if page >= 1 else "page",
+                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    request = SearchRequest(
+        ontology=ontology,
+        query=tree,
+        filters=parsed_filters,
+        gap_s=float(gap_s),
+        page=page,
+        page_size=page_size,
+        facet_unit=facet_unit or None,
+        facets=facets or None,
+    )
+    result = get_search_backend().search(request=request)
+    return SearchAnswer(schema=schema, result=result, page=page, page_size=page_size)
+
+
+def _json_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
+    """The REST form of a search answer."""
+    result = answer.result
+    videos = Video.objects.in_bulk({clip.video_id for clip in result.clips})
+    clips = []
+    for clip in result.clips:
+        video = videos.get(clip.video_id)
+        clips.append(
+            {
+                "video": clip.video_id,
+                "video_name": video.name if video else None,
+                "start_s": clip.start_s,
+                "end_s": clip.end_s,
+                "duration_s": clip.end_s - clip.start_s,
+                "start_frame": clip.start_frame,
+                "end_frame": clip.end_frame,
+                "frames": clip.frames,
+                # Media endpoints (thumbnails, range streaming) come with issue 4;
+                # until then a clip plays from the video's own URL when it has one.
+                "thumbnail_url": None,
+                "stream_url": (video.media_url or None) if video else None,
+            }
+        )
+    counts = dict(result.counts)
+    for key in ("videos", "clips", "frames", "objects", "tracks"):
+        counts[key] = int(counts[key])
+    return {
+        "schema": {"id": answer.schema.id, "name": answer.schema.name, "version": answer.schema.version},
+        "counts": counts,
+        "facets": {key: {_json_key(v): n for v, n in values.items()} for key, values in result.facets.items()},
+        "clips": clips,
+        "page": answer.page,
+        "page_size": answer.page_size,
+        "pages": max(1, math.ceil(result.total_clips / answer.page_size)),
+        "total_clips": result.total_clips,
+    }

@@ -1,0 +1,92 @@
+"""Relational records: label schemas, videos and ingest jobs. The detections
+themselves live in the search index (``indexer.backends``)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class LabelSchema(models.Model):
+    """One version of an ontology. ``document`` is always Scoop's own layout
+    (``indexer.ontology.Ontology.to_document``), whatever was uploaded."""
+
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField()
+    document = models.JSONField()
+    source_format = models.CharField(max_length=20)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="unique_schema_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Video(models.Model):
+    name = models.CharField(max_length=500, unique=True)
+    media_url = models.URLField(max_length=2000, blank=True)
+    media_path = models.CharField(max_length=2000, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    camera = models.CharField(max_length=200, blank=True)
+    gps = models.JSONField(default=list, blank=True, help_text="[[t, lat, lon], ...] waypoints")
+    schema = models.ForeignKey(LabelSchema, null=True, blank=True, on_delete=models.PROTECT, related_name="videos")
+    format = models.CharField(max_length=20, blank=True)
+    mode = models.CharField(max_length=10, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    payload_path = models.CharField(max_length=2000, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IngestJob(models.Model):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    video_name = models.CharField(max_length=500)
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    schema = models.ForeignKey(LabelSchema, on_delete=models.PROTECT, related_name="jobs")
+    format = models.CharField(max_length=20)
+    mode = models.CharField(max_length=10)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    progress = models.FloatField(default=0.0)
+    payload_path = models.CharField(max_length=2000)
+    payload_bytes = models.BigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    violations = models.JSONField(default=list, blank=True)
+    violation_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"ingest {self.id} ({self.status})"

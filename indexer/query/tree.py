@@ -1,0 +1,443 @@
+"""Normalization: a user's SPEC 2 tree, checked against the ontology, becomes the
+normalized tree of :mod:`indexer.query` that every backend evaluates.
+
+Besides typing values and resolving synonyms, normalization makes equivalent trees
+equal, so that the text form round-trips (``normalize(parse_text(to_text(t)))``
+equals ``normalize(t)``) and ``normalize`` is idempotent:
+
+- nested ``and`` inside ``and`` (``or`` inside ``or``) is flattened, a group of one
+  is its child, ``not`` of an empty ``and`` (true) is an empty ``or`` (false) and
+  the other way round;
+- a ``frame`` or ``video`` node names exactly one attribute: several attributes
+  become an ``and`` of one-attribute nodes;
+- values are de-duplicated in order; a single value is ``{"in": [value]}``;
+- ``recorded_at`` values become epoch-second ranges, and a list of them an ``or``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, VIDEO_BUILTINS, AttrSpec, LabelSpec, Ontology
+from indexer.query.errors import QueryError, child_path, describe, hint, nearest, unknown
+
+MAX_DEPTH = 64
+MIN_POLYGON_VERTICES = 3
+MAX_POLYGON_VERTICES = 1000
+ROOT = "query"
+NODE_KINDS = ("and", "or", "not", "object", "frame", "video", "event", "geo", "time")
+OBJECT_FIELDS = ("label", "attrs", "confidence", "track")
+EVENT_FIELDS = ("label", "attrs")
+BOUNDS = ("gte", "lte")
+GEO_SHAPES = ("bbox", "polygon")
+RECORDED_AT = "recorded_at"
+# The other built-ins are free text: any string names a video or a camera.
+FREE_TEXT_BUILTINS = {name: AttrSpec(name=name, kind=CATEGORICAL) for name in VIDEO_BUILTINS if name != RECORDED_AT}
+
+Bound = Callable[[Any, str, str], float]
+
+
+def normalize(tree: Any, ontology: Ontology) -> dict:
+    """Check a SPEC 2 query tree against ``ontology`` and return its normalized tree.
+
+    Raises :class:`~indexer.query.errors.QueryError` whose ``path`` points at the
+    first problem (``query.and[1].object.attrs.colour``) and whose ``suggestions``
+    list the nearest known names.
+    """
+    return _Normalizer(ontology).node(tree, ROOT, 1)
+
+
+class _Normalizer:
+    def __init__(self, ontology: Ontology):
+        self.ontology = ontology
+        self.handlers: dict[str, Callable[[Any, str, int], dict]] = {
+            "and": self._and,
+            "or": self._or,
+            "not": self._not,
+            "object": self._object,
+            "frame": self._frame,
+            "video": self._video,
+            "event": self._event,
+            "geo": self._geo,
+            "time": self._time,
+        }
+
+    def node(self, raw: Any, path: str, depth: int) -> dict:
+        if depth > MAX_DEPTH:
+            raise QueryError(f"the query is nested more than {MAX_DEPTH} levels deep", path=path)
+        if not isinstance(raw, dict) or len(raw) != 1:
+            kinds = ", ".join(NODE_KINDS)
+            raise QueryError(f"a query node is an object with exactly one key, one of {kinds}", path=path)
+        ((kind, body),) = raw.items()
+        if kind not in self.handlers:
+            raise unknown("query node", kind, NODE_KINDS, path=child_path(path, kind))
+        return self.handlers[kind](body, child_path(path, kind), depth)
+
+    # Boolean structure.
+
+    def _and(self, body: Any, path: str, depth: int) -> dict:
+        return self._group("and", body, path, depth)
+
+    def _or(self, body: Any, path: str, depth: int) -> dict:
+        return self._group("or", body, path, depth)
+
+    def _group(self, kind: str, body: Any, path: str, depth: int) -> dict:
+        if not isinstance(body, list):
+            raise QueryError(f"'{kind}' takes a list of queries", path=path)
+        children: list[dict] = []
+        for index, child in enumerate(body):
+            normalized = self.node(child, child_path(path, index), depth + 1)
+            # Same operator below: its children join ours (associativity).
+            children.extend(normalized.get(kind, [normalized]))
+        return children[0] if len(children) == 1 else {kind: children}
+
+    def _not(self, body: Any, path: str, depth: int) -> dict:
+        child = self.node(body, path, depth + 1)
+        # An empty and is true and an empty or false: their negations are each other.
+        if child in ({"and": []}, {"or": []}):
+            return {"or": []} if "and" in child else {"and": []}
+        return {"not": child}
+
+    # Predicates.
+
+    def _object(self, body: Any, path: str, depth: int) -> dict:
+        fields = _fields(body, path, OBJECT_FIELDS, "an object predicate")
+        label = self._label(fields.get("label"), child_path(path, "label"), self.ontology.objects, "object label")
+        where = f" of object label '{label}'" if label else " of any object label"
+        candidates = _label_attrs(self.ontology.objects, label)
+        return {
+            "object": {
+                "label": label,
+                "attrs": self._conditions(fields.get("attrs"), child_path(path, "attrs"), candidates, where),
+                "confidence": _confidence(fields.get("confidence"), child_path(path, "confidence")),
+                "track": _track(fields.get("track"), child_path(path, "track")),
+            }
+        }
+
+    def _event(self, body: Any, path: str, depth: int) -> dict:
+        fields = _fields(body, path, EVENT_FIELDS, "an event predicate")
+        label = self._label(fields.get("label"), child_path(path, "label"), self.ontology.events, "event label")
+        where = f" of event label '{label}'" if label else " of any event label"
+        candidates = _label_attrs(self.ontology.events, label)
+        attrs = self._conditions(fields.get("attrs"), child_path(path, "attrs"), candidates, where)
+        return {"event": {"label": label, "attrs": attrs}}
+
+    def _frame(self, body: Any, path: str, depth: int) -> dict:
+        candidates = {name: [spec] for name, spec in self.ontology.frame_attrs.items()}
+        nodes = [
+            {"frame": {name: self._condition(raw, candidates[name], child_path(path, name))}}
+            for name, raw in self._attribute_items(body, path, candidates, " of frames")
+        ]
+        return _all_of(nodes)
+
+    def _video(self, body: Any, path: str, depth: int) -> dict:
+        candidates = {name: [spec] for name, spec in self.ontology.video_attrs.items()}
+        # Built-ins win over a video attribute of the same name: every ontology has them.
+        candidates.update({name: [spec] for name, spec in FREE_TEXT_BUILTINS.items()})
+        nodes = []
+        for name, raw in self._attribute_items(body, path, [*candidates, RECORDED_AT], " of videos"):
+            name_path = child_path(path, name)
+            if name == RECORDED_AT:
+                nodes.append(_recorded_at(raw, name_path))
+            else:
+                nodes.append({"video": {name: self._condition(raw, candidates[name], name_path)}})
+        return _all_of(nodes)
+
+    def _geo(self, body: Any, path: str, depth: int) -> dict:
+        if not isinstance(body, dict) or len(body) != 1:
+            raise QueryError("geo takes exactly one of bbox or polygon", path=path)
+        ((shape, raw),) = body.items()
+        if shape == "bbox":
+            return {"geo": {"bbox": _bbox(raw, child_path(path, shape))}}
+        if shape == "polygon":
+            return {"geo": {"polygon": _polygon(raw, child_path(path, shape))}}
+        raise unknown("geo shape", shape, GEO_SHAPES, path=child_path(path, shape))
+
+    def _time(self, body: Any, path: str, depth: int) -> dict:
+        return {"time": _range(body, path, "time", _finite)}
+
+    # Labels, attributes and values.
+
+    def _label(self, raw: Any, path: str, labels: dict[str, LabelSpec], what: str) -> str | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise QueryError(f"an {what} is a string, got {describe(raw)}", path=path)
+        synonyms = self.ontology.display.synonyms
+        label = raw if raw in labels else synonyms.get(raw, raw)
+        if label not in labels:
+            known = [*labels, *(name for name, target in synonyms.items() if target in labels)]
+            raise unknown(what, raw, known, path=path)
+        return label
+
+    def _attribute_items(self, body: Any, path: str, known: Collection[str], where: str) -> list[tuple[str, Any]]:
+        if not isinstance(body, dict) or not body:
+            raise QueryError(f"expected an object of one or more attributes{where}: {{name: condition}}", path=path)
+        for name in body:
+            if name not in known:
+                raise unknown("attribute", name, known, where=where, path=child_path(path, name))
+        return list(body.items())
+
+    def _conditions(self, raw: Any, path: str, candidates: dict[str, list[AttrSpec]], where: str) -> dict:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise QueryError(f"attrs is an object {{name: condition}}, got {describe(raw)}", path=path)
+        conditions = {}
+        for name, value in raw.items():
+            name_path = child_path(path, name)
+            if name not in candidates:
+                raise unknown("attribute", name, candidates, where=where, path=name_path)
+            conditions[name] = self._condition(value, candidates[name], name_path)
+        return conditions
+
+    def _condition(self, raw: Any, specs: list[AttrSpec], path: str) -> dict:
+        name = specs[0].name
+        if isinstance(raw, dict) and "in" not in raw:
+            if not any(spec.kind == NUMERIC for spec in specs):
+                raise QueryError(f"attribute '{name}' is not numeric: a range applies to numbers only", path=path)
+            return _range(raw, path, f"attribute '{name}'", _finite)
+        values = [_typed_value(value, specs, value_path) for value, value_path in _values(raw, path, name)]
+        return {"in": _unique(values)}
+
+
+def _fields(body: Any, path: str, allowed: tuple[str, ...], what: str) -> dict:
+    if not isinstance(body, dict):
+        raise QueryError(f"{what} is an object with keys {', '.join(allowed)}", path=path)
+    for key in body:
+        if key not in allowed:
+            raise unknown("key", key, allowed, where=f" in {what}", path=child_path(path, key))
+    return body
+
+
+def _label_attrs(labels: dict[str, LabelSpec], label: str | None) -> dict[str, list[AttrSpec]]:
+    """Attribute name -> the specs a condition on it must satisfy one of: the label's own,
+    or (without a label) those of every label that has the attribute."""
+    chosen = [labels[label]] if label else list(labels.values())
+    candidates: dict[str, list[AttrSpec]] = {}
+    for spec in chosen:
+        for name, attr in spec.attrs.items():
+            candidates.setdefault(name, []).append(attr)
+    return candidates
+
+
+def _all_of(nodes: list[dict]) -> dict:
+    return nodes[0] if len(nodes) == 1 else {"and": nodes}
+
+
+def _values(raw: Any, path: str, name: str) -> list[tuple[Any, str]]:
+    """The values of ``value | [values] | {"in": [values]}``, each with its path."""
+    if isinstance(raw, dict):
+        if set(raw) != {"in"}:
+            extra = next(key for key in raw if key != "in")
+            raise unknown(
+                "key", extra, ("in", *BOUNDS), where=f" in the condition on '{name}'", path=child_path(path, extra)
+            )
+        raw, path = raw["in"], child_path(path, "in")
+        if not isinstance(raw, list):
+            raise QueryError(f"'in' takes a list of values, got {describe(raw)}", path=path)
+    if not isinstance(raw, list):
+        return [(raw, path)]
+    if not raw:
+        raise QueryError(f"the condition on '{name}' needs at least one value", path=path)
+    return [(value, child_path(path, index)) for index, value in enumerate(raw)]
+
+
+def _typed_value(value: Any, specs: list[AttrSpec], path: str) -> Any:
+    """``value`` typed by the first spec that accepts it."""
+    errors = []
+    for spec in specs:
+        try:
+            return _coerce(value, spec, path)
+        except QueryError as error:
+            errors.append(error)
+    categories = [category for spec in specs if spec.kind == CATEGORICAL for category in spec.values or ()]
+    if len(specs) > 1 and isinstance(value, str) and categories:
+        # Without a label, suggest from every label's categories, not just the first's.
+        close = nearest(value, categories)
+        raise QueryError(
+            f"unknown value '{value}' for attribute '{specs[0].name}'{hint(close)}", path=path, suggestions=close
+        )
+    raise errors[0]
+
+
+def _coerce(value: Any, spec: AttrSpec, path: str) -> Any:
+    if spec.kind == NUMERIC:
+        number = _finite_or_none(value)
+        if number is None:
+            raise QueryError(f"attribute '{spec.name}' expects a finite number, got {describe(value)}", path=path)
+        return number
+    if spec.kind == BOOLEAN:
+        flag = _boolean_or_none(value)
+        if flag is None:
+            raise QueryError(f"attribute '{spec.name}' expects true or false, got {describe(value)}", path=path)
+        if spec.values is not None and flag not in spec.values:
+            raise QueryError(f"value {str(flag).lower()} is not allowed for attribute '{spec.name}'", path=path)
+        return flag
+    category = _category_or_none(value)
+    if category is None:
+        raise QueryError(f"attribute '{spec.name}' expects a category (string), got {describe(value)}", path=path)
+    if spec.values is not None and category not in spec.values:
+        close = nearest(category, spec.values)
+        raise QueryError(
+            f"unknown value '{category}' for attribute '{spec.name}'{hint(close)}", path=path, suggestions=close
+        )
+    return category
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _boolean_or_none(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _category_or_none(value: Any) -> str | None:
+    """A category as text. Numbers and booleans are accepted by their text form because
+    the text form cannot tell ``lanes=2`` from ``lanes="2"``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python will print
+            return None
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return None
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: set[tuple[type, Any]] = set()
+    unique = []
+    for value in values:
+        # Keyed by type too, so that True and 1.0 (equal in Python) both stay.
+        if (type(value), value) not in seen:
+            seen.add((type(value), value))
+            unique.append(value)
+    return unique
+
+
+def _range(raw: Any, path: str, what: str, bound: Bound) -> dict:
+    """``{"gte": x, "lte": y}`` with at least one bound, each converted by ``bound``."""
+    if not isinstance(raw, dict):
+        raise QueryError(f'{what} expects a range {{"gte": x, "lte": y}}, got {describe(raw)}', path=path)
+    for key in raw:
+        if key not in BOUNDS:
+            raise unknown("range bound", key, BOUNDS, where=f" for {what}", path=child_path(path, key))
+    bounds = {key: None if raw.get(key) is None else bound(raw[key], child_path(path, key), what) for key in BOUNDS}
+    low, high = bounds["gte"], bounds["lte"]
+    if low is None and high is None:
+        raise QueryError(f"the range for {what} needs gte, lte or both", path=path)
+    if low is not None and high is not None and low > high:
+        raise QueryError(f"the range for {what} is empty: gte {low:g} is greater than lte {high:g}", path=path)
+    return bounds
+
+
+def _finite(value: Any, path: str, what: str) -> float:
+    number = _finite_or_none(value)
+    if number is None:
+        raise QueryError(f"{what} expects a finite number, got {describe(value)}", path=path)
+    return number
+
+
+def _probability(value: Any, path: str, what: str) -> float:
+    number = _finite(value, path, what)
+    if not 0.0 <= number <= 1.0:
+        raise QueryError(f"{what} is between 0 and 1, got {number:g}", path=path)
+    return number
+
+
+def _epoch(value: Any, path: str, what: str) -> float:
+    """Epoch seconds of an ISO 8601 date-time (naive means UTC) or of a number."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    number = _finite_or_none(value)
+    if number is None:
+        raise QueryError(f"{what} expects an ISO 8601 date-time or epoch seconds, got {describe(value)}", path=path)
+    return number
+
+
+def _confidence(raw: Any, path: str) -> dict | None:
+    return None if raw is None else _range(raw, path, "confidence", _probability)
+
+
+def _track(raw: Any, path: str) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        track = _category_or_none(raw)
+    else:
+        track = raw if isinstance(raw, str) and raw else None
+    if track is None:
+        raise QueryError(f"a track id is a non-empty string or an integer, got {describe(raw)}", path=path)
+    return track
+
+
+def _recorded_at(raw: Any, path: str) -> dict:
+    """``recorded_at`` as epoch-second ranges: an instant is the range from it to itself,
+    several instants an ``or`` of such ranges."""
+    if isinstance(raw, dict) and "in" not in raw:
+        return {"video": {RECORDED_AT: _range(raw, path, RECORDED_AT, _epoch)}}
+    values = _values(raw, path, RECORDED_AT)
+    instants = _unique([_epoch(value, value_path, RECORDED_AT) for value, value_path in values])
+    nodes = [{"video": {RECORDED_AT: {"gte": instant, "lte": instant}}} for instant in instants]
+    return nodes[0] if len(nodes) == 1 else {"or": nodes}
+
+
+def _coordinate(value: Any, path: str, what: str, limit: float) -> float:
+    number = _finite(value, path, what)
+    if not -limit <= number <= limit:
+        raise QueryError(f"{what} {number:g} is outside -{limit:g}..{limit:g}", path=path)
+    return number
+
+
+def _bbox(raw: Any, path: str) -> list[float]:
+    if not isinstance(raw, list) or len(raw) != 4:
+        raise QueryError("bbox is [west, south, east, north]", path=path)
+    names = ("west", "south", "east", "north")
+    limits = (180.0, 90.0, 180.0, 90.0)
+    west, south, east, north = (
+        _coordinate(value, child_path(path, index), name, limit)
+        for index, (value, name, limit) in enumerate(zip(raw, names, limits, strict=True))
+    )
+    if south > north:
+        raise QueryError(f"bbox south {south:g} is north of its north {north:g}", path=path)
+    return [west, south, east, north]
+
+
+def _polygon(raw: Any, path: str) -> list[list[float]]:
+    if not isinstance(raw, list) or not MIN_POLYGON_VERTICES <= len(raw) <= MAX_POLYGON_VERTICES:
+        raise QueryError(
+            f"polygon is a list of {MIN_POLYGON_VERTICES} to {MAX_POLYGON_VERTICES} [lon, lat] vertices", path=path
+        )
+    vertices = []
+    for index, vertex in enumerate(raw):
+        vertex_path = child_path(path, index)
+        if not isinstance(vertex, list) or len(vertex) != 2:
+            raise QueryError("a polygon vertex is [lon, lat]", path=vertex_path)
+        lon = _coordinate(vertex[0], child_path(vertex_path, 0), "longitude", 180.0)
+        lat = _coordinate(vertex[1], child_path(vertex_path, 1), "latitude", 90.0)
+        vertices.append([lon, lat])
+    return vertices

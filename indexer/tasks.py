@@ -1,0 +1,26 @@
+"""Celery tasks: take ids, re-fetch, call a service. Retries live here."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from indexer import services
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def ingest_run_task(self, job_id: str) -> str:
+    """Run one ingest job. A database hiccup is retried; anything else fails the job."""
+    try:
+        return services.ingest_run(job_id=job_id).status
+    except OperationalError:
+        if self.request.retries >= self.max_retries:
+            services.ingest_fail_unexpected(job_id=job_id, error=OperationalError("database unavailable"))
+        raise
+    except Exception as error:
+        services.ingest_fail_unexpected(job_id=job_id, error=error)
+        raise

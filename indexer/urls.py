@@ -1,0 +1,12 @@
+from django.urls import path
+
+from indexer import apis
+
+urlpatterns = [
+    path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
+    path("schemas/<int:schema_id>/", apis.SchemaDetailApi.as_view(), name="schema-detail"),
+    path("ingest/", apis.IngestApi.as_view(), name="ingest"),
+    path("ingest/<uuid:job_id>/", apis.IngestDetailApi.as_view(), name="ingest-detail"),
+    path("videos/", apis.VideoListApi.as_view(), name="video-list"),
+    path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
+]

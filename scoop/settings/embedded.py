@@ -1,0 +1,36 @@
+"""Embedded default: one machine, nothing to install. SQLite for records,
+DuckDB for the index, Celery tasks run by a worker thread inside the web
+process (``manage.py serve``)."""
+
+import secrets
+
+from scoop.settings.base import *  # noqa: F403
+from scoop.settings.base import SCOOP_DATA_DIR, env
+
+SCOOP_DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _local_secret_key() -> str:
+    """A per-installation key kept in the data dir, so sessions survive restarts
+    without a secret ever being committed."""
+    key_file = SCOOP_DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": SCOOP_DATA_DIR / "scoop.sqlite3",
+        # The web threads and the worker thread write concurrently: wait for the lock.
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+    }
+}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")

@@ -1,0 +1,24 @@
+"""Settings for the test suite: embedded settings in a throw-away data dir.
+
+SCOOP_TEST_DATABASE_URL switches the database to a real server (the
+PostgreSQL run of ``make test``). Tasks run eagerly unless a test starts a
+real worker."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SCOOP_DATA_DIR", tempfile.mkdtemp(prefix="scoop-test-"))
+
+from scoop.settings.embedded import *  # noqa: E402, F403
+from scoop.settings.embedded import DATABASES, SCOOP_DATA_DIR, env  # noqa: E402
+
+if env.str("SCOOP_TEST_DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("SCOOP_TEST_DATABASE_URL")}
+else:
+    # A file, not :memory:, so that a real worker process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(SCOOP_DATA_DIR / "test.sqlite3")}
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = False

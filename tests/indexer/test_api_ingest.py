@@ -1,0 +1,232 @@
+"""Posting analytics: jobs, validation modes, refusals, re-ingest."""
+
+import json
+
+import pytest
+
+from indexer.models import IngestJob, Video
+from tests.conftest import REPO
+
+FORMATS_DIR = (REPO / ".." / "shared" / "data" / "formats").resolve()
+
+
+def sample(name: str) -> dict | list:
+    return json.loads((FORMATS_DIR / name).read_text())
+
+
+@pytest.fixture
+def eta_schema(admin_client):
+    response = admin_client.post(
+        "/api/v1/schemas/", {"name": "eta", "schema": sample("eta_VideoLabelsSchema.json")}, format="json"
+    )
+    assert response.status_code == 201
+    return response.json()
+
+
+def post_json(client, capture, **body):
+    with capture(execute=True):
+        return client.post("/api/v1/ingest/", body, format="json")
+
+
+def post_file(client, capture, content: bytes, **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("analytics.json", content, content_type="application/json")
+    with capture(execute=True):
+        return client.post("/api/v1/ingest/", {"file": upload, **fields}, format="multipart")
+
+
+@pytest.mark.django_db
+def test_worker_posts_eta_and_job_succeeds(worker_client, eta_schema, django_capture_on_commit_callbacks):
+    response = post_json(
+        worker_client, django_capture_on_commit_callbacks, video="dashcam_0001",
+        analytics=sample("eta_VideoLabels_framewise.json"),
+    )
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == 1.0
+    assert job["counts"] == {"frames": 2, "objects": 2, "tracks": 1, "events": 1}
+    assert job["violations"] == []
+    video = Video.objects.get(name="dashcam_0001")
+    assert job["video"] == video.id
+    assert video.fps == 30.0
+    assert video.frame_count == 900
+    assert (video.width, video.height) == (1280, 720)
+    assert video.gps == [[0.0, 37.7749, -122.4194], [1.0, 37.7751, -122.4189]]
+
+
+@pytest.mark.django_db
+def test_multipart_upload_is_accepted(worker_client, eta_schema, django_capture_on_commit_callbacks):
+    content = (FORMATS_DIR / "eta_VideoLabels_spatiotemporal.json").read_bytes()
+
+    response = post_file(worker_client, django_capture_on_commit_callbacks, content, video="st", mode="strict")
+
+    assert response.status_code == 202
+    job = IngestJob.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.error
+    assert job.format == "eta"
+    assert job.counts["objects"] == 2
+    assert job.counts["tracks"] == 1
+
+
+@pytest.mark.django_db
+def test_strict_mode_rejects_and_reports_every_violation(worker_client, eta_schema, django_capture_on_commit_callbacks):
+    analytics = sample("eta_VideoLabels_framewise.json")
+    frame1 = analytics["frames"]["1"]
+    frame1["objects"]["objects"][0]["label"] = "truck"
+    frame1["attrs"]["attrs"][0]["value"] = "desert"
+    analytics["frames"]["2"]["objects"]["objects"][0]["attrs"]["attrs"][0]["value"] = "blue"
+
+    response = post_json(worker_client, django_capture_on_commit_callbacks, video="bad", analytics=analytics)
+
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "failed"
+    assert job["violation_count"] == 3
+    paths = [v["path"] for v in job["violations"]]
+    assert "frames.1.objects.objects[0]" in paths[0] or any("frames.1.objects.objects[0]" in p for p in paths)
+    assert any("truck" in v["message"] for v in job["violations"])
+    assert any("desert" in v["message"] for v in job["violations"])
+    assert any("blue" in v["message"] for v in job["violations"])
+    assert "nothing was indexed" in job["error"]
+    assert not Video.objects.filter(name="bad").exists()
+
+
+@pytest.mark.django_db
+def test_filter_mode_drops_offending_labels_and_indexes_the_rest(
+    worker_client, eta_schema, django_capture_on_commit_callbacks
+):
+    analytics = sample("eta_VideoLabels_framewise.json")
+    analytics["frames"]["1"]["objects"]["objects"][0]["label"] = "truck"
+
+    response = post_json(
+        worker_client, django_capture_on_commit_callbacks, video="filtered", analytics=analytics, mode="filter"
+    )
+
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "succeeded"
+    assert job["violation_count"] == 1
+    assert "truck" in job["violations"][0]["message"]
+    assert job["counts"]["objects"] == 1
+
+
+@pytest.mark.django_db
+def test_reingest_replaces_the_video(worker_client, eta_schema, django_capture_on_commit_callbacks):
+    full = sample("eta_VideoLabels_framewise.json")
+    post_json(worker_client, django_capture_on_commit_callbacks, video="cam", analytics=full)
+    smaller = sample("eta_VideoLabels_framewise.json")
+    del smaller["frames"]["2"]
+
+    post_json(worker_client, django_capture_on_commit_callbacks, video="cam", analytics=smaller)
+
+    video = Video.objects.get(name="cam")
+    assert video.counts == {"frames": 1, "objects": 1, "tracks": 1, "events": 0}
+    assert Video.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_failed_reingest_keeps_the_previous_analytics(
+    worker_client, eta_schema, django_capture_on_commit_callbacks
+):
+    post_json(worker_client, django_capture_on_commit_callbacks, video="cam",
+              analytics=sample("eta_VideoLabels_framewise.json"))
+    broken = sample("eta_VideoLabels_framewise.json")
+    broken["frames"]["1"]["objects"]["objects"][0]["label"] = "truck"
+
+    response = post_json(worker_client, django_capture_on_commit_callbacks, video="cam", analytics=broken)
+
+    assert worker_client.get(response.json()["url"]).json()["status"] == "failed"
+    assert Video.objects.get(name="cam").counts["objects"] == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"frames": {"1": {,}}}', "malformed JSON: Expecting property name enclosed in double quotes at line 1"),
+        (b'{"frames": {"1": {}}', "malformed JSON"),
+        (b"", "the payload is empty"),
+        (b'{"hello": "world"}', "format"),
+    ],
+)
+def test_bad_payloads_are_refused_and_nothing_is_stored(
+    worker_client, eta_schema, django_capture_on_commit_callbacks, settings, content, message
+):
+    response = post_file(worker_client, django_capture_on_commit_callbacks, content, video="x")
+
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert IngestJob.objects.count() == 0
+    assert list((settings.SCOOP_DATA_DIR / "payloads").glob("*")) == []
+
+
+@pytest.mark.django_db
+def test_oversized_payload_gets_413(worker_client, eta_schema, django_capture_on_commit_callbacks, settings):
+    settings.SCOOP_INGEST_MAX_BYTES = 100
+
+    response = post_file(
+        worker_client, django_capture_on_commit_callbacks,
+        (FORMATS_DIR / "eta_VideoLabels_framewise.json").read_bytes(), video="big",
+    )
+
+    assert response.status_code == 413
+    assert "SCOOP_INGEST_MAX_BYTES" in response.json()["detail"]
+    assert IngestJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_wrong_content_type_gets_415(worker_client, eta_schema):
+    response = worker_client.post("/api/v1/ingest/", "frames", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert "text/plain" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_missing_video_name_and_unknown_mode(worker_client, eta_schema):
+    response = worker_client.post("/api/v1/ingest/", {"analytics": {}, "mode": "lenient"}, format="json")
+
+    assert response.status_code == 400
+    paths = {p["path"] for p in response.json()["problems"]}
+    assert paths == {"video", "mode"}
+
+
+@pytest.mark.django_db
+def test_schema_must_be_named_when_several_exist(
+    worker_client, admin_client, eta_schema, demo_ontology_document
+):
+    admin_client.post("/api/v1/schemas/", {"name": "road", "schema": demo_ontology_document}, format="json")
+
+    response = worker_client.post(
+        "/api/v1/ingest/", {"video": "v", "analytics": sample("eta_VideoLabels_framewise.json")}, format="json"
+    )
+    unknown = worker_client.post(
+        "/api/v1/ingest/",
+        {"video": "v", "schema": "raod", "analytics": sample("eta_VideoLabels_framewise.json")},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "several schemas exist (eta, road): name one with 'schema'"
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"] == "no schema named 'raod' (did you mean 'road'?)"
+
+
+@pytest.mark.django_db
+def test_workers_see_only_their_own_jobs(
+    worker_client, admin_client, eta_schema, django_capture_on_commit_callbacks
+):
+    from tests.conftest import _client_for
+
+    other = _client_for(None, "otto", "worker")
+    mine = post_json(worker_client, django_capture_on_commit_callbacks, video="a",
+                     analytics=sample("eta_VideoLabels_framewise.json")).json()
+    theirs = post_json(other, django_capture_on_commit_callbacks, video="b",
+                       analytics=sample("eta_VideoLabels_framewise.json")).json()
+
+    listed = [job["id"] for job in worker_client.get("/api/v1/ingest/").json()["results"]]
+    assert listed == [mine["id"]]
+    assert worker_client.get(theirs["url"]).status_code == 404
+    assert len(admin_client.get("/api/v1/ingest/").json()["results"]) == 2

@@ -1,0 +1,106 @@
+"""Label schema upload and versioning through the API."""
+
+import json
+
+import pytest
+
+from tests.conftest import REPO
+
+FORMATS_DIR = (REPO / ".." / "shared" / "data" / "formats").resolve()
+
+
+def _upload(client, name, document):
+    return client.post("/api/v1/schemas/", {"name": name, "schema": document}, format="json")
+
+
+@pytest.mark.django_db
+def test_admin_uploads_demo_ontology_and_versions_increment(admin_client, demo_ontology_document):
+    first = _upload(admin_client, "road", demo_ontology_document)
+    second = _upload(admin_client, "road", demo_ontology_document)
+    other = _upload(admin_client, "retail", demo_ontology_document)
+
+    assert first.status_code == 201
+    assert first.json()["version"] == 1
+    assert second.json()["version"] == 2
+    assert other.json() == {"id": other.json()["id"], "name": "retail", "version": 1}
+
+
+@pytest.mark.django_db
+def test_stored_document_keeps_display_metadata(admin_client, demo_ontology_document):
+    created = _upload(admin_client, "road", demo_ontology_document).json()
+
+    detail = admin_client.get(f"/api/v1/schemas/{created['id']}/").json()
+
+    assert detail["source_format"] == "scoop"
+    assert detail["document"]["display"]["groups"][0]["name"] == "Vehicles"
+    assert detail["document"]["display"]["synonyms"]["car"] == "vehicle"
+    make = detail["document"]["objects"]["schema"]["vehicle"]["attrs"]["schema"]["make"]
+    assert "Toyota" in make["categories"]
+
+
+@pytest.mark.django_db
+def test_eta_current_schema_is_read(admin_client):
+    document = json.loads((FORMATS_DIR / "eta_VideoLabelsSchema.json").read_text())
+
+    created = _upload(admin_client, "eta", document)
+    detail = admin_client.get(f"/api/v1/schemas/{created.json()['id']}/").json()
+
+    assert created.status_code == 201
+    assert detail["source_format"] == "eta"
+    car = detail["document"]["objects"]["schema"]["car"]
+    assert car["attrs"]["schema"]["make"]["categories"] == ["Honda"]
+    assert car["frames"]["schema"]["color"]["categories"] == ["red"]
+    assert detail["document"]["frames"]["schema"]["speed_mph"]["range"] == [42.5, 42.5]
+    assert detail["document"]["events"]["schema"]["hard_brake"]["label"] == "hard_brake"
+
+
+@pytest.mark.django_db
+def test_eta_2019_schema_is_converted_not_read_as_empty(admin_client):
+    document = json.loads((FORMATS_DIR / "eta_schema_2019format.json").read_text())
+
+    created = _upload(admin_client, "eta2019", document)
+    detail = admin_client.get(f"/api/v1/schemas/{created.json()['id']}/").json()
+
+    assert detail["source_format"] == "eta-2019"
+    stored = detail["document"]
+    assert set(stored["attrs"]["schema"]) == {"weather", "daytime", "fps"}
+    assert set(stored["frames"]["schema"]) == {"quality", "scene", "on_road"}
+    assert stored["objects"]["schema"]["car"]["attrs"]["schema"]["make"]["categories"] == ["Honda"]
+    assert stored["objects"]["schema"]["person"]["attrs"]["schema"]["age"]["range"] == [42.0, 42.0]
+
+
+@pytest.mark.django_db
+def test_invalid_schema_lists_every_problem_with_its_path(admin_client):
+    document = {
+        "attrs": {"schema": {"weather": {"name": "weather", "type": "eta.core.data.ColorAttribute"}}},
+        "objects": {"schema": {"car": {"label": "car", "attrs": {"schema": {
+            "speed": {"name": "speed", "type": "eta.core.data.NumericAttribute", "range": [10, 1]},
+        }}}}},
+        "frame": {},
+    }
+
+    response = _upload(admin_client, "broken", document)
+
+    assert response.status_code == 400
+    problems = {p["path"]: p["message"] for p in response.json()["problems"]}
+    assert problems["$.frame"] == "unknown section 'frame' (did you mean 'frames'?)"
+    assert "unknown attribute type 'eta.core.data.ColorAttribute'" in problems["$.attrs.schema.weather.type"]
+    assert problems["$.objects.schema.car.attrs.schema.speed.range"].startswith("range must be [min, max]")
+    assert response.json()["detail"] == "the schema document has 3 problem(s)"
+
+
+@pytest.mark.django_db
+def test_schema_name_and_document_are_required(admin_client):
+    response = admin_client.post("/api/v1/schemas/", {"name": "../etc"}, format="json")
+
+    assert response.status_code == 400
+    paths = {p["path"] for p in response.json()["problems"]}
+    assert paths == {"name", "schema"}
+
+
+@pytest.mark.django_db
+def test_only_admins_upload_but_every_role_reads(analyst_client, worker_client, demo_ontology_document):
+    assert _upload(analyst_client, "road", demo_ontology_document).status_code == 403
+    assert _upload(worker_client, "road", demo_ontology_document).status_code == 403
+    assert analyst_client.get("/api/v1/schemas/").status_code == 200
+    assert worker_client.get("/api/v1/schemas/").status_code == 200
