@@ -42,3 +42,9 @@ test: install-dev lint
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis
+
+# Ingest throughput, search p50/p95 through the HTTP API and peak memory at
+# 10K..10M detections (BENCH_SIZES=10k,100k to run fewer). Takes a while at 10M.
+BENCH_SIZES ?= 10k,100k,1m,10m
+bench: install
+	$(PY) -m analytics.bench --sizes $(BENCH_SIZES)

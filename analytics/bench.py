@@ -1,0 +1,225 @@
+"""Scoop's benchmark: ingest throughput, search latency through the HTTP API,
+and peak memory, at growing corpus sizes.
+
+    python -m analytics.bench --sizes 10k,100k,1m [--reps 20] [--keep]
+
+For each size, a fresh data dir under ``bench-data/`` gets synthetic ETA
+analytics (10 detections a frame, GPS fixes every second, videos of up to
+10,000 frames), ingested end to end with ``manage.py ingest_file`` (payload
+stored, JSON checked, parsed, validated in strict mode, indexed). Then a real
+server (``manage.py runserver --noreload``) answers a fixed mix of searches,
+each with every facet and the first page of clips. Numbers are printed as a
+Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DETECTIONS_PER_FRAME = 10
+MAX_FRAMES_PER_VIDEO = 10_000
+
+QUERIES = {
+    "single facet": {"filters": {"object:vehicle.color": ["red"]}},
+    "3 sidebar filters": {
+        "filters": {"object:vehicle.type": ["sedan", "suv"], "frame:road_type": ["urban"], "label": ["person"]}
+    },
+    "deep boolean with NOT": {
+        "q": "(vehicle(type=sedan|suv, color=black) OR vehicle(make=Toyota)) AND NOT person "
+        "AND (road_type=urban OR NOT vehicle(parked=true))"
+    },
+    "geo bbox": {"query": {"geo": {"bbox": [-122.4200, 37.7740, -122.4180, 37.7760]}}},
+}
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
+           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
+                          capture_output=capture, text=True)
+
+
+def write_corpus(directory: Path, detections: int) -> list[Path]:
+    from fixtures.generate_eta import write_eta_video
+    from indexer.ontology import parse_schema_document
+
+    ontology = parse_schema_document(json.loads((REPO / "fixtures" / "demo_ontology.json").read_text()))
+    directory.mkdir(parents=True, exist_ok=True)
+    frames_left = max(1, detections // DETECTIONS_PER_FRAME)
+    paths, seed = [], 0
+    while frames_left > 0:
+        frames = min(frames_left, MAX_FRAMES_PER_VIDEO)
+        path = directory / f"bench-{seed:04d}.json"
+        write_eta_video(path, frames=frames, objects_per_frame=DETECTIONS_PER_FRAME, seed=seed, ontology=ontology)
+        paths.append(path)
+        frames_left -= frames
+        seed += 1
+    return paths
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed_ingest(data_dir: Path, paths: list[Path]) -> tuple[float, float]:
+    """Seconds to ingest every file, and the ingest process's peak RSS in MB."""
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    log = data_dir / "ingest.log"
+    started = time.perf_counter()
+    with open(log, "w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "ingest_file", "--schema", "road", *map(str, paths)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors,
+        )
+        # wait4 gives this child's own peak RSS (ru_maxrss, in KB on Linux).
+        _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"ingest failed: {log.read_text()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]], float]:
+    token = manage(data_dir, "issue_token", "bench", "--role", "analyst").stdout.strip().splitlines()[-1]
+    port = free_port()
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port)
+        timings: dict[str, list[float]] = {}
+        for name, body in QUERIES.items():
+            for attempt in range(reps + 2):
+                started = time.perf_counter()
+                answer = _post(port, token, body)
+                elapsed = time.perf_counter() - started
+                if attempt >= 2:  # the first two warm the caches
+                    timings.setdefault(name, []).append(elapsed * 1000)
+            timings[name + " (frames)"] = [answer["counts"]["frames"]]
+        return timings, peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def _post(port: int, token: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/search/",
+        data=json.dumps({**body, "page_size": 20}).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run_size(detections: int, reps: int, keep: bool) -> dict:
+    data_dir = REPO / "bench-data" / str(detections)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    paths = write_corpus(data_dir / "payloads-in", detections)
+    manage(data_dir, "migrate", "--noinput")
+    manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
+    ingest_s, ingest_mb = timed_ingest(data_dir, paths)
+    timings, server_mb = search_latencies(data_dir, reps)
+    everything = [t for name, values in timings.items() if not name.endswith("(frames)") for t in values]
+    row = {
+        "detections": detections,
+        "videos": len(paths),
+        "ingest_s": ingest_s,
+        "ingest_rate": detections / ingest_s,
+        "p50": statistics.median(everything),
+        "p95": percentile(everything, 0.95),
+        "per_query": {name: statistics.median(v) for name, v in timings.items() if not name.endswith("(frames)")},
+        "matching_frames": {name: v[0] for name, v in timings.items() if name.endswith("(frames)")},
+        "ingest_peak_mb": ingest_mb,
+        "server_peak_mb": server_mb,
+    }
+    if not keep:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return row
+
+
+_UPLOAD_ONTOLOGY = (
+    "import json; from indexer.services import schema_create; "
+    "schema_create(name='road', document=json.load(open('fixtures/demo_ontology.json')), author=None)"
+)
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| detections | videos | ingest det/s | search p50 ms | search p95 ms | ingest peak MB | server peak MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['detections']:,} | {row['videos']} | {row['ingest_rate']:,.0f} | {row['p50']:.0f} | "
+            f"{row['p95']:.0f} | {row['ingest_peak_mb']:.0f} | {row['server_peak_mb']:.0f} |"
+        )
+    lines.append("")
+    lines.append("Median per query (ms): " + "; ".join(
+        f"{row['detections']:,}: " + ", ".join(f"{k} {v:.0f}" for k, v in row["per_query"].items()) for row in rows
+    ))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,100k,1m,10m", help="detections per corpus, e.g. 10k,100k,1m,10m")
+    parser.add_argument("--reps", type=int, default=20, help="timed searches per query (after 2 warm-ups)")
+    parser.add_argument("--keep", action="store_true", help="keep bench-data/ for inspection")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    rows = []
+    for size in args.sizes.split(","):
+        row = run_size(parse_size(size), args.reps, args.keep)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()

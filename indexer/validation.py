@@ -1,0 +1,314 @@
+"""Checking analytics against an ontology (SPEC 6).
+
+:func:`validate` reads the records once and reports every violation with the
+JSON path of the offending element and a sentence that names the label,
+attribute or value (with the closest known names). What it hands on is the
+conforming part of the analytics, a lazy stream like its input:
+
+- an object with an unknown label, a box outside 0..1 or inverted, a
+  confidence outside 0..1 or a negative frame index is dropped;
+- a track record of an unknown label is dropped;
+- an event with an unknown label, a negative or inverted index range or a
+  confidence outside 0..1 is dropped;
+- a frame with a negative index is dropped;
+- an attribute that is unknown or whose value does not conform is dropped,
+  the rest of its record kept;
+- labels given as synonyms become their canonical label.
+
+``strict`` mode means the caller rejects the payload unless ``ok``; ``filter``
+means it indexes the conforming part. ``ok`` is True exactly when there is no
+violation, in either mode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from indexer.ontology import AttrSpec, Ontology, suggestion
+from indexer.records import (
+    Analytics,
+    AttrValue,
+    EventRecord,
+    FrameRecord,
+    ObjectRecord,
+    Record,
+    TrackRecord,
+    VideoMeta,
+)
+
+MODES = ("strict", "filter")
+MAX_LISTED = 1000
+
+Violation = dict[str, str]
+
+
+@dataclass
+class ValidationReport:
+    """``violations`` lists the first MAX_LISTED violations (then one '... and
+    N more' entry); ``violation_count`` counts them all. ``analytics`` is the
+    conforming part of the input. ``dropped`` counts what was left out, by kind."""
+
+    ok: bool
+    violations: list[Violation]
+    violation_count: int
+    analytics: Analytics
+    mode: str = "strict"
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def validate(analytics: Analytics, ontology: Ontology, *, mode: str) -> ValidationReport:
+    """Check every record of ``analytics`` against ``ontology``; see the module docstring."""
+    if mode not in MODES:
+        raise ValueError(f"unknown validation mode '{mode}'; expected strict or filter")
+    checker = _Checker(ontology)
+    collector = _Collector()
+    meta, problems, dropped_attrs = checker.meta(analytics.meta)
+    collector.extend(problems)
+    dropped = {"objects": 0, "tracks": 0, "frames": 0, "events": 0, "attributes": dropped_attrs}
+    for record in analytics.records():
+        kept, problems = checker.record(record)
+        collector.extend(problems)
+        if kept is None:
+            dropped[_KINDS[type(record)]] += 1
+        else:
+            dropped["attributes"] += len(record.attrs) - len(kept.attrs)
+    conforming = Analytics(
+        format=analytics.format,
+        meta=meta,
+        records=lambda: _conforming(analytics, checker),
+        warnings=list(analytics.warnings),
+    )
+    return ValidationReport(
+        ok=collector.count == 0,
+        violations=collector.report(),
+        violation_count=collector.count,
+        analytics=conforming,
+        mode=mode,
+        dropped=dropped,
+    )
+
+
+_KINDS = {ObjectRecord: "objects", TrackRecord: "tracks", FrameRecord: "frames", EventRecord: "events"}
+
+
+def _conforming(analytics: Analytics, checker: _Checker) -> Iterator[Record]:
+    for record in analytics.records():
+        kept, _problems = checker.record(record)
+        if kept is not None:
+            yield kept
+
+
+class _Collector:
+    """Counts every violation, keeps the first MAX_LISTED."""
+
+    def __init__(self) -> None:
+        self.listed: list[Violation] = []
+        self.count = 0
+        self.last: Violation | None = None
+
+    def extend(self, violations: list[Violation]) -> None:
+        for violation in violations:
+            # A track record and its detection share a path: one problem, told once.
+            if violation == self.last:
+                continue
+            self.last = violation
+            self.count += 1
+            if len(self.listed) < MAX_LISTED:
+                self.listed.append(violation)
+
+    def report(self) -> list[Violation]:
+        if self.count <= MAX_LISTED:
+            return list(self.listed)
+        more = self.count - MAX_LISTED
+        return [*self.listed, {"path": "", "message": f"... and {more} more violation{'s' if more > 1 else ''}"}]
+
+
+def _violation(path: str, message: str) -> Violation:
+    return {"path": path, "message": message}
+
+
+class _Checker:
+    """Checks one record at a time: (conforming record or None, violations)."""
+
+    def __init__(self, ontology: Ontology):
+        self.ontology = ontology
+        self.object_names = list(ontology.objects) + [
+            synonym for synonym, label in ontology.display.synonyms.items() if label in ontology.objects
+        ]
+        self.event_names = list(ontology.events) + [
+            synonym for synonym, label in ontology.display.synonyms.items() if label in ontology.events
+        ]
+        self.track_specs: dict[str, list[AttrSpec]] = {}
+        for spec in ontology.objects.values():
+            for name, attr in spec.attrs.items():
+                self.track_specs.setdefault(name, []).append(attr)
+
+    def meta(self, meta: VideoMeta) -> tuple[VideoMeta, list[Violation], int]:
+        attrs, paths, problems = _check_attrs(meta.attrs, meta.attr_paths, self.ontology.video_attrs, "video", "attrs")
+        return replace(meta, attrs=attrs, attr_paths=paths), problems, len(meta.attrs) - len(attrs)
+
+    def record(self, record: Record) -> tuple[Record | None, list[Violation]]:
+        if isinstance(record, ObjectRecord):
+            return self._object(record)
+        if isinstance(record, FrameRecord):
+            return self._frame(record)
+        if isinstance(record, TrackRecord):
+            return self._track(record)
+        return self._event(record)
+
+    def _object_label(self, name: str) -> str | None:
+        label = self.ontology.resolve_label(name)
+        return label if label in self.ontology.objects else None
+
+    def _object(self, record: ObjectRecord) -> tuple[ObjectRecord | None, list[Violation]]:
+        label = self._object_label(record.label)
+        context = f"object label '{record.label if label is None else label}'"
+        problems = []
+        if label is None:
+            problems.append(self._unknown_object(record.label, record.path))
+        problems += _check_index(record.index, record.path, context)
+        problems += _check_confidence(record.confidence, record.path, context)
+        problems += _check_box(record.box, record.path, context)
+        if label is None:
+            return None, problems
+        attrs, paths, attr_problems = _check_attrs(
+            record.attrs, record.attr_paths, self.ontology.objects[label].attrs, context, record.path
+        )
+        kept = None if problems else replace(record, label=label, attrs=attrs, attr_paths=paths)
+        return kept, problems + attr_problems
+
+    def _unknown_object(self, name: str, path: str) -> Violation:
+        return _violation(path, f"unknown object label '{name}'{suggestion(name, self.object_names)}")
+
+    def _track(self, record: TrackRecord) -> tuple[TrackRecord | None, list[Violation]]:
+        if record.label is None:
+            return self._unlabelled_track(record)
+        label = self._object_label(record.label)
+        if label is None:
+            return None, [self._unknown_object(record.label, record.path)]
+        attrs, paths, problems = _check_attrs(
+            record.attrs, record.attr_paths, self.ontology.objects[label].attrs, f"object label '{label}'", record.path
+        )
+        return replace(record, label=label, attrs=attrs, attr_paths=paths), problems
+
+    def _unlabelled_track(self, record: TrackRecord) -> tuple[TrackRecord, list[Violation]]:
+        """A track of unknown label: each attribute must fit some object label's attribute of its name."""
+        attrs: dict[str, AttrValue] = {}
+        paths: dict[str, str] = {}
+        problems = []
+        context = f"track '{record.track}'"
+        for name, value in record.attrs.items():
+            path = record.attr_paths.get(name, record.path)
+            specs = self.track_specs.get(name)
+            if not specs:
+                problems.append(_violation(path, _unknown_attribute(name, context, self.track_specs)))
+                continue
+            reasons = [spec.check(value) for spec in specs]
+            if all(reasons):
+                problems.append(_violation(path, f"{context}: {reasons[0]}"))
+                continue
+            attrs[name] = value
+            if name in record.attr_paths:
+                paths[name] = record.attr_paths[name]
+        return replace(record, attrs=attrs, attr_paths=paths), problems
+
+    def _frame(self, record: FrameRecord) -> tuple[FrameRecord | None, list[Violation]]:
+        problems = _check_index(record.index, record.path, "frame")
+        attrs, paths, attr_problems = _check_attrs(
+            record.attrs, record.attr_paths, self.ontology.frame_attrs, "frame", record.path
+        )
+        kept = None if problems else replace(record, attrs=attrs, attr_paths=paths)
+        return kept, problems + attr_problems
+
+    def _event(self, record: EventRecord) -> tuple[EventRecord | None, list[Violation]]:
+        name = record.label
+        label = name if name in self.ontology.events else self.ontology.display.synonyms.get(name, name)
+        known = label in self.ontology.events
+        context = f"event label '{label if known else name}'"
+        problems = []
+        if not known:
+            problems.append(
+                _violation(record.path, f"unknown event label '{name}'{suggestion(name, self.event_names)}")
+            )
+        problems += _check_index(record.start_index, record.path, context, "start index")
+        if record.end_index < record.start_index:
+            problems.append(
+                _violation(
+                    record.path,
+                    f"{context}: end index {record.end_index} is before start index {record.start_index}",
+                )
+            )
+        problems += _check_confidence(record.confidence, record.path, context)
+        if not known:
+            return None, problems
+        attrs, paths, attr_problems = _check_attrs(
+            record.attrs, record.attr_paths, self.ontology.events[label].attrs, context, record.path
+        )
+        kept = None if problems else replace(record, label=label, attrs=attrs, attr_paths=paths)
+        return kept, problems + attr_problems
+
+
+def _check_attrs(
+    attrs: dict[str, AttrValue], paths: dict[str, str], specs: dict[str, AttrSpec], context: str, fallback: str
+) -> tuple[dict[str, AttrValue], dict[str, str], list[Violation]]:
+    """(conforming attributes, their paths, violations of the others)."""
+    kept: dict[str, AttrValue] = {}
+    kept_paths: dict[str, str] = {}
+    problems = []
+    for name, value in attrs.items():
+        path = paths.get(name, fallback)
+        spec = specs.get(name)
+        if spec is None:
+            problems.append(_violation(path, _unknown_attribute(name, context, specs)))
+            continue
+        reason = spec.check(value)
+        if reason is not None:
+            problems.append(_violation(path, f"{context}: {reason}"))
+            continue
+        kept[name] = value
+        if name in paths:
+            kept_paths[name] = paths[name]
+    return kept, kept_paths, problems
+
+
+def _unknown_attribute(name: str, context: str, known: Any) -> str:
+    """'unknown frame attribute 'x'' or 'unknown attribute 'x' for object label 'car'', with suggestions."""
+    where = (
+        f"unknown {context} attribute '{name}'"
+        if context in ("video", "frame")
+        else (f"unknown attribute '{name}' for {context}")
+    )
+    return where + suggestion(name, known)
+
+
+def _check_index(index: int, path: str, context: str, what: str = "frame index") -> list[Violation]:
+    if index < 0:
+        return [_violation(path, f"{context}: {what} {index} is negative")]
+    return []
+
+
+def _check_confidence(confidence: float | None, path: str, context: str) -> list[Violation]:
+    if confidence is None or (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+        return []
+    return [_violation(path, f"{context}: confidence {confidence:g} is outside 0..1")]
+
+
+def _check_box(box: tuple[float, float, float, float] | None, path: str, context: str) -> list[Violation]:
+    if box is None:
+        return []
+    x1, y1, x2, y2 = box
+    problems = []
+    if not all(math.isfinite(value) and 0.0 <= value <= 1.0 for value in box):
+        problems.append(_violation(path, f"{context}: box {_show_box(box)} is outside 0..1"))
+    if x1 > x2:
+        problems.append(_violation(path, f"{context}: box {_show_box(box)} has x1 > x2"))
+    if y1 > y2:
+        problems.append(_violation(path, f"{context}: box {_show_box(box)} has y1 > y2"))
+    return problems
+
+
+def _show_box(box: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(f"{value:g}" for value in box) + "]"
