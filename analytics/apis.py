@@ -3,6 +3,7 @@ parameters (``query``, ``filters`` and ``facets`` as JSON text)."""
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -61,10 +62,13 @@ class SearchApi(APIView):
         )
         return Response(search_answer_json(answer))
 
-    @extend_schema(request=SearchInput)
+    @extend_schema(request=SearchInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         return self._answer(request.data)
 
-    @extend_schema(parameters=[OpenApiParameter(name, str) for name in SearchInput().fields])
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str) for name in SearchInput().fields],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         return self._answer(_from_query_params(request.query_params))

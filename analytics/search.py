@@ -12,6 +12,7 @@ from indexer.backends.base import SearchRequest, SearchResult
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.models import LabelSchema, Video
 from indexer.query import compile_query
+from indexer.selectors import video_stream_url, video_thumbnail_url
 from indexer.services import schema_ontology
 
 MAX_PAGE_SIZE = 500
@@ -92,10 +93,8 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
                 "start_frame": clip.start_frame,
                 "end_frame": clip.end_frame,
                 "frames": clip.frames,
-                # Media endpoints (thumbnails, range streaming) come with issue 4;
-                # until then a clip plays from the video's own URL when it has one.
-                "thumbnail_url": None,
-                "stream_url": (video.media_url or None) if video else None,
+                "thumbnail_url": video_thumbnail_url(video, clip.start_s) if video else None,
+                "stream_url": video_stream_url(video) if video else None,
             }
         )
     counts = dict(result.counts)

@@ -1,10 +1,14 @@
-"""REST endpoints for label schemas, ingest and videos. Each view validates
-input, calls one service or selector, and serializes the answer."""
+"""REST endpoints for label schemas, ingest, videos, their media and labels.
+Each view validates input, calls one service or selector, and serializes the
+answer. The views that answer with bytes (streams, pictures, clips) are in
+:mod:`indexer.media_apis`."""
 
 import json
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -13,14 +17,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from indexer import selectors, services
+from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
 from indexer.payloads import PayloadError
 from indexer.serializers import (
     IngestInput,
     IngestJobOutput,
+    LabelsInput,
+    MediaInput,
+    MediaOutput,
     SchemaDetail,
     SchemaInput,
     SchemaSummary,
+    VideoCreateInput,
     VideoOutput,
 )
 from scoop.accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
@@ -123,13 +132,24 @@ class IngestDetailApi(APIView):
 
 
 class VideoListApi(APIView):
-    permission_classes = [IsAnalyst]
+    def get_permissions(self):
+        return [IsWorker()] if self.request.method == "POST" else [IsAnalyst()]
 
     @extend_schema(responses=VideoOutput(many=True))
     def get(self, request):
         page = ListAPIView.pagination_class()
         items = page.paginate_queryset(selectors.videos_all().select_related("schema"), request, view=self)
         return page.get_paginated_response(VideoOutput(items, many=True).data)
+
+    @extend_schema(request=VideoCreateInput, responses={201: MediaOutput, 200: MediaOutput})
+    def post(self, request):
+        """Name a video before its analytics arrive (to give it media first);
+        an existing name answers 200 with that video."""
+        data = VideoCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        video, created = services.video_get_or_create(name=data.validated_data["name"])
+        return Response(MediaOutput(video).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                        headers={"Location": reverse("video-detail", args=[video.pk])})
 
 
 class VideoDetailApi(APIView):
@@ -140,6 +160,67 @@ class VideoDetailApi(APIView):
     def get(self, request, video_id: int):
         return Response(VideoOutput(get_object_or_404(Video, pk=video_id)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, video_id: int):
         services.video_delete(video=get_object_or_404(Video, pk=video_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VideoMediaApi(APIView):
+    """A video's media: a multipart ``file`` upload, or JSON ``{"path"}`` (a
+    file on the server) or ``{"url"}`` (played by the browser directly)."""
+
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def get_permissions(self):
+        return [IsWorker()] if self.request.method == "POST" else [IsAnyRole()]
+
+    @extend_schema(responses=MediaOutput)
+    def get(self, request, video_id: int):
+        return Response(MediaOutput(get_object_or_404(Video, pk=video_id)).data)
+
+    @extend_schema(request=MediaInput, responses={202: MediaOutput, 200: MediaOutput})
+    def post(self, request, video_id: int):
+        video = get_object_or_404(Video, pk=video_id)
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.SCOOP_MEDIA_MAX_BYTES:
+            raise MediaError(
+                f"the media file is larger than the limit of {settings.SCOOP_MEDIA_MAX_BYTES} bytes "
+                "(SCOOP_MEDIA_MAX_BYTES)",
+                status=413,
+                path="file",
+            )
+        data = MediaInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        if "file" in fields:
+            video = services.video_media_upload(video=video, upload=fields["file"])
+        else:
+            video = services.video_media_register(video=video, path=fields.get("path"), url=fields.get("url"))
+        # A local file is probed by a queued task: 202 until it has been.
+        probing = video.media_status == Video.MEDIA_PROBING
+        return Response(MediaOutput(video).data, status=status.HTTP_202_ACCEPTED if probing else status.HTTP_200_OK)
+
+
+class VideoLabelsApi(APIView):
+    """Per-frame labels for drawing overlays: ``start_s <= t < end_s``."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(parameters=[LabelsInput], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, video_id: int):
+        video = get_object_or_404(Video.objects.select_related("schema"), pk=video_id)
+        data = LabelsInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        window = data.validated_data
+        frames = selectors.video_labels(video=video, start_s=window["start_s"], end_s=window.get("end_s"))
+        return Response(
+            {
+                "video": video.pk,
+                "start_s": window["start_s"],
+                "end_s": window.get("end_s", video.duration_s),
+                "width": video.width,
+                "height": video.height,
+                "frames": frames,
+            }
+        )

@@ -27,9 +27,23 @@ class LabelSchema(models.Model):
 
 
 class Video(models.Model):
+    """A video and its analytics. Its media is a local file (``media_path``,
+    streamed by Scoop) or an http(s) URL (``media_url``, played by the browser
+    directly); ``media_status`` tells how probing the local file went."""
+
+    MEDIA_NONE = "none"
+    MEDIA_PROBING = "probing"
+    MEDIA_READY = "ready"
+    MEDIA_FAILED = "failed"
+    MEDIA_STATUSES = [(s, s) for s in (MEDIA_NONE, MEDIA_PROBING, MEDIA_READY, MEDIA_FAILED)]
+
     name = models.CharField(max_length=500, unique=True)
     media_url = models.URLField(max_length=2000, blank=True)
     media_path = models.CharField(max_length=2000, blank=True)
+    media_status = models.CharField(max_length=10, choices=MEDIA_STATUSES, default=MEDIA_NONE)
+    media_error = models.TextField(blank=True)
+    media_probed_at = models.DateTimeField(null=True, blank=True)
+    codec = models.CharField(max_length=20, blank=True, help_text="FourCC of the video stream, e.g. VP80")
     fps = models.FloatField(null=True, blank=True)
     frame_count = models.PositiveIntegerField(null=True, blank=True)
     duration_s = models.FloatField(null=True, blank=True)

@@ -178,10 +178,10 @@ def parse_schema_document(document: Any) -> Ontology:
     root, root_path = document, "$"
     if set(document) <= {"schema", "name", "description"} and isinstance(document.get("schema"), dict):
         root, root_path = document["schema"], "$.schema"
-    known_keys = {"attrs", "frames", "objects", "events", "display", "name", "description", "_CLS"}
+    sections = ["attrs", "frames", "objects", "events", "display"]
     for key in root:
-        if key not in known_keys:
-            problems.append((f"{root_path}.{key}", f"unknown section '{key}'{suggestion(key, known_keys)}"))
+        if key not in (*sections, "name", "description", "_CLS"):
+            problems.append((f"{root_path}.{key}", f"unknown section '{key}'{suggestion(key, sections)}"))
 
     ontology = Ontology(
         video_attrs=_read_attr_container(root.get("attrs"), f"{root_path}.attrs", problems),

@@ -1,12 +1,24 @@
-"""Reads: label schemas, jobs, videos."""
+"""Reads: label schemas, jobs, videos, their labels and their media."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.urls import reverse
 
+from indexer.clips import CLIP_MAX_S, clip_mp4
+from indexer.formats import read_analytics
+from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import suggestion
+from indexer.records import FrameRecord, ObjectRecord, TrackRecord
+from indexer.services import schema_ontology
+from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
+from indexer.validation import validate
 from scoop.accounts.roles import ADMIN, user_has_role
 
 
@@ -59,3 +71,160 @@ def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
 
 def videos_all() -> QuerySet[Video]:
     return Video.objects.all()
+
+
+def video_stream_url(video: Video) -> str | None:
+    """Where a player gets the video: Scoop's stream of the local file, else the media URL."""
+    if video.media_path:
+        return reverse("video-stream", args=[video.pk])
+    return video.media_url or None
+
+
+def video_thumbnail_url(video: Video, t: float) -> str | None:
+    """The poster of the frame at ``t`` seconds, when the video has decodable local media."""
+    if video.media_status != Video.MEDIA_READY:
+        return None
+    return f"{reverse('video-thumbnail', args=[video.pk])}?t={t}"
+
+
+def video_sprite(video: Video) -> dict[str, Any] | None:
+    """The hover-scrubbing strip's URL and layout, when the video has decodable local media."""
+    layout = _sprite_layout(video)
+    if layout is None:
+        return None
+    return {
+        "url": reverse("video-sprite", args=[video.pk]),
+        "frames": layout.frames,
+        "frame_width": layout.frame_width,
+        "frame_height": layout.frame_height,
+        "interval_s": layout.interval_s,
+    }
+
+
+def _sprite_layout(video: Video) -> SpriteLayout | None:
+    if video.media_status != Video.MEDIA_READY or not (video.width and video.height and video.duration_s):
+        return None
+    return sprite_layout(width=video.width, height=video.height, duration_s=video.duration_s)
+
+
+def video_media_file(*, video: Video) -> Path:
+    """The video's local media file; raises :class:`MediaError` (404) when it has none."""
+    if not video.media_path:
+        where = f" (it plays from {video.media_url})" if video.media_url else ""
+        raise MediaError(f"video {video.pk} has no media file on this server{where}", status=404)
+    path = Path(video.media_path)
+    if not path.is_file():
+        raise MediaError(f"the media file of video {video.pk} is missing from the server", status=404)
+    return path
+
+
+def _decodable_media(video: Video) -> Path:
+    path = video_media_file(video=video)
+    if video.media_status != Video.MEDIA_READY:
+        reason = f": {video.media_error}" if video.media_error else ""
+        raise MediaError(
+            f"the media of video {video.pk} cannot be decoded yet (media status {video.media_status}{reason})",
+            status=409,
+        )
+    if not (video.fps and video.frame_count):
+        raise MediaError(f"the frame rate of video {video.pk} is unknown, so its frames cannot be found", status=409)
+    return path
+
+
+def video_thumbnail(*, video: Video, t: float, width: int) -> Path:
+    """A JPEG of the frame at ``t`` seconds, ``width`` pixels wide (cached).
+
+    Raises :class:`MediaError` when the video has no decodable media or ``t``
+    lies past its end.
+    """
+    media = _decodable_media(video)
+    frame = frame_index(t, video.fps)
+    if frame >= video.frame_count:
+        raise MediaError(f"t={t} is past the end of the video ({video.duration_s:g} s)", path="t")
+    return thumbnail_jpeg(video_id=video.pk, media=media, frame=frame, width=width)
+
+
+def video_sprite_jpeg(*, video: Video) -> Path:
+    """The sprite strip that :func:`video_sprite` describes (cached)."""
+    media = _decodable_media(video)
+    layout = _sprite_layout(video)
+    if layout is None:
+        raise MediaError(f"the size or duration of video {video.pk} is unknown", status=409)
+    return sprite_jpeg(video_id=video.pk, media=media, layout=layout, fps=video.fps, frame_count=video.frame_count)
+
+
+def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> Path:
+    """An MP4 of the frames shown from ``start_s`` up to ``end_s``, with the
+    video's labels drawn on when ``overlay`` (cached).
+
+    Raises :class:`MediaError` for an empty, too long or out-of-range span.
+    """
+    media = _decodable_media(video)
+    if end_s - start_s > CLIP_MAX_S:
+        raise MediaError(f"a clip may last at most {CLIP_MAX_S:g} s; this one lasts {end_s - start_s:g} s",
+                         path="end_s")
+    frames = range(frame_index(start_s, video.fps), min(video.frame_count, math.ceil(end_s * video.fps - 1e-6)))
+    if not frames:
+        raise MediaError(f"no frame of video {video.pk} ({video.duration_s:g} s) lies between start_s and end_s",
+                         path="start_s")
+    overlays = None
+    if overlay:
+        overlays = {}
+        for labeled in video_labels(video=video, start_s=start_s, end_s=end_s):
+            overlays.setdefault(frame_index(labeled["t"], video.fps), []).extend(labeled["objects"])
+    colors = video.schema.document.get("display", {}).get("colors", {}) if video.schema else {}
+    stamp = str(video.indexed_at.timestamp()) if video.indexed_at else ""
+    return clip_mp4(video_id=video.pk, media=media, frames=frames, fps=video.fps, overlays=overlays,
+                    colors=colors, labels_version=stamp)
+
+
+def video_labels(*, video: Video, start_s: float = 0.0, end_s: float | None = None) -> list[dict[str, Any]]:
+    """The labeled frames of ``video`` with ``start_s <= t < end_s``, in order,
+    each with its objects: label, track, confidence, attributes and the box
+    relative (0..1) and in pixels of the video.
+
+    Read from the video's stored analytics payload, filtered by its schema as
+    at ingest (``filter`` mode: what does not conform is left out). Constant
+    track attributes apply to every detection of their track, the first stated
+    value winning, as in the index.
+    """
+    if not video.payload_path or video.schema is None:
+        return []
+    analytics = read_analytics(video.payload_path, format=video.format or None, options=video.options)
+    report = validate(analytics, schema_ontology(video.schema), mode="filter")
+    frames: dict[int, dict[str, Any]] = {}
+    detections: list[ObjectRecord] = []
+    constants: dict[str, dict[str, Any]] = {}
+    for record in report.analytics.records():
+        if isinstance(record, TrackRecord):
+            track_constants = constants.setdefault(record.track, {})
+            for name, value in record.attrs.items():
+                track_constants.setdefault(name, value)
+        elif isinstance(record, FrameRecord | ObjectRecord) and _within(record.t, start_s, end_s):
+            frames.setdefault(record.index, {"index": record.index, "t": record.t, "objects": []})
+            if isinstance(record, ObjectRecord):
+                detections.append(record)
+    # Constants are applied after the whole stream is read: a TrackRecord may come after its detections.
+    for record in detections:
+        frames[record.index]["objects"].append(_label_json(record, constants, video.width, video.height))
+    return [frames[index] for index in sorted(frames)]
+
+
+def _within(t: float, start_s: float, end_s: float | None) -> bool:
+    # The slack absorbs float error in t = index / fps at the window's edges.
+    return t >= start_s - 1e-9 and (end_s is None or t < end_s - 1e-9)
+
+
+def _label_json(
+    record: ObjectRecord, constants: dict[str, dict[str, Any]], width: int | None, height: int | None
+) -> dict[str, Any]:
+    attrs = dict(record.attrs)
+    if record.track is not None:
+        attrs.update(constants.get(record.track, {}))
+    box = list(record.box) if record.box is not None else None
+    box_px = None
+    if box is not None and width and height:
+        box_px = [round(box[0] * width, 2), round(box[1] * height, 2), round(box[2] * width, 2),
+                  round(box[3] * height, 2)]
+    return {"label": record.label, "track": record.track, "confidence": record.confidence, "box": box,
+            "box_px": box_px, "attrs": attrs}

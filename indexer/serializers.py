@@ -2,8 +2,10 @@
 
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from indexer import selectors
 from indexer.models import IngestJob, LabelSchema, Video
 
 
@@ -70,13 +72,25 @@ class IngestJobOutput(serializers.ModelSerializer):
         return f"/api/v1/ingest/{job.id}/"
 
 
+class SpriteOutput(serializers.Serializer):
+    url = serializers.CharField()
+    frames = serializers.IntegerField()
+    frame_width = serializers.IntegerField()
+    frame_height = serializers.IntegerField()
+    interval_s = serializers.FloatField(help_text="tile i shows the frame at i * interval_s seconds")
+
+
 class VideoOutput(serializers.ModelSerializer):
     schema = serializers.SerializerMethodField()
+    stream_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    sprite = serializers.SerializerMethodField()
 
     class Meta:
         model = Video
         fields = [
-            "id", "name", "media_url", "fps", "frame_count", "duration_s", "width", "height", "size_bytes",
+            "id", "name", "media_url", "stream_url", "thumbnail_url", "sprite", "media_status", "media_error",
+            "media_probed_at", "codec", "fps", "frame_count", "duration_s", "width", "height", "size_bytes",
             "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "created_at", "indexed_at",
         ]
 
@@ -84,3 +98,73 @@ class VideoOutput(serializers.ModelSerializer):
         if video.schema is None:
             return None
         return {"id": video.schema_id, "name": video.schema.name, "version": video.schema.version}
+
+    def get_stream_url(self, video: Video) -> str | None:
+        return selectors.video_stream_url(video)
+
+    def get_thumbnail_url(self, video: Video) -> str | None:
+        return selectors.video_thumbnail_url(video, 0.0)
+
+    @extend_schema_field(SpriteOutput(allow_null=True))
+    def get_sprite(self, video: Video) -> dict | None:
+        return selectors.video_sprite(video)
+
+
+class VideoCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=500, help_text="the name analytics will be ingested under")
+
+
+class MediaInput(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="the video file (multipart)")
+    path = serializers.CharField(required=False, max_length=2000,
+                                 help_text="a file on the server, under SCOOP_DATA_DIR/media or SCOOP_MEDIA_ROOTS")
+    url = serializers.URLField(required=False, max_length=2000, help_text="an http(s) URL the browser plays")
+
+    def validate(self, data):
+        given = [name for name in ("file", "path", "url") if name in data]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "send exactly one of a multipart 'file', a server-side 'path' or a 'url'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return data
+
+
+class MediaOutput(serializers.ModelSerializer):
+    stream_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "name", "media_status", "media_error", "media_probed_at", "codec", "media_url", "stream_url",
+            "fps", "frame_count", "duration_s", "width", "height", "size_bytes", "mime_type",
+        ]
+
+    def get_stream_url(self, video: Video) -> str | None:
+        return selectors.video_stream_url(video)
+
+
+class LabelsInput(serializers.Serializer):
+    start_s = serializers.FloatField(min_value=0.0, default=0.0)
+    end_s = serializers.FloatField(min_value=0.0, required=False, help_text="exclusive; the end when left out")
+
+    def validate(self, data):
+        if "end_s" in data and data["end_s"] <= data["start_s"]:
+            raise serializers.ValidationError({"end_s": "must be greater than start_s"})
+        return data
+
+
+class ThumbnailInput(serializers.Serializer):
+    t = serializers.FloatField(min_value=0.0, default=0.0, help_text="seconds")
+    w = serializers.IntegerField(min_value=16, max_value=1920, default=320, help_text="width in pixels")
+
+
+class ClipInput(serializers.Serializer):
+    start_s = serializers.FloatField(min_value=0.0)
+    end_s = serializers.FloatField(min_value=0.0, help_text="exclusive")
+    overlay = serializers.BooleanField(default=False, help_text="1 draws the labels on the video")
+
+    def validate(self, data):
+        if data["end_s"] <= data["start_s"]:
+            raise serializers.ValidationError({"end_s": "must be greater than start_s"})
+        return data

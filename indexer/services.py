@@ -1,4 +1,4 @@
-"""Writes: label schemas, ingest jobs, videos."""
+"""Writes: label schemas, ingest jobs, videos and their media."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from indexer.backends import get_search_backend
 from indexer.formats import FORMATS, FormatError, detect_format, read_analytics
+from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.payloads import PayloadError, payload_check_json, payload_delete, payload_store
@@ -26,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 MODES = ("strict", "filter")
 VIOLATIONS_KEPT = 1000
+UPLOAD_CHUNK = 1024 * 1024
+# What a probe measures outranks what the analytics say; so do a local file's size and type.
+PROBED_FIELDS = ("fps", "frame_count", "duration_s", "width", "height")
 
 
 def schema_layout(document: dict[str, Any]) -> str:
@@ -179,13 +186,14 @@ def _index(job: IngestJob, analytics: Analytics) -> Video:
 
 
 def _video_apply_meta(video: Video, meta: VideoMeta) -> None:
-    video.fps = meta.fps
-    video.frame_count = meta.frame_count
-    video.duration_s = meta.duration_s
-    video.width = meta.width
-    video.height = meta.height
-    video.size_bytes = meta.size_bytes
-    video.mime_type = meta.mime_type or ""
+    described = {
+        "fps": meta.fps, "frame_count": meta.frame_count, "duration_s": meta.duration_s, "width": meta.width,
+        "height": meta.height, "size_bytes": meta.size_bytes, "mime_type": meta.mime_type or "",
+    }
+    for name, value in described.items():
+        known_from_media = video.media_status == Video.MEDIA_READY if name in PROBED_FIELDS else video.media_path
+        if not known_from_media or getattr(video, name) in (None, ""):
+            setattr(video, name, value)
     recorded_at = meta.recorded_at
     if recorded_at is not None and recorded_at.tzinfo is None:
         recorded_at = recorded_at.replace(tzinfo=UTC)
@@ -214,12 +222,126 @@ def ingest_fail_unexpected(*, job_id: str, error: BaseException) -> None:
 
 
 def video_delete(*, video: Video) -> None:
-    """Remove a video from the index, then its records and payload."""
+    """Remove a video from the index, then its records, payload, uploaded media and cached pictures."""
     with transaction.atomic():
         payload = video.payload_path
         get_search_backend().delete_video(video_id=video.pk)
+        video_id, media = video.pk, video.media_path
         video.delete()
     payload_delete(payload)
+    _media_release(media)
+    cache_clear(video_id)
+
+
+def video_get_or_create(*, name: str) -> tuple[Video, bool]:
+    """The video called ``name``, made now (True) when none was: media may
+    arrive before the analytics, and ingest then fills this same record."""
+    return Video.objects.get_or_create(name=name)
+
+
+def video_media_upload(*, video: Video, upload: UploadedFile, enqueue: bool = True) -> Video:
+    """Store an uploaded media file as ``video``'s media and queue its probe.
+
+    The file is kept under a generated name in ``SCOOP_DATA_DIR/media``.
+    Raises :class:`MediaError` (413) past ``SCOOP_MEDIA_MAX_BYTES``; the
+    video's previous media then stays.
+    """
+    path, size = media_store(chunks=upload.chunks(UPLOAD_CHUNK), max_bytes=settings.SCOOP_MEDIA_MAX_BYTES)
+    return _media_attach(video=video, path=path, size=size, enqueue=enqueue)
+
+
+def video_media_register(
+    *, video: Video, path: str | None = None, url: str | None = None, enqueue: bool = True
+) -> Video:
+    """Make a file already on the server (``path``) or an http(s) ``url`` the
+    media of ``video``.
+
+    A file is used where it is (never copied) and probed by a queued task
+    (``enqueue=False`` leaves probing to the caller, as ``load_demo`` does).
+    A URL is stored for the browser to play; the server never fetches it.
+    Raises :class:`MediaError` for a path outside the allowed media folders,
+    a missing file or a URL that is not http(s).
+    """
+    if (path is None) == (url is None):
+        raise MediaError("give the media as a server-side 'path' or an http(s) 'url', not both")
+    if url is not None:
+        return _media_attach_url(video=video, url=url)
+    real = media_resolve(path)
+    return _media_attach(video=video, path=real, size=real.stat().st_size, enqueue=enqueue)
+
+
+def _media_attach(*, video: Video, path: Path, size: int, enqueue: bool) -> Video:
+    _extension, mime_type = media_type(path)
+    with transaction.atomic():
+        locked = Video.objects.select_for_update().get(pk=video.pk)
+        previous = locked.media_path
+        locked.media_path, locked.media_url = str(path), ""
+        locked.size_bytes, locked.mime_type = size, mime_type
+        locked.media_status, locked.media_error, locked.codec = Video.MEDIA_PROBING, "", ""
+        locked.save(update_fields=["media_path", "media_url", "size_bytes", "mime_type", "media_status",
+                                   "media_error", "codec"])
+        if enqueue:
+            from indexer.tasks import video_probe_task
+
+            video_probe_task.delay_on_commit(locked.pk)
+    if previous != str(path):
+        _media_release(previous)
+    cache_clear(locked.pk)
+    return locked
+
+
+def _media_attach_url(*, video: Video, url: str) -> Video:
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise MediaError(f"'{url}' is not an http(s) URL", path="url")
+    with transaction.atomic():
+        locked = Video.objects.select_for_update().get(pk=video.pk)
+        previous = locked.media_path
+        locked.media_url, locked.media_path = url, ""
+        # Nothing local to probe: thumbnails and exports need a file on the server.
+        locked.media_status, locked.media_error, locked.codec = Video.MEDIA_NONE, "", ""
+        locked.save(update_fields=["media_url", "media_path", "media_status", "media_error", "codec"])
+    _media_release(previous)
+    cache_clear(locked.pk)
+    return locked
+
+
+def _media_release(path: str) -> None:
+    """Delete a media file Scoop stored, once no video uses it; registered files are left alone."""
+    if path and media_owned(path) and not Video.objects.filter(media_path=path).exists():
+        Path(path).unlink(missing_ok=True)
+
+
+def video_media_probe(*, video_id: int) -> Video | None:
+    """Probe a video's local media file with OpenCV and keep what it tells
+    (None when the video has been deleted since).
+
+    Probed numbers replace the analytics' where the probe has them. A file
+    that cannot be decoded sets ``media_status`` to failed with the reason in
+    ``media_error``; nothing is raised.
+    """
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.media_path:
+        return video
+    path = video.media_path
+    try:
+        if not Path(path).is_file():
+            raise MediaError(f"the media file {path} does not exist")
+        probe = media_probe(path)
+    except MediaError as error:
+        fields: dict[str, Any] = {"media_status": Video.MEDIA_FAILED, "media_error": error.message, "codec": ""}
+    else:
+        measured = {"fps": probe.fps, "frame_count": probe.frame_count, "duration_s": probe.duration_s,
+                    "width": probe.width, "height": probe.height}
+        fields = {name: value for name, value in measured.items() if value is not None}
+        fields.update(media_status=Video.MEDIA_READY, media_error="", codec=probe.codec)
+    fields["media_probed_at"] = timezone.now()
+    # A newer registration has queued its own probe: leave the record to it.
+    Video.objects.filter(pk=video_id, media_path=path).update(**fields)
+    video.refresh_from_db()
+    logger.info("probed media of video %s: %s %s", video.name, video.media_status, video.media_error)
+    return video
 
 
 def index_rebuild() -> int:

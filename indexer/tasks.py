@@ -24,3 +24,16 @@ def ingest_run_task(self, job_id: str) -> str:
     except Exception as error:
         services.ingest_fail_unexpected(job_id=job_id, error=error)
         raise
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def video_probe_task(video_id: int) -> str:
+    """Probe one video's media file. A database hiccup is retried; an
+    undecodable file is recorded on the video by the service."""
+    video = services.video_media_probe(video_id=video_id)
+    return video.media_status if video is not None else "deleted"

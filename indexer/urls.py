@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import apis
+from indexer import apis, media_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -9,4 +9,7 @@ urlpatterns = [
     path("ingest/<uuid:job_id>/", apis.IngestDetailApi.as_view(), name="ingest-detail"),
     path("videos/", apis.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
+    path("videos/<int:video_id>/media/", apis.VideoMediaApi.as_view(), name="video-media"),
+    path("videos/<int:video_id>/labels/", apis.VideoLabelsApi.as_view(), name="video-labels"),
+    path("videos/<int:video_id>/clip.mp4", media_apis.VideoClipApi.as_view(), name="video-clip"),
 ]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from indexer.facets import FacetError
+from indexer.media import MediaError
 from indexer.ontology import SchemaError
 from indexer.payloads import PayloadError
 from indexer.query.errors import QueryError
@@ -36,7 +37,7 @@ def domain_error_response(error: Exception) -> Response | None:
             {"detail": f"the schema document has {len(problems)} problem(s)", "problems": problems},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(error, PayloadError):
+    if isinstance(error, PayloadError | MediaError):
         body = {"detail": error.message}
         if error.path:
             body["path"] = error.path

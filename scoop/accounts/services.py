@@ -17,9 +17,9 @@ def user_issue_token(*, username: str, role: str, rotate: bool = False) -> Token
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
     user.groups.add(Group.objects.get_or_create(name=role)[0])
-    # Admins may use the Django admin site.
-    user.is_staff = role == ADMIN
-    user.save(update_fields=["is_staff"])
+    # Admins manage users, tokens and every record: the Django admin site in full.
+    user.is_staff = user.is_superuser = role == ADMIN
+    user.save(update_fields=["is_staff", "is_superuser"])
     if rotate:
         Token.objects.filter(user=user).delete()
     token, _ = Token.objects.get_or_create(user=user)

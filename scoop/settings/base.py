@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "scoop.accounts",
     "indexer",
     "analytics",
@@ -93,6 +94,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Scoop API",
     "DESCRIPTION": "Faceted search and insights over video analytics.",
     "VERSION": "1.0.0",
+    # Only logged-in users see the API docs; Swagger UI is served from the sidecar
+    # package, never a CDN.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Ingest: payloads above this size are refused with 413 before they are stored.
@@ -101,6 +108,15 @@ SCOOP_INGEST_MAX_BYTES = env.int("SCOOP_INGEST_MAX_BYTES", default=2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("SCOOP_JSON_BODY_MAX_BYTES", default=64 * 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024**2
 FILE_UPLOAD_TEMP_DIR = None
+
+# Media: uploaded video files above this size are refused with 413.
+SCOOP_MEDIA_MAX_BYTES = env.int("SCOOP_MEDIA_MAX_BYTES", default=8 * 1024**3)
+# Folders whose files may be registered as a video's media by server-side path. Uploads
+# live in SCOOP_DATA_DIR/media, which is always allowed; this list adds to it.
+SCOOP_MEDIA_ROOTS = env.list("SCOOP_MEDIA_ROOTS", default=[])
+# Production: the internal nginx location that serves media files (e.g. "/_media"). When
+# set, the stream view checks access and answers with X-Accel-Redirect; nginx sends the bytes.
+SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
 
 SCOOP_SEARCH_BACKEND = {
     "ENGINE": env.str("SCOOP_SEARCH_ENGINE", default="indexer.backends.duckdb"),

@@ -92,7 +92,7 @@ def test_browser_login_with_a_session(client, django_user_model):
     ok = client.post("/login/", {"username": "ann", "password": "correct horse battery staple"})
     home = client.get("/")
 
-    assert b"didn&#x27;t match" in failed.content
+    assert b"didn't match" in failed.content
     assert ok.status_code == 302
     assert home.status_code == 200
     assert b"Signed in as <strong>ann</strong> (analyst)" in home.content

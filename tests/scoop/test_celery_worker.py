@@ -25,17 +25,23 @@ def _database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
+def _forget_connections() -> None:
+    """Drop the app's cached broker pools so the next send uses the current broker_url."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def redis_broker():
     require_service("Redis", "127.0.0.1", 6379)
-    previous = dict(celery_app.conf)
+    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
     celery_app.conf.update(broker_url=BROKER, task_always_eager=False)
-    celery_app._pool = None
+    _forget_connections()
     with celery_app.connection_for_write() as conn:
         conn.default_channel.client.flushdb()
     yield
     celery_app.conf.update(broker_url=previous["broker_url"], task_always_eager=previous["task_always_eager"])
-    celery_app._pool = None
+    _forget_connections()
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_production_migrates_and_issues_tokens_on_postgresql(postgres_database, 
     import psycopg2
 
     env = {
-        "SECRET_KEY": "x" * 60,
+        "SECRET_KEY": "k3y-" + uuid.uuid4().hex + uuid.uuid4().hex,
         "DATABASE_URL": postgres_database,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "ALLOWED_HOSTS": "scoop.example.org",

@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from fixtures.demo import demo_videos
+from fixtures.render_demo import render_demo_videos
 from indexer import services
+from indexer.media import media_dir
 from indexer.models import LabelSchema, Video
 from scoop.accounts.services import user_issue_token
 
@@ -14,7 +16,7 @@ DEMO_USERS = (("admin", "admin", "scoop-admin"), ("analyst", "analyst", "scoop-a
 
 
 class Command(BaseCommand):
-    help = "Load the demo ontology, demo users and demo analytics (skips what is already there)."
+    help = "Load the demo ontology, demo users, demo analytics and demo videos (skips what is already there)."
 
     def handle(self, *args, **options):
         self._users()
@@ -37,6 +39,20 @@ class Command(BaseCommand):
                 continue
             loaded += 1
         self.stdout.write(f"demo data ready: {Video.objects.count()} videos ({loaded} loaded now)")
+        self._media()
+
+    def _media(self) -> None:
+        """Render the demo videos into SCOOP_DATA_DIR/media and register them, probed at once."""
+        waiting = [v for v in Video.objects.filter(name__in=[d.name for d in demo_videos()]) if not v.media_path]
+        if not waiting:
+            return
+        paths = {path.stem: path for path in render_demo_videos(media_dir())}
+        for video in waiting:
+            services.video_media_register(video=video, path=str(paths[video.name]), enqueue=False)
+            video = services.video_media_probe(video_id=video.pk)
+            if video.media_status != Video.MEDIA_READY:
+                self.stderr.write(f"demo video {video.name}: {video.media_error}")
+        self.stdout.write(f"demo media ready: {len(waiting)} video(s) rendered to {media_dir()}")
 
     def _users(self) -> None:
         users = get_user_model().objects
