@@ -41,7 +41,7 @@ test: install-dev lint
 	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m "not slow" tests/scoop tests/indexer/test_api_schemas.py tests/indexer/test_api_ingest.py tests/analytics
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .hypothesis test-output
 
 # Ingest throughput, search p50/p95 through the HTTP API and peak memory at
 # 10K..10M detections (BENCH_SIZES=10k,100k to run fewer). Takes a while at 10M.

@@ -1,20 +1,53 @@
-"""Browser pages. Anonymous users see nothing but the login page."""
+"""Browser pages. Anonymous users see nothing but the login page; the dashboard
+needs the analyst or admin role, the schema and ingest pages the admin role.
+The pages are shells: their scripts call the REST API with the session."""
+
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from indexer.models import LabelSchema, Video
-from scoop.accounts.roles import user_roles
+from indexer.models import LabelSchema
+from indexer.selectors import schema_active
+from scoop.accounts.roles import ADMIN, ANALYST, user_roles
+from scoop.dashboard import dashboard_page_data
 
 
-@login_required
-def home(request):
-    return render(
-        request,
-        "home.html",
-        {
-            "roles": sorted(user_roles(request.user)),
-            "video_count": Video.objects.count(),
-            "schemas": LabelSchema.objects.order_by("name", "-version")[:20],
-        },
-    )
+def role_required(*roles: str):
+    """Log in first (redirect), then 403 unless the user holds one of ``roles``."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not user_roles(request.user) & set(roles):
+                raise PermissionDenied(f"This page needs the role {' or '.join(roles)}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _page(request, template: str, **context):
+    roles = user_roles(request.user)
+    return render(request, template, {"roles": sorted(roles), "is_admin": ADMIN in roles, **context})
+
+
+@role_required(ANALYST, ADMIN)
+def dashboard(request):
+    schema = schema_active()
+    return _page(request, "dashboard.html", schema=schema,
+                 page_data=dashboard_page_data(schema=schema, roles=user_roles(request.user)))
+
+
+@role_required(ADMIN)
+def schemas_page(request):
+    schemas = LabelSchema.objects.select_related("author").order_by("-created_at", "-id")[:50]
+    return _page(request, "manage/schemas.html", schemas=schemas)
+
+
+@role_required(ADMIN)
+def ingest_jobs_page(request):
+    return _page(request, "manage/jobs.html")

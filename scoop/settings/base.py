@@ -72,6 +72,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = SCOOP_DATA_DIR / "staticfiles"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # vendor/plotly.min.js straight from the installed plotly package (never committed).
+    "scoop.staticfiles.PlotlyFinder",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "login"
@@ -117,6 +123,12 @@ SCOOP_MEDIA_ROOTS = env.list("SCOOP_MEDIA_ROOTS", default=[])
 # Production: the internal nginx location that serves media files (e.g. "/_media"). When
 # set, the stream view checks access and answers with X-Accel-Redirect; nginx sends the bytes.
 SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
+
+# The dashboard map's base layer: a tile URL template such as
+# "https://tiles.example.org/{z}/{x}/{y}.png" and its attribution. Empty: no base map
+# (the data layer still renders), so nothing is fetched from another host by default.
+SCOOP_MAP_TILES = env.str("SCOOP_MAP_TILES", default="")
+SCOOP_MAP_ATTRIBUTION = env.str("SCOOP_MAP_ATTRIBUTION", default="")
 
 SCOOP_SEARCH_BACKEND = {
     "ENGINE": env.str("SCOOP_SEARCH_ENGINE", default="indexer.backends.duckdb"),

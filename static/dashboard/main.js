@@ -1,0 +1,256 @@
+// The dashboard: wires the query bar, sidebar, totals, statistics, map, clip
+// grid and player to one state that lives in the URL (state.js). Every change
+// of query or filters re-runs the search (totals, facet counts, clips) and the
+// statistics and map that follow it.
+
+import { ApiError, apiGet, apiPost, isAbort, Latest } from "./api.js";
+import { clipsCsv, ClipGrid } from "./clips.js";
+import { formatCount, formatDuration } from "./dom.js";
+import { MapPanel } from "./map.js";
+import { Player, playerParts } from "./player.js";
+import { QueryBar } from "./querybar.js";
+import { andText, bboxOf, withBbox, withoutBbox } from "./querytext.js";
+import { Sidebar } from "./sidebar.js";
+import { readState, writeState } from "./state.js";
+import { StatsPanel } from "./stats.js";
+
+const PAGE_SIZE = 24;
+const SEARCH_UNITS = ["objects", "tracks", "frames", "clips", "videos"];
+
+const context = JSON.parse(document.getElementById("page-data").textContent);
+const byId = (id) => document.getElementById(id);
+let state = readState();
+const searches = new Latest();
+
+function request() {
+  const body = { schema: String(context.schema.id), gap_s: 1.0, filters: state.filters };
+  if (state.q.trim()) body.q = state.q;
+  return body;
+}
+
+// --- totals ---
+
+function showTotals(counts) {
+  for (const tile of byId("totals").querySelectorAll(".tile")) {
+    const key = tile.dataset.count;
+    const value = counts ? counts[key] : null;
+    tile.querySelector(".num").textContent = value === null || value === undefined
+      ? "-" : key === "duration_s" ? formatDuration(value) : formatCount(value);
+    tile.dataset.value = value === null || value === undefined ? "" : String(value);
+  }
+}
+
+// --- parts ---
+
+const sidebar = new Sidebar(byId("sidebar"), context.sidebar, {
+  onToggle(key, value, mode) {
+    const wanted = mode === "include" ? value : `!${value}`;
+    const other = mode === "include" ? `!${value}` : value;
+    const current = (state.filters[key] || []).filter((v) => v !== other);
+    const next = current.includes(wanted) ? current.filter((v) => v !== wanted) : [...current, wanted];
+    setFilters({ ...state.filters, [key]: next });
+  },
+});
+
+const queryBar = new QueryBar({
+  form: byId("query-form"),
+  input: byId("query-input"),
+  suggest: byId("query-suggest"),
+  error: byId("query-error"),
+  chips: byId("chips"),
+  toText: byId("chips-to-text"),
+  clearAll: byId("query-clear"),
+}, context, {
+  onSubmit(text) {
+    change({ q: text.trim() });
+  },
+  onRemoveChip(chip) {
+    const drop = new Set(chip.values.map((value) => (chip.negated ? `!${value}` : value)));
+    setFilters({ ...state.filters, [chip.key]: (state.filters[chip.key] || []).filter((v) => !drop.has(v)) });
+  },
+  onChipsToText() {
+    const text = [...byId("chips").querySelectorAll("code")].map((code) => code.textContent).join(" AND ");
+    change({ q: andText(state.q, text), filters: {} });
+  },
+  onClear() {
+    change({ q: "", filters: {} });
+  },
+});
+
+const stats = new StatsPanel(byId("stats"), context, {
+  onAddFilters(pairs) {
+    const filters = { ...state.filters };
+    for (const [key, value] of pairs) {
+      const current = (filters[key] || []).filter((v) => v !== `!${value}`);
+      filters[key] = current.includes(value) ? current : [...current, value];
+    }
+    setFilters(filters);
+  },
+  onChange(patch) {
+    Object.assign(state, patch);
+    writeState(state);
+    stats.refresh(state, request());
+  },
+});
+
+const map = new MapPanel({
+  container: byId("map"),
+  note: byId("map-note"),
+  legend: byId("map-legend"),
+  drawButton: byId("map-draw"),
+  clearButton: byId("map-clear"),
+  target: byId("map-target"),
+}, context, {
+  onBbox(bbox) {
+    change({ q: bbox ? withBbox(state.q, bbox) : withoutBbox(state.q) });
+  },
+  onView(view) {
+    state.map = view;
+    writeState(state);
+  },
+});
+
+const grid = new ClipGrid({ grid: byId("clip-grid"), pager: byId("pager"), summary: byId("clips-summary") }, context, {
+  onOpen(clip) {
+    state.clip = { video: clip.video, start: clip.start_s, end: clip.end_s };
+    writeState(state);
+    player.open(state.clip, request(), state.labels);
+  },
+  onPage(page) {
+    state.page = page;
+    writeState(state);
+    search();
+    byId("clips").scrollIntoView({ block: "start" });
+  },
+});
+
+const player = new Player(playerParts(), context, {
+  onClose() {
+    state.clip = null;
+    writeState(state);
+  },
+  onLabelsMode(mode) {
+    state.labels = mode;
+    writeState(state);
+  },
+});
+
+// --- changes ---
+
+function setFilters(filters) {
+  const kept = Object.fromEntries(Object.entries(filters).filter(([, values]) => values.length));
+  change({ filters: kept });
+}
+
+function change(patch) {
+  Object.assign(state, patch, { page: 1 });
+  writeState(state, { push: true });
+  refresh();
+}
+
+function refresh() {
+  queryBar.setText(state.q);
+  queryBar.showChips(state.filters);
+  sidebar.update(state.filters, null);
+  byId("unit").value = state.unit;
+  map.showArea(bboxOf(state.q));
+  search();
+  stats.refresh(state, request());
+  map.setQuery(request());
+  exportLink();
+}
+
+async function search() {
+  const signal = searches.next();
+  const body = { ...request(), page: state.page, page_size: PAGE_SIZE };
+  if (SEARCH_UNITS.includes(state.unit)) body.facet_unit = state.unit;
+  grid.loading();
+  document.body.dataset.search = "loading";
+  try {
+    const answer = await apiPost(context.urls.search, body, { signal });
+    queryBar.clearError();
+    showTotals(answer.counts);
+    sidebar.update(state.filters, answer.facets);
+    grid.show(answer);
+    document.body.dataset.search = "ready";
+  } catch (error) {
+    if (isAbort(error)) return;
+    showTotals(null);
+    sidebar.update(state.filters, null);
+    if (error instanceof ApiError && error.status === 400) {
+      queryBar.showError(error.body, state.q);
+      grid.failed("Fix the query above: the server could not run it.");
+    } else {
+      grid.failed(error.message);
+    }
+    document.body.dataset.search = "error";
+  }
+}
+
+// --- exports ---
+
+const geojson = byId("export-geojson");
+let geojsonAvailable = null;
+
+async function exportLink() {
+  const params = new URLSearchParams({ schema: String(context.schema.id) });
+  if (state.q.trim()) params.set("q", state.q);
+  if (Object.keys(state.filters).length) params.set("filters", JSON.stringify(state.filters));
+  geojson.href = `${context.urls.export_geojson}?${params}`;
+  if (geojsonAvailable === null) {
+    geojsonAvailable = "checking";
+    try {
+      // A query that matches nothing: asks whether the export exists without exporting anything.
+      await apiGet(context.urls.export_geojson, { schema: String(context.schema.id), q: "NOT ()" });
+      geojsonAvailable = true;
+    } catch (error) {
+      geojsonAvailable = !(error instanceof ApiError && error.status === 404 && !error.fromApi);
+    }
+  }
+  if (geojsonAvailable === false) {
+    geojson.removeAttribute("href");
+    geojson.setAttribute("aria-disabled", "true");
+    geojson.textContent = "Detections export (GeoJSON) unavailable";
+    geojson.title = `This server does not offer ${context.urls.export_geojson} yet.`;
+  }
+}
+
+byId("export-csv").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = "Preparing CSV...";
+  try {
+    const csv = await clipsCsv(context.urls.search, request());
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+    link.download = "scoop-clips.csv";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  } catch (error) {
+    button.title = `The export failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+  }
+});
+
+byId("unit").addEventListener("change", (event) => change({ unit: event.target.value }));
+
+// Back and Forward restore the screen the address describes.
+window.addEventListener("popstate", () => {
+  const clip = state.clip;
+  state = readState();
+  refresh();
+  if (state.clip && JSON.stringify(state.clip) !== JSON.stringify(clip)) player.open(state.clip, request(), state.labels);
+  else if (!state.clip && clip) byId("player").close();
+});
+
+// --- start ---
+
+map.start(state.map);
+refresh();
+if (state.clip) player.open(state.clip, request(), state.labels);
+document.body.dataset.ready = "true";

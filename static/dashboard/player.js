@@ -1,0 +1,279 @@
+// The clip player: the video from the clip's first matching frame, its labels
+// drawn on a canvas in step with the frame on screen, the video's matching
+// spans on a timeline, and "Reset clip" to go back to the clip's start.
+//
+// Labels come from /api/v1/videos/{id}/labels/ in windows of LABEL_WINDOW_S
+// seconds. The query and filters are sent along; when the answer says it kept
+// only matching labels (it carries "matching", "q", "query" or "filters"), the
+// "only labels that match" toggle is offered, otherwise every label is drawn
+// and the toggle stays hidden.
+
+import { apiGet, apiPost, isAbort } from "./api.js";
+import { el, formatClock, formatDuration, replace } from "./dom.js";
+import { andText, valueText } from "./querytext.js";
+import { clipCaption, videoDetail } from "./clips.js";
+
+const LABEL_WINDOW_S = 30;
+const DEFAULT_COLOR = "#ffcc00";
+
+export class Player {
+  constructor(parts, context, { onClose, onLabelsMode }) {
+    Object.assign(this, parts);
+    this.context = context;
+    this.onClose = onClose;
+    this.onLabelsMode = onLabelsMode;
+    this.clip = null;
+    this.video = null;
+    this.windows = new Map();
+    this.matchingSupported = null;
+    this.frameRequest = null;
+    this.dialog.addEventListener("close", () => this.closed());
+    this.closeButton.addEventListener("click", () => this.dialog.close());
+    this.resetButton.addEventListener("click", () => this.seek(this.clip.start));
+    this.matching.addEventListener("change", () => {
+      this.windows.clear();
+      this.onLabelsMode(this.matching.checked ? "matching" : "all");
+      this.draw(this.media.currentTime);
+    });
+    this.timeline.addEventListener("click", (event) => {
+      if (!this.video?.duration_s) return;
+      const box = this.timeline.getBoundingClientRect();
+      this.seek(((event.clientX - box.left) / box.width) * this.video.duration_s);
+    });
+    this.media.addEventListener("seeked", () => this.draw(this.media.currentTime));
+    this.media.addEventListener("loadeddata", () => this.draw(this.media.currentTime));
+    this.media.addEventListener("play", () => this.follow());
+    this.media.addEventListener("timeupdate", () => this.showTime(this.media.currentTime));
+    this.media.addEventListener("error", () => {
+      this.loadingNote.hidden = false;
+      this.loadingNote.textContent = "This video cannot be played here.";
+    });
+    new ResizeObserver(() => this.draw(this.media.currentTime)).observe(this.media);
+  }
+
+  // clip: {video, start, end}; request: the current {q, filters, schema, gap_s}.
+  async open(clip, request, labelsMode) {
+    this.clip = clip;
+    this.request = request;
+    this.windows.clear();
+    this.matching.checked = labelsMode !== "all";
+    this.title.textContent = "";
+    this.info.textContent = clipCaption({ start_s: clip.start, duration_s: clip.end - clip.start });
+    this.canvas.dataset.boxes = "0";
+    replace(this.timeline, el("div", { class: "playhead" }));
+    if (!this.dialog.open) this.dialog.showModal();
+    this.loadingNote.hidden = false;
+    this.loadingNote.textContent = "Loading video...";
+    try {
+      this.video = await videoDetail(clip.video, this.context.urls);
+    } catch (error) {
+      this.loadingNote.textContent = `This video cannot be opened: ${error.message}`;
+      return;
+    }
+    if (this.clip !== clip) return;
+    this.title.textContent = this.video.name;
+    if (!this.video.stream_url) {
+      this.loadingNote.textContent = "This video has no media to play (its analytics are indexed, its file is not).";
+      return;
+    }
+    this.media.addEventListener("loadedmetadata", () => this.seek(clip.start), { once: true });
+    this.media.addEventListener("seeked", () => { this.loadingNote.hidden = true; }, { once: true });
+    this.media.src = this.video.stream_url;
+    this.spans(clip);
+  }
+
+  seek(t) {
+    this.media.currentTime = t;
+    this.showTime(t);
+  }
+
+  closed() {
+    this.media.pause();
+    this.media.removeAttribute("src");
+    this.media.load();
+    this.clip = null;
+    this.video = null;
+    this.onClose();
+  }
+
+  showTime(t) {
+    if (!this.video) return;
+    this.time.textContent = `${formatClock(t)} / ${formatClock(this.video.duration_s || 0)}`;
+    const playhead = this.timeline.querySelector(".playhead");
+    if (playhead && this.video.duration_s) playhead.style.left = `${(100 * t) / this.video.duration_s}%`;
+  }
+
+  // Marks every matching span of this video: the same search, limited to the video.
+  async spans(clip) {
+    const onlyThis = `video.name=${valueText(this.video.name)}`;
+    const q = andText(this.request.q || "", onlyThis);
+    let answer;
+    try {
+      answer = await apiPost(this.context.urls.search, { ...this.request, q, page_size: 500, facets: ["label"] });
+    } catch (error) {
+      if (!isAbort(error)) this.labelsNote.textContent = `Matching spans unavailable: ${error.message}`;
+      return;
+    }
+    if (this.clip !== clip || !this.video.duration_s) return;
+    const duration = this.video.duration_s;
+    const marks = answer.clips.map((span) => el("button", {
+      type: "button",
+      class: Math.abs(span.start_s - clip.start) < 1e-6 ? "span current" : "span",
+      style: { left: `${(100 * span.start_s) / duration}%`, width: `${Math.max(0.4, (100 * span.duration_s) / duration)}%` },
+      title: `${formatClock(span.start_s)}, ${formatDuration(span.duration_s)}`,
+      "aria-label": `Matching span at ${formatClock(span.start_s)}`,
+      onclick: (event) => {
+        event.stopPropagation();
+        this.seek(span.start_s);
+      },
+    }));
+    replace(this.timeline, ...marks, el("div", { class: "playhead" }));
+    this.timeline.dataset.spans = String(marks.length);
+    this.showTime(this.media.currentTime);
+  }
+
+  // Redraw on every presented frame while playing.
+  follow() {
+    if (!("requestVideoFrameCallback" in this.media)) {
+      const tick = () => {
+        if (this.media.paused || !this.clip) return;
+        this.draw(this.media.currentTime);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+      return;
+    }
+    const frame = (_now, metadata) => {
+      if (!this.clip) return;
+      this.draw(metadata.mediaTime);
+      if (!this.media.paused) this.media.requestVideoFrameCallback(frame);
+    };
+    this.media.requestVideoFrameCallback(frame);
+  }
+
+  labelsParams(start) {
+    const params = { start_s: start, end_s: start + LABEL_WINDOW_S };
+    const filtered = this.matching.checked && this.matchingSupported !== false;
+    if (filtered) {
+      if (this.request.q) params.q = this.request.q;
+      if (Object.keys(this.request.filters || {}).length) params.filters = JSON.stringify(this.request.filters);
+      if (this.request.schema) params.schema = this.request.schema;
+    }
+    return params;
+  }
+
+  labelsWindow(t) {
+    const start = Math.floor(t / LABEL_WINDOW_S) * LABEL_WINDOW_S;
+    if (!this.windows.has(start)) {
+      const url = `${this.context.urls.videos}${this.clip.video}/labels/`;
+      const params = this.labelsParams(start);
+      const askedMatching = "q" in params || "filters" in params;
+      const load = apiGet(url, params)
+        .catch((error) => {
+          // An endpoint that refuses the query parameters: draw every label instead.
+          if (error.status !== 400 || this.matchingSupported === false) throw error;
+          this.matchingSupported = false;
+          return apiGet(url, this.labelsParams(start));
+        })
+        .then((answer) => {
+          if (this.matchingSupported === null && askedMatching) {
+            this.matchingSupported = ["matching", "q", "query", "filters"].some((key) => key in answer);
+          }
+          this.matchingWrap.hidden = !this.matchingSupported;
+          this.labelsNote.textContent = this.matchingSupported && this.matching.checked
+            ? "Showing the labels that match the query." : "Showing every label of the video.";
+          return new Map(answer.frames.map((frame) => [frame.index, frame]));
+        });
+      load.catch(() => this.windows.delete(start));
+      this.windows.set(start, load);
+    }
+    return this.windows.get(start);
+  }
+
+  // Draws the labels of the frame shown at media time t.
+  async draw(t) {
+    if (!this.clip || !this.video) return;
+    const fps = this.video.fps || 1;
+    const index = Math.round(t * fps);
+    let frames;
+    try {
+      frames = await this.labelsWindow(index / fps);
+    } catch (error) {
+      this.labelsNote.textContent = `Labels unavailable: ${error.message}`;
+      return;
+    }
+    // While paused, a seek made during the fetch has drawn (or will draw) its own frame.
+    const moved = this.media.paused && Math.round(this.media.currentTime * fps) !== index;
+    if (!this.clip || moved) return;
+    this.paint(frames.get(index), index);
+  }
+
+  paint(frame, index) {
+    const { canvas, media } = this;
+    const ratio = window.devicePixelRatio || 1;
+    const width = media.clientWidth;
+    const height = media.clientHeight;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+    const context = canvas.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
+    // The picture inside the element (object-fit: contain leaves bars).
+    const videoWidth = media.videoWidth || this.video.width || width;
+    const videoHeight = media.videoHeight || this.video.height || height;
+    const scale = Math.min(width / videoWidth, height / videoHeight);
+    const left = (width - videoWidth * scale) / 2;
+    const top = (height - videoHeight * scale) / 2;
+    const drawnWidth = videoWidth * scale;
+    const drawnHeight = videoHeight * scale;
+    let boxes = 0;
+    for (const object of frame?.objects || []) {
+      if (!object.box) continue;
+      const [x1, y1, x2, y2] = object.box;
+      const color = this.context.vocabulary.colors[object.label] || DEFAULT_COLOR;
+      const x = left + x1 * drawnWidth;
+      const y = top + y1 * drawnHeight;
+      context.lineWidth = 2;
+      context.strokeStyle = color;
+      context.strokeRect(x, y, (x2 - x1) * drawnWidth, (y2 - y1) * drawnHeight);
+      // Categories as they are, a true boolean by its name, numbers and false booleans left out.
+      const values = Object.entries(object.attrs || {}).flatMap(([name, value]) => {
+        if (typeof value === "boolean") return value ? [name] : [];
+        return typeof value === "number" ? [] : [String(value)];
+      });
+      const caption = [this.context.vocabulary.names[object.label] || object.label, ...values].join(" \u00b7 ");
+      context.font = "12px system-ui, sans-serif";
+      const textWidth = context.measureText(caption).width + 8;
+      const tagY = y >= 16 ? y - 16 : y;
+      context.fillStyle = color;
+      context.fillRect(x, tagY, textWidth, 16);
+      context.fillStyle = "#111";
+      context.fillText(caption, x + 4, tagY + 12);
+      boxes += 1;
+    }
+    canvas.dataset.boxes = String(boxes);
+    canvas.dataset.frame = String(index);
+  }
+}
+
+export function playerParts() {
+  const byId = (id) => document.getElementById(id);
+  return {
+    dialog: byId("player"),
+    title: byId("player-title"),
+    info: byId("player-info"),
+    closeButton: byId("player-close"),
+    media: byId("player-video"),
+    canvas: byId("player-canvas"),
+    loadingNote: byId("player-loading"),
+    timeline: byId("player-timeline"),
+    resetButton: byId("player-reset"),
+    time: byId("player-time"),
+    matching: byId("player-matching"),
+    matchingWrap: byId("player-matching-wrap"),
+    labelsNote: byId("player-labels-note"),
+  };
+}
+

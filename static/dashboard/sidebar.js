@@ -1,0 +1,100 @@
+// The sidebar: the ontology's display groups, each value with its disjunctive
+// count (what selecting it would give with every other filter kept), a box to
+// include it and a NOT button to exclude it. Zero counts stay visible, muted.
+
+import { el, formatCount, replace } from "./dom.js";
+
+const SEARCHABLE = 6; // facets with more values than this get a search box
+
+function rowKey(key, value) {
+  return `${key}\u0000${value}`;
+}
+
+export class Sidebar {
+  constructor(root, groups, { onToggle }) {
+    this.root = root;
+    this.onToggle = onToggle; // (key, value, "include" | "exclude")
+    this.rows = new Map();
+    this.render(groups);
+  }
+
+  render(groups) {
+    if (!groups.length) {
+      replace(this.root, el("p", { class: "muted" }, "The ontology defines no facets."));
+      return;
+    }
+    replace(this.root, ...groups.map((group) => this.group(group)));
+  }
+
+  group(group) {
+    return el("details", { class: "group", open: true },
+      el("summary", {}, group.name),
+      ...group.items.map((item) => (item.title ? this.facet(item) : this.valueRow(item, item.values[0], true))));
+  }
+
+  facet(item) {
+    const list = el("ul", { class: "values" }, ...item.values.map((value) => this.valueRow(item, value, false)));
+    const search = item.values.length > SEARCHABLE
+      ? el("input", {
+        type: "search",
+        class: "value-search",
+        placeholder: `Search ${item.values.length} values`,
+        "aria-label": `Search the values of ${item.title}`,
+        oninput: (event) => {
+          const needle = event.target.value.trim().toLowerCase();
+          for (const li of list.children) {
+            li.hidden = Boolean(needle) && !li.dataset.search.includes(needle);
+          }
+        },
+      })
+      : null;
+    return el("section", { class: "facet", dataset: { facet: item.key } },
+      el("h3", {}, item.title), search, list);
+  }
+
+  valueRow(item, value, isLabel) {
+    const id = `f-${this.rows.size}`;
+    const box = el("input", {
+      type: "checkbox",
+      id,
+      onchange: () => this.onToggle(item.key, value.value, "include"),
+    });
+    const count = el("span", { class: "count" }, "-");
+    const not = el("button", {
+      type: "button",
+      class: "not",
+      "aria-pressed": "false",
+      title: `Exclude ${value.text} (NOT)`,
+      "aria-label": `Exclude ${value.text}`,
+      onclick: () => this.onToggle(item.key, value.value, "exclude"),
+    }, "NOT");
+    const swatch = isLabel && item.color ? el("span", { class: "swatch", style: { background: item.color } }) : null;
+    const row = el("li", {
+      class: isLabel ? "value label-row" : "value",
+      dataset: { key: item.key, value: value.value, search: `${value.text} ${value.value}`.toLowerCase() },
+    }, box, el("label", { for: id, title: value.value }, swatch, value.text), count, not);
+    this.rows.set(rowKey(item.key, value.value), { row, box, count, not });
+    return isLabel ? el("ul", { class: "values" }, row) : row;
+  }
+
+  // Ticks and NOTs from the filters; counts from the search answer's facets
+  // (null while loading or when the search failed).
+  update(filters, facets) {
+    for (const [key, { row, box, count, not }] of this.rows) {
+      const [facetKey, value] = key.split("\u0000");
+      const selected = filters[facetKey] || [];
+      const included = selected.includes(value);
+      const excluded = selected.includes(`!${value}`);
+      box.checked = included;
+      row.classList.toggle("included", included);
+      row.classList.toggle("excluded", excluded);
+      not.setAttribute("aria-pressed", String(excluded));
+      if (facets) {
+        const n = facets[facetKey]?.[value];
+        count.textContent = n === undefined ? "-" : formatCount(n);
+        row.classList.toggle("zero", n === 0);
+      }
+      row.classList.toggle("stale", !facets);
+    }
+  }
+}

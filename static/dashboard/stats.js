@@ -1,0 +1,284 @@
+// The statistics panel: occurrence bar charts per facet, a co-occurrence
+// heatmap and time histograms from /api/v1/stats/*, drawn with the locally
+// served plotly.js. Clicking a bar (or a heatmap cell) adds its value(s) as
+// sidebar filters. An endpoint that answers 404 is not on this server yet:
+// the panel says so and the rest of the page works on.
+
+import { ApiError, apiPost, isAbort, Latest, loadScript } from "./api.js";
+import { el, notice, replace } from "./dom.js";
+
+const CHART_HEIGHT = 210;
+const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+const BAR_COLOR = "#3b7dd8";
+const FONT = { family: "system-ui, sans-serif", size: 11, color: "#1d2330" };
+
+export class StatsPanel {
+  constructor(root, context, { onAddFilters, onChange }) {
+    this.root = root;
+    this.body = root.querySelector("#stats-body");
+    this.context = context;
+    this.onAddFilters = onAddFilters; // ([[key, value], ...])
+    this.onChange = onChange; // (patch of state: tab, charts, co)
+    this.latest = new Latest();
+    this.missing = new Set(); // endpoints that answered 404
+    this.state = null;
+    this.request = null;
+    for (const tab of root.querySelectorAll('[role="tab"]')) {
+      tab.addEventListener("click", () => this.onChange({ tab: tab.dataset.tab }));
+    }
+    this.chartAdd = root.querySelector("#chart-add");
+    this.chartAdd.addEventListener("change", () => {
+      const key = this.chartAdd.value;
+      if (key) this.onChange({ charts: [...this.charts(), key] });
+    });
+    this.coA = root.querySelector("#co-a");
+    this.coB = root.querySelector("#co-b");
+    this.coScope = root.querySelector("#co-scope");
+    const facetOptions = Object.values(context.facets).map((facet) => el("option", { value: facet.key }, facet.title));
+    this.coA.append(...facetOptions.map((option) => option.cloneNode(true)));
+    this.coB.append(...facetOptions);
+    for (const select of [this.coA, this.coB, this.coScope]) {
+      select.addEventListener("change", () => this.onChange({
+        co: { a: this.coA.value, b: this.coB.value, scope: this.coScope.value },
+      }));
+    }
+  }
+
+  // The default charts: the first three categorical object attributes (make, type, colour).
+  defaultCharts() {
+    const facets = Object.values(this.context.facets);
+    const objects = facets.filter((facet) => facet.kind === "object" && !facet.boolean).map((facet) => facet.key);
+    return (objects.length ? objects : facets.map((facet) => facet.key)).slice(0, 3);
+  }
+
+  charts() {
+    return (this.state.charts || this.defaultCharts()).filter((key) => this.context.facets[key]);
+  }
+
+  cooccurrence() {
+    if (this.state.co) return this.state.co;
+    const objects = Object.values(this.context.facets).filter((facet) => facet.kind === "object" && !facet.boolean);
+    const a = objects[0] || Object.values(this.context.facets)[0];
+    const b = objects.find((facet) => facet !== a && facet.label === a.label) || objects[1] || a;
+    return { a: a.key, b: b.key, scope: a.kind === "object" && b.label === a.label ? "object" : "frame" };
+  }
+
+  // state: the page state; request: {q, filters, schema, gap_s}.
+  async refresh(state, request) {
+    this.state = state;
+    this.request = request;
+    const tab = ["occurrence", "cooccurrence", "timeline"].includes(state.tab) ? state.tab : "occurrence";
+    for (const button of this.root.querySelectorAll('[role="tab"]')) {
+      button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+    }
+    for (const tools of this.root.querySelectorAll(".panel-tools")) tools.hidden = tools.dataset.for !== tab;
+    this.fillChartAdd();
+    const co = this.cooccurrence();
+    this.coA.value = co.a;
+    this.coB.value = co.b;
+    this.coScope.value = co.scope;
+    const signal = this.latest.next();
+    this.body.setAttribute("aria-busy", "true");
+    this.body.dataset.state = "loading";
+    replace(this.body, notice("loading", "Counting..."));
+    try {
+      if (tab === "occurrence") await this.occurrence(signal);
+      else if (tab === "cooccurrence") await this.heatmap(co, signal);
+      else await this.timeline(signal);
+    } catch (error) {
+      if (isAbort(error)) return;
+      this.failed(error, tab);
+    } finally {
+      if (!signal.aborted) this.body.removeAttribute("aria-busy");
+    }
+  }
+
+  fillChartAdd() {
+    const shown = new Set(this.charts());
+    replace(this.chartAdd, el("option", { value: "" }, "choose a facet"),
+      ...Object.values(this.context.facets).filter((facet) => !shown.has(facet.key))
+        .map((facet) => el("option", { value: facet.key }, facet.title)));
+  }
+
+  endpoint(name) {
+    return `${this.context.urls.stats}${name}/`;
+  }
+
+  async post(name, body, signal) {
+    // Asked once: an endpoint this server does not have stays unavailable until a reload.
+    if (this.missing.has(name)) throw new ApiError(404, { detail: "not on this server" }, false);
+    try {
+      return await apiPost(this.endpoint(name), { ...this.request, ...body }, { signal });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && !error.fromApi) this.missing.add(name);
+      throw error;
+    }
+  }
+
+  failed(error, tab) {
+    this.body.dataset.state = "unavailable";
+    const what = { occurrence: "occurrence", cooccurrence: "cooccurrence", timeline: "timeline" }[tab];
+    if (error instanceof ApiError && error.status === 404 && !error.fromApi) {
+      replace(this.body, notice("unavailable", "Statistics unavailable.",
+        `This server does not offer ${this.endpoint(what)} yet. Totals, facets, clips and the map filter still work.`));
+    } else if (error instanceof ApiError && error.status === 400) {
+      this.body.dataset.state = "error";
+      replace(this.body, notice("error", "No statistics for this query.", error.message));
+    } else {
+      this.body.dataset.state = "error";
+      replace(this.body, notice("error", "Statistics failed.", error.message));
+    }
+  }
+
+  async plotly() {
+    if (!window.Plotly) await loadScript(document.getElementById("assets").dataset.plotly);
+    return window.Plotly;
+  }
+
+  valueOf(key, category) {
+    const facet = this.context.facets[key];
+    const text = String(category);
+    const found = facet?.values.find((value) => value.value === text || value.text === text);
+    return found ? found.value : null;
+  }
+
+  async occurrence(signal) {
+    const keys = this.charts();
+    if (!keys.length) {
+      this.body.dataset.state = "empty";
+      replace(this.body, notice("empty", "No charts.", "Add a chart with the menu above."));
+      return;
+    }
+    const body = { facets: keys, figure: true };
+    if (this.state.unit) body.unit = this.state.unit;
+    const answer = await this.post("occurrence", body, signal);
+    const Plotly = await this.plotly();
+    if (signal.aborted) return;
+    const charts = keys.map((key) => {
+      const plot = el("div", { class: "plot", dataset: { facet: key } });
+      const box = el("figure", { class: "chart" },
+        el("figcaption", {}, this.context.facets[key].title,
+          el("span", { class: "muted" }, ` (${answer.unit || this.state.unit || "default unit"})`),
+          el("button", {
+            type: "button",
+            class: "remove",
+            "aria-label": `Remove the ${this.context.facets[key].title} chart`,
+            onclick: () => this.onChange({ charts: keys.filter((other) => other !== key) }),
+          }, "\u00d7")),
+        plot);
+      return { key, plot, box };
+    });
+    replace(this.body, el("div", { class: "charts" }, ...charts.map((chart) => chart.box)));
+    this.body.dataset.state = "ready";
+    for (const { key, plot } of charts) {
+      const figure = answer.figures?.[key] || this.barFigure(key, answer.counts?.[key] || {});
+      await Plotly.react(plot, figure.data, this.layout(figure.layout, CHART_HEIGHT), PLOT_CONFIG);
+      plot.on("plotly_click", (event) => {
+        const point = event.points[0];
+        const category = point.customdata ?? (point.data.orientation === "h" ? point.y : point.x);
+        const value = this.valueOf(key, category);
+        if (value !== null) this.onAddFilters([[key, value]]);
+      });
+    }
+  }
+
+  layout(layout = {}, height) {
+    const { title: _title, width: _width, ...rest } = layout;
+    return {
+      ...rest,
+      height,
+      autosize: true,
+      font: FONT,
+      margin: { l: 44, r: 8, t: 8, b: 64 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+    };
+  }
+
+  barFigure(key, counts) {
+    const values = this.context.facets[key].values;
+    return {
+      data: [{
+        type: "bar",
+        x: values.map((value) => value.text),
+        y: values.map((value) => counts[value.value] ?? 0),
+        customdata: values.map((value) => value.value),
+        marker: { color: BAR_COLOR },
+        hovertemplate: "%{x}: %{y}<extra>click to filter</extra>",
+      }],
+      layout: { xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero" } },
+    };
+  }
+
+  async heatmap(co, signal) {
+    const answer = await this.post("cooccurrence", { a: co.a, b: co.b, scope: co.scope, figure: true }, signal);
+    const Plotly = await this.plotly();
+    if (signal.aborted) return;
+    const plot = el("div", { class: "plot heatmap" });
+    const summary = el("p", { class: "muted small" },
+      `${this.context.facets[co.a]?.title} \u00d7 ${this.context.facets[co.b]?.title}, together in the same ${co.scope}`,
+      Number.isFinite(answer.total) ? `: ${answer.total} in all. Click a cell to filter by both values.` : ".");
+    replace(this.body, summary, plot);
+    this.body.dataset.state = "ready";
+    const figure = answer.figure || this.heatmapFigure(answer, co);
+    await Plotly.react(plot, figure.data, this.layout(figure.layout, 300), PLOT_CONFIG);
+    plot.on("plotly_click", (event) => {
+      const point = event.points[0];
+      const row = this.valueOf(co.a, point.y);
+      const col = this.valueOf(co.b, point.x);
+      const picked = [];
+      if (row !== null) picked.push([co.a, row]);
+      if (col !== null) picked.push([co.b, col]);
+      if (picked.length) this.onAddFilters(picked);
+    });
+  }
+
+  heatmapFigure(answer, co) {
+    const text = (key, value) => this.context.facets[key]?.values.find((v) => v.value === String(value))?.text ?? value;
+    const lift = answer.lift || [];
+    return {
+      data: [{
+        type: "heatmap",
+        x: answer.cols.map((value) => text(co.b, value)),
+        y: answer.rows.map((value) => text(co.a, value)),
+        z: answer.matrix,
+        customdata: answer.matrix.map((row, i) => row.map((_n, j) => {
+          const x = lift[i]?.[j];
+          return x === null || x === undefined ? "n/a" : x.toFixed(2);
+        })),
+        colorscale: "Blues",
+        hovertemplate: "%{y} with %{x}: %{z}<br>lift %{customdata}<extra></extra>",
+      }],
+      layout: { xaxis: { type: "category", automargin: true }, yaxis: { type: "category", automargin: true } },
+    };
+  }
+
+  async timeline(signal) {
+    const body = this.state.unit ? { unit: this.state.unit } : {};
+    const answer = await this.post("timeline", body, signal);
+    const Plotly = await this.plotly();
+    if (signal.aborted) return;
+    const videoTime = el("div", { class: "plot" });
+    const wallClock = el("div", { class: "plot" });
+    replace(this.body, el("div", { class: "charts" },
+      el("figure", { class: "chart" }, el("figcaption", {}, "Over video time (seconds from the start)"), videoTime),
+      el("figure", { class: "chart" }, el("figcaption", {}, "Over recorded time"), wallClock)));
+    this.body.dataset.state = "ready";
+    const bins = answer.video_time?.bins || [];
+    await Plotly.react(videoTime, [{
+      type: "bar",
+      x: bins.map((bin) => bin.start_s),
+      y: bins.map((bin) => bin.count),
+      marker: { color: BAR_COLOR },
+      hovertemplate: "%{x}s: %{y}<extra></extra>",
+    }], this.layout({ bargap: 0.05 }, CHART_HEIGHT), PLOT_CONFIG);
+    const clock = answer.wall_clock?.bins || [];
+    await Plotly.react(wallClock, [{
+      type: "bar",
+      x: clock.map((bin) => bin.start),
+      y: clock.map((bin) => bin.count),
+      marker: { color: "#6a51a3" },
+      hovertemplate: "%{x}: %{y}<extra></extra>",
+    }], this.layout({ bargap: 0.05, xaxis: { type: "date" } }, CHART_HEIGHT), PLOT_CONFIG);
+  }
+}

@@ -1,0 +1,157 @@
+"""The browser pages: who may see them, and what the dashboard embeds for its scripts."""
+
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from indexer import services
+from indexer.models import Video
+from scoop.accounts.services import user_issue_token
+from scoop.staticfiles import plotly_js_path
+
+PAGES = ("/", "/manage/schemas/", "/manage/ingest/")
+
+
+def _login(client, username: str, role: str):
+    token = user_issue_token(username=username, role=role)
+    client.force_login(token.user)
+    return client
+
+
+def _page_data(response) -> dict:
+    match = re.search(rb'<script id="page-data" type="application/json">(.*?)</script>', response.content, re.S)
+    assert match, "the dashboard embeds its data as json_script"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def road(db, demo_ontology_document):
+    return services.schema_create(name="road", document=demo_ontology_document, author=None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_users_are_sent_to_the_login_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/login/?next={path}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "expected"), [
+    ("worker", {"/": 403, "/manage/schemas/": 403, "/manage/ingest/": 403}),
+    ("analyst", {"/": 200, "/manage/schemas/": 403, "/manage/ingest/": 403}),
+    ("admin", {"/": 200, "/manage/schemas/": 200, "/manage/ingest/": 200}),
+])
+def test_pages_need_their_role(client, road, role, expected):
+    _login(client, f"user-{role}", role)
+
+    assert {path: client.get(path).status_code for path in PAGES} == expected
+
+
+@pytest.mark.django_db
+def test_only_admins_see_the_admin_links(client, road):
+    analyst = _login(client, "ann", "analyst").get("/").content.decode()
+    client.logout()
+    admin = _login(client, "ada", "admin").get("/").content.decode()
+
+    assert 'href="/manage/schemas/"' not in analyst and 'href="/manage/ingest/"' not in analyst
+    assert 'href="/manage/schemas/"' in admin and 'href="/manage/ingest/"' in admin
+    assert "Signed in as <strong>ada</strong> (admin)" in admin
+
+
+@pytest.mark.django_db
+def test_the_dashboard_embeds_the_ontology_sidebar_in_display_order(client, road, demo_ontology_document):
+    data = _page_data(_login(client, "ann", "analyst").get("/"))
+
+    groups = data["sidebar"]
+    assert [g["name"] for g in groups] == [g["name"] for g in demo_ontology_document["display"]["groups"]]
+    vehicles = groups[0]["items"]
+    assert vehicles[0] == {"key": "label", "title": None, "values": [{"value": "vehicle", "text": "Vehicle"}],
+                           "color": "#1f77b4"}
+    assert [item["key"] for item in vehicles[1:]] == [
+        "object:vehicle.make", "object:vehicle.type", "object:vehicle.color", "object:vehicle.parked"]
+    color = vehicles[3]
+    assert color["title"] == "Vehicle color"
+    assert [v["value"] for v in color["values"]] == ["black", "white", "silver", "gray", "red", "blue", "green",
+                                                     "yellow"]
+    assert [v["value"] for v in vehicles[4]["values"]] == ["true", "false"]
+    activity = next(g for g in groups if g["name"] == "Activity")["items"]
+    assert activity[0]["key"] == "event"
+    assert [v["value"] for v in activity[0]["values"]] == ["fight", "theft", "hard_brake", "jaywalking"]
+    assert data["schema"] == {"id": road.id, "name": "road", "version": 1}
+    assert data["facets"]["frame:road_type"]["title"] == "Road type"
+    assert data["vocabulary"]["objects"]["vehicle"]["color"][:2] == ["black", "white"]
+    assert data["vocabulary"]["frame"]["speed_kmh"] is None
+    assert data["vocabulary"]["synonyms"]["car"] == "vehicle"
+
+
+@pytest.mark.django_db
+def test_facets_no_display_group_names_go_to_a_last_group(client, db, demo_ontology_document):
+    document = dict(demo_ontology_document)
+    document["display"] = {**document["display"], "groups": [{"name": "Vehicles", "items": ["vehicle"]}]}
+    services.schema_create(name="partial", document=document, author=None)
+
+    groups = _page_data(_login(client, "ann", "analyst").get("/"))["sidebar"]
+
+    assert [g["name"] for g in groups] == ["Vehicles", "Other"]
+    other = groups[1]["items"]
+    assert [v["value"] for item in other if item["key"] == "label" for v in item["values"]] == [
+        "person", "traffic_light", "crosswalk", "sign"]
+    assert "object:vehicle.color" in {item["key"] for item in other}
+    assert "vehicle" not in {v["value"] for item in other if item["key"] == "label" for v in item["values"]}
+
+
+@pytest.mark.django_db
+def test_without_a_schema_the_dashboard_says_what_to_do(client):
+    analyst = _login(client, "ann", "analyst").get("/").content.decode()
+    client.logout()
+    admin = _login(client, "ada", "admin").get("/").content.decode()
+
+    assert "No label schema yet" in analyst and "Ask an admin" in analyst
+    assert 'Upload one on the <a href="/manage/schemas/">Label schemas</a> page' in admin
+
+
+@pytest.mark.django_db
+def test_the_map_starts_where_the_videos_were_recorded_without_tiles_by_default(client, road, settings):
+    Video.objects.create(name="a", gps=[[0, 37.70, -122.50], [1, 37.72, -122.48]], indexed_at="2026-01-01T00:00Z")
+    Video.objects.create(name="b", gps=[[0, 37.80, -122.40]], indexed_at="2026-01-01T00:00Z")
+    Video.objects.create(name="not indexed", gps=[[0, 10.0, 10.0]])
+
+    page_map = _page_data(_login(client, "ann", "analyst").get("/"))["map"]
+
+    assert page_map["tiles"] == ""
+    assert page_map["bounds"] == [[37.70, -122.50], [37.80, -122.40]]
+    assert [route["name"] for route in page_map["routes"]] == ["a", "b"]
+    assert page_map["routes"][0]["points"] == [[37.70, -122.50], [37.72, -122.48]]
+
+    settings.SCOOP_MAP_TILES = "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert _page_data(client.get("/"))["map"]["tiles"] == "https://tiles.example.org/{z}/{x}/{y}.png"
+
+
+@pytest.mark.django_db
+def test_video_names_are_embedded_as_data_never_as_markup(client, road):
+    Video.objects.create(name="<img src=x onerror=alert(1)>", gps=[[0, 1.0, 2.0]], indexed_at="2026-01-01T00:00Z")
+
+    response = _login(client, "ann", "analyst").get("/")
+
+    assert b"<img src=x" not in response.content
+    assert _page_data(response)["map"]["routes"][0]["name"] == "<img src=x onerror=alert(1)>"
+
+
+def test_plotly_js_is_served_from_the_installed_plotly_package():
+    found = finders.find("vendor/plotly.min.js")
+
+    assert found == str(plotly_js_path())
+    assert plotly_js_path().read_bytes()[:200].lstrip().startswith(b"/**\n* plotly.js v")
+    collected = [path for finder in finders.get_finders() for path, _storage in finder.list([])]
+    assert "plotly.min.js" in collected
+
+
+def test_the_map_library_is_vendored_with_its_license():
+    for path in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/LICENSE",
+                 "vendor/leaflet/images/marker-icon.png"):
+        assert finders.find(path), path
