@@ -24,7 +24,7 @@ from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.payloads import PayloadError, payload_check_json, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
-from indexer.validation import validate
+from indexer.validation import ValidationFailed, checked_stream, validate
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +139,16 @@ def ingest_run(*, job_id: str) -> IngestJob:
     try:
         ontology = schema_ontology(job.schema)
         analytics = read_analytics(job.payload_path, format=job.format, options=job.options)
-        report = validate(analytics, ontology, mode=job.mode)
-        _record_report(job, report)
-        if not report.ok and job.mode == "strict":
-            return _job_fail(job, f"{report.violation_count} violation(s) of schema {job.schema}; nothing was indexed")
-        IngestJob.objects.filter(pk=job.pk).update(progress=0.5)
-        video = _index(job, report.analytics)
+        # One pass: records are checked as the index reads them; in strict mode a
+        # violation surfaces at the end of the stream and the index change is dropped.
+        check = checked_stream(analytics, ontology, mode=job.mode)
+        IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
+        try:
+            video = _index(job, check.analytics)
+        finally:
+            _record_report(job, check)
+    except ValidationFailed:
+        return _job_fail(job, f"{check.violation_count} violation(s) of schema {job.schema}; nothing was indexed")
     except (FormatError, ValueError) as error:
         return _job_fail(job, str(error))
     job.refresh_from_db()
@@ -153,7 +157,7 @@ def ingest_run(*, job_id: str) -> IngestJob:
 
 
 def _record_report(job: IngestJob, report) -> None:
-    job.violations = report.violations[:VIOLATIONS_KEPT]
+    job.violations = report.violations  # at most MAX_LISTED, then an "... and N more" entry
     job.violation_count = report.violation_count
     job.warnings = list(report.analytics.warnings)[:VIOLATIONS_KEPT]
     IngestJob.objects.filter(pk=job.pk).update(
@@ -162,8 +166,22 @@ def _record_report(job: IngestJob, report) -> None:
 
 
 def _index(job: IngestJob, analytics: Analytics) -> Video:
+    """Index the analytics, then record the video, in that order.
+
+    The index swap is atomic on its own; the database is not held in a
+    transaction while the (long) indexing runs, because on SQLite that would
+    lock every other writer out. A video row this job had to create is removed
+    again if indexing fails, so a failed job leaves no trace.
+    """
+    video, created = Video.objects.get_or_create(name=job.video_name)
+    try:
+        counts = get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
+    except BaseException:
+        if created:
+            Video.objects.filter(pk=video.pk, indexed_at__isnull=True, media_path="", media_url="").delete()
+        raise
     with transaction.atomic():
-        video, _ = Video.objects.select_for_update().get_or_create(name=job.video_name)
+        video = Video.objects.select_for_update().get(pk=video.pk)
         previous_payload = video.payload_path
         _video_apply_meta(video, analytics.meta)
         video.schema = job.schema
@@ -172,7 +190,6 @@ def _index(job: IngestJob, analytics: Analytics) -> Video:
         video.options = job.options
         video.payload_path = job.payload_path
         video.indexed_at = timezone.now()
-        counts = get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
         video.counts = {"frames": counts.frames, "objects": counts.objects, "tracks": counts.tracks,
                         "events": counts.events}
         video.save()

@@ -46,6 +46,7 @@ from indexer.formats.jsonstream import (
     require_object,
     track_id,
     walk,
+    walk_members,
 )
 from indexer.ontology import ETA_TYPES
 from indexer.records import (
@@ -329,18 +330,13 @@ def _confidence(item: dict, path: str) -> float | None:
 
 
 def _records(file_path: Path, fps: float, has_objects: bool, has_events: bool) -> Iterator[Record]:
-    for path, frame in walk(file_path, _frames_decide):
-        yield from _frame_records(path[1], frame, fps)
+    for key, frame in walk_members(file_path, "frames"):
+        if key != "_CLS":
+            yield from _frame_records(key, frame, fps)
     if has_events:
         yield from _grouped(file_path, "events", _video_event_records, partial(_event_frame_records, fps=fps))
     if has_objects:
         yield from _grouped(file_path, "objects", _video_object_records, partial(_object_frame_records, fps=fps))
-
-
-def _frames_decide(path: Sequence[Any]) -> int:
-    if len(path) == 1:
-        return DESCEND if path[0] == "frames" else SKIP
-    return BUILD if len(path) == 2 and path[1] != "_CLS" else SKIP
 
 
 def _frame_index(key: Any, path: str) -> int:

@@ -106,6 +106,20 @@ def walk(file_path: Path, decide: Decide) -> Iterator[tuple[JsonPath, Any]]:
             raise syntax_error(file_path, error, json_path(cursor)) from None
 
 
+def walk_members(file_path: Path, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Yield ``(key, value)`` for each member of the object at ``prefix`` (an
+    ijson prefix such as ``"frames"``), built by the C parser.
+
+    For the one big section of a file (ETA's ``frames``) this is several times
+    faster than :func:`walk`, whose decisions run in Python for every event.
+    """
+    with open(file_path, "rb") as source:
+        try:
+            yield from BACKEND.kvitems(source, prefix, use_float=True)
+        except ijson.JSONError as error:
+            raise syntax_error(file_path, error, prefix) from None
+
+
 def _walk_events(events: Iterator, decide: Decide, cursor: list) -> Iterator[tuple[JsonPath, Any]]:
     in_array: list[bool] = []
     entered: list[bool] = []
