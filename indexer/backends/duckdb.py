@@ -1,0 +1,968 @@
+"""DuckDB index backend: the embedded default (SPEC 8).
+
+Semantics are those of :mod:`indexer.backends.reference` (the truth); this module
+only makes them fast and safe to share between processes.
+
+Tables (attribute values are typed: categorical and boolean values are integer keys
+into ``attr_keys``, whose text ``vt`` is ``'s:<text>'`` or ``'b:true'``, so ``"true"``,
+``True`` and ``1.0`` never meet; numbers live in ``n``):
+
+- ``attr_keys(key_id, scope, label, name, vt, s, b)``: one row per distinct categorical or
+  boolean value of an attribute (scope ``object``/``frame``/``video``/``event``, label ``''``
+  for frame and video attributes). Facets group by ``key_id`` and query conditions match
+  keys with an integer semi-join, both far cheaper than comparing strings per detection;
+- ``videos(video_id, name, camera, recorded_at, fps)``, ``video_attrs(video_id, name, key_id, n)``
+  holding :func:`~indexer.backends.reference.video_values` (built-ins included, so
+  ``video`` nodes and facets read one table);
+- ``frames(frame_id, video_id, idx, t, lat, lon, n_objects)`` with
+  ``frame_id = video_id << 32 | idx``; ``n_objects`` (detections in the frame)
+  lets frame facets count objects without touching ``objects``;
+- ``frame_attrs(frame_id, video_id, name, key_id, n)``, one row per frame and name;
+- ``objects(object_id, frame_id, video_id, label, track, track_key, confidence, x1, y1, x2, y2)``;
+  ``track_key`` numbers a (video, track) pair so distinct tracks are one BIGINT;
+- ``object_attrs(object_id, frame_id, video_id, label, track_key, name, key_id, n)``: the
+  *effective* attributes (track constants merged in), label and frame denormalized so
+  object facets are one scan;
+- ``events(event_id, video_id, label, start_idx, end_idx, confidence)``,
+  ``event_attrs(event_id, video_id, name, key_id, n)``.
+
+Rows are appended per video: frames and objects in frame order, attribute rows by
+``key_id`` (zone maps then skip row groups for key filters).
+
+Searching: the normalized tree compiles to one boolean SQL expression over
+``frames f`` built from uncorrelated ``f.frame_id IN (SELECT ...)`` semi-joins
+(never NULL, so ``NOT`` is exact). Each distinct frame set (the query AND all
+filters, plus one per filtered facet for disjunctive counts) is computed once
+into a temp table with clip numbers; counts, the clip page and one grouped
+aggregation per facet family (labels, object attributes, frame attributes,
+video attributes, event labels, event attributes) read it. When a frame set
+holds every frame, per-object families skip the join with it. Every value from
+the request is a bound parameter; only identifiers and constants written here
+are formatted in.
+
+Generations: the live index is ``data_dir/index/gen-<N>.duckdb`` and
+``data_dir/index/CURRENT`` names it. A write takes an exclusive ``flock`` on
+``write.lock``, copies the live file to ``gen-<N+1>.duckdb`` (rebuild starts
+empty), changes it in one transaction, checkpoints and closes it, then points
+``CURRENT`` at it with ``os.replace`` and deletes generations older than the
+one it replaced. Readers open the current file read-only, keep the connection
+per process and thread, and re-read ``CURRENT`` on every search, so a search
+sees a whole generation or the next one, never a half-indexed video. One
+instance per process is the intended use (the connection cache lives on it).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from indexer.backends.base import BaseSearchBackend, Clip, IndexCounts, SearchRequest, SearchResult
+from indexer.backends.reference import (
+    check_frame_index,
+    check_video_id,
+    clip_break_s,
+    effective_fps,
+    empty_result,
+    facet_set_key,
+    facet_unit,
+    page_bounds,
+    recorded_epoch,
+    requested_facets,
+    sorted_gps,
+    typed_key,
+    value_kind,
+    video_values,
+)
+from indexer.facets import Facet, filters_to_node
+from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, Waypoint
+
+BATCH_ROWS = 50_000
+GENERATION = re.compile(r"^gen-(\d+)\.duckdb$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (
+    video_id BIGINT NOT NULL, name VARCHAR, camera VARCHAR, recorded_at DOUBLE, fps DOUBLE NOT NULL);
+CREATE TABLE IF NOT EXISTS attr_keys (
+    key_id INTEGER NOT NULL, scope VARCHAR NOT NULL, label VARCHAR NOT NULL, name VARCHAR NOT NULL,
+    vt VARCHAR NOT NULL, s VARCHAR, b BOOLEAN);
+CREATE TABLE IF NOT EXISTS video_attrs (
+    video_id BIGINT NOT NULL, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
+CREATE TABLE IF NOT EXISTS frames (
+    frame_id BIGINT NOT NULL, video_id BIGINT NOT NULL, idx BIGINT NOT NULL, t DOUBLE NOT NULL,
+    lat DOUBLE, lon DOUBLE, n_objects INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS frame_attrs (
+    frame_id BIGINT NOT NULL, video_id BIGINT NOT NULL, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
+CREATE TABLE IF NOT EXISTS objects (
+    object_id BIGINT NOT NULL, frame_id BIGINT NOT NULL, video_id BIGINT NOT NULL, label VARCHAR NOT NULL,
+    track VARCHAR, track_key BIGINT, confidence DOUBLE, x1 DOUBLE, y1 DOUBLE, x2 DOUBLE, y2 DOUBLE);
+CREATE TABLE IF NOT EXISTS object_attrs (
+    object_id BIGINT NOT NULL, frame_id BIGINT NOT NULL, video_id BIGINT NOT NULL, label VARCHAR NOT NULL,
+    track_key BIGINT, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
+CREATE TABLE IF NOT EXISTS events (
+    event_id BIGINT NOT NULL, video_id BIGINT NOT NULL, label VARCHAR NOT NULL,
+    start_idx BIGINT NOT NULL, end_idx BIGINT NOT NULL, confidence DOUBLE);
+CREATE TABLE IF NOT EXISTS event_attrs (
+    event_id BIGINT NOT NULL, video_id BIGINT NOT NULL, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
+"""
+TABLES = ("videos", "video_attrs", "frames", "frame_attrs", "objects", "object_attrs", "events", "event_attrs")
+
+
+# Generations -------------------------------------------------------------------------------------
+
+
+class _Generations:
+    """The generation files of one index directory and the pointer to the live one."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def current(self) -> str | None:
+        try:
+            name = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive across processes: one writer at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "write.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def next_name(self) -> str:
+        # Higher than anything on disk, so a file left by a crashed writer is never reused.
+        numbers = [_generation_number(path.name) for path in self.root.iterdir()]
+        return f"gen-{max([n for n in numbers if n is not None], default=0) + 1}.duckdb"
+
+    def publish(self, name: str) -> None:
+        """Point CURRENT at ``name`` atomically (and durably)."""
+        staging = self.root / "CURRENT.tmp"
+        with open(staging, "w") as handle:
+            handle.write(name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staging, self.root / "CURRENT")
+        directory = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def prune(self, *, previous: str | None) -> None:
+        """Delete generations older than ``previous`` (readers may still hold ``previous``)."""
+        oldest_kept = _generation_number(previous) if previous else None
+        if oldest_kept is None:
+            return
+        for path in self.root.iterdir():
+            number = _generation_number(path.name)
+            if number is not None and number < oldest_kept:
+                remove_database(path)
+
+    def remove_unpublished(self, name: str) -> None:
+        remove_database(self.root / name)
+
+
+def _generation_number(name: str) -> int | None:
+    match = GENERATION.match(name)
+    return int(match.group(1)) if match else None
+
+
+def remove_database(path: Path) -> None:
+    """Delete a DuckDB file with its write-ahead log, if any."""
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+# Locations ---------------------------------------------------------------------------------------
+
+
+def frame_locations(gps: list[Waypoint], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`indexer.records.frame_location` for many times at once (NaN for None).
+
+    The same float operations in the same order as the scalar function, so the
+    results are bit-identical (numpy's float64 ``+ - * /`` are IEEE like Python's).
+    ``gps`` must be sorted by ``t``.
+    """
+    lat = np.full(len(times), np.nan)
+    lon = np.full(len(times), np.nan)
+    if not gps:
+        return lat, lon
+    wt = np.array([w.t for w in gps], dtype=float)
+    wlat = np.array([w.lat for w in gps], dtype=float)
+    wlon = np.array([w.lon for w in gps], dtype=float)
+    inside = (times >= wt[0]) & (times <= wt[-1])
+    right = np.minimum(np.searchsorted(wt, times, side="left"), len(wt) - 1)
+    exact = inside & (wt[right] == times)
+    lat[exact], lon[exact] = wlat[right[exact]], wlon[right[exact]]
+    between = inside & ~exact
+    after = right[between]
+    before = after - 1
+    share = (times[between] - wt[before]) / (wt[after] - wt[before])
+    lat[between] = wlat[before] + (wlat[after] - wlat[before]) * share
+    lon[between] = wlon[before] + (wlon[after] - wlon[before]) * share
+    return lat, lon
+
+
+# Ingest ------------------------------------------------------------------------------------------
+
+# Attribute values travel as (kind, s, n): kind 0 str, 1 number, 2 bool (n = 1.0/0.0), 3 other
+# (kept so that "first wins" sees it, but it matches nothing). One float column avoids pandas
+# guessing the type of an object column of booleans and Nones.
+_TYPED = (
+    "CASE WHEN kind = 0 THEN CAST(s AS VARCHAR) END AS s, CASE WHEN kind = 1 THEN CAST(n AS DOUBLE) END AS n, "
+    "CASE WHEN kind = 2 THEN n = 1 END AS b"
+)
+_VALUE_COLUMNS = "s VARCHAR, n DOUBLE, b BOOLEAN"
+# table: (column definitions, DataFrame columns, SELECT turning a DataFrame batch into rows)
+_STAGING = {
+    "st_frames": ("seq BIGINT, idx BIGINT, t DOUBLE", "seq, idx, t",
+                  "CAST(seq AS BIGINT), CAST(idx AS BIGINT), CAST(t AS DOUBLE)"),
+    "st_frame_attrs": (f"seq BIGINT, idx BIGINT, name VARCHAR, {_VALUE_COLUMNS}",
+                       "seq, idx, name, kind, s, n", f"seq, idx, CAST(name AS VARCHAR), {_TYPED}"),
+    "st_objects": (
+        "seq BIGINT, idx BIGINT, t DOUBLE, label VARCHAR, track VARCHAR, confidence DOUBLE, "
+        "x1 DOUBLE, y1 DOUBLE, x2 DOUBLE, y2 DOUBLE",
+        "seq, idx, t, label, track, confidence, x1, y1, x2, y2",
+        "seq, idx, CAST(t AS DOUBLE), CAST(label AS VARCHAR), CAST(track AS VARCHAR), CAST(confidence AS DOUBLE), "
+        "CAST(x1 AS DOUBLE), CAST(y1 AS DOUBLE), CAST(x2 AS DOUBLE), CAST(y2 AS DOUBLE)",
+    ),
+    "st_object_attrs": (f"seq BIGINT, name VARCHAR, {_VALUE_COLUMNS}",
+                        "seq, name, kind, s, n", f"seq, CAST(name AS VARCHAR), {_TYPED}"),
+    "st_track_attrs": (f"seq BIGINT, track VARCHAR, name VARCHAR, {_VALUE_COLUMNS}",
+                       "seq, track, name, kind, s, n",
+                       f"seq, CAST(track AS VARCHAR), CAST(name AS VARCHAR), {_TYPED}"),
+    "st_events": ("seq BIGINT, label VARCHAR, start_idx BIGINT, end_idx BIGINT, confidence DOUBLE",
+                  "seq, label, start_idx, end_idx, confidence",
+                  "seq, CAST(label AS VARCHAR), start_idx, end_idx, CAST(confidence AS DOUBLE)"),
+    "st_event_attrs": (f"seq BIGINT, name VARCHAR, {_VALUE_COLUMNS}",
+                       "seq, name, kind, s, n", f"seq, CAST(name AS VARCHAR), {_TYPED}"),
+    "st_video_attrs": (f"name VARCHAR, {_VALUE_COLUMNS}", "name, kind, s, n", f"CAST(name AS VARCHAR), {_TYPED}"),
+}
+_NO_BOX = (None, None, None, None)
+
+
+def _split(value: Any) -> tuple[int, str | None, float | None]:
+    kind = value_kind(value)
+    if kind == "str":
+        return 0, value, None
+    if kind == "num":
+        return 1, None, float(value)
+    if kind == "bool":
+        return 2, None, 1.0 if value else 0.0
+    return 3, None, None
+
+
+class _Stager:
+    """Buffers records per staging table and appends them to DuckDB in DataFrame batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.rows: dict[str, list[tuple]] = {table: [] for table in _STAGING}
+        for table, (columns, _, _) in _STAGING.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+
+    def flush(self, *, full_only: bool) -> None:
+        for table, rows in self.rows.items():
+            if rows and (len(rows) >= BATCH_ROWS or not full_only):
+                _, names, select = _STAGING[table]
+                batch = pd.DataFrame.from_records(rows, columns=[name.strip() for name in names.split(",")])
+                self.con.register("scoop_batch", batch)
+                self.con.execute(f"INSERT INTO {table} SELECT {select} FROM scoop_batch")
+                self.con.unregister("scoop_batch")
+                rows.clear()
+
+    def stage(self, analytics: Analytics, video_attrs: dict[str, Any]) -> None:
+        """Read the record stream once; ``seq`` keeps record order for every 'first wins' rule."""
+        rows = self.rows
+        rows["st_video_attrs"].extend((name, *_split(value)) for name, value in video_attrs.items())
+        frames, frame_attrs = rows["st_frames"], rows["st_frame_attrs"]
+        objects, object_attrs = rows["st_objects"], rows["st_object_attrs"]
+        for seq, record in enumerate(analytics.records()):
+            if isinstance(record, ObjectRecord):
+                check_frame_index(record.index)
+                objects.append((seq, record.index, record.t, record.label, record.track, record.confidence,
+                                *(record.box or _NO_BOX)))
+                object_attrs.extend((seq, name, *_split(value)) for name, value in record.attrs.items())
+            elif isinstance(record, FrameRecord):
+                check_frame_index(record.index)
+                frames.append((seq, record.index, record.t))
+                frame_attrs.extend((seq, record.index, name, *_split(value)) for name, value in record.attrs.items())
+            elif isinstance(record, TrackRecord):
+                rows["st_track_attrs"].extend(
+                    (seq, record.track, name, *_split(value)) for name, value in record.attrs.items()
+                )
+            elif isinstance(record, EventRecord):
+                rows["st_events"].append((seq, record.label, record.start_index, record.end_index, record.confidence))
+                rows["st_event_attrs"].extend((seq, name, *_split(value)) for name, value in record.attrs.items())
+            if seq % 4096 == 0:
+                self.flush(full_only=True)
+        self.flush(full_only=False)
+
+    def drop(self) -> None:
+        for table in (*_STAGING, *_DERIVED, "st_located"):
+            self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+_DERIVED = {
+    # A frame exists when a frame or object record names it; its t is the first record's.
+    "st_frame_t": """SELECT idx, arg_min(t, seq) AS t FROM (
+                         SELECT seq, idx, t FROM st_frames UNION ALL SELECT seq, idx, t FROM st_objects)
+                     GROUP BY idx""",
+    "st_frame_final": """SELECT idx, name, s, n, b FROM st_frame_attrs
+                         QUALIFY row_number() OVER (PARTITION BY idx, name ORDER BY seq) = 1""",
+    "st_constants": """SELECT track, name, s, n, b FROM st_track_attrs
+                       QUALIFY row_number() OVER (PARTITION BY track, name ORDER BY seq) = 1""",
+    "st_tracks": """SELECT track, row_number() OVER (ORDER BY track) AS track_no
+                    FROM (SELECT DISTINCT track FROM st_objects WHERE track IS NOT NULL)""",
+    # Effective attributes: the track's constants replace the detection's own values.
+    "st_object_final": """WITH overrides AS (
+                              SELECT o.seq, c.name, c.s, c.n, c.b
+                              FROM st_objects o JOIN st_constants c ON c.track = o.track)
+                          SELECT * FROM overrides
+                          UNION ALL
+                          SELECT a.seq, a.name, a.s, a.n, a.b FROM st_object_attrs a
+                          ANTI JOIN overrides v ON v.seq = a.seq AND v.name = a.name""",
+}
+
+
+def _value_text(alias: str) -> str:
+    """A categorical or boolean value as one NOT NULL text, typed ('s:true' is not 'b:true')."""
+    return f"CASE WHEN {alias}.s IS NOT NULL THEN 's:' || {alias}.s ELSE 'b:' || CAST({alias}.b AS VARCHAR) END"
+
+
+# scope: (SELECT of label, name, s, b over the staged rows of that scope)
+_KEY_SOURCES = {
+    "object": "SELECT o.label, e.name, e.s, e.b FROM st_object_final e JOIN st_objects o USING (seq)",
+    "frame": "SELECT '' AS label, name, s, b FROM st_frame_final",
+    "video": "SELECT '' AS label, name, s, b FROM st_video_attrs",
+    "event": "SELECT ev.label, a.name, a.s, a.b FROM st_event_attrs a JOIN st_events ev USING (seq)",
+}
+_REGISTER_KEYS = f"""INSERT INTO attr_keys
+    SELECT (SELECT coalesce(max(key_id), 0) FROM attr_keys) + row_number() OVER (ORDER BY label, name, vt),
+           $scope, label, name, vt, s, b
+    FROM (SELECT DISTINCT label, name, {_value_text("v")} AS vt, s, b
+          FROM ({{source}}) v WHERE s IS NOT NULL OR b IS NOT NULL) fresh
+    WHERE NOT EXISTS (SELECT 1 FROM attr_keys k
+                      WHERE k.scope = $scope AND k.label = fresh.label AND k.name = fresh.name AND k.vt = fresh.vt)"""
+
+
+def _key_join(scope: str, alias: str, label: str) -> str:
+    return (f"LEFT JOIN attr_keys k ON k.scope = '{scope}' AND k.label = {label} AND k.name = {alias}.name "
+            f"AND k.vt = {_value_text(alias)}")
+
+
+_ID = "(CAST($video_id AS BIGINT) << 32)"
+_HAS_VALUE = "(a.s IS NOT NULL OR a.n IS NOT NULL OR a.b IS NOT NULL)"
+_INSERTS = (
+    f"""INSERT INTO frames
+        SELECT {_ID} | l.idx, $video_id, l.idx, l.t, l.lat, l.lon, coalesce(c.n_objects, 0)
+        FROM st_located l LEFT JOIN (SELECT idx, count(*) AS n_objects FROM st_objects GROUP BY idx) c USING (idx)
+        ORDER BY l.idx""",
+    f"""INSERT INTO frame_attrs
+        SELECT {_ID} | a.idx, $video_id, a.name, k.key_id, a.n
+        FROM st_frame_final a {_key_join("frame", "a", "''")}
+        WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, a.idx""",
+    f"""INSERT INTO objects
+        SELECT {_ID} | o.seq, {_ID} | o.idx, $video_id, o.label, o.track, {_ID} | t.track_no,
+               o.confidence, o.x1, o.y1, o.x2, o.y2
+        FROM st_objects o LEFT JOIN st_tracks t USING (track)
+        ORDER BY o.idx, o.seq""",
+    f"""INSERT INTO object_attrs
+        SELECT {_ID} | o.seq, {_ID} | o.idx, $video_id, o.label, {_ID} | t.track_no, a.name, k.key_id, a.n
+        FROM st_object_final a JOIN st_objects o USING (seq) LEFT JOIN st_tracks t ON t.track = o.track
+        {_key_join("object", "a", "o.label")}
+        WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, o.idx""",
+    f"""INSERT INTO events
+        SELECT {_ID} | seq, $video_id, label, start_idx, end_idx, confidence FROM st_events ORDER BY seq""",
+    f"""INSERT INTO event_attrs
+        SELECT {_ID} | a.seq, $video_id, a.name, k.key_id, a.n
+        FROM st_event_attrs a JOIN st_events ev USING (seq) {_key_join("event", "a", "ev.label")}
+        WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, a.seq""",
+    f"""INSERT INTO video_attrs
+        SELECT $video_id, a.name, k.key_id, a.n FROM st_video_attrs a {_key_join("video", "a", "''")}
+        WHERE {_HAS_VALUE}""",
+)
+
+
+def _load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
+    """Stage one video's records and derive its rows; the caller owns the transaction."""
+    check_video_id(video_id)
+    meta = analytics.meta
+    stager = _Stager(con)
+    stager.stage(analytics, video_values(name, meta))
+    for table, select in _DERIVED.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+    _stage_locations(con, sorted_gps(meta))
+    for scope, source in _KEY_SOURCES.items():
+        con.execute(_REGISTER_KEYS.format(source=source), {"scope": scope})
+    params = {"video_id": video_id}
+    for statement in _INSERTS:
+        con.execute(statement, params)
+    con.execute(
+        "INSERT INTO videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
+        {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
+         "fps": effective_fps(meta)},
+    )
+    counts = con.execute(
+        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
+        "(SELECT count(*) FROM st_tracks), (SELECT count(*) FROM st_events)"
+    ).fetchone()
+    stager.drop()
+    return IndexCounts(frames=counts[0], objects=counts[1], tracks=counts[2], events=counts[3])
+
+
+def _stage_locations(con: duckdb.DuckDBPyConnection, gps: list[Waypoint]) -> None:
+    """``st_located(idx, t, lat, lon)``: every frame with its location, computed like the reference."""
+    frames = con.execute("SELECT idx, t FROM st_frame_t ORDER BY idx").fetchnumpy()
+    times = np.asarray(frames["t"], dtype=float)
+    lat, lon = frame_locations(gps, times)
+    located = pd.DataFrame({"idx": np.asarray(frames["idx"], dtype=np.int64), "t": times, "lat": lat, "lon": lon})
+    con.register("scoop_located", located)
+    con.execute("CREATE OR REPLACE TEMP TABLE st_located AS SELECT * FROM scoop_located")
+    con.unregister("scoop_located")
+
+
+# Query compilation -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sql:
+    """A SQL fragment and its parameters, in the order their ``?`` appear."""
+
+    text: str
+    params: list[Any] = field(default_factory=list)
+
+
+_TRUE, _FALSE = _Sql("TRUE"), _Sql("FALSE")
+
+
+def _joined(parts: list[_Sql], operator: str, empty: _Sql) -> _Sql:
+    if not parts:
+        return empty
+    return _Sql("(" + f" {operator} ".join(part.text for part in parts) + ")",
+                [param for part in parts for param in part.params])
+
+
+def _in(column: str, values: list[Any]) -> _Sql:
+    if not values:
+        return _FALSE
+    return _Sql(f"{column} IN ({', '.join('?' * len(values))})", list(values))
+
+
+def _of_kind(values: list[Any], kind: str) -> list[Any]:
+    # Numbers are compared as DOUBLE, like the stored values.
+    return [float(value) if kind == "num" else value for value in values if value_kind(value) == kind]
+
+
+def _range(column: str, cond: dict[str, Any]) -> _Sql:
+    """``{"gte", "lte"}`` on a number column; a missing value (NULL) never matches, even an open range."""
+    parts = [_Sql(f"{column} IS NOT NULL")]
+    if cond.get("gte") is not None:
+        parts.append(_Sql(f"{column} >= ?", [float(cond["gte"])]))
+    if cond.get("lte") is not None:
+        parts.append(_Sql(f"{column} <= ?", [float(cond["lte"])]))
+    return _joined(parts, "AND", _TRUE)
+
+
+def _number_cond(cond: dict[str, Any], column: str) -> _Sql:
+    """A condition on a column that only ever holds numbers (t, confidence)."""
+    if "in" in cond:
+        return _in(column, _of_kind(cond["in"], "num"))
+    return _range(column, cond)
+
+
+def _attr_match(alias: str, scope: str, label: str | None, attr: str, cond: dict[str, Any]) -> _Sql:
+    """Rows of an attribute table (alias) whose attribute ``attr`` meets ``cond``.
+
+    Categorical and boolean values are matched through ``attr_keys`` (an integer
+    semi-join), numbers on ``n``. ``label`` restricts object attributes to a label.
+    """
+    on_label = [_Sql(f"{alias}.label = ?", [label])] if label is not None and scope == "object" else []
+    numbers = _joined([*on_label, _Sql(f"{alias}.name = ?", [attr])], "AND", _TRUE)
+    if "gte" in cond or "lte" in cond:
+        return _joined([numbers, _range(f"{alias}.n", cond)], "AND", _TRUE)
+    parts = []
+    values = _joined([_in("k.s", _of_kind(cond["in"], "str")), _in("k.b", _of_kind(cond["in"], "bool"))],
+                     "OR", _FALSE)
+    if values is not _FALSE and values.params:
+        keys = [_Sql("k.scope = ?", [scope]), _Sql("k.name = ?", [attr]), values]
+        if label is not None:
+            keys.insert(1, _Sql("k.label = ?", [label]))
+        inner = _joined(keys, "AND", _TRUE)
+        parts.append(_Sql(f"{alias}.key_id IN (SELECT k.key_id FROM attr_keys k WHERE {inner.text})", inner.params))
+    wanted_numbers = _of_kind(cond["in"], "num")
+    if wanted_numbers:
+        parts.append(_joined([numbers, _in(f"{alias}.n", wanted_numbers)], "AND", _TRUE))
+    return _joined(parts, "OR", _FALSE)
+
+
+def _object_node(spec: dict[str, Any]) -> _Sql:
+    label, attrs = spec.get("label"), list(spec.get("attrs", {}).items())
+    on_objects = []
+    if spec.get("track") is not None:
+        on_objects.append(_Sql("o.track = ?", [spec["track"]]))
+    if spec.get("confidence") is not None:
+        on_objects.append(_number_cond(spec["confidence"], "o.confidence"))
+    if not attrs:
+        where = ([_Sql("o.label = ?", [label])] if label is not None else []) + on_objects
+        if not where:
+            return _Sql("f.n_objects > 0")
+        inner = _joined(where, "AND", _TRUE)
+        return _Sql(f"f.frame_id IN (SELECT o.frame_id FROM objects o WHERE {inner.text})", inner.params)
+    # One object must meet every constraint: intersect object ids, starting from the first attribute
+    # (each attribute match carries the label).
+    where = [_attr_match("a0", "object", label, *attrs[0])]
+    for number, (attr, cond) in enumerate(attrs[1:], start=1):
+        alias = f"a{number}"
+        match = _attr_match(alias, "object", label, attr, cond)
+        where.append(_Sql(f"a0.object_id IN (SELECT {alias}.object_id FROM object_attrs {alias} "
+                          f"WHERE {match.text})", match.params))
+    if on_objects:
+        inner = _joined(on_objects, "AND", _TRUE)
+        where.append(_Sql(f"a0.object_id IN (SELECT o.object_id FROM objects o WHERE {inner.text})", inner.params))
+    inner = _joined(where, "AND", _TRUE)
+    return _Sql(f"f.frame_id IN (SELECT a0.frame_id FROM object_attrs a0 WHERE {inner.text})", inner.params)
+
+
+def _frame_node(body: dict[str, Any]) -> _Sql:
+    parts = []
+    for attr, cond in body.items():
+        match = _attr_match("fa", "frame", None, attr, cond)
+        parts.append(_Sql(f"f.frame_id IN (SELECT fa.frame_id FROM frame_attrs fa WHERE {match.text})",
+                          match.params))
+    return _joined(parts, "AND", _TRUE)
+
+
+def _video_node(body: dict[str, Any]) -> _Sql:
+    parts = []
+    for attr, cond in body.items():
+        match = _attr_match("va", "video", None, attr, cond)
+        parts.append(_Sql(f"f.video_id IN (SELECT va.video_id FROM video_attrs va WHERE {match.text})",
+                          match.params))
+    return _joined(parts, "AND", _TRUE)
+
+
+def _event_node(spec: dict[str, Any]) -> _Sql:
+    where = [_Sql("e.label = ?", [spec["label"]])] if spec.get("label") is not None else []
+    for attr, cond in spec.get("attrs", {}).items():
+        match = _attr_match("ea", "event", None, attr, cond)
+        where.append(_Sql(f"e.event_id IN (SELECT ea.event_id FROM event_attrs ea WHERE {match.text})",
+                          match.params))
+    inner = _joined(where, "AND", _TRUE)
+    return _Sql(
+        "f.frame_id IN (SELECT fr.frame_id FROM events e JOIN frames fr ON fr.video_id = e.video_id "
+        f"AND fr.idx BETWEEN e.start_idx AND e.end_idx WHERE {inner.text})",
+        inner.params,
+    )
+
+
+def _geo_node(spec: dict[str, Any]) -> _Sql:
+    if "bbox" in spec:
+        west, south, east, north = (float(value) for value in spec["bbox"])
+        lon = "(f.lon >= ? AND f.lon <= ?)" if west <= east else "(f.lon >= ? OR f.lon <= ?)"
+        return _Sql(f"(f.lat IS NOT NULL AND f.lat >= ? AND f.lat <= ? AND {lon})", [south, north, west, east])
+    polygon = [(float(vertex[0]), float(vertex[1])) for vertex in spec["polygon"]]
+    previous = polygon[-1:] + polygon[:-1]
+    # PNPOLY as a join: edge (i, j = i - 1) crosses the point's latitude iff min(yi, yj) <= lat < max(yi, yj);
+    # the crossing test is the reference's float expression, term for term.
+    return _Sql(
+        "f.frame_id IN (SELECT p.frame_id FROM frames p JOIN ("
+        "SELECT unnest(?::DOUBLE[]) AS xi, unnest(?::DOUBLE[]) AS yi, "
+        "unnest(?::DOUBLE[]) AS xj, unnest(?::DOUBLE[]) AS yj) e "
+        "ON p.lat >= least(e.yi, e.yj) AND p.lat < greatest(e.yi, e.yj) "
+        "WHERE p.lon < (e.xj - e.xi) * (p.lat - e.yi) / (e.yj - e.yi) + e.xi "
+        "GROUP BY p.frame_id HAVING count(*) % 2 = 1)",
+        [[x for x, _ in polygon], [y for _, y in polygon], [x for x, _ in previous], [y for _, y in previous]],
+    )
+
+
+def compile_node(node: dict[str, Any]) -> _Sql:
+    """A normalized query node as a boolean SQL expression over ``frames f`` (never NULL)."""
+    (kind, body), = node.items()
+    if kind in ("and", "or"):
+        return _joined([compile_node(child) for child in body], kind.upper(), _TRUE if kind == "and" else _FALSE)
+    if kind == "not":
+        inner = compile_node(body)
+        return _Sql(f"(NOT {inner.text})", inner.params)
+    if kind == "object":
+        return _object_node(body)
+    if kind == "frame":
+        return _frame_node(body)
+    if kind == "video":
+        return _video_node(body)
+    if kind == "event":
+        return _event_node(body)
+    if kind == "geo":
+        return _geo_node(body)
+    if kind == "time":
+        return _number_cond(body, "f.t")
+    raise ValueError(f"unknown query node {kind!r}")
+
+
+# Facet families ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Facets counted by one grouped query over a frame set ``m``.
+
+    ``per_object`` families have one row per detection (alias ``x``, joined to
+    ``m`` on ``frame_id``); the others one row per frame and value (``distinct``
+    when a frame can repeat, as with overlapping events). Families grouped by
+    ``key_id`` read their values from ``attr_keys``; the others by label.
+    """
+
+    source: str
+    group: str
+    per_object: bool
+    distinct: bool = False
+
+
+_FAMILIES = {
+    "label": _Family("objects x", "x.label", True),
+    "object": _Family("object_attrs x", "x.key_id", True),
+    "frame": _Family("frame_attrs a JOIN {m} m ON a.frame_id = m.frame_id", "a.key_id", False),
+    "video": _Family("video_attrs a JOIN {m} m ON a.video_id = m.video_id", "a.key_id", False),
+    "event": _Family("events e JOIN {m} m ON m.video_id = e.video_id AND m.idx BETWEEN e.start_idx AND e.end_idx",
+                     "e.label", False, distinct=True),
+    "event_attr": _Family(
+        "events e JOIN event_attrs a ON a.event_id = e.event_id "
+        "JOIN {m} m ON m.video_id = e.video_id AND m.idx BETWEEN e.start_idx AND e.end_idx",
+        "a.key_id", False, distinct=True),
+}
+_KEYED_SCOPES = {"object": "object", "frame": "frame", "video": "video", "event_attr": "event"}
+_OBJECT_UNITS = {
+    "objects": "count(*)",
+    "tracks": "count(DISTINCT x.track_key)",
+    "frames": "count(DISTINCT x.frame_id)",
+    "clips": "count(DISTINCT m.clip_id)",
+    "videos": "count(DISTINCT x.video_id)",
+}
+_FRAME_UNITS = {
+    "objects": "coalesce(sum(p.n_objects), 0)",
+    "tracks": "count(DISTINCT o.track_key)",
+    "frames": "count(*)",
+    "clips": "count(DISTINCT p.clip_id)",
+    "videos": "count(DISTINCT p.video_id)",
+}
+
+
+def _family_name(facet: Facet) -> str:
+    if facet.kind == "event":
+        return "event" if facet.attr is None else "event_attr"
+    return facet.kind
+
+
+def _facet_key_of(scope: str, label: str, name: str) -> str:
+    """The facet an ``attr_keys`` row belongs to."""
+    if scope == "object":
+        return f"object:{label}.{name}"
+    if scope == "event":
+        return f"event:{label}.{name}"
+    return f"{scope}:{name}"
+
+
+def _family_sql(family: _Family, table: str, unit: str, restriction: _Sql, *, whole: bool) -> str:
+    """The grouped count of one family; ``whole`` when ``table`` holds every frame (no join needed)."""
+    if family.per_object:
+        unjoined = whole and unit != "clips"
+        source = family.source if unjoined else f"{family.source} JOIN {table} m ON x.frame_id = m.frame_id"
+        return (f"SELECT {family.group}, {_OBJECT_UNITS[unit]} FROM {source} "
+                f"WHERE {family.group} IS NOT NULL AND {restriction.text} GROUP BY {family.group}")
+    distinct = "DISTINCT " if family.distinct else ""
+    objects = "JOIN objects o ON o.frame_id = p.frame_id " if unit == "tracks" else ""
+    return (
+        f"WITH p AS (SELECT {distinct}{family.group} AS value, m.frame_id, m.video_id, m.clip_id, m.n_objects "
+        f"FROM {family.source.format(m=table)} WHERE {family.group} IS NOT NULL AND {restriction.text}) "
+        f"SELECT p.value, {_FRAME_UNITS[unit]} FROM p {objects}GROUP BY p.value"
+    )
+
+
+# Search ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _FrameSet:
+    table: str
+    whole: bool  # every indexed frame matches: per-object facets can skip the join
+
+
+class _Search:
+    """One search on one read-only connection; frame sets live in temp tables until it ends."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest):
+        self.con = con
+        self.request = request
+        self.frame_sets: dict[str | None, _FrameSet] = {}
+        self.parts: dict[str | None, str] = {}
+
+    def run(self) -> SearchResult:
+        facets = requested_facets(self.request)
+        units = {facet.key: facet_unit(self.request, facet) for facet in facets}
+        try:
+            main = self._frame_set(None)
+            counts = self._counts(main)
+            clips = self._clip_page(main.table)
+            facet_counts = self._facets(facets, units)
+        finally:
+            for table in [frame_set.table for frame_set in self.frame_sets.values()] + list(self.parts.values()):
+                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        return SearchResult(counts=counts, facets=facet_counts, clips=clips, total_clips=int(counts["clips"]))
+
+    def _frame_set(self, set_key: str | None) -> _FrameSet:
+        """Temp table of the frames matching the query AND the filters except ``set_key``'s, with clip ids."""
+        if set_key in self.frame_sets:
+            return self.frame_sets[set_key]
+        table = f"scoop_frames_{len(self.frame_sets)}"
+        where = self._frame_set_condition(set_key)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            WITH hit AS (
+                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text}),
+            marked AS (
+                SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY video_id ORDER BY t, idx) <= ? THEN 0 ELSE 1 END
+                    AS new_clip
+                FROM hit)
+            SELECT frame_id, video_id, idx, t, n_objects,
+                   (video_id << 32) | CAST(sum(new_clip) OVER (
+                       PARTITION BY video_id ORDER BY t, idx ROWS UNBOUNDED PRECEDING) AS BIGINT) AS clip_id
+            FROM marked""",
+            [*where.params, clip_break_s(self.request.gap_s)],
+        )
+        matching, total = self.con.execute(f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM frames)"
+                                           ).fetchone()
+        self.frame_sets[set_key] = _FrameSet(table, matching == total)
+        return self.frame_sets[set_key]
+
+    def _frame_set_condition(self, set_key: str | None) -> _Sql:
+        if not self.request.filters:
+            return compile_node(self.request.query)
+        # Disjunctive facets need the query AND all filters but one, for each filtered facet: evaluate
+        # the query and each facet's selection once, then intersect the parts a frame set needs.
+        parts = [None, *(key for key in self.request.filters if key != set_key)]
+        return _joined([_Sql(f"f.frame_id IN (SELECT frame_id FROM {self._part(key)})") for key in parts],
+                       "AND", _TRUE)
+
+    def _part(self, key: str | None) -> str:
+        """Temp table of the frame ids matching the query (None) or one facet's selection."""
+        if key not in self.parts:
+            table = f"scoop_part_{len(self.parts)}"
+            node = self.request.query if key is None else filters_to_node(
+                {key: self.request.filters[key]}, self.request.ontology)
+            where = compile_node(node)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT f.frame_id FROM frames f "
+                             f"WHERE {where.text}", where.params)
+            self.parts[key] = table
+        return self.parts[key]
+
+    def _counts(self, frame_set: _FrameSet) -> dict[str, float]:
+        table = frame_set.table
+        tracks = "objects" if frame_set.whole else f"objects WHERE frame_id IN (SELECT frame_id FROM {table})"
+        row = self.con.execute(
+            f"""WITH clips AS (
+                SELECT video_id, min(t) AS first_t, max(t) AS last_t FROM {table} GROUP BY video_id, clip_id)
+            SELECT (SELECT count(DISTINCT video_id) FROM {table}),
+                   (SELECT count(*) FROM clips),
+                   (SELECT count(*) FROM {table}),
+                   (SELECT coalesce(sum(n_objects), 0) FROM {table}),
+                   (SELECT count(DISTINCT track_key) FROM {tracks}),
+                   (SELECT coalesce(sum((c.last_t + 1 / v.fps) - c.first_t), 0)
+                    FROM clips c JOIN videos v USING (video_id))"""
+        ).fetchone()
+        videos, clips, frames, objects, tracks, duration = row
+        return {"videos": videos, "clips": clips, "frames": frames, "objects": int(objects), "tracks": tracks,
+                "duration_s": float(duration)}
+
+    def _clip_page(self, table: str) -> list[Clip]:
+        offset, limit = page_bounds(self.request)
+        rows = self.con.execute(
+            f"""SELECT c.video_id, struct_extract(c.head, 't'), struct_extract(c.tail, 't'),
+                       struct_extract(c.head, 'i'), struct_extract(c.tail, 'i'), c.frames, v.fps
+            FROM (SELECT video_id, min(struct_pack(t := t, i := idx)) AS head,
+                         max(struct_pack(t := t, i := idx)) AS tail, count(*) AS frames
+                  FROM {table} GROUP BY video_id, clip_id) c
+            JOIN videos v USING (video_id)
+            ORDER BY c.video_id, struct_extract(c.head, 't'), struct_extract(c.head, 'i')
+            LIMIT ? OFFSET ?""",
+            [limit, offset],
+        ).fetchall()
+        return [
+            Clip(video_id=video_id, start_s=first_t, end_s=last_t + 1.0 / fps, start_frame=first_i,
+                 end_frame=last_i, frames=frames)
+            for video_id, first_t, last_t, first_i, last_i, frames, fps in rows
+        ]
+
+    def _facets(self, facets: list[Facet], units: dict[str, str]) -> dict[str, dict[Any, int]]:
+        counts = {facet.key: dict.fromkeys(facet.values, 0) for facet in facets}
+        groups: dict[tuple[str | None, str, str], list[Facet]] = {}
+        for facet in facets:
+            group = (facet_set_key(self.request, facet), _family_name(facet), units[facet.key])
+            groups.setdefault(group, []).append(facet)
+        keys = _AttrKeys(self.con) if any(family in _KEYED_SCOPES for _, family, _ in groups) else None
+        for (set_key, family, unit), members in groups.items():
+            frame_set = self._frame_set(set_key)
+            if family in _KEYED_SCOPES:
+                targets, restriction = keys.targets(_KEYED_SCOPES[family], members, _FAMILIES[family].group)
+            else:
+                targets = {value: (facet.key, value) for facet in members for value in facet.values}
+                restriction = _TRUE
+            if not targets:
+                continue
+            sql = _family_sql(_FAMILIES[family], frame_set.table, unit, restriction, whole=frame_set.whole)
+            for group_value, count in self.con.execute(sql, restriction.params).fetchall():
+                if group_value in targets:
+                    facet_key, value = targets[group_value]
+                    counts[facet_key][value] = int(count)
+        return counts
+
+
+class _AttrKeys:
+    """The ``attr_keys`` dictionary: which key ids stand for which facet values."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.rows = con.execute("SELECT key_id, scope, label, name, s, b FROM attr_keys").fetchall()
+
+    def targets(self, scope: str, facets: list[Facet], column: str) -> tuple[dict[int, tuple[str, Any]], _Sql]:
+        """{key_id: (facet key, facet value)} for ``facets``, and a restriction of ``column`` to
+        those keys (none when they are all the keys of the scope)."""
+        wanted = {facet.key: {typed_key(value): value for value in facet.values} for facet in facets}
+        in_scope = [row for row in self.rows if row[1] == scope]
+        targets = {}
+        for key_id, _, label, name, s, b in in_scope:
+            facet_key = _facet_key_of(scope, label, name)
+            value = s if s is not None else b
+            if typed_key(value) in wanted.get(facet_key, {}):
+                targets[key_id] = (facet_key, wanted[facet_key][typed_key(value)])
+        if len(targets) == len(in_scope):
+            return targets, _TRUE
+        return targets, _in(column, sorted(targets))
+
+
+# The backend -------------------------------------------------------------------------------------
+
+
+class SearchBackend(BaseSearchBackend):
+    """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
+
+    def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None):
+        self.root = Path(data_dir) / "index"
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self._generations = _Generations(self.root)
+        self._local = threading.local()
+
+    def _config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"memory_limit": self.memory_limit}
+        if self.threads is not None:
+            config["threads"] = self.threads
+        return config
+
+    # Writing
+
+    @contextmanager
+    def _new_generation(self, *, copy_current: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to the next generation; published only if the block succeeds."""
+        with self._generations.locked():
+            previous = self._generations.current()
+            name = self._generations.next_name()
+            path = self.root / name
+            try:
+                if copy_current and previous:
+                    shutil.copyfile(self.root / previous, path)
+                con = duckdb.connect(str(path), config=self._config())
+                try:
+                    con.execute(SCHEMA)
+                    con.begin()
+                    yield con
+                    con.commit()
+                    con.execute("CHECKPOINT")
+                finally:
+                    con.close()
+            except BaseException:
+                self._generations.remove_unpublished(name)
+                raise
+            self._generations.publish(name)
+            self._generations.prune(previous=previous)
+
+    def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
+        """Replace the video's rows in a new generation and publish it."""
+        with self._new_generation(copy_current=True) as con:
+            _delete_rows(con, video_id)
+            return _load_video(con, video_id, name, analytics)
+
+    def delete_video(self, *, video_id: int) -> None:
+        """Publish a generation without the video (a no-op write when it is absent)."""
+        with self._new_generation(copy_current=True) as con:
+            _delete_rows(con, video_id)
+
+    def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
+        """Build a fresh generation from scratch (videos in id order) and publish it."""
+        latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
+        with self._new_generation(copy_current=False) as con:
+            for video_id in sorted(latest):
+                _load_video(con, video_id, *latest[video_id])
+
+    # Reading
+
+    def _reader(self) -> duckdb.DuckDBPyConnection | None:
+        """This thread's read-only connection to the live generation (None before the first write)."""
+        for _attempt in range(3):
+            name = self._generations.current()
+            if name is None:
+                return None
+            cached = getattr(self._local, "reader", None)
+            if cached is not None and cached[0] == os.getpid():
+                if cached[1] == name:
+                    return cached[2]
+                cached[2].close()
+            self._local.reader = None
+            try:
+                con = duckdb.connect(str(self.root / name), read_only=True, config=self._config())
+            except duckdb.IOException:
+                continue  # pruned between reading CURRENT and opening it: read CURRENT again
+            self._local.reader = (os.getpid(), name, con)
+            return con
+        raise RuntimeError(f"could not open the current index generation in {self.root}")
+
+    def close(self) -> None:
+        """Close this thread's reader connection (tests; a process exit does it too)."""
+        cached = getattr(self._local, "reader", None)
+        if cached is not None and cached[0] == os.getpid():
+            cached[2].close()
+        self._local.reader = None
+
+    def search(self, *, request: SearchRequest) -> SearchResult:
+        """Counts, disjunctive facets and a page of clips from the live generation."""
+        con = self._reader()
+        if con is None:
+            return empty_result(request)
+        return _Search(con, request).run()
+
+    def video_ids(self) -> list[int]:
+        """Indexed video ids, ascending."""
+        con = self._reader()
+        if con is None:
+            return []
+        return [row[0] for row in con.execute("SELECT video_id FROM videos ORDER BY video_id").fetchall()]
+
+
+def _delete_rows(con: duckdb.DuckDBPyConnection, video_id: int) -> None:
+    for table in TABLES:
+        con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])

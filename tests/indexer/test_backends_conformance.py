@@ -1,0 +1,422 @@
+"""Every index backend answers like the reference evaluator (SPEC 8).
+
+Hypothesis generates a small ontology, a corpus of videos as record streams
+(gaps, duplicate frame indices, implied frames, tracks with conflicting
+constants, partial GPS, events) and several requests (query trees of depth <= 3
+over every node kind, sidebar filters with exclusions, gap sizes equal to
+frame gaps, every unit, pages). The corpus is indexed once per example in both
+engines (the IndexCounts of every write must agree) and every request must get the
+same counts, facets and clip page.
+
+``SCOOP_HYPOTHESIS_EXAMPLES`` sets the number of examples (default 200).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.backends import duckdb as duckdb_backend
+from indexer.backends import reference
+from indexer.backends.base import SearchRequest, SearchResult
+from indexer.facets import UNITS, facets_for, parse_filters
+from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
+from indexer.records import (
+    Analytics,
+    EventRecord,
+    FrameRecord,
+    ObjectRecord,
+    TrackRecord,
+    VideoMeta,
+    Waypoint,
+    frame_location,
+)
+
+EXAMPLES = int(os.environ.get("SCOOP_HYPOTHESIS_EXAMPLES", "200"))
+CONFORMANCE = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# Values that look like other types or like SQL must stay plain values.
+CATEGORIES = ("black", "red", "true", "nan", "o'neil", "x'; DROP TABLE frames; --")
+LONGITUDES = (-179.5, -20.0, 0.0, 10.0, 20.5, 179.5)
+LATITUDES = (-10.0, 0.0, 5.0, 10.0, 20.0)
+FPS_CHOICES = (None, 10.0, 25.0, 30.0)
+TRACKS = ("1", "2", "3")
+
+
+# Ontologies ------------------------------------------------------------------------------------
+
+
+@st.composite
+def categorical(draw, name: str) -> AttrSpec:
+    return AttrSpec(name, CATEGORICAL, draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True)))
+
+
+@st.composite
+def ontologies(draw) -> Ontology:
+    objects = {}
+    for label in draw(st.lists(st.sampled_from(("car", "person", "sign")), min_size=1, max_size=3, unique=True)):
+        # Labels share attribute names on purpose: object facets must keep them apart.
+        attrs = [draw(categorical(name)) for name in ("color", "kind")[: draw(st.integers(1, 2))]]
+        attrs.append(AttrSpec("parked", BOOLEAN, draw(st.sampled_from([None, [True], [True, False]]))))
+        attrs.append(AttrSpec("speed", NUMERIC))
+        objects[label] = LabelSpec(label, {attr.name: attr for attr in attrs}, constant={"color"})
+    frame_attrs = {"scene": draw(categorical("scene"))}
+    if draw(st.booleans()):
+        frame_attrs["night"] = AttrSpec("night", BOOLEAN)
+    video_attrs = {"weather": draw(categorical("weather"))}
+    if draw(st.booleans()):
+        video_attrs["camera"] = draw(categorical("camera"))  # shadowed by the built-in
+    events = {}
+    for label in draw(st.lists(st.sampled_from(("brake", "fight")), max_size=2, unique=True)):
+        events[label] = LabelSpec(label, {"severity": draw(categorical("severity"))})
+    return Ontology(video_attrs=video_attrs, frame_attrs=frame_attrs, objects=objects, events=events)
+
+
+def attr_values(spec: AttrSpec) -> st.SearchStrategy:
+    """Mostly conforming values, sometimes an unknown or mistyped one."""
+    if spec.kind == CATEGORICAL:
+        typical = st.sampled_from(spec.values)
+    elif spec.kind == BOOLEAN:
+        typical = st.booleans()
+    else:
+        typical = st.sampled_from((0.0, 1.5, 3.0, 10.0))
+    return st.one_of(typical, typical, typical, st.sampled_from(("zzz", True, 1.0, "true")))
+
+
+# Corpora ---------------------------------------------------------------------------------------
+
+
+@st.composite
+def attrs_for(draw, specs: dict[str, AttrSpec]) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(sorted(specs)), unique=True)) if specs else []
+    return {name: draw(attr_values(specs[name])) for name in names}
+
+
+def object_attr_specs(ontology: Ontology) -> dict[str, AttrSpec]:
+    return {name: spec for label in ontology.objects.values() for name, spec in label.attrs.items()}
+
+
+@st.composite
+def frame_records(draw, ontology: Ontology, index: int, fps: float) -> list:
+    # A duplicate index may come with another t (the first record's t counts), and t need not
+    # grow with the index (clips are ordered by t).
+    t = index / fps + draw(st.sampled_from((0.0, 0.0, 0.0, 0.0, 0.013, -0.2)))
+    records = []
+    if draw(st.booleans()):
+        records.append(FrameRecord(index, t, draw(attrs_for(ontology.frame_attrs))))
+    for _ in range(draw(st.integers(0, 3))):
+        label = draw(st.sampled_from([*ontology.objects, "ghost"]))
+        # An unknown label carries the known attribute names: conditions must stay with their label.
+        specs = ontology.objects[label].attrs if label in ontology.objects else object_attr_specs(ontology)
+        records.append(ObjectRecord(
+            index=index,
+            t=t,
+            label=label,
+            track=draw(st.sampled_from((None, *TRACKS))),
+            confidence=draw(st.sampled_from((None, 0.25, 0.5, 0.9))),
+            box=draw(st.sampled_from((None, (0.1, 0.2, 0.3, 0.4)))),
+            attrs=draw(attrs_for(specs)),
+        ))
+    return records
+
+
+@st.composite
+def gps_tracks(draw, fps: float) -> list[Waypoint]:
+    if draw(st.integers(0, 2)) == 0:
+        return []
+    # Waypoints at frame times and between them, usually not covering every frame.
+    times = st.one_of(st.sampled_from((0.0, 0.5, 1.0, 1.5, 3.0)), st.integers(0, 45).map(lambda i: i / fps))
+    return draw(st.lists(
+        st.builds(Waypoint, t=times, lat=st.sampled_from(LATITUDES), lon=st.sampled_from(LONGITUDES)),
+        min_size=1,
+        max_size=4,
+    ))
+
+
+@st.composite
+def videos(draw, ontology: Ontology) -> Analytics:
+    fps = draw(st.sampled_from(FPS_CHOICES))
+    rate = fps or 30.0
+    records = []
+    for index in draw(st.lists(st.integers(0, 45), max_size=12)):
+        records.extend(draw(frame_records(ontology, index, rate)))
+    for _ in range(draw(st.integers(0, 3))):
+        records.append(TrackRecord(draw(st.sampled_from((*TRACKS, "9"))), None,
+                                   draw(attrs_for(object_attr_specs(ontology)))))
+    for _ in range(draw(st.integers(0, 3)) if ontology.events else 0):
+        label = draw(st.sampled_from(sorted(ontology.events)))
+        start = draw(st.integers(0, 45))
+        end = start + draw(st.integers(-2, 15))  # overlapping, and sometimes empty
+        records.append(EventRecord(label, start, end, draw(attrs_for(ontology.events[label].attrs))))
+    video_attrs = draw(attrs_for(ontology.video_attrs))
+    meta = VideoMeta(
+        fps=fps,
+        camera=draw(st.sampled_from((None, "cam1", "cam'2"))),
+        recorded_at=draw(st.sampled_from((None, datetime(2024, 5, 1, 12), datetime(2024, 5, 2, tzinfo=UTC)))),
+        attrs=video_attrs,
+        gps=draw(gps_tracks(rate)),
+    )
+    return Analytics.from_list(format="test", meta=meta, records=draw(st.permutations(records)))
+
+
+NAMES = ("v1", "o'brien", "x'; DROP TABLE frames; --")
+
+
+@st.composite
+def corpora(draw, ontology: Ontology) -> dict[str, Any]:
+    count = draw(st.integers(1, 3))
+    return {
+        "videos": [(video_id, draw(st.sampled_from(NAMES)), draw(videos(ontology)))
+                   for video_id in range(1, count + 1)],
+        "rebuild": draw(st.booleans()),
+        "replacement": draw(st.none() | videos(ontology)),
+        "delete": draw(st.none() | st.integers(1, count + 1)),
+    }
+
+
+# Requests --------------------------------------------------------------------------------------
+
+
+def conditions(spec: AttrSpec) -> st.SearchStrategy:
+    if spec.kind == NUMERIC:
+        bound = st.none() | st.sampled_from((0.0, 1.5, 3.0, 10.0))
+        return st.one_of(
+            st.fixed_dictionaries({"gte": bound, "lte": bound}),
+            st.fixed_dictionaries({"in": st.lists(st.sampled_from((1.5, 3.0, True)), min_size=1, max_size=2)}),
+        )
+    values = (True, False, "true") if spec.kind == BOOLEAN else (*spec.values, "zzz", True)
+    return st.fixed_dictionaries({"in": st.lists(st.sampled_from(values), min_size=1, max_size=2)})
+
+
+@st.composite
+def cond_map(draw, specs: dict[str, AttrSpec], min_size: int = 0) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(sorted(specs)), min_size=min_size, max_size=2, unique=True))
+    return {name: draw(conditions(specs[name])) for name in names}
+
+
+def ranges(values: tuple[float, ...]) -> st.SearchStrategy:
+    bound = st.none() | st.sampled_from(values)
+    return st.fixed_dictionaries({"gte": bound, "lte": bound})
+
+
+@st.composite
+def object_nodes(draw, ontology: Ontology) -> dict[str, Any]:
+    label = draw(st.none() | st.sampled_from(sorted(ontology.objects)))
+    specs = ontology.objects[label].attrs if label else object_attr_specs(ontology)
+    return {"object": {
+        "label": label,
+        "attrs": draw(cond_map(specs)),
+        "confidence": draw(st.none() | ranges((0.25, 0.5, 0.9))),
+        "track": draw(st.sampled_from((None, None, None, "1", "2", "9"))),
+    }}
+
+
+@st.composite
+def video_nodes(draw, ontology: Ontology) -> dict[str, Any]:
+    specs = dict(ontology.video_attrs)
+    specs["name"] = AttrSpec("name", CATEGORICAL, list(NAMES))
+    specs["camera"] = AttrSpec("camera", CATEGORICAL, ["cam1", "cam'2"])
+    specs["recorded_at"] = AttrSpec("recorded_at", NUMERIC)
+    body = draw(cond_map(specs, min_size=1))
+    if "recorded_at" in body:
+        epoch = datetime(2024, 5, 1, 12, tzinfo=UTC).timestamp()
+        body["recorded_at"] = draw(ranges((epoch - 1.0, epoch, epoch + 86400.0)))
+    return {"video": body}
+
+
+@st.composite
+def event_nodes(draw, ontology: Ontology) -> dict[str, Any]:
+    label = draw(st.none() | st.sampled_from(sorted(ontology.events) or ["brake"]))
+    specs = ontology.events[label].attrs if label in ontology.events else {}
+    return {"event": {"label": label, "attrs": draw(cond_map(specs)) if specs else {}}}
+
+
+def rectangle(west: float, south: float, east: float, north: float, closed: bool) -> list[list[float]]:
+    ring = [[west, south], [east, south], [east, north], [west, north]]
+    return ring + ring[:1] if closed else ring
+
+
+def geo_nodes() -> st.SearchStrategy:
+    lons, lats = st.sampled_from(LONGITUDES), st.sampled_from(LATITUDES)
+    bbox = st.one_of(
+        st.tuples(lons, lats, lons, lats),
+        st.tuples(lons, st.just(min(LATITUDES)), lons, st.just(max(LATITUDES))),  # only longitudes decide
+    ).map(lambda box: {"geo": {"bbox": list(box)}})
+    vertex = st.tuples(st.sampled_from((*LONGITUDES, 5.25)), st.sampled_from((*LATITUDES, 7.5))).map(list)
+    # Rectangles on the waypoints' coordinates put points on edges and vertices.
+    polygon = st.one_of(
+        st.lists(vertex, min_size=3, max_size=5),
+        st.builds(rectangle, lons, lats, lons, lats, st.booleans()),
+    ).map(lambda ring: {"geo": {"polygon": ring}})
+    return st.one_of(bbox, polygon)
+
+
+def leaves(ontology: Ontology) -> st.SearchStrategy:
+    return st.one_of(
+        object_nodes(ontology),
+        object_nodes(ontology),
+        cond_map(ontology.frame_attrs).map(lambda body: {"frame": body}),
+        video_nodes(ontology),
+        event_nodes(ontology),
+        geo_nodes(),
+        ranges((0.0, 0.5, 1.0, 1 / 30, 1.2)).map(lambda body: {"time": body}),
+    )
+
+
+def trees(ontology: Ontology, depth: int = 3) -> st.SearchStrategy:
+    if depth == 1:
+        return leaves(ontology)
+    child = trees(ontology, depth - 1)
+    return st.one_of(
+        leaves(ontology),
+        st.lists(child, max_size=3).map(lambda nodes: {"and": nodes}),
+        st.lists(child, max_size=3).map(lambda nodes: {"or": nodes}),
+        child.map(lambda node: {"not": node}),
+    )
+
+
+@st.composite
+def raw_filters(draw, ontology: Ontology) -> dict[str, list[Any]]:
+    facets = facets_for(ontology)
+    if draw(st.booleans()):
+        return {}
+    chosen = draw(st.lists(st.sampled_from(sorted(facets)), min_size=1, max_size=2, unique=True))
+    filters = {}
+    for key in chosen:
+        values = draw(st.lists(st.sampled_from(facets[key].values), min_size=1, max_size=2, unique=True))
+        shown = [str(value).lower() if isinstance(value, bool) else value for value in values]
+        filters[key] = [("!" + value) if draw(st.booleans()) else value for value in shown]
+    return filters
+
+
+GAPS = (0.0, 0.1, 0.2, 0.5, 1.0, 3.0, 1 / 30, 2 / 30, 1 / 25, 3 / 25, 1 / 10)
+
+
+@st.composite
+def requests(draw, ontology: Ontology) -> SearchRequest:
+    keys = sorted(facets_for(ontology))
+    return SearchRequest(
+        ontology=ontology,
+        query=draw(trees(ontology)),
+        filters=parse_filters(draw(raw_filters(ontology)), ontology),
+        gap_s=draw(st.sampled_from(GAPS)),
+        page=draw(st.integers(1, 3)),
+        page_size=draw(st.integers(1, 4)),
+        facet_unit=draw(st.sampled_from((None, *UNITS))),
+        facets=draw(st.none() | st.lists(st.sampled_from(keys), unique=True)),
+    )
+
+
+@st.composite
+def cases(draw) -> tuple[Ontology, dict[str, Any], list[SearchRequest]]:
+    ontology = draw(ontologies())
+    return ontology, draw(corpora(ontology)), draw(st.lists(requests(ontology), min_size=3, max_size=6))
+
+
+# The properties --------------------------------------------------------------------------------
+
+
+def load(backend, corpus: dict[str, Any]) -> list:
+    """The same sequence of writes for every backend (build, replace, delete); the IndexCounts returned."""
+    counts = []
+    if corpus["rebuild"]:
+        backend.rebuild(videos=corpus["videos"])
+    else:
+        for video_id, name, analytics in corpus["videos"]:
+            counts.append(backend.index_video(video_id=video_id, name=name, analytics=analytics))
+    if corpus["replacement"] is not None:
+        counts.append(backend.index_video(video_id=1, name="replaced", analytics=corpus["replacement"]))
+    if corpus["delete"] is not None:
+        backend.delete_video(video_id=corpus["delete"])
+    return counts
+
+
+def assert_same(expected: SearchResult, actual: SearchResult) -> None:
+    assert math.isclose(expected.counts["duration_s"], actual.counts["duration_s"], rel_tol=1e-9, abs_tol=1e-9)
+    assert {k: v for k, v in actual.counts.items() if k != "duration_s"} == {
+        k: v for k, v in expected.counts.items() if k != "duration_s"
+    }
+    assert actual.facets == expected.facets
+    assert actual.clips == expected.clips
+    assert actual.total_clips == expected.total_clips
+
+
+@CONFORMANCE
+@given(cases())
+def test_duckdb_answers_like_the_reference(case):
+    ontology, corpus, search_requests = case
+    truth = reference.SearchBackend()
+    expected_counts = load(truth, corpus)
+    with tempfile.TemporaryDirectory() as data_dir:
+        engine = duckdb_backend.SearchBackend(data_dir)
+        try:
+            assert load(engine, corpus) == expected_counts
+            assert engine.video_ids() == truth.video_ids()
+            for request in search_requests:
+                assert_same(truth.search(request=request), engine.search(request=request))
+        finally:
+            engine.close()
+
+
+GRID = (-1.0, 0.0, 0.5, 1.0, 2.0)
+
+
+@st.composite
+def geo_cases(draw) -> tuple[Analytics, list[dict[str, Any]]]:
+    """One frame per point, each at a waypoint, so points sit exactly on polygon vertices and edges."""
+    points = draw(st.lists(st.tuples(st.sampled_from(GRID), st.sampled_from(GRID)), min_size=1, max_size=12))
+    gps = [Waypoint(float(i), lat, lon) for i, (lon, lat) in enumerate(points)]
+    records = [FrameRecord(i * 30, float(i)) for i in range(len(points))]
+    analytics = Analytics.from_list(format="test", meta=VideoMeta(fps=30.0, gps=gps), records=records)
+    corner = st.sampled_from(GRID)
+    rectangles = st.builds(rectangle, corner, corner, corner, corner, st.booleans())
+    rings = st.lists(st.tuples(corner, corner).map(list), min_size=3, max_size=6)
+    polygons = st.one_of(rectangles, rings).map(lambda ring: {"geo": {"polygon": ring}})
+    boxes = st.tuples(corner, corner, corner, corner).map(lambda box: {"geo": {"bbox": list(box)}})
+    return analytics, draw(st.lists(st.one_of(polygons, boxes), min_size=1, max_size=8))
+
+
+@CONFORMANCE
+@given(geo_cases())
+def test_points_on_polygon_edges_and_vertices_agree(case):
+    analytics, nodes = case
+    truth = reference.SearchBackend()
+    truth.index_video(video_id=1, name="v", analytics=analytics)
+    with tempfile.TemporaryDirectory() as data_dir:
+        engine = duckdb_backend.SearchBackend(data_dir)
+        try:
+            engine.index_video(video_id=1, name="v", analytics=analytics)
+            for node in nodes:
+                request = SearchRequest(ontology=Ontology(), query=node, gap_s=0.0, page_size=50, facets=[])
+                assert_same(truth.search(request=request), engine.search(request=request))
+        finally:
+            engine.close()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    st.lists(st.builds(Waypoint, t=st.floats(-5, 5), lat=st.floats(-90, 90), lon=st.floats(-180, 180)), max_size=6),
+    st.lists(st.one_of(st.floats(-6, 6), st.sampled_from((0.0, 1.0, -5.0, 5.0))), max_size=20),
+)
+def test_vectorized_locations_are_bit_identical(gps, times):
+    ordered = sorted(gps, key=lambda waypoint: waypoint.t)
+    ordered += [Waypoint(t, 1.0, 2.0) for t in times[:2]]  # waypoints at frame times and duplicate t
+    ordered.sort(key=lambda waypoint: waypoint.t)
+    lat, lon = duckdb_backend.frame_locations(ordered, np.array(times, dtype=float))
+    for i, t in enumerate(times):
+        expected = frame_location(ordered, t)
+        if expected is None:
+            assert math.isnan(lat[i]) and math.isnan(lon[i])
+        else:
+            assert (lat[i], lon[i]) == expected
