@@ -29,6 +29,7 @@ from indexer.validation import ValidationFailed, checked_stream, validate
 logger = logging.getLogger(__name__)
 
 MODES = ("strict", "filter")
+MAX_ATTEMPTS = 3
 VIOLATIONS_KEPT = 1000
 UPLOAD_CHUNK = 1024 * 1024
 # What a probe measures outranks what the analytics say; so do a local file's size and type.
@@ -133,6 +134,9 @@ def ingest_run(*, job_id: str) -> IngestJob:
     job = IngestJob.objects.select_related("schema").get(pk=job_id)
     if job.status in (IngestJob.SUCCEEDED, IngestJob.FAILED):
         return job
+    if job.attempts >= MAX_ATTEMPTS:
+        # The worker died during every attempt (out of memory, killed): stop re-running it.
+        return _job_fail(job, f"the worker stopped during each of {job.attempts} attempts; giving up")
     IngestJob.objects.filter(pk=job.pk).update(
         status=IngestJob.RUNNING, started_at=timezone.now(), attempts=job.attempts + 1, progress=0.05
     )

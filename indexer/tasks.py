@@ -12,6 +12,8 @@ from indexer import services
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
 )
 def ingest_run_task(self, job_id: str) -> str:
     """Run one ingest job. A database hiccup is retried; anything else fails the job."""
@@ -31,9 +33,17 @@ def ingest_run_task(self, job_id: str) -> str:
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=3,
+    soft_time_limit=900,
+    time_limit=1000,
 )
 def video_probe_task(video_id: int) -> str:
     """Probe one video's media file. A database hiccup is retried; an
     undecodable file is recorded on the video by the service."""
     video = services.video_media_probe(video_id=video_id)
     return video.media_status if video is not None else "deleted"
+
+
+@shared_task(acks_late=True, soft_time_limit=12 * 3600, time_limit=12 * 3600 + 600)
+def index_rebuild_task() -> int:
+    """Rebuild the index from the stored payloads (a new generation, swapped in at once)."""
+    return services.index_rebuild()

@@ -8,6 +8,7 @@ import threading
 
 from celery import Celery
 from celery.worker import WorkController
+from django.conf import settings
 
 
 def start_inprocess_worker(app: Celery) -> WorkController:
@@ -23,6 +24,7 @@ def start_inprocess_worker(app: Celery) -> WorkController:
         concurrency=1,
         pool="solo",
         hostname="embedded@scoop",
+        queues=list(settings.SCOOP_TASK_QUEUES),
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,

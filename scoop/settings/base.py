@@ -130,13 +130,45 @@ SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
 SCOOP_MAP_TILES = env.str("SCOOP_MAP_TILES", default="")
 SCOOP_MAP_ATTRIBUTION = env.str("SCOOP_MAP_ATTRIBUTION", default="")
 
-SCOOP_SEARCH_BACKEND = {
-    "ENGINE": env.str("SCOOP_SEARCH_ENGINE", default="indexer.backends.duckdb"),
-    "OPTIONS": {
-        "data_dir": str(SCOOP_DATA_DIR),
-        "memory_limit": env.str("SCOOP_DUCKDB_MEMORY_LIMIT", default="2GB"),
-    },
-}
+DUCKDB_ENGINE = "indexer.backends.duckdb"
+ELASTICSEARCH_ENGINE = "indexer.backends.elasticsearch"
+
+# Elasticsearch (indexer.backends.elasticsearch): the cluster, credentials (basic auth or an API
+# key), the CA bundle that signed its certificate, the per-request timeout in seconds, how often
+# a failed or timed-out request is retried on another node, and the prefix of the index names
+# (alias <prefix>-frames).
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+ELASTICSEARCH_USERNAME = env.str("ELASTICSEARCH_USERNAME", default="")
+ELASTICSEARCH_PASSWORD = env.str("ELASTICSEARCH_PASSWORD", default="")
+ELASTICSEARCH_API_KEY = env.str("ELASTICSEARCH_API_KEY", default="")
+ELASTICSEARCH_CA_CERTS = env.str("ELASTICSEARCH_CA_CERTS", default="")
+ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=30.0)
+ELASTICSEARCH_MAX_RETRIES = env.int("ELASTICSEARCH_MAX_RETRIES", default=3)
+SCOOP_ES_INDEX_PREFIX = env.str("SCOOP_ES_INDEX_PREFIX", default="scoop")
+
+
+def search_backend(engine: str) -> dict:
+    """``SCOOP_SEARCH_BACKEND`` for an engine module, its options read from the settings above."""
+    if engine == ELASTICSEARCH_ENGINE:
+        options = {
+            "url": ELASTICSEARCH_URL,
+            "username": ELASTICSEARCH_USERNAME,
+            "password": ELASTICSEARCH_PASSWORD,
+            "api_key": ELASTICSEARCH_API_KEY,
+            "ca_certs": ELASTICSEARCH_CA_CERTS,
+            "timeout": ELASTICSEARCH_TIMEOUT,
+            "max_retries": ELASTICSEARCH_MAX_RETRIES,
+            "index_prefix": SCOOP_ES_INDEX_PREFIX,
+        }
+    else:
+        options = {
+            "data_dir": str(SCOOP_DATA_DIR),
+            "memory_limit": env.str("SCOOP_DUCKDB_MEMORY_LIMIT", default="2GB"),
+        }
+    return {"ENGINE": engine, "OPTIONS": options}
+
+
+SCOOP_SEARCH_BACKEND = search_backend(env.str("SCOOP_SEARCH_ENGINE", default=DUCKDB_ENGINE))
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -144,6 +176,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Separate queues so that a long media probe or an index rebuild never delays ingest:
+# run `celery -A scoop worker -Q ingest` and `-Q media,index` workers (or one with all three).
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {
+    "indexer.tasks.ingest_run_task": {"queue": "ingest"},
+    "indexer.tasks.video_probe_task": {"queue": "media"},
+    "indexer.tasks.index_rebuild_task": {"queue": "index"},
+}
+SCOOP_TASK_QUEUES = ("ingest", "media", "index")
+# A message whose worker died unacknowledged is delivered again after this many seconds
+# (Redis); it must exceed the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=4 * 3600),
+    # How often a worker looks for such messages: every interval x throttle seconds.
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+}
 
 LOGGING = {
     "version": 1,

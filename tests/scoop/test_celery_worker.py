@@ -3,6 +3,7 @@ that the API queued, and the job ends succeeded in the shared database."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,27 +45,43 @@ def redis_broker():
     _forget_connections()
 
 
-@pytest.fixture
-def worker_process(redis_broker, settings, tmp_path):
-    env = {
+def _worker_env(settings) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "scoop.settings.test",
         "CELERY_BROKER_URL": BROKER,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "SCOOP_DATA_DIR": str(settings.SCOOP_DATA_DIR),
         "SCOOP_TEST_DATABASE_URL": _database_url(),
+        # Unacknowledged messages of a killed worker come back after 2 s.
+        "CELERY_VISIBILITY_TIMEOUT": "2",
+        "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
     }
+
+
+def _start_worker(settings, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "scoop", "worker", "--pool=solo", "--concurrency=1",
+         "-Q", "ingest,media,index", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        cwd=REPO, env=_worker_env(settings), stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def worker_log(tmp_path):
     with open(tmp_path / "worker.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "scoop", "worker", "--pool=solo", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        yield process
-        process.terminate()
-        process.wait(timeout=30)
+        yield log
         log.seek(0)
         print(log.read())
+
+
+@pytest.fixture
+def worker_process(redis_broker, settings, worker_log):
+    process = _start_worker(settings, worker_log)
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.mark.services
@@ -94,3 +111,54 @@ def test_real_worker_on_redis_runs_the_ingest(worker_process):
     assert job["status"] == "succeeded", job
     assert job["counts"] == {"frames": 2, "objects": 2, "tracks": 1, "events": 1}
     assert worker_process.poll() is None
+
+
+def _wait_for_status(client, url: str, wanted: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    job = client.get(url).json()
+    while job["status"] not in wanted and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get(url).json()
+    return job
+
+
+@pytest.mark.services
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_leaves_nothing_half_indexed_and_the_job_is_retried(
+    redis_broker, settings, worker_log, tmp_path
+):
+    from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+
+    admin = _client_for(None, "ada", "admin")
+    worker = _client_for(None, "wes", "worker")
+    analyst = _client_for(None, "ann", "analyst")
+    admin.post("/api/v1/schemas/", {"name": "gen", "schema": DEFAULT_ONTOLOGY.to_document()}, format="json")
+    payload = write_eta_video(tmp_path / "big.json", frames=8000, objects_per_frame=10, seed=3)
+    first = _start_worker(settings, worker_log)
+    with open(payload.path, "rb") as handle:
+        queued = worker.post("/api/v1/ingest/", {"video": "big", "file": handle}, format="multipart").json()
+
+    running = _wait_for_status(worker, queued["url"], {"running", "succeeded", "failed"})
+    assert running["status"] == "running", running
+    time.sleep(0.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+
+    mid = analyst.post("/api/v1/search/", {"q": "vehicle"}, format="json").json()
+    assert mid["counts"]["objects"] == 0  # nothing of the killed attempt is visible
+    assert worker.get(queued["url"]).json()["status"] == "running"
+
+    second = _start_worker(settings, worker_log)
+    try:
+        done = _wait_for_status(worker, queued["url"], {"succeeded", "failed"}, timeout=120)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 2
+    assert done["counts"]["objects"] == payload.objects == 80000
+    after = analyst.post("/api/v1/search/", {"q": "*"}, format="json").json()
+    assert after["counts"]["objects"] == 80000
+    assert after["counts"]["frames"] == 8000
