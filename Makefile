@@ -35,10 +35,11 @@ lint: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 # 1) the whole suite on the embedded settings (SQLite + DuckDB),
-# 2) the database-backed tests again on the real PostgreSQL.
+# 2) every test that touches the database again on the real PostgreSQL, the real
+#    Celery worker tests on Redis included (browser tests run once, in step 1).
 test: install-dev lint
 	$(PY) -m pytest
-	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m "not slow" tests/scoop tests/indexer/test_api_schemas.py tests/indexer/test_api_ingest.py tests/analytics
+	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) SCOOP_DB_TESTS_ONLY=1 $(PY) -m pytest --ignore=tests/browser
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis test-output

@@ -1,6 +1,7 @@
 """Relational records: label schemas, videos and ingest jobs. The detections
 themselves live in the search index (``indexer.backends``)."""
 
+import json
 import uuid
 
 from django.conf import settings
@@ -9,11 +10,14 @@ from django.db import models
 
 class LabelSchema(models.Model):
     """One version of an ontology. ``document`` is always Scoop's own layout
-    (``indexer.ontology.Ontology.to_document``), whatever was uploaded."""
+    (``indexer.ontology.Ontology.to_document``), whatever was uploaded.
+
+    It is stored as JSON text, not a JSONField: PostgreSQL's jsonb reorders object
+    keys, and the order of labels and attributes is the order of the sidebar."""
 
     name = models.CharField(max_length=200)
     version = models.PositiveIntegerField()
-    document = models.JSONField()
+    document_json = models.TextField()
     source_format = models.CharField(max_length=20)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -24,6 +28,14 @@ class LabelSchema(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def document(self) -> dict:
+        return json.loads(self.document_json)
+
+    @document.setter
+    def document(self, value: dict) -> None:
+        self.document_json = json.dumps(value)
 
 
 class Video(models.Model):

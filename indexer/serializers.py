@@ -23,6 +23,8 @@ class SchemaSummary(serializers.ModelSerializer):
 
 
 class SchemaDetail(SchemaSummary):
+    document = serializers.JSONField(read_only=True)
+
     class Meta(SchemaSummary.Meta):
         fields = [*SchemaSummary.Meta.fields, "document"]
 
@@ -147,6 +149,10 @@ class MediaOutput(serializers.ModelSerializer):
 class LabelsInput(serializers.Serializer):
     start_s = serializers.FloatField(min_value=0.0, default=0.0)
     end_s = serializers.FloatField(min_value=0.0, required=False, help_text="exclusive; the end when left out")
+    q = serializers.CharField(required=False, allow_blank=True, help_text="only the labels matching this query")
+    query = serializers.JSONField(required=False, binary=True, help_text="the query as a JSON tree (text)")
+    filters = serializers.JSONField(required=False, binary=True, help_text="sidebar filters as JSON text")
+    schema = serializers.CharField(required=False, allow_blank=True, help_text="the schema q and filters use")
 
     def validate(self, data):
         if "end_s" in data and data["end_s"] <= data["start_s"]:

@@ -32,10 +32,22 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+def _uses_database(item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(item.get_closest_marker("django_db")) or bool(
+        fixtures & {"db", "transactional_db", "live_server", "django_db_setup"}
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     url = os.environ.get("SCOOP_TEST_DATABASE_URL")
     if not url:
         return
+    if os.environ.get("SCOOP_DB_TESTS_ONLY") == "1":
+        # The PostgreSQL run repeats only what touches the database.
+        kept = [item for item in items if _uses_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     parsed = urlparse(url)
     if service_reachable(parsed.hostname or "127.0.0.1", parsed.port or 5432):
         return
