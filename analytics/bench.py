@@ -1,5 +1,5 @@
-"""Scoop's benchmark: ingest throughput, search latency through the HTTP API,
-and peak memory, at growing corpus sizes.
+"""Scoop's benchmark: ingest throughput, search and statistics latency through the
+HTTP API, and peak memory, at growing corpus sizes.
 
     python -m analytics.bench --sizes 10k,100k,1m [--reps 20] [--keep]
 
@@ -8,8 +8,10 @@ analytics (10 detections a frame, GPS fixes every second, videos of up to
 10,000 frames), ingested end to end with ``manage.py ingest_file`` (payload
 stored, JSON checked, parsed, validated in strict mode, indexed). Then a real
 server (``manage.py runserver --noreload``) answers a fixed mix of searches,
-each with every facet and the first page of clips. Numbers are printed as a
-Markdown table for the README.
+each with every facet and the first page of clips, and three statistics of the
+whole corpus: occurrence of every facet, geo cells of a city-sized view at
+zoom 14, and the co-occurrence of vehicle type x colour per frame (p50/p95 of
+each). Numbers are printed as a Markdown table for the README.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ QUERIES = {
         "AND (road_type=urban OR NOT vehicle(parked=true))"
     },
     "geo bbox": {"query": {"geo": {"bbox": [-122.4200, 37.7740, -122.4180, 37.7760]}}},
+}
+# name: (endpoint under /api/v1/, body)
+STATS = {
+    "occurrence": ("stats/occurrence/", {"unit": "objects"}),
+    "geo cells": ("stats/geo/", {"bbox": [-122.52, 37.70, -122.35, 37.83], "zoom": 14, "target": "frames",
+                                 "format": "cells"}),
+    "co-occurrence": ("stats/cooccurrence/", {"a": "object:vehicle.type", "b": "object:vehicle.color",
+                                              "scope": "frame"}),
 }
 
 
@@ -117,13 +127,10 @@ def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]],
         _wait_for(port)
         timings: dict[str, list[float]] = {}
         for name, body in QUERIES.items():
-            for attempt in range(reps + 2):
-                started = time.perf_counter()
-                answer = _post(port, token, body)
-                elapsed = time.perf_counter() - started
-                if attempt >= 2:  # the first two warm the caches
-                    timings.setdefault(name, []).append(elapsed * 1000)
+            timings[name], answer = _timed(port, token, "search/", {**body, "page_size": 20}, reps)
             timings[name + " (frames)"] = [answer["counts"]["frames"]]
+        for name, (endpoint, body) in STATS.items():
+            timings["stats: " + name], _ = _timed(port, token, endpoint, body, reps)
         return timings, peak_rss_mb(server.pid)
     finally:
         server.terminate()
@@ -141,10 +148,22 @@ def _wait_for(port: int) -> None:
     raise RuntimeError("the server did not start")
 
 
-def _post(port: int, token: str, body: dict) -> dict:
+def _timed(port: int, token: str, endpoint: str, body: dict, reps: int) -> tuple[list[float], dict]:
+    """Milliseconds of ``reps`` calls after two that warm the caches, and the last answer."""
+    timings = []
+    for attempt in range(reps + 2):
+        started = time.perf_counter()
+        answer = _post(port, token, endpoint, body)
+        elapsed = time.perf_counter() - started
+        if attempt >= 2:
+            timings.append(elapsed * 1000)
+    return timings, answer
+
+
+def _post(port: int, token: str, endpoint: str, body: dict) -> dict:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/search/",
-        data=json.dumps({**body, "page_size": 20}).encode(),
+        f"http://127.0.0.1:{port}/api/v1/{endpoint}",
+        data=json.dumps(body).encode(),
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=120) as response:
@@ -165,7 +184,9 @@ def run_size(detections: int, reps: int, keep: bool) -> dict:
     manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
     ingest_s, ingest_mb = timed_ingest(data_dir, paths)
     timings, server_mb = search_latencies(data_dir, reps)
-    everything = [t for name, values in timings.items() if not name.endswith("(frames)") for t in values]
+    searches = {name: values for name, values in timings.items()
+                if not name.endswith("(frames)") and not name.startswith("stats: ")}
+    everything = [t for values in searches.values() for t in values]
     row = {
         "detections": detections,
         "videos": len(paths),
@@ -173,7 +194,9 @@ def run_size(detections: int, reps: int, keep: bool) -> dict:
         "ingest_rate": detections / ingest_s,
         "p50": statistics.median(everything),
         "p95": percentile(everything, 0.95),
-        "per_query": {name: statistics.median(v) for name, v in timings.items() if not name.endswith("(frames)")},
+        "per_query": {name: statistics.median(v) for name, v in searches.items()},
+        "stats": {name: {"p50": statistics.median(timings["stats: " + name]),
+                         "p95": percentile(timings["stats: " + name], 0.95)} for name in STATS},
         "matching_frames": {name: v[0] for name, v in timings.items() if name.endswith("(frames)")},
         "ingest_peak_mb": ingest_mb,
         "server_peak_mb": server_mb,
@@ -190,14 +213,18 @@ _UPLOAD_ONTOLOGY = (
 
 
 def markdown(rows: list[dict]) -> str:
+    stats_columns = "".join(f" {name} p50 / p95 ms |" for name in STATS)
     lines = [
-        "| detections | videos | ingest det/s | search p50 ms | search p95 ms | ingest peak MB | server peak MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| detections | videos | ingest det/s | search p50 ms | search p95 ms |" + stats_columns
+        + " ingest peak MB | server peak MB |",
+        "|---:|---:|---:|---:|---:|" + "---:|" * len(STATS) + "---:|---:|",
     ]
     for row in rows:
+        stats_cells = "".join(f" {row['stats'][name]['p50']:.0f} / {row['stats'][name]['p95']:.0f} |"
+                              for name in STATS)
         lines.append(
             f"| {row['detections']:,} | {row['videos']} | {row['ingest_rate']:,.0f} | {row['p50']:.0f} | "
-            f"{row['p95']:.0f} | {row['ingest_peak_mb']:.0f} | {row['server_peak_mb']:.0f} |"
+            f"{row['p95']:.0f} |{stats_cells} {row['ingest_peak_mb']:.0f} | {row['server_peak_mb']:.0f} |"
         )
     lines.append("")
     lines.append("Median per query (ms): " + "; ".join(

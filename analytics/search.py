@@ -26,7 +26,7 @@ class SearchAnswer:
     page_size: int
 
 
-def search_run(
+def search_request(
     *,
     schema: LabelSchema,
     query: Any = None,
@@ -37,8 +37,9 @@ def search_run(
     page_size: int = 20,
     facet_unit: str | None = None,
     facets: list[str] | None = None,
-) -> SearchAnswer:
-    """Validate a search against ``schema``'s ontology and run it on the index.
+) -> SearchRequest:
+    """The backend request for a query and sidebar filters, validated against
+    ``schema``'s ontology (statistics take the same fields).
 
     Raises QueryError / FacetError naming what is wrong.
     """
@@ -56,7 +57,7 @@ def search_run(
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise FacetError("page_size" if page >= 1 else "page",
                          f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
-    request = SearchRequest(
+    return SearchRequest(
         ontology=ontology,
         query=tree,
         filters=parsed_filters,
@@ -66,11 +67,18 @@ def search_run(
         facet_unit=facet_unit or None,
         facets=facets or None,
     )
+
+
+def search_run(*, schema: LabelSchema, **fields: Any) -> SearchAnswer:
+    """Validate a search against ``schema``'s ontology (:func:`search_request`) and run it
+    on the index."""
+    request = search_request(schema=schema, **fields)
     result = get_search_backend().search(request=request)
-    return SearchAnswer(schema=schema, result=result, page=page, page_size=page_size)
+    return SearchAnswer(schema=schema, result=result, page=request.page, page_size=request.page_size)
 
 
-def _json_key(value: Any) -> str:
+def json_key(value: Any) -> str:
+    """A facet value as JSON text: booleans as ``true``/``false``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -103,7 +111,7 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     return {
         "schema": {"id": answer.schema.id, "name": answer.schema.name, "version": answer.schema.version},
         "counts": counts,
-        "facets": {key: {_json_key(v): n for v, n in values.items()} for key, values in result.facets.items()},
+        "facets": {key: {json_key(v): n for v, n in values.items()} for key, values in result.facets.items()},
         "clips": clips,
         "page": answer.page,
         "page_size": answer.page_size,

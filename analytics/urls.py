@@ -4,4 +4,13 @@ from analytics import apis
 
 urlpatterns = [
     path("search/", apis.SearchApi.as_view(), name="search"),
+    path("stats/occurrence/", apis.OccurrenceApi.as_view(), name="stats-occurrence"),
+    path("stats/cooccurrence/", apis.CooccurrenceApi.as_view(), name="stats-cooccurrence"),
+    path("stats/geo/", apis.GeoApi.as_view(), name="stats-geo"),
+    path("stats/regions/", apis.RegionStatsApi.as_view(), name="stats-regions"),
+    path("stats/timeline/", apis.TimelineApi.as_view(), name="stats-timeline"),
+    path("regions/", apis.RegionLayerListApi.as_view(), name="region-list"),
+    path("regions/<int:layer_id>/", apis.RegionLayerDetailApi.as_view(), name="region-detail"),
+    path("export/detections.geojson", apis.DetectionsGeojsonApi.as_view(), name="export-detections-geojson"),
+    path("export/detections.csv", apis.DetectionsCsvApi.as_view(), name="export-detections-csv"),
 ]

@@ -16,6 +16,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.search import search_request
 from indexer import selectors, services
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
@@ -203,7 +204,8 @@ class VideoMediaApi(APIView):
 
 
 class VideoLabelsApi(APIView):
-    """Per-frame labels for drawing overlays: ``start_s <= t < end_s``."""
+    """Per-frame labels for drawing overlays: ``start_s <= t < end_s``. With ``q``,
+    ``query`` or ``filters``, only the labels that match them (``"matching": true``)."""
 
     permission_classes = [IsAnalyst]
 
@@ -213,14 +215,21 @@ class VideoLabelsApi(APIView):
         data = LabelsInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         window = data.validated_data
-        frames = selectors.video_labels(video=video, start_s=window["start_s"], end_s=window.get("end_s"))
-        return Response(
-            {
-                "video": video.pk,
-                "start_s": window["start_s"],
-                "end_s": window.get("end_s", video.duration_s),
-                "width": video.width,
-                "height": video.height,
-                "frames": frames,
-            }
-        )
+        matching = any(key in window for key in ("q", "query", "filters"))
+        search = search_request(
+            schema=selectors.schema_resolve(ref=window.get("schema")), query=window.get("query"),
+            q=window.get("q"), filters=window.get("filters"),
+        ) if matching else None
+        frames = selectors.video_labels(video=video, start_s=window["start_s"], end_s=window.get("end_s"),
+                                        request=search)
+        answer = {
+            "video": video.pk,
+            "start_s": window["start_s"],
+            "end_s": window.get("end_s", video.duration_s),
+            "width": video.width,
+            "height": video.height,
+            "frames": frames,
+        }
+        if matching:
+            answer["matching"] = True
+        return Response(answer)

@@ -10,15 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from indexer.backends import get_search_backend
+from indexer.backends.base import SearchRequest
 from indexer.clips import CLIP_MAX_S, clip_mp4
-from indexer.formats import read_analytics
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import suggestion
-from indexer.records import FrameRecord, ObjectRecord, TrackRecord
-from indexer.services import schema_ontology
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
-from indexer.validation import validate
 from scoop.accounts.roles import ADMIN, user_has_role
 
 
@@ -178,53 +176,37 @@ def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> 
                     colors=colors, labels_version=stamp)
 
 
-def video_labels(*, video: Video, start_s: float = 0.0, end_s: float | None = None) -> list[dict[str, Any]]:
+def video_labels(*, video: Video, start_s: float = 0.0, end_s: float | None = None,
+                 request: SearchRequest | None = None) -> list[dict[str, Any]]:
     """The labeled frames of ``video`` with ``start_s <= t < end_s``, in order,
-    each with its objects: label, track, confidence, attributes and the box
-    relative (0..1) and in pixels of the video.
+    each with its objects: label, track, confidence, effective attributes (constant
+    track attributes on every detection of their track, the first stated value
+    winning) and the box relative (0..1) and in pixels of the video.
 
-    Read from the video's stored analytics payload, filtered by its schema as
-    at ingest (``filter`` mode: what does not conform is left out). Constant
-    track attributes apply to every detection of their track, the first stated
-    value winning, as in the index.
+    Read from the search index (what ingest indexed: the payload as validated
+    against its schema). With a ``request`` (query and filters), only the matched
+    labels: the frames matching the query AND the filters, and in them the objects
+    satisfying one of the query's or filters' positive object predicates (any object
+    when there is none; see :meth:`BaseSearchBackend.frame_labels`).
     """
-    if not video.payload_path or video.schema is None:
-        return []
-    analytics = read_analytics(video.payload_path, format=video.format or None, options=video.options)
-    report = validate(analytics, schema_ontology(video.schema), mode="filter")
-    frames: dict[int, dict[str, Any]] = {}
-    detections: list[ObjectRecord] = []
-    constants: dict[str, dict[str, Any]] = {}
-    for record in report.analytics.records():
-        if isinstance(record, TrackRecord):
-            track_constants = constants.setdefault(record.track, {})
-            for name, value in record.attrs.items():
-                track_constants.setdefault(name, value)
-        elif isinstance(record, FrameRecord | ObjectRecord) and _within(record.t, start_s, end_s):
-            frames.setdefault(record.index, {"index": record.index, "t": record.t, "objects": []})
-            if isinstance(record, ObjectRecord):
-                detections.append(record)
-    # Constants are applied after the whole stream is read: a TrackRecord may come after its detections.
-    for record in detections:
-        frames[record.index]["objects"].append(_label_json(record, constants, video.width, video.height))
-    return [frames[index] for index in sorted(frames)]
+    frames = get_search_backend().frame_labels(video_id=video.pk, start_s=start_s, end_s=end_s, request=request)
+    if request is not None:
+        frames = [
+            {"index": frame["index"], "t": frame["t"],
+             "objects": [_without_match(obj) for obj in frame["objects"] if obj["matched"]]}
+            for frame in frames if frame["matched"]
+        ]
+    for frame in frames:
+        for obj in frame["objects"]:
+            obj["box_px"] = _box_px(obj["box"], video.width, video.height)
+    return frames
 
 
-def _within(t: float, start_s: float, end_s: float | None) -> bool:
-    # The slack absorbs float error in t = index / fps at the window's edges.
-    return t >= start_s - 1e-9 and (end_s is None or t < end_s - 1e-9)
+def _without_match(obj: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in obj.items() if key != "matched"}
 
 
-def _label_json(
-    record: ObjectRecord, constants: dict[str, dict[str, Any]], width: int | None, height: int | None
-) -> dict[str, Any]:
-    attrs = dict(record.attrs)
-    if record.track is not None:
-        attrs.update(constants.get(record.track, {}))
-    box = list(record.box) if record.box is not None else None
-    box_px = None
-    if box is not None and width and height:
-        box_px = [round(box[0] * width, 2), round(box[1] * height, 2), round(box[2] * width, 2),
-                  round(box[3] * height, 2)]
-    return {"label": record.label, "track": record.track, "confidence": record.confidence, "box": box,
-            "box_px": box_px, "attrs": attrs}
+def _box_px(box: list[float] | None, width: int | None, height: int | None) -> list[float] | None:
+    if box is None or not (width and height):
+        return None
+    return [round(box[0] * width, 2), round(box[1] * height, 2), round(box[2] * width, 2), round(box[3] * height, 2)]

@@ -108,10 +108,10 @@ def _fresh_index(request, tmp_path):
     settings = request.getfixturevalue("settings")
     settings.SCOOP_DATA_DIR = tmp_path / "data"
     settings.SCOOP_DATA_DIR.mkdir()
-    settings.SCOOP_SEARCH_BACKEND = {
-        "ENGINE": settings.SCOOP_SEARCH_BACKEND["ENGINE"],
-        "OPTIONS": {**settings.SCOOP_SEARCH_BACKEND.get("OPTIONS", {}), "data_dir": str(settings.SCOOP_DATA_DIR)},
-    }
+    options = dict(settings.SCOOP_SEARCH_BACKEND.get("OPTIONS", {}))
+    if "data_dir" in options:  # file-based engines get the test's own folder
+        options["data_dir"] = str(settings.SCOOP_DATA_DIR)
+    settings.SCOOP_SEARCH_BACKEND = {"ENGINE": settings.SCOOP_SEARCH_BACKEND["ENGINE"], "OPTIONS": options}
     _backend.cache_clear()
     yield
     _backend.cache_clear()

@@ -32,11 +32,43 @@ Semantics every engine must agree on:
 - Facet counts are disjunctive: facet F is counted over the frames matching
   the query AND every filter except F's own (see :mod:`indexer.facets` for
   units). Every facet value appears, 0 where none.
+
+Statistics (SPEC 5) are computed over the **matching frames**: the frames
+matching the query AND every filter (never disjunctive). ``request.gap_s``
+groups them into clips as above; paging fields are ignored.
+
+- Occurrence: the facet counts above, over the matching frames, in one unit for
+  every facet; ``seconds`` is, per facet value, the duration of the frames
+  counted in unit ``frames``: each frame lasts 1/fps of its video, summed as
+  ``frames / fps`` per video and exactly rounded over videos
+  (:func:`~indexer.backends.reference.seconds_of`), so engines agree exactly.
+- Co-occurrence: units of a scope are the detections in matching frames
+  (``object``), the matching frames (``frame``) or their clips (``clip``). A unit
+  *has* a value of an object facet when the object (scope object) or one of the
+  unit's objects satisfies the facet's object predicate; a value of a frame,
+  video or event facet when one of the unit's frames satisfies the facet's
+  frame predicate. The object scope takes only ``label`` and object facets.
+- Geo: frames without a location never count. A located frame's web-mercator
+  tile at level ``z`` is :func:`~indexer.backends.reference.tile_of` (the float
+  formula is part of the contract). ``frames`` counts frames, ``objects`` the
+  detections in them. A ``bbox`` is ``[west, south, east, north]`` as in
+  ``geo`` query nodes (edges included, west > east crosses the antimeridian).
+- Timeline: matching frames binned over ``t`` and over ``recorded_at + t``
+  (videos without ``recorded_at`` are counted as unplaced); bins are chosen
+  from the data range by :func:`~indexer.backends.reference.time_bins`.
+- Detections: every detection of the matching frames, ordered by video id,
+  frame index and record order, with effective attributes (values that are
+  not ``str``, number or ``bool`` are left out; numbers as ``float``).
+- Labels: a frame's objects are *matched* when the frame matches and the object
+  satisfies one of the request's positive object predicates
+  (:func:`~indexer.backends.reference.positive_object_specs`), or any object of a
+  matching frame when there is none.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +77,13 @@ from indexer.records import Analytics
 
 DEFAULT_FPS = 30.0
 GAP_TOLERANCE_S = 1e-6
+STAT_UNITS = ("objects", "tracks", "frames", "clips", "videos", "seconds")
+SCOPES = ("object", "frame", "clip")
+GEO_TARGETS = ("frames", "objects")
+MAX_TILE_LEVEL = 22
+# Labels of a time window include frames with start_s - slack <= t < end_s - slack: the slack absorbs
+# float error in t = index / fps at the window's edges.
+WINDOW_SLACK_S = 1e-9
 
 
 @dataclass
@@ -85,6 +124,71 @@ class IndexCounts:
     events: int
 
 
+@dataclass
+class Cooccurrence:
+    """Units of one scope having value ``rows[i]`` of facet A and ``cols[j]`` of facet B."""
+
+    rows: list[Any]  # facet A's values, in ontology order
+    cols: list[Any]  # facet B's values
+    matrix: list[list[int]]  # matrix[i][j]: units having both
+    row_totals: list[int]  # units having rows[i]
+    col_totals: list[int]  # units having cols[j]
+    total: int  # every unit of the scope
+
+
+Feature = tuple[str, Any]  # (facet key, value)
+
+
+@dataclass
+class CooccurrencePairs:
+    """Every value of several facets, and how often values of two different facets meet."""
+
+    total: int  # every unit of the scope
+    marginals: dict[Feature, int]  # units having each value (every value, 0 where none)
+    pairs: dict[tuple[Feature, Feature], int]  # non-zero only; the first facet comes first in ``facets``
+
+
+@dataclass
+class Histogram:
+    """Equal bins from ``start``: bin i covers [start + i * width, start + (i + 1) * width)."""
+
+    start: float | None  # None when nothing was counted
+    width: float | None
+    counts: list[int]
+
+
+@dataclass
+class Timeline:
+    video_time: Histogram  # over t, seconds
+    wall_clock: Histogram  # over recorded_at + t, epoch seconds (UTC)
+    unplaced: int  # matching frames of videos without recorded_at
+
+
+@dataclass
+class LocatedFrame:
+    video_id: int
+    index: int
+    t: float
+    lat: float
+    lon: float
+    objects: int  # detections in the frame
+
+
+@dataclass
+class Detection:
+    video_id: int
+    video_name: str
+    index: int  # frame index
+    t: float
+    label: str
+    track: str | None
+    confidence: float | None
+    box: tuple[float, float, float, float] | None
+    attrs: dict[str, Any]  # effective attributes
+    lat: float | None  # the frame's location, None when it has none
+    lon: float | None
+
+
 class BaseSearchBackend(abc.ABC):
     """One index engine. Instances are cheap; state lives in the engine."""
 
@@ -109,3 +213,53 @@ class BaseSearchBackend(abc.ABC):
     @abc.abstractmethod
     def video_ids(self) -> list[int]:
         """Ids of the indexed videos, ascending."""
+
+    # Statistics (SPEC 5), all over the frames matching the query AND every filter.
+
+    @abc.abstractmethod
+    def occurrence(self, *, request: SearchRequest, unit: str) -> dict[str, dict[Any, float]]:
+        """For each facet of ``request.facets`` (None: all), each value's count in ``unit``
+        (one of :data:`STAT_UNITS`; int counts, float seconds); every value appears."""
+
+    @abc.abstractmethod
+    def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
+        """The matrix of facets ``a`` x ``b`` in ``scope`` (one of :data:`SCOPES`).
+
+        ``ValueError`` for an unknown facet or scope, or a pair the scope does not
+        take (:func:`~indexer.backends.reference.scope_problem`)."""
+
+    @abc.abstractmethod
+    def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
+        """Marginals of every value of ``facets`` and co-counts of every pair of values of two
+        different facets, in ``scope`` (object scope: ``label`` and object facets only)."""
+
+    @abc.abstractmethod
+    def geo_cells(self, *, request: SearchRequest, z: int, bbox: list[float] | None,
+                  target: str) -> dict[tuple[int, int], int]:
+        """``{(x, y): count}`` of the located matching frames (or their detections, ``target``
+        ``objects``) inside ``bbox`` (None: anywhere), by tile at level ``z``; non-zero only."""
+
+    @abc.abstractmethod
+    def located_frames(self, *, request: SearchRequest, bbox: list[float] | None,
+                       batch_size: int = 10_000) -> Iterator[list[LocatedFrame]]:
+        """The located matching frames inside ``bbox`` (None: anywhere), ordered by video id
+        and frame index, in batches of at most ``batch_size``. A generator: ``close()`` it
+        when stopping early."""
+
+    @abc.abstractmethod
+    def timeline(self, *, request: SearchRequest, max_bins: int) -> Timeline:
+        """Matching frames over video time and wall-clock time, at most ``max_bins`` bins each."""
+
+    @abc.abstractmethod
+    def detections(self, *, request: SearchRequest, batch_size: int = 10_000) -> Iterator[list[Detection]]:
+        """Every detection in the matching frames, in batches of at most ``batch_size``,
+        ordered by video id, frame index and record order; memory stays bounded by the batch.
+        A generator: ``close()`` it when stopping early."""
+
+    @abc.abstractmethod
+    def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
+                     request: SearchRequest | None) -> list[dict[str, Any]]:
+        """The frames of one video with ``start_s - slack <= t < end_s - slack``
+        (:data:`WINDOW_SLACK_S`; ``end_s`` None: to the end), by index: ``{"index", "t",
+        "objects": [{"label", "track", "confidence", "box", "attrs"}]}``, objects in record
+        order. With a ``request``, the frame and each object also carry ``matched``."""

@@ -40,10 +40,18 @@ holds every frame, per-object families skip the join with it. Every value from
 the request is a bound parameter; only identifiers and constants written here
 are formatted in.
 
+Statistics read the main frame set only (clip ids are computed only when they
+count clips): occurrence runs the facet families over it; co-occurrence joins
+two facets' (unit, value) rows on the unit; tiles and time bins evaluate the
+reference's float expressions in SQL term for term; the iterators (located
+frames, detections) run on a cursor of their own, so that their temp tables
+outlive other calls on the thread's reader, and detections sort one video at
+a time.
+
 Generations: the live index is ``data_dir/index/gen-<N>.duckdb`` and
 ``data_dir/index/CURRENT`` names it. A write takes an exclusive ``flock`` on
 ``write.lock``, copies the live file to ``gen-<N+1>.duckdb`` (rebuild starts
-empty), changes it in one transaction, checkpoints and closes it, then points
+empty), changes it (unseen by anyone until published), checkpoints and closes it, then points
 ``CURRENT`` at it with ``os.replace`` and deletes generations older than the
 one it replaced. Readers open the current file read-only, keep the connection
 per process and thread, and re-read ``CURRENT`` on every search, so a search
@@ -68,24 +76,50 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from indexer.backends.base import BaseSearchBackend, Clip, IndexCounts, SearchRequest, SearchResult
+from indexer.backends.base import (
+    WINDOW_SLACK_S,
+    BaseSearchBackend,
+    Clip,
+    Cooccurrence,
+    CooccurrencePairs,
+    Detection,
+    Feature,
+    Histogram,
+    IndexCounts,
+    LocatedFrame,
+    SearchRequest,
+    SearchResult,
+    Timeline,
+)
 from indexer.backends.reference import (
+    MAX_FRAME_INDEX,
+    MAX_MERCATOR_LAT,
+    VIDEO_TIME_WIDTHS,
+    WALL_CLOCK_WIDTHS,
     check_frame_index,
+    check_target,
+    check_tile_level,
     check_video_id,
     clip_break_s,
     effective_fps,
     empty_result,
+    facet_frame_node,
     facet_set_key,
     facet_unit,
     page_bounds,
+    positive_object_specs,
     recorded_epoch,
     requested_facets,
+    scope_problem,
+    seconds_of,
     sorted_gps,
+    stat_unit,
+    time_bins,
     typed_key,
     value_kind,
     video_values,
 )
-from indexer.facets import Facet, filters_to_node
+from indexer.facets import Facet, facets_for, filters_to_node
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, Waypoint
 
 BATCH_ROWS = 50_000
@@ -402,7 +436,7 @@ _INSERTS = (
 
 
 def _load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
-    """Stage one video's records and derive its rows; the caller owns the transaction."""
+    """Stage one video's records and derive its rows in an unpublished generation."""
     check_video_id(video_id)
     meta = analytics.meta
     stager = _Stager(con)
@@ -635,16 +669,21 @@ class _Family:
     distinct: bool = False
 
 
+# Events as spans of packed frame ids: a frame lies in an event when its frame_id (video_id << 32 | idx)
+# lies in [lo, hi], one inequality join instead of a join on video_id filtered by index (indices are
+# clamped to 0 .. 2**32 - 1 so that a span never reaches into the next video).
+_EVENT_SPANS = (f"(SELECT event_id, label, (video_id << 32) + greatest(start_idx, 0) AS lo, "
+                f"(video_id << 32) + least(end_idx, {MAX_FRAME_INDEX}) AS hi FROM events) e")
 _FAMILIES = {
     "label": _Family("objects x", "x.label", True),
     "object": _Family("object_attrs x", "x.key_id", True),
     "frame": _Family("frame_attrs a JOIN {m} m ON a.frame_id = m.frame_id", "a.key_id", False),
     "video": _Family("video_attrs a JOIN {m} m ON a.video_id = m.video_id", "a.key_id", False),
-    "event": _Family("events e JOIN {m} m ON m.video_id = e.video_id AND m.idx BETWEEN e.start_idx AND e.end_idx",
-                     "e.label", False, distinct=True),
+    "event": _Family(f"{_EVENT_SPANS} JOIN {{m}} m ON m.frame_id BETWEEN e.lo AND e.hi", "e.label", False,
+                     distinct=True),
     "event_attr": _Family(
-        "events e JOIN event_attrs a ON a.event_id = e.event_id "
-        "JOIN {m} m ON m.video_id = e.video_id AND m.idx BETWEEN e.start_idx AND e.end_idx",
+        f"{_EVENT_SPANS} JOIN event_attrs a ON a.event_id = e.event_id "
+        "JOIN {m} m ON m.frame_id BETWEEN e.lo AND e.hi",
         "a.key_id", False, distinct=True),
 }
 _KEYED_SCOPES = {"object": "object", "frame": "frame", "video": "video", "event_attr": "event"}
@@ -680,18 +719,25 @@ def _facet_key_of(scope: str, label: str, name: str) -> str:
 
 
 def _family_sql(family: _Family, table: str, unit: str, restriction: _Sql, *, whole: bool) -> str:
-    """The grouped count of one family; ``whole`` when ``table`` holds every frame (no join needed)."""
+    """The grouped count of one family; ``whole`` when ``table`` holds every frame (no join needed).
+
+    Unit ``seconds`` answers (value, video id, frames) rows, for :func:`seconds_of`."""
     if family.per_object:
         unjoined = whole and unit != "clips"
         source = family.source if unjoined else f"{family.source} JOIN {table} m ON x.frame_id = m.frame_id"
+        if unit == "seconds":
+            return (f"SELECT {family.group}, x.video_id, count(DISTINCT x.frame_id) FROM {source} "
+                    f"WHERE {family.group} IS NOT NULL AND {restriction.text} GROUP BY {family.group}, x.video_id")
         return (f"SELECT {family.group}, {_OBJECT_UNITS[unit]} FROM {source} "
                 f"WHERE {family.group} IS NOT NULL AND {restriction.text} GROUP BY {family.group}")
     distinct = "DISTINCT " if family.distinct else ""
     objects = "JOIN objects o ON o.frame_id = p.frame_id " if unit == "tracks" else ""
+    grouped = "p.value, p.video_id, count(*) FROM p GROUP BY p.value, p.video_id" if unit == "seconds" else (
+        f"p.value, {_FRAME_UNITS[unit]} FROM p {objects}GROUP BY p.value")
     return (
         f"WITH p AS (SELECT {distinct}{family.group} AS value, m.frame_id, m.video_id, m.clip_id, m.n_objects "
         f"FROM {family.source.format(m=table)} WHERE {family.group} IS NOT NULL AND {restriction.text}) "
-        f"SELECT p.value, {_FRAME_UNITS[unit]} FROM p {objects}GROUP BY p.value"
+        f"SELECT {grouped}"
     )
 
 
@@ -707,9 +753,10 @@ class _FrameSet:
 class _Search:
     """One search on one read-only connection; frame sets live in temp tables until it ends."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest):
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool = True):
         self.con = con
         self.request = request
+        self.clip_ids = clip_ids  # False: frame sets leave clip_id NULL (statistics that need no clips)
         self.frame_sets: dict[str | None, _FrameSet] = {}
         self.parts: dict[str | None, str] = {}
 
@@ -722,9 +769,13 @@ class _Search:
             clips = self._clip_page(main.table)
             facet_counts = self._facets(facets, units)
         finally:
-            for table in [frame_set.table for frame_set in self.frame_sets.values()] + list(self.parts.values()):
-                self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            self.drop()
         return SearchResult(counts=counts, facets=facet_counts, clips=clips, total_clips=int(counts["clips"]))
+
+    def drop(self) -> None:
+        """Drop this search's temp tables."""
+        for table in [frame_set.table for frame_set in self.frame_sets.values()] + list(self.parts.values()):
+            self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
     def _frame_set(self, set_key: str | None) -> _FrameSet:
         """Temp table of the frames matching the query AND the filters except ``set_key``'s, with clip ids."""
@@ -732,20 +783,25 @@ class _Search:
             return self.frame_sets[set_key]
         table = f"scoop_frames_{len(self.frame_sets)}"
         where = self._frame_set_condition(set_key)
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            WITH hit AS (
-                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text}),
-            marked AS (
-                SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY video_id ORDER BY t, idx) <= ? THEN 0 ELSE 1 END
-                    AS new_clip
-                FROM hit)
-            SELECT frame_id, video_id, idx, t, n_objects,
-                   (video_id << 32) | CAST(sum(new_clip) OVER (
-                       PARTITION BY video_id ORDER BY t, idx ROWS UNBOUNDED PRECEDING) AS BIGINT) AS clip_id
-            FROM marked""",
-            [*where.params, clip_break_s(self.request.gap_s)],
-        )
+        if not self.clip_ids:
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, CAST(NULL AS BIGINT) AS clip_id
+                FROM frames f WHERE {where.text}""", where.params)
+        else:
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                WITH hit AS (
+                    SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text}),
+                marked AS (
+                    SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY video_id ORDER BY t, idx) <= ? THEN 0 ELSE 1
+                        END AS new_clip
+                    FROM hit)
+                SELECT frame_id, video_id, idx, t, n_objects,
+                       (video_id << 32) | CAST(sum(new_clip) OVER (
+                           PARTITION BY video_id ORDER BY t, idx ROWS UNBOUNDED PRECEDING) AS BIGINT) AS clip_id
+                FROM marked""",
+                [*where.params, clip_break_s(self.request.gap_s)],
+            )
         matching, total = self.con.execute(f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM frames)"
                                            ).fetchone()
         self.frame_sets[set_key] = _FrameSet(table, matching == total)
@@ -809,12 +865,15 @@ class _Search:
             for video_id, first_t, last_t, first_i, last_i, frames, fps in rows
         ]
 
-    def _facets(self, facets: list[Facet], units: dict[str, str]) -> dict[str, dict[Any, int]]:
-        counts = {facet.key: dict.fromkeys(facet.values, 0) for facet in facets}
+    def _facets(self, facets: list[Facet], units: dict[str, str], *,
+                disjunctive: bool = True) -> dict[str, dict[Any, float]]:
+        """Facet counts; ``disjunctive`` False counts every facet over the main frame set."""
+        counts = {facet.key: dict.fromkeys(facet.values, 0.0 if units[facet.key] == "seconds" else 0)
+                  for facet in facets}
         groups: dict[tuple[str | None, str, str], list[Facet]] = {}
         for facet in facets:
-            group = (facet_set_key(self.request, facet), _family_name(facet), units[facet.key])
-            groups.setdefault(group, []).append(facet)
+            set_key = facet_set_key(self.request, facet) if disjunctive else None
+            groups.setdefault((set_key, _family_name(facet), units[facet.key]), []).append(facet)
         keys = _AttrKeys(self.con) if any(family in _KEYED_SCOPES for _, family, _ in groups) else None
         for (set_key, family, unit), members in groups.items():
             frame_set = self._frame_set(set_key)
@@ -826,11 +885,26 @@ class _Search:
             if not targets:
                 continue
             sql = _family_sql(_FAMILIES[family], frame_set.table, unit, restriction, whole=frame_set.whole)
-            for group_value, count in self.con.execute(sql, restriction.params).fetchall():
+            rows = self.con.execute(sql, restriction.params).fetchall()
+            if unit == "seconds":
+                self._seconds(rows, targets, counts)
+                continue
+            for group_value, count in rows:
                 if group_value in targets:
                     facet_key, value = targets[group_value]
                     counts[facet_key][value] = int(count)
         return counts
+
+    def _seconds(self, rows: list[tuple], targets: dict[Any, tuple[str, Any]],
+                 counts: dict[str, dict[Any, float]]) -> None:
+        """Rows (group value, video id, frames) summed as :func:`seconds_of` per facet value."""
+        fps = dict(self.con.execute("SELECT video_id, fps FROM videos").fetchall())
+        per_value: dict[tuple[str, Any], dict[int, int]] = {}
+        for group_value, video_id, frames in rows:
+            if group_value in targets:
+                per_value.setdefault(targets[group_value], {})[video_id] = int(frames)
+        for (facet_key, value), per_video in per_value.items():
+            counts[facet_key][value] = seconds_of(per_video, fps)
 
 
 class _AttrKeys:
@@ -853,6 +927,224 @@ class _AttrKeys:
         if len(targets) == len(in_scope):
             return targets, _TRUE
         return targets, _in(column, sorted(targets))
+
+
+# Statistics --------------------------------------------------------------------------------------
+
+# Effective attributes of some detections as one list per object; ``{where}`` restricts ``a``.
+_ATTRS_CTE = """attrs AS (
+    SELECT a.object_id, list(struct_pack(name := a.name, s := k.s, b := k.b, n := a.n)) AS attrs
+    FROM object_attrs a LEFT JOIN attr_keys k ON k.key_id = a.key_id
+    WHERE {where} GROUP BY a.object_id)"""
+_SCOPE_UNITS = {"object": "x.object_id", "frame": "x.frame_id", "clip": "m.clip_id"}
+
+
+def _attr_dict(rows: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """``attrs`` list rows as ``{name: value}`` (text, boolean or number)."""
+    values = {}
+    for row in rows or ():
+        values[row["name"]] = row["s"] if row["s"] is not None else row["b"] if row["b"] is not None else row["n"]
+    return values
+
+
+def _box(x1: float | None, y1: float | None, x2: float | None, y2: float | None) -> list[float] | None:
+    return None if x1 is None else [x1, y1, x2, y2]
+
+
+def _located(bbox: list[float] | None) -> _Sql:
+    """Frames ``f`` with a location, inside ``bbox`` when one is given (as a ``geo`` node)."""
+    return _geo_node({"bbox": bbox}) if bbox is not None else _Sql("f.lat IS NOT NULL")
+
+
+def _object_match(spec: dict[str, Any]) -> _Sql:
+    """An ``object`` node's constraints on one detection ``o`` (not on its frame)."""
+    label = spec.get("label")
+    parts = [_Sql("o.label = ?", [label])] if label is not None else []
+    if spec.get("track") is not None:
+        parts.append(_Sql("o.track = ?", [spec["track"]]))
+    if spec.get("confidence") is not None:
+        parts.append(_number_cond(spec["confidence"], "o.confidence"))
+    for attr, cond in spec.get("attrs", {}).items():
+        match = _attr_match("a", "object", label, attr, cond)
+        parts.append(_Sql(f"o.object_id IN (SELECT a.object_id FROM object_attrs a WHERE {match.text})",
+                          match.params))
+    return _joined(parts, "AND", _TRUE)
+
+
+class _Stats(_Search):
+    """Statistics of one request on one connection, over its main frame set (query AND all filters)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool):
+        super().__init__(con, request, clip_ids=clip_ids)
+        self.units_table: str | None = None
+
+    def drop(self) -> None:
+        super().drop()
+        if self.units_table:
+            self.con.execute(f"DROP TABLE IF EXISTS temp.{self.units_table}")
+
+    def main(self) -> _FrameSet:
+        return self._frame_set(None)
+
+    def occurrence(self, unit: str) -> dict[str, dict[Any, float]]:
+        facets = requested_facets(self.request)
+        return self._facets(facets, {facet.key: unit for facet in facets}, disjunctive=False)
+
+    def _features(self, facets: list[Facet], scope: str, ids: dict[Feature, int]) -> _Sql:
+        """``SELECT unit, g, f``: the units of ``scope`` having each value of ``facets``, as its
+        feature id ``f`` (from ``ids``) and its facet's position ``g`` in ``facets``."""
+        main = self.main()
+        position = {facet.key: i for i, facet in enumerate(facets)}
+        families: dict[str, list[Facet]] = {}
+        for facet in facets:
+            families.setdefault(_family_name(facet), []).append(facet)
+        keys = _AttrKeys(self.con) if any(name in _KEYED_SCOPES for name in families) else None
+        parts = []
+        for name, members in families.items():
+            family = _FAMILIES[name]
+            if name in _KEYED_SCOPES:
+                targets, _ = keys.targets(_KEYED_SCOPES[name], members, family.group)
+                key_type = "INTEGER"
+            else:
+                targets = {value: (facet.key, value) for facet in members for value in facet.values}
+                key_type = "VARCHAR"
+            if not targets:
+                continue
+            mapping = (f"(SELECT unnest(?::{key_type}[]) AS k, unnest(?::INTEGER[]) AS g, "
+                       "unnest(?::INTEGER[]) AS f) map")
+            if family.per_object:
+                joined = not main.whole or scope == "clip"
+                source = f"{family.source} JOIN {main.table} m ON x.frame_id = m.frame_id" if joined else family.source
+                unit = _SCOPE_UNITS[scope]
+            else:
+                source = family.source.format(m=main.table)
+                unit = "m.frame_id" if scope == "frame" else "m.clip_id"
+            distinct = "" if scope == "object" else "DISTINCT "
+            values = list(targets)
+            parts.append(_Sql(
+                f"SELECT {distinct}{unit} AS unit, map.g, map.f FROM {source} JOIN {mapping} ON map.k = {family.group}",
+                [values, [position[targets[v][0]] for v in values], [ids[targets[v]] for v in values]],
+            ))
+        if not parts:
+            return _Sql("SELECT CAST(NULL AS BIGINT) AS unit, CAST(NULL AS INTEGER) AS g, "
+                        "CAST(NULL AS INTEGER) AS f WHERE FALSE")
+        return _Sql(" UNION ALL ".join(part.text for part in parts), [p for part in parts for p in part.params])
+
+    def total(self, scope: str) -> int:
+        table = self.main().table
+        sql = {"object": f"SELECT coalesce(sum(n_objects), 0) FROM {table}",
+               "frame": f"SELECT count(*) FROM {table}",
+               "clip": f"SELECT count(DISTINCT clip_id) FROM {table}"}[scope]
+        return int(self.con.execute(sql).fetchone()[0])
+
+    def cooccurrence(self, a: Facet, b: Facet, scope: str) -> Cooccurrence:
+        rows, cols = list(a.values), list(b.values)
+        units_a = self._features([a], scope, {(a.key, value): i for i, value in enumerate(rows)})
+        units_b = self._features([b], scope, {(b.key, value): j for j, value in enumerate(cols)})
+        matrix = [[0] * len(cols) for _ in rows]
+        row_totals, col_totals = [0] * len(rows), [0] * len(cols)
+        result = self.con.execute(
+            f"""WITH ua AS ({units_a.text}), ub AS ({units_b.text})
+            SELECT 0, a.f, b.f, count(*) FROM ua a JOIN ub b ON a.unit = b.unit GROUP BY a.f, b.f
+            UNION ALL SELECT 1, f, NULL, count(*) FROM ua GROUP BY f
+            UNION ALL SELECT 2, NULL, f, count(*) FROM ub GROUP BY f""",
+            units_a.params + units_b.params,
+        ).fetchall()
+        for kind, i, j, count in result:
+            if kind == 0:
+                matrix[i][j] = int(count)
+            elif kind == 1:
+                row_totals[i] = int(count)
+            else:
+                col_totals[j] = int(count)
+        return Cooccurrence(rows=rows, cols=cols, matrix=matrix, row_totals=row_totals, col_totals=col_totals,
+                            total=self.total(scope))
+
+    def pairs(self, facets: list[Facet], scope: str) -> CooccurrencePairs:
+        features = [(facet.key, value) for facet in facets for value in facet.values]
+        units = self._features(facets, scope, {feature: i for i, feature in enumerate(features)})
+        self.units_table = "scoop_units"
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.units_table} AS {units.text}", units.params)
+        marginals = dict.fromkeys(features, 0)
+        for f, count in self.con.execute(f"SELECT f, count(*) FROM {self.units_table} GROUP BY f").fetchall():
+            marginals[features[f]] = int(count)
+        pairs = {
+            (features[fa], features[fb]): int(count)
+            for fa, fb, count in self.con.execute(
+                f"SELECT a.f, b.f, count(*) FROM {self.units_table} a JOIN {self.units_table} b "
+                "ON a.unit = b.unit AND a.g < b.g GROUP BY a.f, b.f").fetchall()
+        }
+        return CooccurrencePairs(total=self.total(scope), marginals=marginals, pairs=pairs)
+
+    def located_source(self) -> str:
+        """The matching frames with their locations, as ``frames f``."""
+        main = self.main()
+        return "frames f" if main.whole else f"frames f JOIN {main.table} m ON m.frame_id = f.frame_id"
+
+    def geo_cells(self, z: int, bbox: list[float] | None, target: str) -> dict[tuple[int, int], int]:
+        source = self.located_source()
+        where = _located(bbox)
+        n = float(2**z)
+        weight = "1" if target == "frames" else "f.n_objects"
+        # tile_of(), term for term (bound parameters keep every constant the same double).
+        rows = self.con.execute(
+            f"""SELECT x, y, sum(w) FROM (
+                SELECT CAST(least(greatest(floor((lon + 180.0) / 360.0 * ?), 0), ?) AS BIGINT) AS x,
+                       CAST(least(greatest(floor((1.0 - ln(tan(r) + 1.0 / cos(r)) / pi()) / 2.0 * ?), 0), ?)
+                            AS BIGINT) AS y,
+                       w
+                FROM (SELECT f.lon, least(greatest(f.lat, ?), ?) * pi() / 180.0 AS r, {weight} AS w
+                      FROM {source} WHERE {where.text}))
+            GROUP BY x, y HAVING sum(w) > 0""",
+            [n, n - 1, n, n - 1, -MAX_MERCATOR_LAT, MAX_MERCATOR_LAT, *where.params],
+        ).fetchall()
+        return {(int(x), int(y)): int(count) for x, y, count in rows}
+
+    def timeline(self, max_bins: int) -> Timeline:
+        table = self.main().table
+        source = f"{table} m JOIN videos v USING (video_id)"
+        low_t, high_t, low_w, high_w, unplaced = self.con.execute(
+            f"SELECT min(m.t), max(m.t), min(v.recorded_at + m.t), max(v.recorded_at + m.t), "
+            f"count(*) FILTER (WHERE v.recorded_at IS NULL) FROM {source}").fetchone()
+        return Timeline(
+            video_time=self._histogram(source, "m.t", "TRUE", low_t, high_t, max_bins, VIDEO_TIME_WIDTHS),
+            wall_clock=self._histogram(source, "v.recorded_at + m.t", "v.recorded_at IS NOT NULL", low_w, high_w,
+                                       max_bins, WALL_CLOCK_WIDTHS),
+            unplaced=int(unplaced),
+        )
+
+    def _histogram(self, source: str, value: str, where: str, low: float | None, high: float | None,
+                   max_bins: int, widths: tuple[float, ...]) -> Histogram:
+        if low is None:
+            return Histogram(start=None, width=None, counts=[])
+        start, width, bins = time_bins(low, high, max_bins, widths)
+        counts = [0] * bins
+        # bin_of(), term for term.
+        for index, count in self.con.execute(
+            f"SELECT CAST(least(greatest(floor(({value} - ?) / ?), 0), ?) AS BIGINT) AS bin, count(*) "
+            f"FROM {source} WHERE {where} GROUP BY bin",
+            [start, width, bins - 1],
+        ).fetchall():
+            counts[index] = int(count)
+        return Histogram(start=start, width=width, counts=counts)
+
+
+_DETECTIONS = """WITH {attrs}
+SELECT o.video_id, v.name, f.idx, f.t, o.label, o.track, o.confidence, o.x1, o.y1, o.x2, o.y2, f.lat, f.lon,
+       oa.attrs
+FROM objects o JOIN {m} m ON m.frame_id = o.frame_id JOIN frames f ON f.frame_id = o.frame_id
+JOIN videos v ON v.video_id = o.video_id
+LEFT JOIN attrs oa ON oa.object_id = o.object_id
+WHERE o.video_id = $video_id
+ORDER BY o.frame_id, o.object_id"""
+
+
+def _detection(row: tuple) -> Detection:
+    video_id, name, index, t, label, track, confidence, x1, y1, x2, y2, lat, lon, attrs = row
+    box = _box(x1, y1, x2, y2)
+    return Detection(video_id=video_id, video_name=name, index=index, t=t, label=label, track=track,
+                     confidence=confidence, box=None if box is None else tuple(box), attrs=_attr_dict(attrs),
+                     lat=lat, lon=lon)
 
 
 # The backend -------------------------------------------------------------------------------------
@@ -889,9 +1181,10 @@ class SearchBackend(BaseSearchBackend):
                 con = duckdb.connect(str(path), config=self._config())
                 try:
                     con.execute(SCHEMA)
-                    con.begin()
+                    # No transaction: nobody can see this file until it is published, and
+                    # DuckDB keeps every DataFrame staged inside a transaction alive until it
+                    # ends, which made memory grow with the payload.
                     yield con
-                    con.commit()
                     con.execute("CHECKPOINT")
                 finally:
                     con.close()
@@ -961,6 +1254,176 @@ class SearchBackend(BaseSearchBackend):
         if con is None:
             return []
         return [row[0] for row in con.execute("SELECT video_id FROM videos ORDER BY video_id").fetchall()]
+
+
+    # Statistics
+
+    @contextmanager
+    def _stats(self, request: SearchRequest, *, clip_ids: bool = False,
+               own_connection: bool = False) -> Iterator[_Stats | None]:
+        """Statistics on the live generation (None before the first write). ``clip_ids`` when
+        they count clips; ``own_connection`` for iterators, whose temp tables must outlive
+        other calls on this thread's reader."""
+        reader = self._reader()
+        if reader is None:
+            yield None
+            return
+        con = reader.cursor() if own_connection else reader
+        stats = _Stats(con, request, clip_ids=clip_ids)
+        try:
+            yield stats
+        finally:
+            stats.drop()
+            if own_connection:
+                con.close()
+
+    def occurrence(self, *, request: SearchRequest, unit: str) -> dict[str, dict[Any, float]]:
+        """Facet families grouped over the main frame set, like search's facets but never disjunctive."""
+        stat_unit(unit)
+        with self._stats(request, clip_ids=unit == "clips") as stats:
+            if stats is None:
+                facets = requested_facets(request)
+                return {facet.key: dict.fromkeys(facet.values, 0.0 if unit == "seconds" else 0) for facet in facets}
+            return stats.occurrence(unit)
+
+    def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
+        """One join of the two facets' (unit, value) rows on the unit."""
+        known = facets_for(request.ontology)
+        for key in (a, b):
+            if key not in known:
+                raise ValueError(f"unknown facet {key!r}")
+        problem = scope_problem(known[a], known[b], scope)
+        if problem:
+            raise ValueError(problem)
+        with self._stats(request, clip_ids=scope == "clip") as stats:
+            if stats is None:
+                rows, cols = list(known[a].values), list(known[b].values)
+                return Cooccurrence(rows=rows, cols=cols, matrix=[[0] * len(cols) for _ in rows],
+                                    row_totals=[0] * len(rows), col_totals=[0] * len(cols), total=0)
+            return stats.cooccurrence(known[a], known[b], scope)
+
+    def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
+        """A self-join of every facet's (unit, value) rows on the unit."""
+        known = facets_for(request.ontology)
+        chosen = [known[key] for key in facets]
+        for facet in chosen:
+            problem = scope_problem(facet, facet, scope)
+            if problem:
+                raise ValueError(problem)
+        with self._stats(request, clip_ids=scope == "clip") as stats:
+            if stats is None:
+                marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}
+                return CooccurrencePairs(total=0, marginals=marginals, pairs={})
+            return stats.pairs(chosen, scope)
+
+    def geo_cells(self, *, request: SearchRequest, z: int, bbox: list[float] | None,
+                  target: str) -> dict[tuple[int, int], int]:
+        """Tiles computed in SQL with :func:`tile_of`'s float expression, grouped."""
+        check_tile_level(z)
+        check_target(target)
+        with self._stats(request) as stats:
+            return {} if stats is None else stats.geo_cells(z, bbox, target)
+
+    def located_frames(self, *, request: SearchRequest, bbox: list[float] | None,
+                       batch_size: int = 10_000) -> Iterator[list[LocatedFrame]]:
+        """Streamed from the main frame set on a connection of its own."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        with self._stats(request, own_connection=True) as stats:
+            if stats is None:
+                return
+            where = _located(bbox)
+            result = stats.con.execute(
+                f"SELECT f.video_id, f.idx, f.t, f.lat, f.lon, f.n_objects FROM {stats.located_source()} "
+                f"WHERE {where.text} ORDER BY f.frame_id", where.params)
+            while rows := result.fetchmany(batch_size):
+                yield [LocatedFrame(*row) for row in rows]
+
+    def timeline(self, *, request: SearchRequest, max_bins: int) -> Timeline:
+        """The data range first, then one grouped count per axis."""
+        if max_bins < 1:
+            raise ValueError("max_bins must be >= 1")
+        with self._stats(request) as stats:
+            if stats is None:
+                return Timeline(video_time=Histogram(start=None, width=None, counts=[]),
+                                wall_clock=Histogram(start=None, width=None, counts=[]), unplaced=0)
+            return stats.timeline(max_bins)
+
+    def detections(self, *, request: SearchRequest, batch_size: int = 10_000) -> Iterator[list[Detection]]:
+        """One sorted query per video (so no sort holds more than one video), fetched in batches."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        with self._stats(request, own_connection=True) as stats:
+            if stats is None:
+                return
+            table = stats.main().table
+            video_ids = [row[0] for row in stats.con.execute(
+                f"SELECT DISTINCT video_id FROM {table} ORDER BY video_id").fetchall()]
+            attrs = _ATTRS_CTE.format(
+                where=f"a.video_id = $video_id AND a.frame_id IN (SELECT frame_id FROM {table})")
+            sql = _DETECTIONS.format(attrs=attrs, m=table)
+            batch: list[Detection] = []
+            for video_id in video_ids:
+                result = stats.con.execute(sql, {"video_id": video_id})
+                while rows := result.fetchmany(batch_size):
+                    for row in rows:
+                        batch.append(_detection(row))
+                        if len(batch) == batch_size:
+                            yield batch
+                            batch = []
+            if batch:
+                yield batch
+
+    def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
+                     request: SearchRequest | None) -> list[dict[str, Any]]:
+        """The window's frames and objects; with a request, the frames matching it and the
+        objects meeting one of its positive object predicates."""
+        con = self._reader()
+        if con is None:
+            return []
+        window = [_Sql("f.video_id = ?", [video_id]), _Sql("f.t >= ?", [start_s - WINDOW_SLACK_S])]
+        if end_s is not None:
+            window.append(_Sql("f.t < ?", [end_s - WINDOW_SLACK_S]))
+        where = _joined(window, "AND", _TRUE)
+        frames = {
+            frame_id: {"index": index, "t": t, "objects": []}
+            for frame_id, index, t in con.execute(
+                f"SELECT f.frame_id, f.idx, f.t FROM frames f WHERE {where.text} ORDER BY f.idx", where.params
+            ).fetchall()
+        }
+        window_frames = f"SELECT f.frame_id FROM frames f WHERE {where.text}"
+        objects = con.execute(
+            f"""WITH {_ATTRS_CTE.format(where=f"a.frame_id IN ({window_frames})")}
+            SELECT o.frame_id, o.object_id, o.label, o.track, o.confidence, o.x1, o.y1, o.x2, o.y2, oa.attrs
+            FROM objects o LEFT JOIN attrs oa ON oa.object_id = o.object_id
+            WHERE o.frame_id IN ({window_frames}) ORDER BY o.frame_id, o.object_id""",
+            where.params + where.params,
+        ).fetchall()
+        matched_frames, matched_objects = _matched(con, where, request) if request is not None else (None, set())
+        for frame_id, object_id, label, track, confidence, x1, y1, x2, y2, attr_rows in objects:
+            shown = {"label": label, "track": track, "confidence": confidence, "box": _box(x1, y1, x2, y2),
+                     "attrs": _attr_dict(attr_rows)}
+            if matched_frames is not None:
+                shown["matched"] = object_id in matched_objects
+            frames[frame_id]["objects"].append(shown)
+        if matched_frames is not None:
+            for frame_id, frame in frames.items():
+                frame["matched"] = frame_id in matched_frames
+        return list(frames.values())
+
+
+def _matched(con: duckdb.DuckDBPyConnection, window: _Sql, request: SearchRequest) -> tuple[set[int], set[int]]:
+    """The ids of the frames of a labels window that match the request, and of their objects
+    meeting one of its positive object predicates (all of them when there is none)."""
+    node = facet_frame_node(request, None)
+    matching = _joined([window, compile_node(node)], "AND", _TRUE)
+    frames = {row[0] for row in con.execute(
+        f"SELECT f.frame_id FROM frames f WHERE {matching.text}", matching.params).fetchall()}
+    specs = _joined([_object_match(spec) for spec in positive_object_specs(node)], "OR", _TRUE)
+    objects = {row[0] for row in con.execute(
+        f"SELECT o.object_id FROM objects o WHERE o.frame_id IN (SELECT f.frame_id FROM frames f "
+        f"WHERE {matching.text}) AND {specs.text}", matching.params + specs.params).fetchall()}
+    return frames, objects
 
 
 def _delete_rows(con: duckdb.DuckDBPyConnection, video_id: int) -> None:

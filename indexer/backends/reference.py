@@ -56,11 +56,20 @@ they cannot drift):
   the frame predicate; ``clips`` = clips of the facet's frame set (same gap
   rule) holding at least one such frame; ``videos`` = distinct videos of such
   frames. Values found in the data but not in the ontology are not counted.
+- **Statistics.** Every statistic reads the frames matching the query AND all
+  filters. ``seconds`` sums ``frames / fps`` per video with ``math.fsum``
+  (exactly rounded, so the order of the terms cannot matter). Co-occurrence
+  pairs list each pair of facets once, the facet that comes first in the
+  requested order first. Tiles: :func:`tile_of`. Time bins: :func:`time_bins`.
+  Matched labels: :func:`positive_object_specs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,11 +77,23 @@ from typing import Any
 from indexer.backends.base import (
     DEFAULT_FPS,
     GAP_TOLERANCE_S,
+    GEO_TARGETS,
+    MAX_TILE_LEVEL,
+    SCOPES,
+    STAT_UNITS,
+    WINDOW_SLACK_S,
     BaseSearchBackend,
     Clip,
+    Cooccurrence,
+    CooccurrencePairs,
+    Detection,
+    Feature,
+    Histogram,
     IndexCounts,
+    LocatedFrame,
     SearchRequest,
     SearchResult,
+    Timeline,
 )
 from indexer.facets import OBJECT_KINDS, UNITS, Facet, facets_for, filters_to_node
 from indexer.ontology import VIDEO_BUILTINS
@@ -227,6 +248,155 @@ def typed_key(value: Any) -> tuple[str | None, Any]:
     return value_kind(value), value
 
 
+def stat_unit(unit: str) -> str:
+    """``unit`` when it is one of :data:`STAT_UNITS`, else ``ValueError``."""
+    if unit not in STAT_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(STAT_UNITS)}")
+    return unit
+
+
+def seconds_of(frames_per_video: dict[int, int], fps: dict[int, float]) -> float:
+    """The duration of some frames: each lasts 1/fps of its video, summed as ``frames / fps``
+    per video, exactly rounded (so no summation order can change the result)."""
+    return math.fsum(frames / fps[video_id] for video_id, frames in frames_per_video.items())
+
+
+def scope_problem(a: Facet, b: Facet, scope: str) -> str | None:
+    """Why facets ``a`` and ``b`` cannot be counted together in ``scope``; None when they can.
+
+    The object scope asks whether one detection has both values, so both facets must
+    describe detections of one label (two attributes of it, or ``label`` and one of its
+    attributes)."""
+    if scope not in SCOPES:
+        return f"unknown scope '{scope}'; expected one of {', '.join(SCOPES)}"
+    if scope != "object":
+        return None
+    for facet in (a, b):
+        if facet.kind not in OBJECT_KINDS:
+            return (f"'{facet.key}' is not an object facet, so it cannot be counted per object; "
+                    "use scope frame or clip")
+    if a.kind == b.kind == "object" and a.label != b.label:
+        return (f"'{a.key}' and '{b.key}' describe different labels, so no single object has both; "
+                "use scope frame or clip")
+    return None
+
+
+def implied_pair(a: Feature, b: Feature, facets: dict[str, Facet]) -> bool:
+    """Whether one value implies the other by the ontology alone (label ``vehicle`` and
+    ``object:vehicle.color=red``; event ``brake`` and ``event:brake.severity=hard``): their
+    lift only restates how rare the label is, so top pairs leave them out."""
+    attribute_kind = {"label": "object", "event": "event"}  # label set -> facets of its labels' attributes
+    for (key, value), (other_key, _) in ((a, b), (b, a)):
+        other = facets[other_key]
+        if key in attribute_kind and other.kind == attribute_kind[key] and other.attr is not None \
+                and other.label == value:
+            return True
+    return False
+
+
+MAX_MERCATOR_LAT = 85.0511287798066
+
+
+def tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    """The web-mercator tile (x, y) at level ``z`` holding a point; latitudes beyond the
+    projection's +-85.0511 are clamped, x and y to 0 .. 2**z - 1. Engines evaluate
+    this float expression term for term, so they agree exactly."""
+    n = float(2**z)
+    lat = min(max(lat, -MAX_MERCATOR_LAT), MAX_MERCATOR_LAT)
+    lat_rad = lat * math.pi / 180.0
+    x = math.floor((lon + 180.0) / 360.0 * n)
+    y = math.floor((1.0 - math.log(math.tan(lat_rad) + 1.0 / math.cos(lat_rad)) / math.pi) / 2.0 * n)
+    return min(max(x, 0), 2**z - 1), min(max(y, 0), 2**z - 1)
+
+
+def check_tile_level(z: int) -> None:
+    if not 0 <= z <= MAX_TILE_LEVEL:
+        raise ValueError(f"tile level {z} is outside 0..{MAX_TILE_LEVEL}")
+
+
+def check_target(target: str) -> None:
+    if target not in GEO_TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of {', '.join(GEO_TARGETS)}")
+
+
+# Bin widths a time axis may use, seconds: 1-2-5 steps for video time, clock-like steps for wall time.
+VIDEO_TIME_WIDTHS = tuple(m * 10.0**k for k in range(-2, 7) for m in (1, 2, 5))
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+WALL_CLOCK_WIDTHS = (
+    1.0, 2.0, 5.0, 10.0, 15.0, 30.0,
+    _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 15 * _MINUTE, 30 * _MINUTE,
+    _HOUR, 2 * _HOUR, 3 * _HOUR, 6 * _HOUR, 12 * _HOUR,
+    _DAY, 2 * _DAY, 7 * _DAY, 14 * _DAY, 28 * _DAY, 91 * _DAY, 182 * _DAY, 364 * _DAY,
+)
+
+
+def bin_of(value: float, start: float, width: float, bins: int) -> int:
+    """Which of ``bins`` bins from ``start`` holds ``value`` (clamped, against float edge cases)."""
+    return min(max(math.floor((value - start) / width), 0), bins - 1)
+
+
+def time_bins(low: float, high: float, max_bins: int, widths: tuple[float, ...]) -> tuple[float, float, int]:
+    """``(start, width, bins)`` for values in ``[low, high]``: the narrowest width of ``widths``
+    (then the last one doubled, and doubled again) giving at most ``max_bins`` bins, the first
+    starting at the multiple of the width at or below ``low``. A single bin that no aligned
+    start can give (values on both sides of 0) starts at ``low``."""
+    def fit(width: float) -> tuple[float, float, int] | None:
+        start = math.floor(low / width) * width
+        if start > low:  # the product rounded up past low (140 * 0.01 is 1.4000000000000001)
+            start -= width
+        bins = math.floor((high - start) / width) + 1
+        return (start, width, bins) if bins <= max_bins else None
+
+    doubled = (widths[-1] * 2**k for k in itertools.count(1))
+    for width in itertools.chain(widths, doubled):  # endless, but a width wider than the range fits
+        if found := fit(width):
+            return found
+        if max_bins == 1 and high - low < width:
+            return low, width, 1
+
+
+def histogram(values: Iterable[float], max_bins: int, widths: tuple[float, ...]) -> Histogram:
+    """Values binned by :func:`time_bins`."""
+    values = list(values)
+    if not values:
+        return Histogram(start=None, width=None, counts=[])
+    start, width, bins = time_bins(min(values), max(values), max_bins, widths)
+    counts = [0] * bins
+    for value in values:
+        counts[bin_of(value, start, width, bins)] += 1
+    return Histogram(start=start, width=width, counts=counts)
+
+
+def positive_object_specs(node: dict[str, Any], positive: bool = True) -> list[dict[str, Any]]:
+    """The ``object`` predicates of a tree that hold positively: under an even number of
+    ``not``. An object is *matched* when it satisfies one of them."""
+    (kind, body), = node.items()
+    if kind in ("and", "or"):
+        return [spec for child in body for spec in positive_object_specs(child, positive)]
+    if kind == "not":
+        return positive_object_specs(body, not positive)
+    return [body] if kind == "object" and positive else []
+
+
+def in_window(t: float, start_s: float, end_s: float | None) -> bool:
+    """Whether a frame at ``t`` lies in a labels window (see :data:`WINDOW_SLACK_S`)."""
+    return t >= start_s - WINDOW_SLACK_S and (end_s is None or t < end_s - WINDOW_SLACK_S)
+
+
+def plain_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Effective attributes as every engine returns them: ``str``, ``bool``, numbers as float."""
+    plain = {}
+    for name, value in attrs.items():
+        kind = value_kind(value)
+        if kind is not None:
+            plain[name] = float(value) if kind == "num" else value
+    return plain
+
+
+def plain_box(box: Iterable[float] | None) -> list[float] | None:
+    return None if box is None else [float(v) for v in box]
+
+
 def empty_result(request: SearchRequest) -> SearchResult:
     """What a search over an empty index returns: zeros, every facet value at 0."""
     counts: dict[str, float] = {key: 0 for key in COUNT_KEYS}
@@ -247,6 +417,7 @@ class _Object:
     track: str | None
     confidence: float | None
     attrs: dict[str, AttrValue]
+    box: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -270,6 +441,7 @@ class _Event:
 @dataclass
 class _Video:
     video_id: int
+    name: str
     fps: float
     values: dict[str, AttrValue]  # video_values(): attributes and built-ins
     frames: list[_Frame]  # ordered by index
@@ -304,12 +476,14 @@ def _materialize(video_id: int, name: str, analytics: Analytics) -> _Video:
         attrs = dict(record.attrs)
         if record.track is not None:
             attrs.update(constants.get(record.track, {}))
-        frames[record.index].objects.append(_Object(record.label, record.track, record.confidence, attrs))
+        frames[record.index].objects.append(
+            _Object(record.label, record.track, record.confidence, attrs, record.box))
     gps = sorted_gps(analytics.meta)
     for frame in frames.values():
         frame.location = frame_location(gps, frame.t)
     return _Video(
         video_id=video_id,
+        name=name,
         fps=effective_fps(analytics.meta),
         values=video_values(name, analytics.meta),
         frames=[frames[index] for index in sorted(frames)],
@@ -446,6 +620,59 @@ def _facet_hits(facet: Facet, value: Any, frame_set: _FrameSet):
     return frames, objects
 
 
+def _features(facets: list[Facet], video: _Video, frame: _Frame, obj: _Object | None) -> set[Feature]:
+    """The facet values a detection (``obj``) or a frame (``obj`` None) has."""
+    features: set[Feature] = set()
+    for facet in facets:
+        for value in facet.values:
+            if facet.kind in OBJECT_KINDS:
+                spec = _facet_object_spec(facet, value)
+                held = _object_holds(spec, obj) if obj is not None else any(
+                    _object_holds(spec, other) for other in frame.objects)
+            else:
+                held = _holds(facet.node([value]), video, frame)
+            if held:
+                features.add((facet.key, value))
+    return features
+
+
+def _unit_features(scope: str, main: _FrameSet, facets: list[Facet]) -> list[set[Feature]]:
+    """For every unit of ``scope`` (detections, frames or clips of ``main``), the values it has."""
+    if scope == "object":
+        return [_features(facets, video, frame, obj) for video, frame in main.frames for obj in frame.objects]
+    per_frame = [_features(facets, video, frame, None) for video, frame in main.frames]
+    if scope == "frame":
+        return per_frame
+    per_clip: list[set[Feature]] = [set() for _ in main.clips]
+    for (video, frame), features in zip(main.frames, per_frame, strict=True):
+        per_clip[main.clip_of[(video.video_id, frame.index)]] |= features
+    return per_clip
+
+
+def _sorted_frames(frame_set: _FrameSet) -> list[tuple[_Video, _Frame]]:
+    """Matching frames by video id, then frame index."""
+    return sorted(frame_set.frames, key=lambda pair: (pair[0].video_id, pair[1].index))
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    if size < 1:
+        raise ValueError("batch_size must be >= 1")
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _label_json(obj: _Object) -> dict[str, Any]:
+    return {"label": obj.label, "track": obj.track,
+            "confidence": None if obj.confidence is None else float(obj.confidence),
+            "box": plain_box(obj.box), "attrs": plain_attrs(obj.attrs)}
+
+
 # The backend -------------------------------------------------------------------------------------
 
 
@@ -511,3 +738,142 @@ class SearchBackend(BaseSearchBackend):
                 value: _unit_count(unit, frame_set, *_facet_hits(facet, value, frame_set)) for value in facet.values
             }
         return facets
+
+    # Statistics
+
+    def _matching(self, request: SearchRequest) -> _FrameSet:
+        videos = [self._videos[video_id] for video_id in sorted(self._videos)]
+        return _frame_set(videos, facet_frame_node(request, None), request.gap_s)
+
+    def occurrence(self, *, request: SearchRequest, unit: str) -> dict[str, dict[Any, float]]:
+        """Each facet value's count over the matching frames, by plain enumeration."""
+        stat_unit(unit)
+        facets = requested_facets(request)
+        main = self._matching(request)
+        fps = {video_id: video.fps for video_id, video in self._videos.items()}
+        counts: dict[str, dict[Any, float]] = {}
+        for facet in facets:
+            counts[facet.key] = {}
+            for value in facet.values:
+                frames, objects = _facet_hits(facet, value, main)
+                if unit == "seconds":
+                    per_video = Counter(video.video_id for video, _ in frames)
+                    counts[facet.key][value] = seconds_of(per_video, fps)
+                else:
+                    counts[facet.key][value] = _unit_count(unit, main, frames, objects)
+        return counts
+
+    def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
+        """Count, for every unit of the scope, which values of ``a`` and ``b`` it has."""
+        known = facets_for(request.ontology)
+        for key in (a, b):
+            if key not in known:
+                raise ValueError(f"unknown facet {key!r}")
+        facet_a, facet_b = known[a], known[b]
+        problem = scope_problem(facet_a, facet_b, scope)
+        if problem:
+            raise ValueError(problem)
+        units = _unit_features(scope, self._matching(request), [facet_a, facet_b])
+        rows, cols = list(facet_a.values), list(facet_b.values)
+        return Cooccurrence(
+            rows=rows,
+            cols=cols,
+            matrix=[[sum(1 for unit in units if (a, row) in unit and (b, col) in unit) for col in cols]
+                    for row in rows],
+            row_totals=[sum(1 for unit in units if (a, row) in unit) for row in rows],
+            col_totals=[sum(1 for unit in units if (b, col) in unit) for col in cols],
+            total=len(units),
+        )
+
+    def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
+        """Every pair of values of two different facets that some unit has together."""
+        known = facets_for(request.ontology)
+        chosen = [known[key] for key in facets]
+        for facet in chosen:
+            problem = scope_problem(facet, facet, scope)
+            if problem:
+                raise ValueError(problem)
+        order = {key: position for position, key in enumerate(facets)}
+        units = _unit_features(scope, self._matching(request), chosen)
+        marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}
+        pairs: Counter[tuple[Feature, Feature]] = Counter()
+        for unit in units:
+            for feature in unit:
+                marginals[feature] += 1
+                for other in unit:
+                    if order[feature[0]] < order[other[0]]:
+                        pairs[(feature, other)] += 1
+        return CooccurrencePairs(total=len(units), marginals=marginals, pairs=dict(pairs))
+
+    def geo_cells(self, *, request: SearchRequest, z: int, bbox: list[float] | None,
+                  target: str) -> dict[tuple[int, int], int]:
+        """Located matching frames in the bbox, tallied by tile."""
+        check_tile_level(z)
+        check_target(target)
+        cells: Counter[tuple[int, int]] = Counter()
+        for batch in self.located_frames(request=request, bbox=bbox):
+            for frame in batch:
+                weight = 1 if target == "frames" else frame.objects
+                if weight:
+                    cells[tile_of(frame.lat, frame.lon, z)] += weight
+        return dict(cells)
+
+    def located_frames(self, *, request: SearchRequest, bbox: list[float] | None,
+                       batch_size: int = 10_000) -> Iterator[list[LocatedFrame]]:
+        """Matching frames with a location inside the bbox."""
+        located = (
+            LocatedFrame(video.video_id, frame.index, frame.t, frame.location[0], frame.location[1],
+                         len(frame.objects))
+            for video, frame in _sorted_frames(self._matching(request))
+            if frame.location is not None and (bbox is None or in_bbox(frame.location[1], frame.location[0], bbox))
+        )
+        return _batches(located, batch_size)
+
+    def timeline(self, *, request: SearchRequest, max_bins: int) -> Timeline:
+        """Histograms of the matching frames' t and recorded_at + t."""
+        if max_bins < 1:
+            raise ValueError("max_bins must be >= 1")
+        frames = self._matching(request).frames
+        placed = [(video.values.get("recorded_at"), frame.t) for video, frame in frames]
+        wall = [recorded + t for recorded, t in placed if recorded is not None]
+        return Timeline(
+            video_time=histogram((frame.t for _, frame in frames), max_bins, VIDEO_TIME_WIDTHS),
+            wall_clock=histogram(wall, max_bins, WALL_CLOCK_WIDTHS),
+            unplaced=len(placed) - len(wall),
+        )
+
+    def detections(self, *, request: SearchRequest, batch_size: int = 10_000) -> Iterator[list[Detection]]:
+        """Every detection of the matching frames, in index order."""
+        def each() -> Iterator[Detection]:
+            for video, frame in _sorted_frames(self._matching(request)):
+                lat, lon = frame.location if frame.location is not None else (None, None)
+                for obj in frame.objects:
+                    label = _label_json(obj)
+                    yield Detection(
+                        video_id=video.video_id, video_name=video.name, index=frame.index, t=frame.t,
+                        label=obj.label, track=obj.track, confidence=label["confidence"],
+                        box=None if obj.box is None else tuple(label["box"]), attrs=label["attrs"],
+                        lat=lat, lon=lon)
+
+        return _batches(each(), batch_size)
+
+    def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
+                     request: SearchRequest | None) -> list[dict[str, Any]]:
+        """The window's frames from the materialized video, each object marked when asked."""
+        video = self._videos.get(video_id)
+        if video is None:
+            return []
+        node = facet_frame_node(request, None) if request is not None else None
+        specs = positive_object_specs(node) if node is not None else []
+        frames = []
+        for frame in video.frames:
+            if not in_window(frame.t, start_s, end_s):
+                continue
+            labeled = {"index": frame.index, "t": frame.t, "objects": [_label_json(obj) for obj in frame.objects]}
+            if node is not None:
+                matched = _holds(node, video, frame)
+                labeled["matched"] = matched
+                for obj, shown in zip(frame.objects, labeled["objects"], strict=True):
+                    shown["matched"] = matched and (not specs or any(_object_holds(spec, obj) for spec in specs))
+            frames.append(labeled)
+        return frames

@@ -2,15 +2,38 @@
 engine named by SCOOP_SEARCH_ENGINE. Secrets are required: a missing one stops
 the process at start-up with ImproperlyConfigured naming it."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from scoop.settings.base import *  # noqa: F403
-from scoop.settings.base import env
+from scoop.settings.base import (
+    DUCKDB_ENGINE,
+    ELASTICSEARCH_API_KEY,
+    ELASTICSEARCH_ENGINE,
+    ELASTICSEARCH_PASSWORD,
+    ELASTICSEARCH_USERNAME,
+    env,
+    search_backend,
+)
 
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
-ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+
+# The index engine: SCOOP_SEARCH_ENGINE, else Elasticsearch when a cluster is configured. The
+# Elasticsearch engine requires its URL and credentials (an API key, or a username with its password).
+SCOOP_SEARCH_ENGINE = env.str(
+    "SCOOP_SEARCH_ENGINE", default=ELASTICSEARCH_ENGINE if env.str("ELASTICSEARCH_URL", default="") else DUCKDB_ENGINE)
+if SCOOP_SEARCH_ENGINE == ELASTICSEARCH_ENGINE:
+    ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL")
+    if ELASTICSEARCH_USERNAME and not ELASTICSEARCH_PASSWORD:
+        raise ImproperlyConfigured(
+            "Set the ELASTICSEARCH_PASSWORD environment variable (ELASTICSEARCH_USERNAME is set)")
+    if not (ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME):
+        raise ImproperlyConfigured(
+            "Set the ELASTICSEARCH_API_KEY environment variable, or ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD")
+SCOOP_SEARCH_BACKEND = search_backend(SCOOP_SEARCH_ENGINE)
 
 DEBUG = False
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

@@ -154,9 +154,13 @@ function refresh() {
   sidebar.update(state.filters, null);
   byId("unit").value = state.unit;
   map.showArea(bboxOf(state.q));
-  search();
-  stats.refresh(state, request());
-  map.setQuery(request());
+  // Statistics and the map follow only a query the server accepted: a rejected
+  // one is reported once, at its position in the query bar.
+  search().then((accepted) => {
+    if (!accepted) return;
+    stats.refresh(state, request());
+    map.setQuery(request());
+  });
   exportLink();
 }
 
@@ -173,8 +177,9 @@ async function search() {
     sidebar.update(state.filters, answer.facets);
     grid.show(answer);
     document.body.dataset.search = "ready";
+    return true;
   } catch (error) {
-    if (isAbort(error)) return;
+    if (isAbort(error)) return false;
     showTotals(null);
     sidebar.update(state.filters, null);
     if (error instanceof ApiError && error.status === 400) {
@@ -184,6 +189,7 @@ async function search() {
       grid.failed(error.message);
     }
     document.body.dataset.search = "error";
+    return false;
   }
 }
 

@@ -191,9 +191,17 @@ def test_a_clip_plays_from_its_start_with_its_labels_drawn(page):
     current = page.evaluate("document.getElementById('player-video').currentTime")
     assert abs(current - start) <= 1 / video["fps"] + 1e-6
     assert page.get_attribute("#player-canvas", "data-frame") == str(round(start * video["fps"]))
-    status, labels = api(page, f"/api/v1/videos/{video_id}/labels/?start_s={start}&end_s={start + 0.05}")
+    window = f"/api/v1/videos/{video_id}/labels/?start_s={start}&end_s={start + 0.05}"
+    # By default the player draws only the labels that match the query.
+    status, labels = api(page, f"{window}&q=person(activity%3Drunning)")
+    assert labels["matching"] is True
     drawn = int(page.get_attribute("#player-canvas", "data-boxes"))
     assert drawn == len([o for o in labels["frames"][0]["objects"] if o["box"]])
+    status, everything = api(page, window)
+    page.uncheck("#player-matching")
+    boxes = len([o for o in everything["frames"][0]["objects"] if o["box"]])
+    assert boxes > drawn
+    page.wait_for_function(f"document.getElementById('player-canvas').dataset.boxes === '{boxes}'")
     painted = page.evaluate("""() => {
         const canvas = document.getElementById('player-canvas');
         const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;

@@ -16,10 +16,13 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +41,7 @@ from indexer.records import (
     Waypoint,
     frame_location,
 )
+from tests.indexer import live_elasticsearch
 
 EXAMPLES = int(os.environ.get("SCOOP_HYPOTHESIS_EXAMPLES", "200"))
 CONFORMANCE = settings(
@@ -352,21 +356,36 @@ def assert_same(expected: SearchResult, actual: SearchResult) -> None:
     assert actual.total_clips == expected.total_clips
 
 
-@CONFORMANCE
-@given(cases())
-def test_duckdb_answers_like_the_reference(case):
-    ontology, corpus, search_requests = case
-    truth = reference.SearchBackend()
-    expected_counts = load(truth, corpus)
+@contextmanager
+def duckdb_engine() -> Iterator[duckdb_backend.SearchBackend]:
     with tempfile.TemporaryDirectory() as data_dir:
         engine = duckdb_backend.SearchBackend(data_dir)
         try:
-            assert load(engine, corpus) == expected_counts
-            assert engine.video_ids() == truth.video_ids()
-            for request in search_requests:
-                assert_same(truth.search(request=request), engine.search(request=request))
+            yield engine
         finally:
             engine.close()
+
+
+@pytest.fixture(scope="module", params=["duckdb", "elasticsearch"])
+def engines(request):
+    """Opens a fresh engine of one kind (for every hypothesis example)."""
+    if request.param == "elasticsearch":
+        live_elasticsearch.require_cluster()
+        return live_elasticsearch.engine
+    return duckdb_engine
+
+
+@CONFORMANCE
+@given(cases())
+def test_engines_answer_like_the_reference(engines, case):
+    ontology, corpus, search_requests = case
+    truth = reference.SearchBackend()
+    expected_counts = load(truth, corpus)
+    with engines() as engine:
+        assert load(engine, corpus) == expected_counts
+        assert engine.video_ids() == truth.video_ids()
+        for request in search_requests:
+            assert_same(truth.search(request=request), engine.search(request=request))
 
 
 GRID = (-1.0, 0.0, 0.5, 1.0, 2.0)
@@ -389,19 +408,15 @@ def geo_cases(draw) -> tuple[Analytics, list[dict[str, Any]]]:
 
 @CONFORMANCE
 @given(geo_cases())
-def test_points_on_polygon_edges_and_vertices_agree(case):
+def test_points_on_polygon_edges_and_vertices_agree(engines, case):
     analytics, nodes = case
     truth = reference.SearchBackend()
     truth.index_video(video_id=1, name="v", analytics=analytics)
-    with tempfile.TemporaryDirectory() as data_dir:
-        engine = duckdb_backend.SearchBackend(data_dir)
-        try:
-            engine.index_video(video_id=1, name="v", analytics=analytics)
-            for node in nodes:
-                request = SearchRequest(ontology=Ontology(), query=node, gap_s=0.0, page_size=50, facets=[])
-                assert_same(truth.search(request=request), engine.search(request=request))
-        finally:
-            engine.close()
+    with engines() as engine:
+        engine.index_video(video_id=1, name="v", analytics=analytics)
+        for node in nodes:
+            request = SearchRequest(ontology=Ontology(), query=node, gap_s=0.0, page_size=50, facets=[])
+            assert_same(truth.search(request=request), engine.search(request=request))
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

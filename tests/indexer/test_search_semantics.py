@@ -28,6 +28,7 @@ from indexer.records import (
     VideoMeta,
     Waypoint,
 )
+from tests.indexer import live_elasticsearch
 
 REPO = Path(__file__).resolve().parents[2]
 INJECTION = "x'; DROP TABLE frames; --"
@@ -85,10 +86,15 @@ def frames_of(backend, query: dict[str, Any], **options: Any) -> int:
     return search(backend, query, facets=[], **options).counts["frames"]
 
 
-@pytest.fixture(params=["reference", "duckdb"])
+@pytest.fixture(params=["reference", "duckdb", "elasticsearch"])
 def backend(request, tmp_path):
     if request.param == "reference":
         yield reference.SearchBackend()
+        return
+    if request.param == "elasticsearch":
+        live_elasticsearch.require_cluster()
+        with live_elasticsearch.engine() as engine:
+            yield engine
         return
     engine = duckdb_backend.SearchBackend(tmp_path)
     yield engine

@@ -1,0 +1,174 @@
+"""Insights (SPEC 5): occurrence, co-occurrence with lift and the time histograms of
+the current query and sidebar filters, in their REST form.
+
+Every statistic reads the **matching frames**: the frames matching the query AND
+every sidebar filter (not disjunctive, unlike the sidebar's facet counts).
+
+- **Occurrence** counts each facet value in one unit: ``objects`` (detections
+  having it for object facets; every detection of the frames having it for frame,
+  video and event facets), ``tracks``, ``frames``, ``clips``, ``videos``, or
+  ``seconds``: the duration of the frames counted in unit ``frames``, each frame
+  lasting 1/fps of its video.
+- **Co-occurrence** of facets A and B in a scope: the units are the detections in
+  the matching frames (``object``; only for two attributes of one label, or
+  ``label`` and an attribute), the matching frames (``frame``) or their clips
+  (``clip``, cut with ``gap_s``). ``matrix[i][j]`` counts the units having value
+  ``rows[i]`` of A and ``cols[j]`` of B, ``row_totals``/``col_totals`` the units
+  having each value, ``total`` every unit of the scope, and ``lift[i][j] =
+  matrix[i][j] * total / (row_totals[i] * col_totals[j])`` (observed over expected
+  under independence), null when a denominator is 0.
+- **Top pairs** (``top: N``): every pair of values of two different facets,
+  ordered by lift (descending), then count (descending), then the facets' and
+  values' ontology order; pairs seen in fewer than ``min_count`` units are left
+  out, and so are pairs where one value implies the other by the ontology
+  (label ``vehicle`` with ``object:vehicle.color=red``), whose lift only restates
+  the label's rarity.
+- **Timeline**: matching frames over video time (``t``) and over wall-clock time
+  (``recorded_at + t``; frames of videos without ``recorded_at`` are counted in
+  ``unplaced``). Each axis takes the narrowest width of a fixed ladder (video time:
+  0.01, 0.02, 0.05, 0.1 ... s; wall clock: 1 s ... 30 min, 1, 2, 3, 6, 12 h, 1, 2,
+  7, 14, 28, 91, 182, 364 days, then doubling) that covers the data's range in at
+  most ``bins`` bins; bins start at a multiple of the width (for wall-clock time,
+  counted from 1970-01-01T00:00Z) and are listed from the first holding a frame to
+  the last, empty ones included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from analytics.search import json_key
+from indexer.backends import get_search_backend
+from indexer.backends.base import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
+from indexer.backends.reference import implied_pair, scope_problem
+from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
+from indexer.ontology import suggestion
+
+DEFAULT_BINS = 50
+MAX_BINS = 1000
+MAX_TOP = 1000
+
+
+def lift(count: int, total: int, row_total: int, col_total: int) -> float | None:
+    """Observed over expected under independence; None when a denominator is 0."""
+    if not (total and row_total and col_total):
+        return None
+    return count * total / (row_total * col_total)
+
+
+def _facet(ontology_facets: dict[str, Facet], key: Any, path: str) -> Facet:
+    if not isinstance(key, str) or key not in ontology_facets:
+        raise FacetError(path, f"unknown facet '{key}'{suggestion(str(key), ontology_facets)}")
+    return ontology_facets[key]
+
+
+def occurrence_run(*, request: SearchRequest, unit: str) -> dict[str, Any]:
+    """Counts per facet value (``request.facets``, or all) in ``unit``."""
+    if unit not in STAT_UNITS:
+        raise FacetError("unit", f"unknown unit '{unit}'; expected one of {', '.join(STAT_UNITS)}")
+    counts = get_search_backend().occurrence(request=request, unit=unit)
+    return {
+        "unit": unit,
+        "counts": {key: {json_key(value): n for value, n in values.items()} for key, values in counts.items()},
+    }
+
+
+def cooccurrence_run(*, request: SearchRequest, a: Any, b: Any, scope: str) -> dict[str, Any]:
+    """The matrix of facets ``a`` x ``b`` in ``scope``, with marginals and lift."""
+    known = facets_for(request.ontology)
+    facet_a, facet_b = _facet(known, a, "a"), _facet(known, b, "b")
+    problem = scope_problem(facet_a, facet_b, scope)
+    if problem:
+        raise FacetError("scope", problem)
+    matrix = get_search_backend().cooccurrence(request=request, a=a, b=b, scope=scope)
+    return {
+        "a": a,
+        "b": b,
+        "scope": scope,
+        "rows": [json_key(value) for value in matrix.rows],
+        "cols": [json_key(value) for value in matrix.cols],
+        "matrix": matrix.matrix,
+        "row_totals": matrix.row_totals,
+        "col_totals": matrix.col_totals,
+        "total": matrix.total,
+        "lift": [
+            [lift(count, matrix.total, matrix.row_totals[i], matrix.col_totals[j]) for j, count in enumerate(row)]
+            for i, row in enumerate(matrix.matrix)
+        ],
+    }
+
+
+def top_pairs_run(*, request: SearchRequest, scope: str, top: int, min_count: int = 1) -> dict[str, Any]:
+    """The ``top`` most over-represented pairs of values of two different facets."""
+    if scope not in SCOPES:
+        raise FacetError("scope", f"unknown scope '{scope}'; expected one of {', '.join(SCOPES)}")
+    if not 1 <= top <= MAX_TOP:
+        raise FacetError("top", f"top must be between 1 and {MAX_TOP}")
+    if min_count < 1:
+        raise FacetError("min_count", "min_count must be >= 1")
+    known = facets_for(request.ontology)
+    keys = [key for key, facet in known.items() if scope != "object" or facet.kind in OBJECT_KINDS]
+    counted = get_search_backend().cooccurrence_pairs(request=request, scope=scope, facets=keys)
+    rank = _feature_rank(known, keys)
+    pairs = []
+    for (first, second), count in counted.pairs.items():
+        if count < min_count or implied_pair(first, second, known):
+            continue
+        value = lift(count, counted.total, counted.marginals[first], counted.marginals[second])
+        pairs.append((first, second, count, value))
+    pairs.sort(key=lambda pair: (-pair[3], -pair[2], rank[pair[0]], rank[pair[1]]))
+    return {
+        "scope": scope,
+        "total": counted.total,
+        "pairs": [
+            {"a": first[0], "a_value": json_key(first[1]), "b": second[0], "b_value": json_key(second[1]),
+             "count": count, "lift": value}
+            for first, second, count, value in pairs[:top]
+        ],
+    }
+
+
+def _feature_rank(known: dict[str, Facet], keys: list[str]) -> dict[Feature, tuple[int, int]]:
+    """(facet position, value position) of every value: the tie-break of top pairs."""
+    return {(key, value): (i, j) for i, key in enumerate(keys) for j, value in enumerate(known[key].values)}
+
+
+def timeline_run(*, request: SearchRequest, bins: int = DEFAULT_BINS) -> dict[str, Any]:
+    """Histograms of the matching frames over video time and wall-clock time."""
+    if not 1 <= bins <= MAX_BINS:
+        raise FacetError("bins", f"bins must be between 1 and {MAX_BINS}")
+    timeline = get_search_backend().timeline(request=request, max_bins=bins)
+    video, wall = timeline.video_time, timeline.wall_clock
+    return {
+        "video_time": {
+            "bin_s": video.width,
+            "bins": [{"start_s": round(start, 9), "count": count} for start, count in _bins(video)],
+        },
+        "wall_clock": {
+            "bin": _width_text(wall.width),
+            "bin_s": wall.width,
+            "bins": [{"start": _iso(start), "count": count} for start, count in _bins(wall)],
+            "unplaced": timeline.unplaced,
+        },
+    }
+
+
+def _bins(histogram: Histogram) -> list[tuple[float, int]]:
+    if histogram.start is None:
+        return []
+    return [(histogram.start + i * histogram.width, count) for i, count in enumerate(histogram.counts)]
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _width_text(width_s: float | None) -> str | None:
+    """A wall-clock bin width as people write it: 15min, 6h, 7d."""
+    if width_s is None:
+        return None
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if width_s >= seconds and width_s % seconds == 0:
+            return f"{int(width_s // seconds)}{unit}"
+    return f"{width_s:g}s"

@@ -1,0 +1,257 @@
+"""Occurrence, co-occurrence (lift worked out by hand), top pairs and the timeline
+through the REST API, with their figures and their 400s."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.analytics.corpus import analytics, create_schema, index_video, person, street, vehicle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def corpus(db):
+    create_schema()
+    index_video(1, "street", street())
+    # No GPS and no recorded_at: it counts everywhere but on maps and on the wall clock.
+    index_video(2, "garage", analytics(vehicle(0, "truck", "black"), person(1), recorded_at=None))
+
+
+def post(client, endpoint: str, body: dict, status: int = 200) -> dict:
+    response = client.post(f"/api/v1/stats/{endpoint}/", body, format="json")
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+# Occurrence ------------------------------------------------------------------------------------
+
+
+def test_occurrence_counts_every_value_over_the_matching_frames(analyst_client, corpus):
+    answer = post(analyst_client, "occurrence", {"facets": ["object:vehicle.type", "label", "frame:scene"]})
+
+    assert answer["unit"] == "objects"
+    assert answer["counts"] == {
+        "object:vehicle.type": {"sedan": 3, "suv": 2, "truck": 1},
+        "label": {"vehicle": 6, "person": 2},
+        # objects in the frames of each scene: frame 0 holds 1, frame 50 holds 1
+        "frame:scene": {"city": 1, "highway": 1},
+    }
+
+
+def test_occurrence_is_not_disjunctive(analyst_client, corpus):
+    """A filter on a facet narrows that facet's own counts too (unlike the sidebar)."""
+    answer = post(analyst_client, "occurrence", {"facets": ["object:vehicle.type"],
+                                                 "filters": {"object:vehicle.type": ["suv"]}, "unit": "frames"})
+
+    # frames 1 and 2 hold an SUV; frame 1 also holds a sedan
+    assert answer["counts"]["object:vehicle.type"] == {"sedan": 1, "suv": 2, "truck": 0}
+
+
+@pytest.mark.parametrize(("unit", "sedan"), [
+    ("objects", 3), ("tracks", 1), ("frames", 3), ("clips", 2), ("videos", 1),
+    ("seconds", pytest.approx(0.3)),  # 3 frames of a 10 fps video
+])
+def test_each_unit(analyst_client, corpus, unit, sedan):
+    answer = post(analyst_client, "occurrence", {"facets": ["object:vehicle.type"], "unit": unit})
+
+    assert answer["counts"]["object:vehicle.type"]["sedan"] == sedan
+
+
+def test_occurrence_figures_are_plotly_bar_charts(analyst_client, corpus):
+    answer = post(analyst_client, "occurrence", {"facets": ["object:vehicle.color", "object:vehicle.parked"],
+                                                 "figure": True})
+
+    [bar] = answer["figures"]["object:vehicle.color"]["data"]
+    assert (bar["type"], bar["x"], bar["y"], bar["customdata"]) == ("bar", ["black", "white"], [3, 3],
+                                                                     ["black", "white"])
+    [parked] = answer["figures"]["object:vehicle.parked"]["data"]
+    assert parked["customdata"] == ["true", "false"] and parked["y"] == [1, 0]
+
+
+def test_figure_is_also_a_query_parameter(analyst_client, corpus):
+    response = analyst_client.post("/api/v1/stats/occurrence/?figure=1", {"facets": ["label"]}, format="json")
+
+    assert response.json()["figures"]["label"]["data"][0]["type"] == "bar"
+
+
+# Co-occurrence ---------------------------------------------------------------------------------
+
+
+def test_lift_in_the_frame_scope_worked_by_hand(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"a": "object:vehicle.type", "b": "object:vehicle.color",
+                                                   "scope": "frame", "q": "NOT video.name=garage"})
+
+    # Units: the 5 frames of 'street'. sedan: frames 0, 1, 50 (3); suv: 1, 2 (2); truck: none.
+    # black: 0, 1 (2); white: 1, 2, 50 (3). Together: sedan+black 0, 1; sedan+white 1, 50;
+    # suv+black 1; suv+white 1, 2.
+    assert answer["rows"] == ["sedan", "suv", "truck"] and answer["cols"] == ["black", "white"]
+    assert answer["matrix"] == [[2, 2], [1, 2], [0, 0]]
+    assert answer["row_totals"] == [3, 2, 0] and answer["col_totals"] == [2, 3]
+    assert answer["total"] == 5
+    # lift = n_ab * total / (row_total * col_total)
+    assert answer["lift"] == [
+        [pytest.approx(2 * 5 / (3 * 2)), pytest.approx(2 * 5 / (3 * 3))],  # 1.667, 1.111
+        [pytest.approx(1 * 5 / (2 * 2)), pytest.approx(2 * 5 / (2 * 3))],  # 1.25, 1.667
+        [None, None],  # no truck: the expected count's denominator is 0
+    ]
+
+
+def test_lift_in_the_object_scope_worked_by_hand(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"a": "object:vehicle.type", "b": "object:vehicle.color",
+                                                   "scope": "object", "q": "NOT video.name=garage"})
+
+    # Units: the 6 detections of 'street' (5 vehicles and a person).
+    # sedan black x2, suv white x2, sedan white x1.
+    assert answer["matrix"] == [[2, 1], [0, 2], [0, 0]]
+    assert (answer["row_totals"], answer["col_totals"], answer["total"]) == ([3, 2, 0], [2, 3], 6)
+    assert answer["lift"][0] == [pytest.approx(2 * 6 / (3 * 2)), pytest.approx(1 * 6 / (3 * 3))]  # 2.0, 0.667
+    assert answer["lift"][1] == [0.0, pytest.approx(2 * 6 / (2 * 3))]  # never together: 0; 2.0
+
+
+def test_lift_in_the_clip_scope_worked_by_hand(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"a": "object:vehicle.type", "b": "object:vehicle.color",
+                                                   "scope": "clip", "gap_s": 1.0, "q": "NOT video.name=garage"})
+
+    # Clips: frames 0-2 (sedan, suv, black, white) and frames 50-51 (sedan, white).
+    assert answer["matrix"] == [[1, 2], [1, 1], [0, 0]]
+    assert (answer["row_totals"], answer["col_totals"], answer["total"]) == ([2, 1, 0], [1, 2], 2)
+    assert answer["lift"][1][0] == pytest.approx(1 * 2 / (1 * 1))  # 2.0
+
+
+def test_cooccurrence_heatmap_figure(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"a": "object:vehicle.type", "b": "object:vehicle.color",
+                                                   "scope": "frame", "figure": True, "q": "NOT video.name=garage"})
+
+    [heatmap] = answer["figure"]["data"]
+    assert heatmap["type"] == "heatmap"
+    assert heatmap["z"] == answer["matrix"] and heatmap["y"] == ["sedan", "suv", "truck"]
+    assert heatmap["customdata"] == [["1.67", "1.11"], ["1.25", "1.67"], ["n/a", "n/a"]]
+
+
+def test_top_pairs_order_by_lift_then_count_and_skip_implied_pairs(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"top": 50, "scope": "frame", "q": "NOT video.name=garage"})
+
+    pairs = answer["pairs"]
+    lifts = [(pair["lift"], pair["count"]) for pair in pairs]
+    assert lifts == sorted(lifts, key=lambda lc: (-lc[0], -lc[1]))
+    assert all(pair["a"] != pair["b"] for pair in pairs)
+    # label=vehicle with object:vehicle.* would only restate how rare vehicles are.
+    assert not [p for p in pairs if p["a"] == "label" and p["a_value"] == "vehicle"
+                and p["b"].startswith("object:vehicle.")]
+    # person (frame 51 only) and scene have no frame in common; person alone in its frame.
+    sedan_black = next(p for p in pairs if (p["a_value"], p["b_value"]) == ("sedan", "black"))
+    assert (sedan_black["a"], sedan_black["b"], sedan_black["count"]) == ("object:vehicle.type",
+                                                                          "object:vehicle.color", 2)
+    assert sedan_black["lift"] == pytest.approx(2 * 5 / (3 * 2))
+
+
+def test_top_pairs_min_count(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"top": 50, "scope": "frame", "min_count": 2})
+
+    assert answer["pairs"] and all(pair["count"] >= 2 for pair in answer["pairs"])
+
+
+@pytest.mark.parametrize(("body", "path", "words"), [
+    ({"a": "object:vehicle.type", "b": "frame:scene", "scope": "object"}, "scope", "not an object facet"),
+    ({"a": "object:vehicle.type", "b": "object:person.activity", "scope": "object"}, "b", "unknown facet"),
+    ({"a": "object:vehicle.type", "b": "object:vehicle.color", "scope": "track"}, "scope", "unknown scope"),
+    ({"a": "object:vehicle.type"}, "b", "give two facets"),
+    ({"a": "label", "b": "label", "top": 3}, "top", "not both"),
+    ({"top": 0}, "top", "between 1"),
+    ({"top": 3, "min_count": 0}, "min_count", ">= 1"),
+    ({"a": "object:vehicle.colour", "b": "label"}, "a", "object:vehicle.color"),
+])
+def test_cooccurrence_rejects_what_it_cannot_count(analyst_client, corpus, body, path, words):
+    answer = post(analyst_client, "cooccurrence", body, status=400)
+
+    assert words in answer["detail"]
+    assert answer.get("path") == path or answer["problems"][0]["path"] == path
+
+
+def test_the_object_scope_takes_a_label_and_one_of_its_attributes(analyst_client, corpus):
+    answer = post(analyst_client, "cooccurrence", {"a": "label", "b": "object:vehicle.color", "scope": "object"})
+
+    assert answer["matrix"][0] == [3, 3]  # vehicle x black, white
+    assert answer["matrix"][1] == [0, 0]  # a person has no vehicle colour
+
+
+# Timeline --------------------------------------------------------------------------------------
+
+
+def test_timeline_bins_video_time_and_wall_clock(analyst_client, corpus):
+    answer = post(analyst_client, "timeline", {"q": "vehicle OR person"})
+
+    video_time = answer["video_time"]
+    # t from 0 to 5.1 s (both videos): 0.1 s bins would need 52 bins (> 50), so 0.2 s: 26 bins.
+    assert video_time["bin_s"] == 0.2
+    assert len(video_time["bins"]) == 26
+    assert video_time["bins"][0] == {"start_s": 0.0, "count": 4}  # street 0, 0.1 and garage 0, 0.1
+    assert video_time["bins"][1] == {"start_s": 0.2, "count": 1}  # street 0.2
+    assert video_time["bins"][25] == {"start_s": 5.0, "count": 2}
+    assert sum(b["count"] for b in video_time["bins"]) == 7
+    wall = answer["wall_clock"]
+    # Only 'street' was recorded at a known time: 12:00:00.0 to 12:00:05.1 in 1 s bins.
+    assert (wall["bin"], wall["bin_s"], wall["unplaced"]) == ("1s", 1.0, 2)
+    assert wall["bins"][0] == {"start": "2024-05-01T12:00:00Z", "count": 3}
+    assert wall["bins"][-1] == {"start": "2024-05-01T12:00:05Z", "count": 2}
+    assert [b["count"] for b in wall["bins"]] == [3, 0, 0, 0, 0, 2]
+
+
+def test_timeline_with_nothing_matching(analyst_client, corpus):
+    answer = post(analyst_client, "timeline", {"q": "NOT ()", "figure": True})
+
+    assert answer["video_time"] == {"bin_s": None, "bins": []}
+    assert answer["wall_clock"]["bins"] == [] and answer["wall_clock"]["unplaced"] == 0
+    assert answer["figures"]["video_time"]["data"][0]["type"] == "bar"
+
+
+def test_timeline_bins_must_be_positive(analyst_client, corpus):
+    answer = post(analyst_client, "timeline", {"bins": 0}, status=400)
+
+    assert answer["path"] == "bins"
+
+
+# Errors shared by every statistic --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["occurrence", "cooccurrence", "geo", "timeline", "regions"])
+def test_query_errors_point_at_the_problem(analyst_client, corpus, endpoint):
+    body = {"a": "label", "b": "label", "bbox": [-1, -1, 1, 1], "zoom": 3, "layer": 1}
+
+    text = post(analyst_client, endpoint, {**body, "q": "vehicle(colour=red)"}, status=400)
+    tree = post(analyst_client, endpoint, {**body, "filters": {"object:vehicle.color": ["pink"]}}, status=400)
+
+    assert "colour" in text["detail"] and text["position"] == 8
+    assert tree["path"] == "filters.object:vehicle.color[0]" and "pink" in tree["detail"]
+
+
+def test_occurrence_rejects_an_unknown_unit_and_facet(analyst_client, corpus):
+    unit = post(analyst_client, "occurrence", {"unit": "hours"}, status=400)
+    facet = post(analyst_client, "occurrence", {"facets": ["label", "object:vehicle.size"]}, status=400)
+
+    assert unit["path"] == "unit" and "seconds" in unit["detail"]
+    assert facet["path"] == "facets[1]"
+
+
+@pytest.mark.parametrize(("low", "high", "max_bins", "expected"), [
+    (0.0, 5.1, 50, (0.0, 0.2, 26)),  # 0.1 s would need 52 bins
+    (0.0, 4.9, 50, (0.0, 0.1, 50)),
+    (12.3, 12.3, 10, (12.3, 0.01, 1)),
+    (1.4, 1.4, 1, (1.39, 0.01, 1)),  # 140 * 0.01 rounds above 1.4: the bin below is taken
+    (0.0, 3e7, 10, (0.0, 5e6, 7)),
+])
+def test_time_bins_take_the_narrowest_width_that_fits(low, high, max_bins, expected):
+    from indexer.backends.reference import VIDEO_TIME_WIDTHS, time_bins
+
+    start, width, bins = time_bins(low, high, max_bins, VIDEO_TIME_WIDTHS)
+
+    assert (start, width, bins) == (pytest.approx(expected[0]), expected[1], expected[2])
+    assert start <= low and high < start + bins * width
+
+
+def test_one_bin_across_zero_starts_at_the_lowest_value():
+    from indexer.backends.reference import VIDEO_TIME_WIDTHS, time_bins
+
+    assert time_bins(-0.2, 4.5, 1, VIDEO_TIME_WIDTHS) == (-0.2, 5.0, 1)
+    assert time_bins(-0.2, 4.5, 2, VIDEO_TIME_WIDTHS) == (-5.0, 5.0, 2)
