@@ -84,6 +84,12 @@ def json_key(value: Any) -> str:
     return str(value)
 
 
+def seconds(value: float) -> float:
+    """Times to the microsecond: float sums in a varying order differ in the last
+    bits (21.6 vs 21.599999999999998), which no analyst should see."""
+    return round(value, 6)
+
+
 def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     """The REST form of a search answer."""
     result = answer.result
@@ -95,9 +101,9 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
             {
                 "video": clip.video_id,
                 "video_name": video.name if video else None,
-                "start_s": clip.start_s,
-                "end_s": clip.end_s,
-                "duration_s": clip.end_s - clip.start_s,
+                "start_s": seconds(clip.start_s),
+                "end_s": seconds(clip.end_s),
+                "duration_s": seconds(clip.end_s - clip.start_s),
                 "start_frame": clip.start_frame,
                 "end_frame": clip.end_frame,
                 "frames": clip.frames,
@@ -108,6 +114,7 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     counts = dict(result.counts)
     for key in ("videos", "clips", "frames", "objects", "tracks"):
         counts[key] = int(counts[key])
+    counts["duration_s"] = seconds(counts["duration_s"])
     return {
         "schema": {"id": answer.schema.id, "name": answer.schema.name, "version": answer.schema.version},
         "counts": counts,

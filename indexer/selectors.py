@@ -31,7 +31,7 @@ def schema_resolve(*, ref: str | int | None) -> LabelSchema:
     Raises :class:`SchemaNotFound` saying why.
     """
     if ref in (None, ""):
-        names = list(LabelSchema.objects.values_list("name", flat=True).distinct())
+        names = list(LabelSchema.objects.order_by("name").values_list("name", flat=True).distinct())
         if not names:
             raise SchemaNotFound("no label schema has been uploaded yet; an admin must POST /api/v1/schemas/ first")
         if len(names) > 1:
@@ -51,7 +51,7 @@ def schema_resolve(*, ref: str | int | None) -> LabelSchema:
         schemas = schemas.filter(version=int(version))
     schema = schemas.order_by("-version").first()
     if schema is None:
-        known = LabelSchema.objects.values_list("name", flat=True).distinct()
+        known = LabelSchema.objects.order_by("name").values_list("name", flat=True).distinct()
         raise SchemaNotFound(f"no schema named '{text}'{suggestion(name, known)}")
     return schema
 

@@ -104,3 +104,14 @@ def test_only_admins_upload_but_every_role_reads(analyst_client, worker_client, 
     assert _upload(worker_client, "road", demo_ontology_document).status_code == 403
     assert analyst_client.get("/api/v1/schemas/").status_code == 200
     assert worker_client.get("/api/v1/schemas/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_several_versions_of_one_schema_are_one_default(admin_client, worker_client, demo_ontology_document):
+    from indexer.selectors import schema_resolve
+
+    _upload(admin_client, "road", demo_ontology_document)
+    newest = _upload(admin_client, "road", demo_ontology_document).json()
+
+    assert schema_resolve(ref=None).id == newest["id"]
+    assert schema_resolve(ref="road:1").version == 1
