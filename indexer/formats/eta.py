@@ -330,9 +330,11 @@ def _confidence(item: dict, path: str) -> float | None:
 
 
 def _records(file_path: Path, fps: float, has_objects: bool, has_events: bool) -> Iterator[Record]:
+    spans = _EventSpans()
     for key, frame in walk_members(file_path, "frames"):
         if key != "_CLS":
-            yield from _frame_records(key, frame, fps)
+            yield from _frame_records(key, frame, fps, spans)
+    yield from spans.close()
     if has_events:
         yield from _grouped(file_path, "events", _video_event_records, partial(_event_frame_records, fps=fps))
     if has_objects:
@@ -349,7 +351,39 @@ def _frame_index(key: Any, path: str) -> int:
         raise FormatError(f"frames must be keyed by frame number, got key {key!r}", path=path) from None
 
 
-def _frame_records(key: Any, frame: Any, fps: float) -> Iterator[Record]:
+class _EventSpans:
+    """Joins a frame-level event's DetectedEvents into one span: ETA repeats an
+    event on every frame it covers, with the same label and ``index``. Runs of
+    consecutive frames with equal attributes become one EventRecord (at the path
+    of its first frame); events without an index stay one per frame."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str], EventRecord] = {}
+
+    def add(self, record: EventRecord, ident: str | None) -> Iterator[EventRecord]:
+        if ident is None:
+            yield record
+            return
+        key = (record.label, ident)
+        current = self.open.get(key)
+        if (
+            current is not None
+            and current.end_index == record.start_index - 1
+            and current.attrs == record.attrs
+            and current.confidence == record.confidence
+        ):
+            current.end_index = record.end_index
+            return
+        if current is not None:
+            yield current
+        self.open[key] = record
+
+    def close(self) -> Iterator[EventRecord]:
+        yield from self.open.values()
+        self.open.clear()
+
+
+def _frame_records(key: Any, frame: Any, fps: float, spans: _EventSpans) -> Iterator[Record]:
     path = json_path(("frames", key))
     index = _frame_index(key, path)
     if not isinstance(frame, dict):
@@ -366,7 +400,7 @@ def _frame_records(key: Any, frame: Any, fps: float) -> Iterator[Record]:
         if not isinstance(item, dict):
             raise FormatError("an event must be a JSON object", path=event_path)
         values, paths = _attributes(item.get("attrs"), child_path(event_path, "attrs")).merged()
-        yield EventRecord(
+        record = EventRecord(
             label=_label(item, event_path, "the event"),
             start_index=index,
             end_index=index,
@@ -375,6 +409,7 @@ def _frame_records(key: Any, frame: Any, fps: float) -> Iterator[Record]:
             path=event_path,
             attr_paths=paths,
         )
+        yield from spans.add(record, track_id(item.get("index")))
 
 
 def _detection_records(

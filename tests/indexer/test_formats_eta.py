@@ -574,3 +574,23 @@ def test_generator_draws_from_a_given_ontology(tmp_path):
     assert {record.label for record in records if isinstance(record, ObjectRecord)} == {"bus"}
     assert len([record for record in records if isinstance(record, EventRecord)]) > 0
     assert 1.0 <= report.analytics.meta.attrs["camera_height"] <= 3.0
+
+
+def test_frame_events_repeated_on_consecutive_frames_become_one_span(tmp_path):
+    def theft(number, index=4):
+        return {"frame_number": number, "events": {"events": [{"label": "theft", "index": index}]}}
+
+    frames = {str(n): theft(n) for n in (3, 4, 5, 9)}
+    frames["6"] = {"frame_number": 6, "events": {"events": [{"label": "fight"}]}}
+    frames["7"] = {"frame_number": 7, "events": {"events": [{"label": "fight"}]}}
+    path = write_json(tmp_path, {"metadata": {"frame_rate": 10}, "frames": frames})
+
+    _analytics, records = read_all(path)
+
+    events = [(r.label, r.start_index, r.end_index, r.path) for r in records if isinstance(r, EventRecord)]
+    assert sorted(events) == [
+        ("fight", 5, 5, "frames.6.events.events[0]"),
+        ("fight", 6, 6, "frames.7.events.events[0]"),
+        ("theft", 2, 4, "frames.3.events.events[0]"),
+        ("theft", 8, 8, "frames.9.events.events[0]"),
+    ]
