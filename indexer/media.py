@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from django.conf import settings
 
+from indexer.payloads import write_limited
+
 UPLOAD_PREFIX = "upload-"
 # Bytes of a file's head that tell its container.
 _SNIFF_BYTES = 64
@@ -105,20 +107,18 @@ def media_store(*, chunks: Iterable[bytes], max_bytes: int) -> tuple[Path, int]:
     """
     stem = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
     partial = media_dir() / f"{stem}.part"
-    size = 0
     try:
-        with open(partial, "wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise MediaError(
-                        f"the media file is larger than the limit of {max_bytes} bytes (SCOOP_MEDIA_MAX_BYTES)",
-                        status=413,
-                        path="file",
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise MediaError("the media file is empty", path="file")
+        size = write_limited(
+            path=partial,
+            chunks=chunks,
+            max_bytes=max_bytes,
+            too_large=MediaError(
+                f"the media file is larger than the limit of {max_bytes} bytes (SCOOP_MEDIA_MAX_BYTES)",
+                status=413,
+                path="file",
+            ),
+            empty=MediaError("the media file is empty", path="file"),
+        )
         extension, _mime = media_type(partial)
         final = partial.with_name(f"{stem}.{extension}")
         os.replace(partial, final)

@@ -46,6 +46,23 @@ def payload_dir() -> Path:
     return directory
 
 
+def write_limited(*, path: Path, chunks: Iterable[bytes], max_bytes: int, too_large: Exception,
+                  empty: Exception) -> int:
+    """Write ``chunks`` to ``path`` and return the size; raise ``too_large`` as soon
+    as more than ``max_bytes`` arrive and ``empty`` when nothing did. The caller
+    removes ``path`` on failure."""
+    size = 0
+    with open(path, "wb") as out:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large
+            out.write(chunk)
+    if size == 0:
+        raise empty
+    return size
+
+
 def payload_store(*, chunks: Iterable[bytes], max_bytes: int) -> tuple[Path, int]:
     """Write ``chunks`` to a new payload file; refuse (413) past ``max_bytes``.
 
@@ -55,19 +72,16 @@ def payload_store(*, chunks: Iterable[bytes], max_bytes: int) -> tuple[Path, int
     name = f"{uuid.uuid4().hex}.json"
     final = payload_dir() / name
     partial = final.with_suffix(".part")
-    size = 0
     try:
-        with open(partial, "wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadError(
-                        f"the payload is larger than the limit of {max_bytes} bytes (SCOOP_INGEST_MAX_BYTES)",
-                        status=413,
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise PayloadError("the payload is empty")
+        size = write_limited(
+            path=partial,
+            chunks=chunks,
+            max_bytes=max_bytes,
+            too_large=PayloadError(
+                f"the payload is larger than the limit of {max_bytes} bytes (SCOOP_INGEST_MAX_BYTES)", status=413
+            ),
+            empty=PayloadError("the payload is empty"),
+        )
         os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -49,6 +49,7 @@ from indexer.backends.reference import (
     VIDEO_TIME_WIDTHS,
     WALL_CLOCK_WIDTHS,
     _object_holds,
+    batches,
     bin_of,
     check_target,
     check_tile_level,
@@ -501,19 +502,6 @@ def cooccurrence_pairs(read: Read, request: SearchRequest, scope: str, facets: l
 # Geo, time, detections ---------------------------------------------------------------------------
 
 
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    if size < 1:
-        raise ValueError("batch_size must be >= 1")
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _located_hits(reader: Reader, bbox: list[float] | None) -> Iterator[dict[str, Any]]:
     where = [reader.matching(), Q("exists", field="lat")]
     if bbox is not None:
@@ -532,7 +520,7 @@ def located_frames(read: Read, request: SearchRequest, bbox: list[float] | None,
                                fields["n_objects"][0])
 
     with read(request) as reader:
-        yield from _batches(each(reader), batch_size)
+        yield from batches(each(reader), batch_size)
 
 
 def geo_cells(read: Read, request: SearchRequest, z: int, bbox: list[float] | None,
@@ -646,7 +634,7 @@ def detections(read: Read, request: SearchRequest, batch_size: int) -> Iterator[
                     lat=source.get("lat"), lon=source.get("lon"))
 
     with read(request) as reader:
-        yield from _batches(each(reader), batch_size)
+        yield from batches(each(reader), batch_size)
 
 
 def frame_labels(read: Read, request: SearchRequest | None, video_id: int, start_s: float,

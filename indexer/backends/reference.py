@@ -654,7 +654,8 @@ def _sorted_frames(frame_set: _FrameSet) -> list[tuple[_Video, _Frame]]:
     return sorted(frame_set.frames, key=lambda pair: (pair[0].video_id, pair[1].index))
 
 
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last may be shorter)."""
     if size < 1:
         raise ValueError("batch_size must be >= 1")
     batch: list[Any] = []
@@ -827,7 +828,7 @@ class SearchBackend(BaseSearchBackend):
             for video, frame in _sorted_frames(self._matching(request))
             if frame.location is not None and (bbox is None or in_bbox(frame.location[1], frame.location[0], bbox))
         )
-        return _batches(located, batch_size)
+        return batches(located, batch_size)
 
     def timeline(self, *, request: SearchRequest, max_bins: int) -> Timeline:
         """Histograms of the matching frames' t and recorded_at + t."""
@@ -855,7 +856,7 @@ class SearchBackend(BaseSearchBackend):
                         box=None if obj.box is None else tuple(label["box"]), attrs=label["attrs"],
                         lat=lat, lon=lon)
 
-        return _batches(each(), batch_size)
+        return batches(each(), batch_size)
 
     def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
                      request: SearchRequest | None) -> list[dict[str, Any]]:
