@@ -7,10 +7,14 @@ from rest_framework import serializers
 
 from indexer import selectors
 from indexer.models import IngestJob, LabelSchema, Video
+from scoop.api import JSONField, json_loads_bounded
 
 
 class SchemaInput(serializers.Serializer):
-    name = serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,200}$", help_text="letters, digits, _ . -")
+    # Not digits alone: a schema reference of digits is an id (selectors.schema_resolve).
+    name = serializers.RegexField(r"^(?![0-9]+$)[A-Za-z0-9_.\-]{1,200}$", help_text="letters, digits, _ . -; "
+                                  "not digits alone", error_messages={"invalid": "use 1 to 200 letters, digits, "
+                                                                      "_ . or -, not digits alone"})
     schema = serializers.JSONField(help_text="ETA VideoLabelsSchema (current or 2019) or a Scoop ontology")
 
 
@@ -35,7 +39,7 @@ class JSONObjectField(serializers.JSONField):
     def to_internal_value(self, data):
         if isinstance(data, str):
             try:
-                data = json.loads(data)
+                data = json_loads_bounded(data)
             except json.JSONDecodeError as error:
                 raise serializers.ValidationError(f"not valid JSON: {error.msg}") from error
         if not isinstance(data, dict):
@@ -46,7 +50,10 @@ class JSONObjectField(serializers.JSONField):
 class IngestInput(serializers.Serializer):
     video = serializers.CharField(max_length=500, help_text="video name; re-ingesting a name replaces its analytics")
     schema = serializers.CharField(required=False, allow_blank=True, help_text="schema id, name or name:version")
-    format = serializers.CharField(required=False, allow_blank=True, help_text="eta, roboflow, bdd100k")
+    format = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="eta, roboflow, bdd100k, deepstream, supervision, motchallenge, cvat or camio; detected when absent",
+    )
     mode = serializers.ChoiceField(choices=["strict", "filter"], default="strict")
     options = JSONObjectField(required=False, help_text='reader options, e.g. {"fps": 5}')
 
@@ -93,7 +100,8 @@ class VideoOutput(serializers.ModelSerializer):
         fields = [
             "id", "name", "media_url", "stream_url", "thumbnail_url", "sprite", "media_status", "media_error",
             "media_probed_at", "codec", "fps", "frame_count", "duration_s", "width", "height", "size_bytes",
-            "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "created_at", "indexed_at",
+            "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "live", "created_at",
+            "indexed_at",
         ]
 
     def get_schema(self, video: Video) -> dict | None:
@@ -114,6 +122,50 @@ class VideoOutput(serializers.ModelSerializer):
 
 class VideoCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=500, help_text="the name analytics will be ingested under")
+    live = serializers.BooleanField(default=False, help_text="true: a live stream, fed by POST .../stream/")
+    fps = serializers.FloatField(required=False, min_value=0.001, help_text="live: frames per second (required)")
+    width = serializers.IntegerField(required=False, min_value=1, help_text="live: frame width in pixels")
+    height = serializers.IntegerField(required=False, min_value=1, help_text="live: frame height in pixels")
+    recorded_at = serializers.DateTimeField(required=False, help_text="live: wall-clock time of t = 0 (naive = UTC)")
+    camera = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    format = serializers.CharField(required=False, default="eta", help_text="live: the stream format of its lines")
+    schema = serializers.CharField(required=False, allow_blank=True, help_text="live: schema id, name or name:version")
+    mode = serializers.ChoiceField(choices=["strict", "filter"], default="strict", help_text="live: validation mode")
+
+    def validate(self, data):
+        if data["live"] and "fps" not in data:
+            raise serializers.ValidationError({"fps": "a live video needs its frame rate"})
+        return data
+
+
+class VideoLiveInput(serializers.Serializer):
+    live = serializers.BooleanField(help_text="false ends the stream (chunks are then refused); true resumes it")
+
+
+class StreamInput(serializers.Serializer):
+    # Not "format": DRF reads that query parameter as the response format.
+    stream_format = serializers.CharField(required=False,
+                                          help_text="the format of this chunk's lines (default: the video's)")
+    mode = serializers.ChoiceField(choices=["strict", "filter"], required=False,
+                                   help_text="validation mode for this chunk (default: the video's)")
+
+
+class LiveVideoOutput(serializers.ModelSerializer):
+    stream = serializers.SerializerMethodField()
+    schema = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = ["id", "name", "live", "fps", "width", "height", "recorded_at", "camera", "format", "mode",
+                  "schema", "counts", "stream"]
+
+    def get_stream(self, video: Video) -> str:
+        return f"/api/v1/videos/{video.pk}/stream/"
+
+    def get_schema(self, video: Video) -> dict | None:
+        if video.schema is None:
+            return None
+        return {"id": video.schema_id, "name": video.schema.name, "version": video.schema.version}
 
 
 class MediaInput(serializers.Serializer):
@@ -150,8 +202,8 @@ class LabelsInput(serializers.Serializer):
     start_s = serializers.FloatField(min_value=0.0, default=0.0)
     end_s = serializers.FloatField(min_value=0.0, required=False, help_text="exclusive; the end when left out")
     q = serializers.CharField(required=False, allow_blank=True, help_text="only the labels matching this query")
-    query = serializers.JSONField(required=False, binary=True, help_text="the query as a JSON tree (text)")
-    filters = serializers.JSONField(required=False, binary=True, help_text="sidebar filters as JSON text")
+    query = JSONField(required=False, binary=True, help_text="the query as a JSON tree (text)")
+    filters = JSONField(required=False, binary=True, help_text="sidebar filters as JSON text")
     schema = serializers.CharField(required=False, allow_blank=True, help_text="the schema q and filters use")
 
     def validate(self, data):

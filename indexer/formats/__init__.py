@@ -3,8 +3,11 @@
 ``FORMATS`` maps a format name to its reader ``read(path, *, options=None)``;
 :func:`detect_format` tells the format from the start of a file and
 :func:`read_analytics` reads a file in a given or detected format. Every
-reader streams (memory does not grow with the file) and raises
-:class:`FormatError`, never a raw JSON error.
+reader streams (memory does not grow with the file; Camio exports, read
+whole up to 64 MiB, are the one exception) and raises :class:`FormatError`,
+never a raw JSON, CSV or XML error. Payloads need not be JSON:
+:mod:`indexer.formats.sniff` tells JSON, NDJSON, CSV, XML and Camio's lenient
+JSON apart from the first bytes.
 """
 
 from __future__ import annotations
@@ -15,17 +18,47 @@ from typing import Any
 
 import ijson
 
-from indexer.formats import bdd100k, eta, roboflow
+from indexer.formats import (
+    bdd100k,
+    camio,
+    cvat,
+    deepstream,
+    eta,
+    eta_stream,
+    motchallenge,
+    roboflow,
+    sniff,
+    supervision,
+)
 from indexer.formats.jsonstream import BACKEND, FormatError, root_kind, syntax_error
+from indexer.formats.stream import STREAM_READERS
 from indexer.records import Analytics
 
-__all__ = ["FORMATS", "FormatError", "detect_format", "read_analytics"]
+__all__ = ["FORMATS", "STREAM_READERS", "FormatError", "detect_format", "options_check", "read_analytics"]
 
 FORMATS: dict[str, Callable[..., Analytics]] = {
     "eta": eta.read,
     "roboflow": roboflow.read,
     "bdd100k": bdd100k.read,
+    "deepstream": deepstream.read,
+    "supervision": supervision.read,
+    "motchallenge": motchallenge.read,
+    "cvat": cvat.read,
+    "camio": camio.read,
 }
+
+# Checks of a format's options against the payload, run before a job is made so
+# that what is sure to fail (pixel boxes without a frame size...) is a 400 at once.
+OPTION_CHECKS: dict[str, Callable[[Path, dict], None]] = {
+    "deepstream": deepstream.check_options,
+    "supervision": supervision.check_options,
+    "motchallenge": motchallenge.check_options,
+    "cvat": cvat.check_options,
+}
+
+STREAM_READERS["eta"] = eta_stream.stream_records
+STREAM_READERS["deepstream"] = deepstream.stream_records
+STREAM_READERS["supervision"] = supervision.stream_records
 
 # Enough events to see the top-level keys of any payload whose big values
 # (frames, GPS) come first, without reading far into it.
@@ -33,7 +66,8 @@ _HEAD_EVENTS = 20_000
 _EXPECTED = (
     "expected ETA VideoLabels (an object with frames/metadata/attrs), Roboflow video inference "
     "(an object with frame_offsets/time_offsets) or BDD100K/Scalabel (a list of frames, or an object "
-    "with frames/config)"
+    "with frames/config), DeepStream messages (with @timestamp), supervision sink rows (with x_min..y_max), "
+    "MOTChallenge CSV, CVAT for video XML or a Camio export"
 )
 _ETA_KEYS = {"metadata", "mask_index"}
 _ETA_CONTAINERS = {"attrs", "frames", "objects", "events"}
@@ -51,17 +85,70 @@ def read_analytics(path: str | Path, *, format: str | None = None, options: dict
     return reader(path, options=options)
 
 
+def options_check(path: str | Path, *, format: str, options: dict | None) -> None:
+    """Raise :class:`FormatError` when ``options`` cannot work for the payload at ``path`` in ``format``."""
+    check = OPTION_CHECKS.get(format)
+    if check is not None:
+        check(Path(path), options or {})
+
+
 def detect_format(path: str | Path) -> str:
     """The name of the format of the file at ``path``, from its first events.
 
     Raises :class:`FormatError` naming what it saw when no format fits.
     """
     file_path = Path(path)
+    syntax = sniff.payload_syntax(file_path)
+    if syntax != sniff.JSON:
+        return _detect_text(file_path, syntax)
     kind = root_kind(file_path)
     if kind == "scalar":
         raise FormatError(f"the payload is a single JSON value, not analytics; {_EXPECTED}")
     events = _head(file_path)
     return _detect_list(events) if kind == "array" else _detect_object(events)
+
+
+def _detect_text(file_path: Path, syntax: str) -> str:
+    """The format of a payload that is not one JSON document, from its first bytes."""
+    if syntax == sniff.LENIENT_JSON:
+        return "camio"
+    head = sniff.head_text(file_path)
+    if syntax == sniff.XML:
+        if "<annotations" in head:
+            return "cvat"
+        raise FormatError(f"an XML payload that is not CVAT for video 1.1 (no <annotations>); {_EXPECTED}")
+    if syntax == sniff.NDJSON:
+        for _line, message in sniff.ndjson_messages(file_path):
+            return _message_format(list(message)) or _unknown_message(list(message))
+    first_line = head.lstrip().split("\n", 1)[0]
+    columns = [column.strip() for column in first_line.split(",")]
+    if set(supervision.BOX_COLUMNS) <= set(columns):
+        return "supervision"
+    if columns[0].lower() == "frame" or (len(columns) >= 6 and all(_is_number(column) for column in columns)):
+        return "motchallenge"
+    raise FormatError(f"a CSV payload whose first line is {first_line[:120]!r}; {_EXPECTED}")
+
+
+def _message_format(keys: list[str]) -> str | None:
+    """deepstream or supervision when the keys of one message or row prove it."""
+    if deepstream.MESSAGE_KEYS & set(keys):
+        return "deepstream"
+    if set(supervision.BOX_COLUMNS) <= set(keys):
+        return "supervision"
+    return None
+
+
+def _unknown_message(keys: list[str]) -> str:
+    shown = ", ".join(f"'{key}'" for key in keys) or "none"
+    raise FormatError(f"newline-delimited JSON whose first message has the keys {shown}; {_EXPECTED}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _head(file_path: Path) -> list[tuple[str, str, Any]]:
@@ -88,6 +175,8 @@ def _detect_list(events: list[tuple[str, str, Any]]) -> str:
             break
         if prefix == "item" and event == "map_key":
             first_item_keys.append(value)
+    if (found := _message_format(first_item_keys)) is not None:
+        return found
     if _BDD_FRAME_KEYS & set(first_item_keys):
         return "bdd100k"
     shown = ", ".join(f"'{key}'" for key in first_item_keys) or "none"
@@ -113,6 +202,8 @@ def _verdict(key: str, events: list[tuple[str, str, Any]], position: int) -> str
     value_event = following[0][0] if following else None
     if key in _ROBOFLOW_KEYS:
         return "roboflow"
+    if key in deepstream.MESSAGE_KEYS:
+        return "deepstream"
     if key in _ETA_KEYS or (key == "_CLS" and "VideoLabels" in str(following[0][1] if following else "")):
         return "eta"
     if key in _BDD_INFO_KEYS:

@@ -230,3 +230,163 @@ def test_workers_see_only_their_own_jobs(
     assert listed == [mine["id"]]
     assert worker_client.get(theirs["url"]).status_code == 404
     assert len(admin_client.get("/api/v1/ingest/").json()["results"]) == 2
+
+
+# ---- the formats of issue 10: DeepStream, supervision, MOTChallenge, CVAT, Camio ----------------
+
+FORMAT_SAMPLES = REPO / "tests" / "indexer" / "format_samples"
+CAT = "eta.core.data.CategoricalAttribute"
+
+
+def _categorical(name, *values):
+    return {name: {"name": name, "type": CAT, "categories": list(values)}}
+
+
+STREET_ONTOLOGY = {
+    "objects": {"schema": {
+        "vehicle": {
+            "label": "vehicle",
+            "attrs": {"schema": {**_categorical("make", "Bugatti", "Honda"), **_categorical("model", "M"),
+                                 **_categorical("license", "XX1234"), **_categorical("licenseState", "CA")}},
+            "frames": {"schema": {**_categorical("type", "sedan"), **_categorical("color", "red", "blue"),
+                                  "parked": {"name": "parked", "type": "eta.core.data.BooleanAttribute"}}},
+        },
+        "person": {
+            "label": "person",
+            "attrs": {"schema": {"age": {"name": "age", "type": "eta.core.data.NumericAttribute",
+                                         "range": [0, 120]}}},
+            "frames": {"schema": {**_categorical("gender", "male", "female"), **_categorical("hair", "black"),
+                                  **_categorical("cap", "none"), **_categorical("apparel", "formal")}},
+        },
+    }},
+    "events": {"schema": {name: {"label": name, "attrs": {"schema": {}}} for name in ("moving", "stopped", "entry")}},
+    "display": {"synonyms": {"car": "vehicle", "pedestrian": "person", "static_person": "person"}},
+}
+
+
+@pytest.fixture
+def street_schema(admin_client):
+    response = admin_client.post("/api/v1/schemas/", {"name": "street", "schema": STREET_ONTOLOGY}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def post_sample(client, capture, name: str, *, content: bytes | None = None, seqinfo: bytes | None = None,
+                **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"file": SimpleUploadedFile(name, content if content is not None else (FORMAT_SAMPLES / name).read_bytes())}
+    if seqinfo is not None:
+        data["seqinfo"] = SimpleUploadedFile("seqinfo.ini", seqinfo)
+    if "options" in fields:
+        fields["options"] = json.dumps(fields["options"])
+    with capture(execute=True):
+        return client.post("/api/v1/ingest/", {**data, **fields}, format="multipart")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "options", "expected_format", "counts"),
+    [
+        ("deepstream_full.json", {"width": 1920, "height": 1080, "fps": 30}, "deepstream",
+         {"frames": 4, "objects": 5, "tracks": 1, "events": 3}),
+        ("deepstream_minimal.ndjson", {"width": 1920, "height": 1080, "fps": 30}, "deepstream",
+         {"frames": 3, "objects": 3, "tracks": 1, "events": 0}),
+        ("supervision_jsonsink.json", {"width": 1280, "height": 720, "fps": 10}, "supervision",
+         {"frames": 3, "objects": 4, "tracks": 1, "events": 0}),
+        ("supervision_csvsink.csv", {"width": 1280, "height": 720, "fps": 10}, "supervision",
+         {"frames": 3, "objects": 4, "tracks": 1, "events": 0}),
+        ("cvat_video_1_1.xml", {"fps": 30}, "cvat", {"frames": 3, "objects": 4, "tracks": 2, "events": 0}),
+        ("camio_labels.json", {"fps": 1}, "camio", {"frames": 3, "objects": 4, "tracks": 0, "events": 0}),
+    ],
+)
+def test_new_formats_are_detected_and_ingested_strictly(
+    worker_client, street_schema, django_capture_on_commit_callbacks, name, options, expected_format, counts
+):
+    response = post_sample(worker_client, django_capture_on_commit_callbacks, name, video="cam",
+                           mode="strict", options=options)
+
+    assert response.status_code == 202, response.json()
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "succeeded", job
+    assert job["format"] == expected_format
+    assert job["counts"] == counts
+    assert job["violation_count"] == 0
+
+
+@pytest.mark.django_db
+def test_camio_repairs_are_job_warnings(worker_client, street_schema, django_capture_on_commit_callbacks):
+    response = post_sample(worker_client, django_capture_on_commit_callbacks, "camio_labels.json", video="lobby",
+                           options={"fps": 1})
+
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "succeeded", job
+    assert len(job["warnings"]) == 10
+    assert "repaired a trailing comma (removed) at line 4, column 53" in job["warnings"]
+    assert Video.objects.get(name="lobby").camera == "front"
+
+
+@pytest.mark.django_db
+def test_motchallenge_takes_its_seqinfo_as_a_second_part(
+    worker_client, street_schema, django_capture_on_commit_callbacks
+):
+    seqinfo = (FORMAT_SAMPLES / "motchallenge_seqinfo.ini").read_bytes()
+    response = post_sample(worker_client, django_capture_on_commit_callbacks, "motchallenge_gt.txt",
+                           seqinfo=seqinfo, video="MOT17-02")
+
+    assert response.status_code == 202, response.json()
+    job = IngestJob.objects.get(pk=response.json()["id"])
+    assert job.status == "succeeded", job.error
+    assert job.format == "motchallenge"
+    assert job.counts == {"frames": 3, "objects": 4, "tracks": 3, "events": 0}
+    assert job.options["seqinfo"].startswith("[Sequence]")
+    video = Video.objects.get(name="MOT17-02")
+    assert (video.fps, video.frame_count, video.width, video.height) == (30.0, 600, 1920, 1080)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "options", "message"),
+    [
+        ("broken.ndjson", b'{"@timestamp": "2026-03-02T08:00:00Z", "objects": []}\n{"@timestamp": ,}\n', {},
+         "malformed NDJSON: line 2, column 16: Expecting value"),
+        ("broken.csv", b"x_min,y_min,x_max,y_max,class_name,frame_index\n1,2,3,4,car,0\n1,2\n",
+         {"width": 10, "height": 10}, "malformed CSV: line 3 has 2 fields, the first row has 6"),
+        ("broken.xml", b"<annotations>\n  <track id='1' label='car'>\n</annotations>", {},
+         "malformed XML at line 3, column 3: mismatched tag"),
+        ("broken.json", b'{front: {"2016-01-21T20:38:31Z": ["person" "car"]}}', {},
+         "malformed Camio JSON at line 1, column 44: expected ',' or ']'"),
+        ("bomb.xml", b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "bb"><!ENTITY c "&b;&b;">]><annotations>&c;'
+         b"</annotations>", {}, "refused XML"),
+        ("deepstream_full.json", None, {"fps": 30},
+         "DeepStream boxes are in pixels: give the frame size as the options width and height"),
+        ("supervision_csvsink.csv", None, {"width": 1280, "height": 720, "frame_column": "t"},
+         "the rows have no column 't' (options.frame_column)"),
+        ("motchallenge_gt.txt", None, {"fps": 30},
+         "MOTChallenge needs the sequence's frame rate and frame size: send its seqinfo.ini"),
+    ],
+)
+def test_broken_new_format_payloads_are_refused_at_once(
+    worker_client, street_schema, django_capture_on_commit_callbacks, settings, name, content, options, message
+):
+    response = post_sample(worker_client, django_capture_on_commit_callbacks, name, content=content, video="x",
+                           options=options)
+
+    assert response.status_code == 400, response.json()
+    assert message in response.json()["detail"]
+    assert IngestJob.objects.count() == 0
+    assert list((settings.SCOOP_DATA_DIR / "payloads").glob("*")) == []
+
+
+@pytest.mark.django_db
+def test_text_formats_may_come_as_a_string_in_a_json_body(
+    worker_client, street_schema, django_capture_on_commit_callbacks
+):
+    rows = (FORMAT_SAMPLES / "supervision_csvsink.csv").read_text()
+
+    response = post_json(worker_client, django_capture_on_commit_callbacks, video="yard", analytics=rows,
+                         options={"width": 1280, "height": 720, "fps": 10})
+
+    assert response.status_code == 202, response.json()
+    job = worker_client.get(response.json()["url"]).json()
+    assert (job["status"], job["format"], job["counts"]["objects"]) == ("succeeded", "supervision", 4)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.formats import FORMATS, FormatError, detect_format, read_analytics
-from tests.samples import sample, write_json
+from indexer.formats import FORMATS, STREAM_READERS, FormatError, detect_format, read_analytics
+from tests.samples import REPO, sample, write_json
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,10 @@ def test_bdd_info_sample_is_refused_as_labels():
 
 
 def test_registry_names():
-    assert sorted(FORMATS) == ["bdd100k", "eta", "roboflow"]
+    assert sorted(FORMATS) == [
+        "bdd100k", "camio", "cvat", "deepstream", "eta", "motchallenge", "roboflow", "supervision"
+    ]
+    assert sorted(STREAM_READERS) == ["deepstream", "eta", "supervision"]
 
 
 def test_unknown_object_names_its_keys(tmp_path):
@@ -108,12 +111,67 @@ def test_malformed_start_names_the_byte(tmp_path):
 
 
 def test_not_json_at_all(tmp_path):
-    path = tmp_path / "labels.csv"
-    path.write_text("frame,id,x,y\n1,2,3,4\n")
+    path = tmp_path / "labels.txt"
+    path.write_text("hello world\n")
     with pytest.raises(FormatError) as caught:
         detect_format(path)
-    assert caught.value.position == 1
-    assert str(caught.value) == "malformed JSON at byte 1: lexical error: invalid string in json text."
+    assert caught.value.position == 0
+    assert str(caught.value) == "malformed JSON at byte 0: lexical error: invalid char in json text."
+
+
+def test_unknown_csv_names_its_first_line(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("when,what,x,y\nnoon,2,3,4\n")
+    with pytest.raises(FormatError, match="a CSV payload whose first line is 'when,what,x,y'; expected ETA"):
+        detect_format(path)
+
+
+SAMPLES = REPO / "tests" / "indexer" / "format_samples"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("deepstream_full.json", "deepstream"),
+        ("deepstream_minimal.ndjson", "deepstream"),
+        ("supervision_jsonsink.json", "supervision"),
+        ("supervision_csvsink.csv", "supervision"),
+        ("motchallenge_gt.txt", "motchallenge"),
+        ("motchallenge_det.txt", "motchallenge"),
+        ("cvat_video_1_1.xml", "cvat"),
+        ("camio_labels.json", "camio"),
+    ],
+)
+def test_new_format_samples_are_detected(name, expected):
+    assert detect_format(SAMPLES / name) == expected
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"@timestamp": "2026-03-02T08:00:00Z", "sensorId": "c", "objects": []}', "deepstream"),
+        ('{"id": 3, "@timestamp": "2026-03-02T08:00:00Z", "objects": []}\n{"id": 4, "@timestamp": "x"}\n',
+         "deepstream"),
+        ('{"x_min": 1, "y_min": 1, "x_max": 2, "y_max": 2, "frame_index": 0}\n{"x_min": 1}\n', "supervision"),
+        ("frame,id,bb_left,bb_top,bb_width,bb_height,conf\n1,1,2,3,4,5,1\n", "motchallenge"),
+        ('{"lobby": {"2026-03-02T08:00:00Z": ["person"]}}', "camio"),
+        ("<?xml version='1.0'?>\n<annotations><version>1.1</version></annotations>", "cvat"),
+    ],
+)
+def test_detection_of_the_new_formats_by_their_start(tmp_path, content, expected):
+    path = tmp_path / "payload"
+    path.write_text(content)
+    assert detect_format(path) == expected
+
+
+def test_unknown_ndjson_and_xml_are_named(tmp_path):
+    path = tmp_path / "payload"
+    path.write_text('{"frame": 1}\n{"frame": 2}\n')
+    with pytest.raises(FormatError, match="newline-delimited JSON whose first message has the keys 'frame'"):
+        detect_format(path)
+    path.write_text("<svg><g/></svg>")
+    with pytest.raises(FormatError, match="an XML payload that is not CVAT for video 1.1"):
+        detect_format(path)
 
 
 def test_read_analytics_honours_an_explicit_format(tmp_path):
