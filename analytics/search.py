@@ -101,6 +101,7 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
             {
                 "video": clip.video_id,
                 "video_name": video.name if video else None,
+                "live": bool(video and video.live),
                 "start_s": seconds(clip.start_s),
                 "end_s": seconds(clip.end_s),
                 "duration_s": seconds(clip.end_s - clip.start_s),

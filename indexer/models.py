@@ -72,6 +72,10 @@ class Video(models.Model):
     options = models.JSONField(default=dict, blank=True)
     payload_path = models.CharField(max_length=2000, blank=True)
     counts = models.JSONField(default=dict, blank=True)
+    live = models.BooleanField(default=False, help_text="a stream still receiving analytics (indexer.live)")
+    streamed = models.BooleanField(
+        default=False, help_text="its analytics arrived as a stream: payload_path is an NDJSON spool"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     indexed_at = models.DateTimeField(null=True, blank=True)
 

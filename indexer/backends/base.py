@@ -59,6 +59,13 @@ groups them into clips as above; paging fields are ignored.
 - Detections: every detection of the matching frames, ordered by video id,
   frame index and record order, with effective attributes (values that are
   not ``str``, number or ``bool`` are left out; numbers as ``float``).
+- Similar tracks ("find more like this"): a track's vector is its
+  ``TrackRecord.embedding`` when given (the first), else the L2-normalized mean of its
+  detections' embeddings (:mod:`indexer.backends.vectors`); untracked detections have
+  none. The score is the cosine of two stored float32 unit vectors, summed exactly as
+  :func:`~indexer.backends.vectors.exact_scores` does; a track is a candidate when one
+  of its detections lies in a frame matching the request (every track without one);
+  results are ordered by (score desc, video id, track id), so engines agree exactly.
 - Labels: a frame's objects are *matched* when the frame matches and the object
   satisfies one of the request's positive object predicates
   (:func:`~indexer.backends.reference.positive_object_specs`), or any object of a
@@ -68,9 +75,11 @@ groups them into clips as above; paging fields are ignored.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from indexer.ontology import Ontology
 from indexer.records import Analytics
@@ -122,6 +131,16 @@ class IndexCounts:
     objects: int
     tracks: int
     events: int
+
+
+@dataclass
+class AppendResult:
+    """What :meth:`BaseSearchBackend.append_frames` did."""
+
+    appended: IndexCounts  # frames, detections and events added; tracks: track ids new to the video
+    duplicate_frames: int  # frames of the chunk already indexed for the video, left as they were
+    duplicate_objects: int  # detections in those frames, not added
+    indices: list[int]  # the frame indices added, ascending
 
 
 @dataclass
@@ -189,6 +208,22 @@ class Detection:
     lon: float | None
 
 
+@dataclass
+class SimilarTrack:
+    """A track found by similarity, with the span a player needs (the track's first to
+    last detection; ``end_s`` = last detection's t + 1/fps, as clips end)."""
+
+    video_id: int
+    track: str
+    score: float  # cosine similarity to the query vector
+    label: str
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    frames: int  # frames holding a detection of the track
+
+
 class BaseSearchBackend(abc.ABC):
     """One index engine. Instances are cheap; state lives in the engine."""
 
@@ -197,6 +232,18 @@ class BaseSearchBackend(abc.ABC):
         """Replace everything indexed for ``video_id`` with ``analytics``,
         atomically: searches see the old analytics or the new, never a mix.
         ``name`` is the video's name (queryable as ``{"video": {"name": ...}}``)."""
+
+    @abc.abstractmethod
+    def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+        """Add the frames of ``analytics`` whose index is not yet indexed for ``video_id``
+        (live streams), atomically: searches see the video before the append or after it,
+        never part of it. A frame index already indexed is a duplicate: its records are
+        ignored, so sending a chunk again changes nothing. Several records for one new index
+        merge as in :meth:`index_video`. An ``EventRecord`` is added when its start frame is
+        one of the frames added. ``TrackRecord`` is refused (``ValueError``): constant track
+        attributes would change detections already indexed. A video not yet indexed is
+        created with ``name`` and ``analytics.meta``; the caller passes the same meta with
+        every append (an indexed video keeps its fps; the GPS locates the frames added)."""
 
     @abc.abstractmethod
     def delete_video(self, *, video_id: int) -> None:
@@ -263,3 +310,18 @@ class BaseSearchBackend(abc.ABC):
         (:data:`WINDOW_SLACK_S`; ``end_s`` None: to the end), by index: ``{"index", "t",
         "objects": [{"label", "track", "confidence", "box", "attrs"}]}``, objects in record
         order. With a ``request``, the frame and each object also carry ``matched``."""
+
+    # Similarity ("find more like this")
+
+    @abc.abstractmethod
+    def similar_tracks(self, *, request: SearchRequest | None, vector: np.ndarray, k: int,
+                       exclude: Collection[tuple[int, str]] = ()) -> list[SimilarTrack]:
+        """The ``k`` tracks most similar to ``vector`` (any scale; it is L2-normalized) among
+        the candidates of ``request`` (None: every track with a vector), ``exclude``
+        ((video id, track) pairs) left out; exact, ordered by (score desc, video id, track).
+        ``ValueError`` when ``k`` < 1, the vector is zero or not finite, or no indexed track
+        has its dimension while some track has a vector."""
+
+    @abc.abstractmethod
+    def track_vector(self, *, video_id: int, track: str) -> np.ndarray | None:
+        """The stored float32 unit vector of one track; None when it has none."""

@@ -69,10 +69,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from indexer.backends.base import (
     DEFAULT_FPS,
@@ -82,6 +84,7 @@ from indexer.backends.base import (
     SCOPES,
     STAT_UNITS,
     WINDOW_SLACK_S,
+    AppendResult,
     BaseSearchBackend,
     Clip,
     Cooccurrence,
@@ -93,7 +96,17 @@ from indexer.backends.base import (
     LocatedFrame,
     SearchRequest,
     SearchResult,
+    SimilarTrack,
     Timeline,
+)
+from indexer.backends.vectors import (
+    TrackVector,
+    TrackVectorBuilder,
+    check_k,
+    exact_scores,
+    query_vector,
+    ranked,
+    similar_track,
 )
 from indexer.facets import OBJECT_KINDS, UNITS, Facet, facets_for, filters_to_node
 from indexer.ontology import VIDEO_BUILTINS
@@ -447,10 +460,13 @@ class _Video:
     frames: list[_Frame]  # ordered by index
     events: list[_Event]
     tracks: int
+    vectors: list[TrackVector] = field(default_factory=list)  # tracks with a vector, by track id
 
 
 def _materialize(video_id: int, name: str, analytics: Analytics) -> _Video:
     check_video_id(video_id)
+    builder = TrackVectorBuilder()
+    analytics = builder.tap(analytics)
     frames: dict[int, _Frame] = {}
     detections: list[ObjectRecord] = []
     constants: dict[str, dict[str, AttrValue]] = {}
@@ -489,7 +505,39 @@ def _materialize(video_id: int, name: str, analytics: Analytics) -> _Video:
         frames=[frames[index] for index in sorted(frames)],
         events=events,
         tracks=len({record.track for record in detections if record.track is not None}),
+        vectors=builder.tracks(),
     )
+
+
+def refuse_track_records(records: Iterable[Any]) -> None:
+    """``ValueError`` for a ``TrackRecord``: an append cannot change detections already indexed."""
+    for record in records:
+        if isinstance(record, TrackRecord):
+            raise ValueError(f"{record.path or 'a record'}: an append takes no track records (constant attributes "
+                             f"of track '{record.track}')")
+
+
+@dataclass
+class AppendSplit:
+    """A chunk's records split by :func:`append_split`."""
+
+    kept: list[Any]  # records of the new frames, and events starting on one of them
+    fresh: set[int]  # indices of the new frames
+    duplicate_frames: int
+    duplicate_objects: int
+
+
+def append_split(records: list[Any], known: set[int]) -> AppendSplit:
+    """What an append keeps of ``records`` when the video already has the frames ``known``."""
+    named = {record.index for record in records if isinstance(record, FrameRecord | ObjectRecord)}
+    for index in named:
+        check_frame_index(index)
+    fresh = named - known
+    kept = [record for record in records
+            if (record.index if isinstance(record, FrameRecord | ObjectRecord) else record.start_index) in fresh]
+    duplicate_objects = sum(isinstance(record, ObjectRecord) and record.index in known for record in records)
+    return AppendSplit(kept=kept, fresh=fresh, duplicate_frames=len(named & known),
+                       duplicate_objects=duplicate_objects)
 
 
 # Evaluation --------------------------------------------------------------------------------------
@@ -690,6 +738,30 @@ class SearchBackend(BaseSearchBackend):
         objects = sum(len(frame.objects) for frame in video.frames)
         return IndexCounts(frames=len(video.frames), objects=objects, tracks=video.tracks, events=len(video.events))
 
+    def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+        """Materialize the new frames on their own, then swap in the merged video."""
+        records = list(analytics.records())
+        refuse_track_records(records)
+        video = self._videos.get(video_id) or _materialize(
+            video_id, name, Analytics.from_list(format=analytics.format, meta=analytics.meta, records=[]))
+        split = append_split(records, {frame.index for frame in video.frames})
+        # An indexed video keeps its fps; the caller's GPS locates the new frames.
+        meta = VideoMeta(fps=video.fps, gps=analytics.meta.gps)
+        part = _materialize(video_id, video.name,
+                            Analytics.from_list(format=analytics.format, meta=meta, records=split.kept))
+        old_tracks = {obj.track for frame in video.frames for obj in frame.objects if obj.track is not None}
+        new_tracks = {obj.track for frame in part.frames for obj in frame.objects if obj.track is not None}
+        merged = replace(video, frames=sorted(video.frames + part.frames, key=lambda frame: frame.index),
+                         events=video.events + part.events, tracks=len(old_tracks | new_tracks))
+        self._videos[video_id] = merged
+        return AppendResult(
+            appended=IndexCounts(frames=len(part.frames), objects=sum(len(frame.objects) for frame in part.frames),
+                                 tracks=len(new_tracks - old_tracks), events=len(part.events)),
+            duplicate_frames=split.duplicate_frames,
+            duplicate_objects=split.duplicate_objects,
+            indices=sorted(split.fresh),
+        )
+
     def delete_video(self, *, video_id: int) -> None:
         """Forget a video; absent ids are ignored."""
         self._videos.pop(video_id, None)
@@ -878,3 +950,33 @@ class SearchBackend(BaseSearchBackend):
                     shown["matched"] = matched and (not specs or any(_object_holds(spec, obj) for spec in specs))
             frames.append(labeled)
         return frames
+
+    # Similarity
+
+    def similar_tracks(self, *, request: SearchRequest | None, vector: Any, k: int,
+                       exclude: Collection[tuple[int, str]] = ()) -> list[SimilarTrack]:
+        """Every candidate scored with :func:`~indexer.backends.vectors.exact_scores`, then sorted."""
+        check_k(k)
+        query = query_vector(vector)
+        videos = [self._videos[video_id] for video_id in sorted(self._videos)]
+        dims = sorted({track.vector.size for video in videos for track in video.vectors})
+        if dims and query.size not in dims:
+            raise ValueError(f"no indexed track has a {query.size}-dimensional embedding "
+                             f"(indexed: {', '.join(map(str, dims))})")
+        allowed = None if request is None else {
+            (video.video_id, obj.track) for video, frame in self._matching(request).frames for obj in frame.objects}
+        found = {(video.video_id, track.track): (video, track) for video in videos for track in video.vectors
+                 if track.vector.size == query.size
+                 and (allowed is None or (video.video_id, track.track) in allowed)}
+        if not found:
+            return []
+        keys = list(found)
+        scores = exact_scores(np.stack([found[key][1].vector for key in keys]), query)
+        return [similar_track(video_id, found[(video_id, track)][1], score, found[(video_id, track)][0].fps)
+                for video_id, track, score in ranked(keys, scores, k, exclude)]
+
+    def track_vector(self, *, video_id: int, track: str) -> np.ndarray | None:
+        """The track's stored vector, from the materialized video."""
+        video = self._videos.get(video_id)
+        stored = {vector.track: vector.vector for vector in video.vectors} if video is not None else {}
+        return stored.get(track)

@@ -75,14 +75,16 @@ export class ClipGrid {
       ? el("img", { src: withWidth(clip.thumbnail_url, THUMB_WIDTH), alt: "", loading: "lazy", decoding: "async" })
       : el("span", { class: "no-media" }, "no picture");
     const thumb = el("div", { class: "thumb" }, poster, el("span", { class: "scrub-bar" }));
+    const name = clip.video_name || `video ${clip.video}`;
     const card = el("button", {
       type: "button",
-      class: "clip-card",
+      class: clip.live ? "clip-card live" : "clip-card",
       dataset: { index: String(index), video: String(clip.video), start: String(clip.start_s) },
-      "aria-label": `Play ${clip.video_name || `video ${clip.video}`} from ${formatClock(clip.start_s)}`,
+      "aria-label": `Play ${name}${clip.live ? " (live)" : ""} from ${formatClock(clip.start_s)}`,
       onclick: () => this.onOpen(clip),
     }, thumb,
-    el("span", { class: "clip-name" }, clip.video_name || `video ${clip.video}`),
+    el("span", { class: "clip-name" }, name, clip.live && el("span", { class: "live-badge", title:
+      "Still recording: new clips appear as its analytics arrive" }, " LIVE")),
     el("span", { class: "clip-time" }, clipCaption(clip)));
     if (clip.thumbnail_url) {
       thumb.addEventListener("pointerenter", () => videoDetail(clip.video, this.context.urls).catch(() => null));

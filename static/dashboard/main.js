@@ -15,6 +15,8 @@ import { readState, writeState } from "./state.js";
 import { StatsPanel } from "./stats.js";
 
 const PAGE_SIZE = 24;
+// While the clips shown include a live video, the search re-runs this often, so its clips grow.
+const LIVE_REFRESH_MS = 3000;
 const SEARCH_UNITS = ["objects", "tracks", "frames", "clips", "videos"];
 
 const context = JSON.parse(document.getElementById("page-data").textContent);
@@ -176,6 +178,7 @@ async function search() {
     showTotals(answer.counts);
     sidebar.update(state.filters, answer.facets);
     grid.show(answer);
+    followLive(answer);
     document.body.dataset.search = "ready";
     return true;
   } catch (error) {
@@ -191,6 +194,12 @@ async function search() {
     document.body.dataset.search = "error";
     return false;
   }
+}
+
+let liveTimer = null;
+function followLive(answer) {
+  clearTimeout(liveTimer);
+  if (answer.clips.some((clip) => clip.live)) liveTimer = setTimeout(search, LIVE_REFRESH_MS);
 }
 
 // --- exports ---
