@@ -4,6 +4,7 @@ from analytics import apis
 
 urlpatterns = [
     path("search/", apis.SearchApi.as_view(), name="search"),
+    path("similar/", apis.SimilarApi.as_view(), name="similar"),
     path("stats/occurrence/", apis.OccurrenceApi.as_view(), name="stats-occurrence"),
     path("stats/cooccurrence/", apis.CooccurrenceApi.as_view(), name="stats-cooccurrence"),
     path("stats/geo/", apis.GeoApi.as_view(), name="stats-geo"),

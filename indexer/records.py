@@ -18,6 +18,8 @@ Conventions, the same for every format:
 - ``track`` is the track id as a string, or ``None`` for an untracked detection.
 - ``path`` is the JSON path of the element in the source payload, used in
   validation reports (``frames.2.objects.objects[0].attrs.attrs[1]``).
+- ``embedding`` is an appearance vector a worker attached to a detection or a
+  whole track (``None`` when absent); see :mod:`indexer.backends.vectors`.
 
 The rules that turn records into searchable frames (:func:`frame_location`,
 constant track attributes, frames implied by detections) are applied by each
@@ -85,6 +87,7 @@ class ObjectRecord:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     path: str = ""
     attr_paths: dict[str, str] = field(default_factory=dict)
+    embedding: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -97,6 +100,7 @@ class TrackRecord:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     path: str = ""
     attr_paths: dict[str, str] = field(default_factory=dict)
+    embedding: tuple[float, ...] | None = None
 
 
 @dataclass

@@ -40,6 +40,20 @@ and old frames are deleted only after the flip: a search sees the old analytics 
 never a mix. A failed write deletes its own generation; frames of a writer that died in between
 stay invisible (not live) until the next rebuild.
 
+**Appends** (live streams) ask the live generation, in one search, which of the chunk's frames
+and track ids it already has (``post_filter`` on the frames, an exact ``terms`` aggregation on the
+tracks), copy the video's frames into a new generation on the cluster with ``_reindex`` (a
+Painless script re-tags ``gen``/``vgen`` and the id; routing is kept), bulk-index the new frames
+into it, then flip the pointer and delete the old generation as ``index_video`` does: a search sees
+the whole chunk or none of it. Each append copies the video once, server-side.
+
+**Tracks** (similarity search): each track with a vector (:mod:`indexer.backends.vectors`) is
+one document (``doc_type: track``) routed and generated with its video's frames: ``track``,
+``label``, ``vtrack`` (``"<video_id>:<track>"``, for candidate filters), ``dim``, ``vector``
+(``dense_vector``, indexed, cosine similarity; its dimension is fixed by the first vector an index
+receives) and ``span`` (source only). It carries ``tvgen`` rather than ``vgen``, so frame queries
+never see it; deleting a generation deletes its tracks too.
+
 **Rebuilds** create ``<prefix>-frames-<UTC timestamp>`` from the template, bulk-load every video,
 refresh, and move the alias in one ``_aliases`` request (remove from the old index, add to the
 new one), as elasticsearch-dsl-py's ``examples/alias_migration.py`` does; the index it replaced
@@ -78,15 +92,16 @@ import json
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import (
+    DenseVector,
     Double,
     GeoPoint,
     Index,
@@ -96,12 +111,14 @@ from elasticsearch.dsl import (
     Long,
     Mapping,
     Nested,
+    Object,
     Q,
 )
 from elasticsearch.dsl.query import Query
 
 from indexer.backends import es_search
 from indexer.backends.base import (
+    AppendResult,
     BaseSearchBackend,
     Cooccurrence,
     CooccurrencePairs,
@@ -110,18 +127,22 @@ from indexer.backends.base import (
     LocatedFrame,
     SearchRequest,
     SearchResult,
+    SimilarTrack,
     Timeline,
 )
 from indexer.backends.duckdb import frame_locations
 from indexer.backends.es_query import FRAME, VIDEO, all_of, is_finite_number, live_key, term, value_term
 from indexer.backends.reference import (
+    append_split,
     check_frame_index,
     check_video_id,
     effective_fps,
+    refuse_track_records,
     sorted_gps,
     value_kind,
     video_values,
 )
+from indexer.backends.vectors import TrackVectorBuilder
 from indexer.records import Analytics, AttrValue, EventRecord, FrameRecord, ObjectRecord, TrackRecord
 
 BULK_CHUNK = 500
@@ -131,6 +152,7 @@ PUBLISH_ATTEMPTS = 5
 MAX_LIVE_VIDEOS = 262_144
 NESTED_OBJECTS_LIMIT = 100_000
 TEMPLATE_PRIORITY = 200
+TRACK = "track"  # doc_type of track documents (similarity search)
 
 
 # Mapping -----------------------------------------------------------------------------------------
@@ -165,8 +187,12 @@ def frame_mapping() -> Mapping:
     for name, kind in (("doc_type", Keyword), ("gen", Keyword), ("vgen", Keyword), ("name", Keyword),
                        ("keys", Keyword), ("tracks", Keyword), ("track_keys", Keyword),
                        ("video_id", Long), ("frame", Long), ("n_objects", Integer),
-                       ("fps", Double), ("recorded_at", Double), ("t", Double), ("lat", Double), ("lon", Double)):
+                       ("fps", Double), ("recorded_at", Double), ("t", Double), ("lat", Double), ("lon", Double),
+                       ("track", Keyword), ("tvgen", Keyword), ("vtrack", Keyword), ("label", Keyword),
+                       ("dim", Integer)):
         mapping.field(name, kind())
+    mapping.field("vector", DenseVector(index=True, similarity="cosine"))
+    mapping.field("span", Object(enabled=False))
     mapping.field("location", GeoPoint(ignore_malformed=True))
     mapping.field("nums", Nested(_Number))
     mapping.field("objects", Nested(_Object))
@@ -253,11 +279,13 @@ class VideoDocuments:
         self.tracks: set[str] = set()
         self.objects = 0
         self.db = sqlite3.connect("")  # a private temporary database on disk
+        vectors = TrackVectorBuilder()
         try:
-            self._stage(analytics)
+            self._stage(vectors.tap(analytics))
         except BaseException:
             self.db.close()
             raise
+        self.track_vectors = vectors.tracks()
 
     def close(self) -> None:
         self.db.close()
@@ -311,6 +339,21 @@ class VideoDocuments:
         for document in self.frame_documents():
             yield {"_op_type": "index", "_index": index, "_routing": routing,
                    "_id": f"{self.video_id}-{self.gen}-{document['frame']}", "_source": document}
+        for document in self.track_documents():
+            yield {"_op_type": "index", "_index": index, "_routing": routing,
+                   "_id": f"{self.video_id}-{self.gen}-track-{document['track']}", "_source": document}
+
+    def track_documents(self) -> Iterator[dict[str, Any]]:
+        """One document per track with a vector, of this generation."""
+        for track in self.track_vectors:
+            yield {
+                "doc_type": TRACK, "video_id": self.video_id, "gen": self.gen,
+                "tvgen": live_key(self.video_id, self.gen), "track": track.track,
+                "vtrack": es_search.track_key(self.video_id, track.track), "label": track.label,
+                "dim": track.vector.size, "vector": track.vector.tolist(),
+                "span": {"first_frame": track.first_index, "last_frame": track.last_index,
+                         "first_t": track.first_t, "last_t": track.last_t, "frames": track.frames},
+            }
 
     def frame_documents(self) -> Iterator[dict[str, Any]]:
         events = _EventSweep(self.events)
@@ -381,6 +424,21 @@ def _object_document(detection: _Detection, facets: list[str]) -> dict[str, Any]
     return document
 
 
+@dataclass
+class _Indexed:
+    frames: set[int]
+    tracks: set[str]
+
+
+# Re-tags a copied document with the new generation; ids follow: <video>-<gen>-<frame> for frames,
+# <video>-<gen>-track-<track> for track documents (which carry tvgen, not vgen).
+COPY_GENERATION = ("ctx['_source']['gen'] = params.gen; "
+                   "if (ctx['_source']['doc_type'] == 'track') { ctx['_source']['tvgen'] = params.vgen; "
+                   "ctx['_id'] = params.prefix + 'track-' + ctx['_source']['track']; } "
+                   "else { ctx['_source']['vgen'] = params.vgen; "
+                   "ctx['_id'] = params.prefix + ctx['_source']['frame']; }")
+
+
 class _EventSweep:
     """The events whose inclusive span holds each frame index, asked in ascending order."""
 
@@ -406,6 +464,11 @@ def _event_parts(event: EventRecord) -> dict[str, Any]:
 
 
 # The backend -------------------------------------------------------------------------------------
+
+
+def _generation(video_id: int, gen: str) -> Query:
+    """Every document (frames and tracks) of one generation of a video."""
+    return Q("term", vgen=live_key(video_id, gen)) | Q("term", tvgen=live_key(video_id, gen))
 
 
 def connect(*, url: str, username: str = "", password: str = "", api_key: str = "", ca_certs: str = "",
@@ -482,7 +545,8 @@ class SearchBackend(BaseSearchBackend):
 
     def _delete_frames(self, video_id: int, query: Query) -> None:
         response = self.client.delete_by_query(
-            index=self.alias, routing=str(video_id), query=all_of([Q("term", doc_type=FRAME), query]).to_dict(),
+            index=self.alias, routing=str(video_id),
+            query=all_of([Q("terms", doc_type=[FRAME, TRACK]), query]).to_dict(),
             conflicts="proceed", refresh=True)
         if response.get("failures"):
             raise RuntimeError(f"deleting frames of video {video_id} failed: {response['failures']}")
@@ -521,13 +585,89 @@ class SearchBackend(BaseSearchBackend):
                 # Best effort: the generation is invisible without its pointer, and the write's own
                 # error is the one to report.
                 with suppress(Exception):
+                    self._delete_frames(video_id, _generation(video_id, documents.gen))
+                raise
+            if replaced is not None:
+                self._delete_frames(video_id, _generation(video_id, replaced))
+            return documents.counts
+        finally:
+            documents.close()
+
+    def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+        """Copy the live generation into a new one on the cluster (``_reindex``), add the chunk's
+        new frames to it, flip the pointer, delete the old generation: searches see the video
+        before the chunk or after it, never part of it (the cost: each append copies the video)."""
+        check_video_id(video_id)
+        records = list(analytics.records())
+        refuse_track_records(records)
+        self._ensure_index()
+        current = self.client.options(ignore_status=404).get(
+            index=self.alias, id=pointer_id(video_id), routing=str(video_id), source=["gen", "fps"])
+        if not current.get("found"):
+            counts = self.index_video(video_id=video_id, name=name, analytics=analytics)
+            split = append_split(records, set())
+            return AppendResult(appended=counts, duplicate_frames=0, duplicate_objects=0, indices=sorted(split.fresh))
+        old_gen = current["_source"]["gen"]
+        indexed = self._indexed(video_id, old_gen, records)
+        split = append_split(records, indexed.frames)
+        if not split.fresh:
+            return AppendResult(appended=IndexCounts(0, 0, 0, 0), duplicate_frames=split.duplicate_frames,
+                                duplicate_objects=split.duplicate_objects, indices=[])
+        # An indexed video keeps its fps; the caller's meta gives the rest, as when it was created.
+        meta = replace(analytics.meta, fps=current["_source"]["fps"])
+        documents = VideoDocuments(video_id=video_id, name=name, gen=new_generation(),
+                                   analytics=Analytics.from_list(format=analytics.format, meta=meta,
+                                                                 records=split.kept))
+        try:
+            try:
+                self._copy_generation(video_id, old_gen, documents.gen)
+                self._bulk(documents.actions(self.alias))
+                replaced = self._publish(documents)
+            except BaseException:
+                with suppress(Exception):
                     self._delete_frames(video_id, Q("term", vgen=live_key(video_id, documents.gen)))
                 raise
             if replaced is not None:
                 self._delete_frames(video_id, Q("term", vgen=live_key(video_id, replaced)))
-            return documents.counts
+            counts = documents.counts
+            return AppendResult(
+                appended=IndexCounts(frames=counts.frames, objects=counts.objects,
+                                     tracks=len(documents.tracks - indexed.tracks), events=counts.events),
+                duplicate_frames=split.duplicate_frames, duplicate_objects=split.duplicate_objects,
+                indices=sorted(split.fresh))
         finally:
             documents.close()
+
+    def _indexed(self, video_id: int, gen: str, records: list[Any]) -> _Indexed:
+        """Which of the chunk's frame indices and track ids the live generation already has, in one
+        search: the frames through ``post_filter``, the tracks by a ``terms`` aggregation listing
+        exactly the chunk's track ids (so its counts are exact)."""
+        indices = sorted({record.index for record in records if isinstance(record, FrameRecord | ObjectRecord)})
+        tracks = sorted({record.track for record in records if isinstance(record, ObjectRecord) and record.track})
+        body: dict[str, Any] = {
+            "query": all_of([Q("term", doc_type=FRAME), Q("term", vgen=live_key(video_id, gen))]).to_dict(),
+            "post_filter": {"terms": {"frame": indices}},
+            "size": len(indices), "_source": False, "docvalue_fields": ["frame"], "track_total_hits": False,
+        }
+        if tracks:
+            body["aggs"] = {"tracks": {"terms": {"field": "tracks", "include": tracks, "size": len(tracks)}}}
+        response = self.client.search(index=self.alias, routing=str(video_id), **body)
+        frames = {hit["fields"]["frame"][0] for hit in response["hits"]["hits"]}
+        known_tracks = {bucket["key"] for bucket in response.get("aggregations", {}).get("tracks", {}).get(
+            "buckets", [])}
+        return _Indexed(frames=frames, tracks=known_tracks)
+
+    def _copy_generation(self, video_id: int, old_gen: str, new_gen: str) -> None:
+        """Copy the video's frame and track documents of ``old_gen`` into ``new_gen`` on the cluster
+        (routing kept), so that its similarity vectors stay live too."""
+        frames = _generation(video_id, old_gen)
+        params = {"gen": new_gen, "vgen": live_key(video_id, new_gen), "prefix": f"{video_id}-{new_gen}-"}
+        response = self.client.reindex(
+            source={"index": self.alias, "query": frames.to_dict()}, dest={"index": self.alias},
+            script={"lang": "painless", "source": COPY_GENERATION, "params": params},
+            refresh=True, wait_for_completion=True)
+        if response.get("failures"):
+            raise RuntimeError(f"copying the frames of video {video_id} failed: {response['failures']}")
 
     def delete_video(self, *, video_id: int) -> None:
         """Drop the pointer (searches stop seeing the video at once), then the frames."""
@@ -643,3 +783,15 @@ class SearchBackend(BaseSearchBackend):
         """A video's frames in a window; ``matched`` from the matching frames and the request's
         positive object predicates."""
         return es_search.frame_labels(self._reader, request, video_id, start_s, end_s)
+
+    # Similarity
+
+    def similar_tracks(self, *, request: SearchRequest | None, vector: Any, k: int,
+                       exclude: Collection[tuple[int, str]] = ()) -> list[SimilarTrack]:
+        """Exact cosine top-k: ``script_score`` over the live candidate track documents, then the
+        shortlist rescored like every engine (:func:`indexer.backends.es_search.similar_tracks`)."""
+        return es_search.similar_tracks(self._reader, request, vector, k, exclude)
+
+    def track_vector(self, *, video_id: int, track: str) -> np.ndarray | None:
+        """The live track document's vector."""
+        return es_search.track_vector(self._reader, video_id, track)

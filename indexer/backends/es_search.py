@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import A, Q, Search
 from elasticsearch.dsl.query import Query
@@ -42,6 +43,7 @@ from indexer.backends.base import (
     LocatedFrame,
     SearchRequest,
     SearchResult,
+    SimilarTrack,
     Timeline,
 )
 from indexer.backends.es_query import VIDEO, all_of, compile_node, facet_term, live_key
@@ -68,6 +70,15 @@ from indexer.backends.reference import (
     stat_unit,
     tile_of,
     time_bins,
+)
+from indexer.backends.vectors import (
+    TrackVector,
+    check_k,
+    exact_scores,
+    query_vector,
+    ranked,
+    shortlist_slack,
+    similar_track,
 )
 from indexer.facets import OBJECT_KINDS, Facet, facets_for, filters_to_node
 
@@ -670,3 +681,108 @@ def _frame_labels(reader: Reader, request: SearchRequest | None, video_id: int, 
                 shown["matched"] = matched and (not specs or any(_object_holds(spec, obj) for spec in specs))
         frames.append(labeled)
     return frames
+
+
+# Similar tracks ----------------------------------------------------------------------------------
+
+TRACK = "track"  # doc_type of track documents (:mod:`indexer.backends.elasticsearch`)
+# Scored hits asked for beyond the k (+ excluded) wanted, before near-ties force a second request.
+SHORTLIST_EXTRA = 32
+MAX_WINDOW = 10_000  # index.max_result_window
+# Exact brute force over the filtered candidates (the reference's "exact kNN"); + 1 keeps scores >= 0.
+COSINE_SCRIPT = "cosineSimilarity(params.query_vector, 'vector') + 1.0"
+
+
+def track_key(video_id: int, track: str) -> str:
+    """The ``vtrack`` term of a track: candidates are filtered on it."""
+    return f"{video_id}:{track}"
+
+
+def _live_tracks(reader: Reader) -> Query:
+    keys = sorted(live_key(video_id, video.gen) for video_id, video in reader.videos.items())
+    return all_of([Q("term", doc_type=TRACK), Q("terms", tvgen=keys)])
+
+
+def _track_dims(reader: Reader, tracks: Query) -> list[int]:
+    search = Search().query(tracks).extra(size=0, track_total_hits=False)
+    search.aggs.bucket("dims", "terms", field="dim", size=100)
+    return sorted(bucket["key"] for bucket in reader.pit.search(search)["aggregations"]["dims"]["buckets"])
+
+
+def _candidate_keys(reader: Reader) -> list[str]:
+    """``vtrack`` terms of the tracks with a detection in a matching frame."""
+    keys = set()
+    for hit in reader.frames(reader.matching(), sort=BY_INDEX, fields=["video_id", "tracks"]):
+        video_id = hit["fields"]["video_id"][0]
+        keys.update(track_key(video_id, track) for track in hit["fields"].get("tracks", []))
+    return sorted(keys)
+
+
+def scored_search(candidates: Query, query: np.ndarray, size: int, min_score: float | None = None) -> Search:
+    """The ``script_score`` request: candidates by float32 cosine, best first, ties by video and track."""
+    script = {"source": COSINE_SCRIPT, "params": {"query_vector": query.tolist()}}
+    search = Search().query(Q("script_score", query=candidates, script=script)).sort(
+        {"_score": "desc"}, {"video_id": "asc"}, {"track": "asc"}).source(
+        ["video_id", "track", "label", "span", "vector"]).extra(size=size, track_total_hits=False)
+    return search if min_score is None else search.extra(min_score=min_score)
+
+
+def _shortlist(reader: Reader, candidates: Query, query: np.ndarray, want: int) -> list[dict[str, Any]]:
+    """Every hit whose float32 score may put it in the top ``want`` (as the DuckDB engine shortlists)."""
+    size = min(want + SHORTLIST_EXTRA, MAX_WINDOW)
+    found = reader.pit.search(scored_search(candidates, query, size))["hits"]["hits"]
+    if len(found) < size:
+        return found
+    floor = found[want - 1]["sort"][0] - shortlist_slack(query.size)
+    if found[-1]["sort"][0] < floor:
+        return found
+    return reader.pit.search(scored_search(candidates, query, MAX_WINDOW, min_score=floor))["hits"]["hits"]
+
+
+def similar_tracks(read: Read, request: SearchRequest | None, vector: Any, k: int,
+                   exclude: Collection[tuple[int, str]]) -> list[SimilarTrack]:
+    """Top ``k`` of the live tracks (candidates of ``request``), rescored exactly and ranked."""
+    check_k(k)
+    query = query_vector(vector)
+    with read(request) as reader:
+        if not reader.videos:
+            return []
+        tracks = _live_tracks(reader)
+        dims = _track_dims(reader, tracks)
+        if not dims:
+            return []
+        if query.size not in dims:
+            raise ValueError(f"no indexed track has a {query.size}-dimensional embedding "
+                             f"(indexed: {', '.join(map(str, dims))})")
+        candidates = all_of([tracks, Q("term", dim=query.size)])
+        if request is not None:
+            keys = _candidate_keys(reader)
+            if not keys:
+                return []
+            candidates = all_of([candidates, Q("terms", vtrack=keys)])
+        hits = [hit["_source"] for hit in _shortlist(reader, candidates, query, k + len(exclude))]
+        fps = reader.fps
+    if not hits:
+        return []
+    found = {(hit["video_id"], hit["track"]): hit for hit in hits}
+    keys = list(found)
+    scores = exact_scores(np.array([found[key]["vector"] for key in keys], dtype=np.float32), query)
+    return [similar_track(video_id, _span(found[(video_id, track)]), score, fps[video_id])
+            for video_id, track, score in ranked(keys, scores, k, exclude)]
+
+
+def _span(source: dict[str, Any]) -> TrackVector:
+    span = source["span"]
+    return TrackVector(source["track"], source["label"], np.empty(0, dtype=np.float32), span["first_frame"],
+                       span["last_frame"], span["first_t"], span["last_t"], span["frames"])
+
+
+def track_vector(read: Read, video_id: int, track: str) -> np.ndarray | None:
+    """The live document of one track, its vector."""
+    with read(None) as reader:
+        if not reader.videos:
+            return None
+        search = Search().query(all_of([_live_tracks(reader), Q("term", vtrack=track_key(video_id, track))])).source(
+            ["vector"]).extra(size=1, track_total_hits=False)
+        found = reader.pit.search(search)["hits"]["hits"]
+    return np.array(found[0]["_source"]["vector"], dtype=np.float32) if found else None

@@ -7,6 +7,10 @@
 // only matching labels (it carries "matching", "q", "query" or "filters"), the
 // "only labels that match" toggle is offered, otherwise every label is drawn
 // and the toggle stays hidden.
+//
+// "Find similar": the tracks of the frame on screen are offered as buttons; one
+// asks /api/v1/similar/ (with the current query and filters) for the tracks
+// most like it, shown below the player; a result plays like a clip.
 
 import { apiGet, apiPost, isAbort } from "./api.js";
 import { el, formatClock, formatDuration, replace } from "./dom.js";
@@ -14,6 +18,8 @@ import { andText, valueText } from "./querytext.js";
 import { clipCaption, videoDetail } from "./clips.js";
 
 const LABEL_WINDOW_S = 30;
+const SIMILAR_URL = "/api/v1/similar/";
+const SIMILAR_K = 12;
 const DEFAULT_COLOR = "#ffcc00";
 
 export class Player {
@@ -56,6 +62,7 @@ export class Player {
     this.clip = clip;
     this.request = request;
     this.windows.clear();
+    this.similarKey = null;
     this.matching.checked = labelsMode !== "all";
     this.title.textContent = "";
     this.info.textContent = clipCaption({ start_s: clip.start, duration_s: clip.end - clip.start });
@@ -255,6 +262,58 @@ export class Player {
     }
     canvas.dataset.boxes = String(boxes);
     canvas.dataset.frame = String(index);
+    this.offerSimilar(frame);
+  }
+
+  // One "find similar" button per track of the frame on screen (rebuilt only when they change).
+  offerSimilar(frame) {
+    const tracks = new Map();
+    for (const object of frame?.objects || []) {
+      if (object.track !== null && object.track !== undefined && !tracks.has(object.track)) {
+        tracks.set(object.track, this.context.vocabulary.names[object.label] || object.label);
+      }
+    }
+    const key = [...tracks.keys()].join("\u0000");
+    if (key === this.similarKey) return;
+    this.similarKey = key;
+    replace(this.similarTracks, ...[...tracks].map(([track, name]) => el("button", {
+      type: "button",
+      class: "find-similar",
+      dataset: { track },
+      onclick: () => this.findSimilar(track, name),
+    }, `Find similar: ${name} ${track}`)));
+  }
+
+  async findSimilar(track, name) {
+    const clip = this.clip;
+    this.similarPanel.hidden = false;
+    this.similarNote.textContent = `Looking for tracks like ${name} ${track}...`;
+    replace(this.similarResults);
+    const body = { video: clip.video, track, k: SIMILAR_K, q: this.request.q || "", filters: this.request.filters || {} };
+    if (this.request.schema) body.schema = this.request.schema;
+    let answer;
+    try {
+      answer = await apiPost(SIMILAR_URL, body);
+    } catch (error) {
+      this.similarNote.textContent = `Find similar failed: ${error.message}`;
+      return;
+    }
+    if (this.clip !== clip) return;
+    this.similarNote.textContent = answer.results.length
+      ? `Tracks most like ${name} ${track}, most similar first:`
+      : `No other track with an embedding matches the query.`;
+    replace(this.similarResults, ...answer.results.map((hit) => el("button", {
+      type: "button",
+      class: "similar-item",
+      dataset: { video: hit.video, track: hit.track },
+      onclick: () => this.open({ video: hit.video, start: hit.start_s, end: hit.end_s }, this.request,
+        this.matching.checked ? "matching" : "all"),
+    },
+    hit.thumbnail_url ? el("img", { src: hit.thumbnail_url, alt: "", loading: "lazy" }) : null,
+    el("strong", {}, `${this.context.vocabulary.names[hit.label] || hit.label} ${hit.track}`),
+    el("span", {}, hit.video_name),
+    el("span", { class: "muted" }, `similarity ${hit.score.toFixed(3)}`),
+    el("span", { class: "muted" }, clipCaption(hit)))));
   }
 }
 
@@ -274,6 +333,10 @@ export function playerParts() {
     matching: byId("player-matching"),
     matchingWrap: byId("player-matching-wrap"),
     labelsNote: byId("player-labels-note"),
+    similarTracks: byId("player-similar-tracks"),
+    similarPanel: byId("player-similar"),
+    similarNote: byId("player-similar-note"),
+    similarResults: byId("player-similar-results"),
   };
 }
 

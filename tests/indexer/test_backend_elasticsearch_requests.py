@@ -466,8 +466,9 @@ def test_writing_a_video_again_flips_its_pointer_then_deletes_the_old_generation
     assert second_flip.params == {"if_seq_no": "6", "if_primary_term": "1", "refresh": "true", "routing": "1"}
     assert delete.params == {"conflicts": "proceed", "refresh": "true", "routing": "1"}
     # The generation replaced is the one read at the successful flip, never the one being written.
-    assert delete.body == {"query": {"bool": {"filter": [{"term": {"doc_type": "frame"}},
-                                                        {"term": {"vgen": "1:g9"}}]}}}
+    # Its frames and its track documents (similarity search) go together.
+    generation = {"bool": {"should": [{"term": {"vgen": "1:g9"}}, {"term": {"tvgen": "1:g9"}}]}}
+    assert delete.body == {"query": {"bool": {"filter": [{"terms": {"doc_type": ["frame", "track"]}}, generation]}}}
 
 
 def test_a_failed_bulk_deletes_its_own_generation_and_never_touches_the_pointer(cluster, backend):
@@ -479,7 +480,8 @@ def test_a_failed_bulk_deletes_its_own_generation_and_never_touches_the_pointer(
     cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
     with pytest.raises(BulkIndexError):
         backend.index_video(video_id=1, name="cam", analytics=video(FrameRecord(0, 0.0)))
-    assert cluster.sent[-1].body["query"]["bool"]["filter"][1] == {"term": {"vgen": "1:g1"}}
+    assert cluster.sent[-1].body["query"]["bool"]["filter"][1] == {
+        "bool": {"should": [{"term": {"vgen": "1:g1"}}, {"term": {"tvgen": "1:g1"}}]}}
 
 
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-delete.html (routing, refresh)
@@ -490,7 +492,7 @@ def test_delete_video_drops_the_pointer_then_the_frames(cluster, backend):
     backend.delete_video(video_id=1)
     pointer, frames = cluster.sent[1:]
     assert pointer.params == {"refresh": "true", "routing": "1"}
-    assert frames.body == {"query": {"bool": {"filter": [{"term": {"doc_type": "frame"}},
+    assert frames.body == {"query": {"bool": {"filter": [{"terms": {"doc_type": ["frame", "track"]}},
                                                         {"term": {"video_id": 1}}]}}}
 
 
@@ -800,3 +802,112 @@ def test_production_settings_pick_elasticsearch_when_a_cluster_is_configured_and
     assert "Set the ELASTICSEARCH_PASSWORD environment variable" in missing.stderr
     no_url = _production_settings(SCOOP_SEARCH_ENGINE="indexer.backends.elasticsearch")
     assert "Set the ELASTICSEARCH_URL environment variable" in no_url.stderr
+
+
+# Appends (live streams) ------------------------------------------------------------------------------
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-reindex.html (source query, dest,
+# script, refresh, wait_for_completion; the response's failures); .../painless/8.17/painless-reindex-context.html
+# (ctx['_id'] and ctx['_source'] may be changed); .../filter-search-results.html#post-filter;
+# .../search-fields.html#docvalue-fields
+
+
+def reindexed(copied: int) -> dict:
+    return {"took": 20, "timed_out": False, "total": copied, "updated": 0, "created": copied, "deleted": 0,
+            "batches": 1, "version_conflicts": 0, "noops": 0, "retries": {"bulk": 0, "search": 0},
+            "throttled_millis": 0, "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": []}
+
+
+def _expect_live_pointer(cluster: Cluster, gen: str, seq_no: int) -> None:
+    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "_version": 2,
+                                                     "_seq_no": seq_no, "_primary_term": 1, "found": True,
+                                                     "_source": {"gen": gen, "fps": 10.0}})
+
+
+def test_an_append_copies_the_live_generation_adds_the_new_frames_then_flips_the_pointer(cluster, backend):
+    # The video has frames 0 and 1 (generation g0) and track "a"; the chunk sends frames 1 and 2.
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    _expect_live_pointer(cluster, "g0", 4)
+    indexed = hits([frame_hit(1, 0.1, 1, fields={"frame": [1]})],
+                   aggregations={"tracks": terms_buckets({"a": 1})})
+    cluster.expect("POST", f"/{ALIAS}/_search", indexed)
+    cluster.expect("POST", "/_reindex", reindexed(2))
+    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-2"]))
+    _expect_live_pointer(cluster, "g0", 4)
+    cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", written("video-1", 5, "updated"))
+    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(2))
+
+    result = backend.append_frames(video_id=1, name="cam", analytics=video(
+        vehicle(1, track="a"), FrameRecord(1, 0.1), vehicle(2, track="a"), vehicle(2, track="b"),
+        EventRecord("brake", 2, 2), EventRecord("brake", 1, 1)))
+
+    assert result.appended == es_backend.IndexCounts(frames=1, objects=2, tracks=1, events=1)
+    assert (result.duplicate_frames, result.duplicate_objects, result.indices) == (1, 1, [2])
+    pointer, search, copy, bulk, _get, flip, delete = (sent for sent in cluster.sent if sent.method != "HEAD")
+    assert pointer.params == {"routing": "1", "_source": "gen,fps"}
+    assert search.params == {"routing": "1"}
+    assert search.body == {
+        "query": {"bool": {"filter": [{"term": {"doc_type": "frame"}}, {"term": {"vgen": "1:g0"}}]}},
+        "post_filter": {"terms": {"frame": [1, 2]}}, "size": 2, "_source": False, "docvalue_fields": ["frame"],
+        "track_total_hits": False,
+        "aggs": {"tracks": {"terms": {"field": "tracks", "include": ["a", "b"], "size": 2}}}}
+    assert copy.params == {"refresh": "true", "wait_for_completion": "true"}
+    assert copy.body == {
+        "source": {"index": ALIAS, "query": {"bool": {"should": [{"term": {"vgen": "1:g0"}},
+                                                                 {"term": {"tvgen": "1:g0"}}]}}},
+        "dest": {"index": ALIAS},
+        "script": {"lang": "painless", "source": es_backend.COPY_GENERATION,
+                   "params": {"gen": "g1", "vgen": "1:g1", "prefix": "1-g1-"}}}
+    new_frames = [line for line in bulk.body if "frame" in line]
+    assert [(doc["frame"], doc["vgen"], doc["n_objects"]) for doc in new_frames] == [(2, "1:g1", 2)]
+    assert [event["label"] for event in new_frames[0]["events"]] == ["brake"]
+    assert flip.params == {"if_seq_no": "4", "if_primary_term": "1", "refresh": "true", "routing": "1"}
+    assert flip.body["gen"] == "g1"
+    assert '"1:g0"' in json.dumps(delete.body) and '"1:g1"' not in json.dumps(delete.body)
+
+
+def test_a_resent_chunk_writes_nothing(cluster, backend):
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    _expect_live_pointer(cluster, "g0", 4)
+    cluster.expect("POST", f"/{ALIAS}/_search", hits([frame_hit(1, 0.2, 2, fields={"frame": [2]})]))
+
+    result = backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(2), FrameRecord(2, 0.2)))
+
+    assert result.appended == es_backend.IndexCounts(0, 0, 0, 0)
+    assert (result.duplicate_frames, result.duplicate_objects, result.indices) == (1, 1, [])
+    assert "aggs" not in cluster.sent[-1].body  # no track ids in the chunk, nothing to ask
+
+
+def test_a_failed_copy_removes_the_new_generation_and_keeps_the_pointer(cluster, backend):
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    _expect_live_pointer(cluster, "g0", 4)
+    cluster.expect("POST", f"/{ALIAS}/_search", hits([]))
+    failed = {**reindexed(0), "failures": [{"index": INDEX, "id": "1-g0-0", "cause": {"type": "mapper_exception"}}]}
+    cluster.expect("POST", "/_reindex", failed)
+    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+
+    with pytest.raises(RuntimeError, match="copying the frames of video 1 failed"):
+        backend.append_frames(video_id=1, name="cam", analytics=video(FrameRecord(3, 0.3)))
+
+    removed = json.dumps(cluster.sent[-1].body)
+    assert '"1:g1"' in removed and '"1:g0"' not in removed  # its own generation, never the live one
+    assert not any(sent.path.endswith("/_doc/video-1") and sent.method == "PUT" for sent in cluster.sent)
+
+
+def test_an_append_to_a_video_not_indexed_writes_it_whole(cluster, backend):
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False}, status=404)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-0"]))
+    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False}, status=404)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 2))
+
+    result = backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(0, track="a")))
+
+    assert result.appended == es_backend.IndexCounts(frames=1, objects=1, tracks=1, events=0)
+    assert result.indices == [0]
+
+
+def test_an_append_refuses_track_records_before_sending_anything(cluster, backend):
+    with pytest.raises(ValueError, match="an append takes no track records"):
+        backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(0, track="a"),
+                                                                      TrackRecord("a", "vehicle", {"color": "black"})))

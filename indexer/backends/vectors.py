@@ -1,0 +1,393 @@
+"""Track vectors for similarity search ("find more like this", target reacquisition).
+
+**What a track's vector is.** Workers may attach an ``embedding`` (appearance vector) to
+detections (``ObjectRecord.embedding``) and to whole tracks (``TrackRecord.embedding``).
+A track's vector is its first ``TrackRecord`` embedding when there is one, else the mean
+of its detections' embeddings; either is L2-normalized and stored as float32. A track
+whose vector has norm 0 has none. Untracked detections are ignored: they have no id an
+analyst could name or a query could restrict. :class:`TrackVectorBuilder` computes the
+vectors while an engine reads the record stream (the stream may be readable only once).
+
+**Exact scores.** The score of a track is the cosine of two float32 unit vectors, computed
+by :func:`exact_scores`: each product of two float32 numbers is exact in float64, and the
+float64 sum over one row runs in an order that depends only on the row, so every engine
+gets the same bits. Fast engines shortlist with a float32 matrix product (torch, on CUDA
+when there is one) and rescore the shortlist exactly: every candidate whose float32 score
+lies within :func:`shortlist_slack` of the k-th is kept, which covers float32 rounding.
+Ties are ordered by (score desc, video id, track id).
+
+**DuckDB storage.** Each indexed video with vectors writes one immutable file
+``index/vectors/<video>-<uuid>.npy`` (float32, one row per track) and rows of the
+generation's table ``track_vectors`` pointing into it, so a generation copies only those
+rows, never the vectors. After a generation is published, files referenced by neither it
+nor the previous generation (which readers may still hold) are deleted
+(:func:`vector_files_prune`). Readers load a generation's vectors of one dimension once
+into memory (:class:`VectorSearch`), then search them per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from indexer.backends.base import DEFAULT_FPS, SimilarTrack
+from indexer.records import Analytics, ObjectRecord, Record, TrackRecord
+
+if TYPE_CHECKING:  # torch is imported where vectors are scored: it costs ingest a second to load
+    import torch
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 1000
+VECTORS_DIR = "vectors"
+TABLE = """CREATE TABLE IF NOT EXISTS track_vectors (
+    video_id BIGINT NOT NULL, track VARCHAR NOT NULL, "row" INTEGER NOT NULL, file VARCHAR NOT NULL,
+    dim INTEGER NOT NULL, label VARCHAR NOT NULL, first_idx BIGINT NOT NULL, last_idx BIGINT NOT NULL,
+    first_t DOUBLE NOT NULL, last_t DOUBLE NOT NULL, frames INTEGER NOT NULL)"""
+
+
+# Vectors and scores ------------------------------------------------------------------------------
+
+
+def unit_vector(values: Any) -> np.ndarray | None:
+    """``values`` L2-normalized as float32; None when its norm is 0."""
+    vector = np.asarray(values, dtype=np.float64)
+    norm = float(np.linalg.norm(vector))
+    if norm == 0.0:
+        return None
+    return np.ascontiguousarray(vector / norm, dtype=np.float32)
+
+
+def query_vector(vector: Any) -> np.ndarray:
+    """A query vector as a float32 unit vector; ``ValueError`` when it cannot be one."""
+    values = np.asarray(vector, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("the query vector must be a non-empty list of numbers")
+    if not np.isfinite(values).all():
+        raise ValueError("the query vector holds a number that is not finite")
+    unit = unit_vector(values)
+    if unit is None:
+        raise ValueError("the query vector is zero")
+    return unit
+
+
+def exact_scores(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine scores of float32 unit ``rows`` (n x d) against a float32 unit ``query``, in
+    float64: the engines' shared definition (module docstring)."""
+    products = np.ascontiguousarray(rows, dtype=np.float32).astype(np.float64) * query.astype(np.float64)
+    return products.sum(axis=1)
+
+
+def shortlist_slack(dim: int) -> float:
+    """How far below the k-th float32 score an exact score may still belong to the top k:
+    twice the worst-case float32 dot-product error of unit vectors of ``dim`` values."""
+    return dim * 2.0**-22
+
+
+def check_k(k: int) -> None:
+    """``ValueError`` unless 1 <= k <= :data:`MAX_K`."""
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+
+
+def ranked(keys: list[tuple[int, str]], scores: np.ndarray, k: int,
+           exclude: Collection[tuple[int, str]]) -> list[tuple[int, str, float]]:
+    """The best ``k`` (video id, track, score) by (score desc, video id, track), ``exclude`` left out."""
+    left_out = set(exclude)
+    best = sorted(((-float(score), key) for key, score in zip(keys, scores, strict=True) if key not in left_out))
+    return [(video_id, track, -negative) for negative, (video_id, track) in best[:k]]
+
+
+def device() -> torch.device:
+    """Where vectors are scored: CUDA when this machine has it, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# Building vectors from records -------------------------------------------------------------------
+
+
+@dataclass
+class TrackVector:
+    track: str
+    label: str
+    vector: np.ndarray  # float32, unit
+    first_index: int
+    last_index: int
+    first_t: float
+    last_t: float
+    frames: int
+
+
+@dataclass
+class _Track:
+    label: str
+    first: tuple[int, float]  # (index, t) of the earliest detection
+    last: tuple[int, float]
+    frames: set[int] = field(default_factory=set)
+    total: np.ndarray | None = None  # sum of the detections' embeddings
+    count: int = 0
+
+
+class TrackVectorBuilder:
+    """Collects each track's vector and span from a record stream while it is read."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._tracks: dict[str, _Track] = {}
+        self._given: dict[str, tuple[float, ...]] = {}  # TrackRecord embeddings, first wins
+
+    def tap(self, analytics: Analytics) -> Analytics:
+        """``analytics`` whose record stream also feeds this builder (restarted on every read)."""
+        return Analytics(format=analytics.format, meta=analytics.meta, warnings=analytics.warnings,
+                         records=lambda: self._feed(analytics.records()))
+
+    def _feed(self, records: Iterator[Record]) -> Iterator[Record]:
+        self._reset()
+        for record in records:
+            self.add(record)
+            yield record
+
+    def add(self, record: Record) -> None:
+        """Take one record into account (records of other kinds are ignored)."""
+        if isinstance(record, TrackRecord) and record.embedding is not None:
+            self._given.setdefault(record.track, record.embedding)
+        if not isinstance(record, ObjectRecord) or record.track is None:
+            return
+        track = self._tracks.get(record.track)
+        spot = (record.index, record.t)
+        if track is None:
+            track = self._tracks[record.track] = _Track(record.label, spot, spot)
+        track.first, track.last = min(track.first, spot), max(track.last, spot)
+        track.frames.add(record.index)
+        if record.embedding is not None:
+            values = np.asarray(record.embedding, dtype=np.float64)
+            if track.total is not None and track.total.shape != values.shape:
+                raise ValueError(f"track '{record.track}' has embeddings of {track.total.size} and "
+                                 f"{values.size} values")
+            track.total = values if track.total is None else track.total + values
+            track.count += 1
+
+    def tracks(self) -> list[TrackVector]:
+        """The tracks with a vector (and at least one detection), by track id."""
+        found = []
+        for name in sorted(self._tracks):
+            track = self._tracks[name]
+            given = self._given.get(name)
+            source = given if given is not None else None if track.total is None else track.total / track.count
+            vector = None if source is None else unit_vector(source)
+            if vector is not None:
+                found.append(TrackVector(name, track.label, vector, track.first[0], track.last[0], track.first[1],
+                                         track.last[1], len(track.frames)))
+        return found
+
+
+def similar_track(video_id: int, track: TrackVector, score: float, fps: float) -> SimilarTrack:
+    """A result: the track's span as a clip (end = last detection + 1/fps)."""
+    return SimilarTrack(video_id=video_id, track=track.track, score=score, label=track.label,
+                        start_frame=track.first_index, end_frame=track.last_index, start_s=track.first_t,
+                        end_s=track.last_t + 1.0 / fps, frames=track.frames)
+
+
+# DuckDB storage ----------------------------------------------------------------------------------
+
+
+def vectors_store(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, tracks: list[TrackVector]) -> None:
+    """Replace the video's rows of ``track_vectors`` in an unpublished generation, writing its
+    vectors to a new immutable file (durable before the generation can be published)."""
+    vectors_delete(con, video_id)
+    if not tracks:
+        return
+    directory = root / VECTORS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{video_id}-{uuid.uuid4().hex}.npy"
+    with open(directory / name, "wb") as handle:
+        np.save(handle, np.stack([track.vector for track in tracks]))
+        handle.flush()
+        os.fsync(handle.fileno())
+    rows = pd.DataFrame({
+        "video_id": video_id, "track": [track.track for track in tracks], "row": range(len(tracks)), "file": name,
+        "dim": [track.vector.size for track in tracks], "label": [track.label for track in tracks],
+        "first_idx": [track.first_index for track in tracks], "last_idx": [track.last_index for track in tracks],
+        "first_t": [track.first_t for track in tracks], "last_t": [track.last_t for track in tracks],
+        "frames": [track.frames for track in tracks]})
+    con.register("scoop_track_vectors", rows)  # one bulk insert: executemany runs a statement per row
+    try:
+        con.execute("INSERT INTO track_vectors BY NAME SELECT * FROM scoop_track_vectors")
+    finally:
+        con.unregister("scoop_track_vectors")
+
+
+def vectors_delete(con: duckdb.DuckDBPyConnection, video_id: int) -> None:
+    """Drop a video's rows (its file goes when no kept generation refers to it)."""
+    con.execute(TABLE)
+    con.execute("DELETE FROM track_vectors WHERE video_id = ?", [video_id])
+
+
+def vector_files_prune(root: Path, generations: list[str | None], config: dict[str, Any]) -> None:
+    """Delete vector files that none of ``generations`` (the live one and the one it replaced)
+    refers to: leftovers of replaced videos and of writers that failed."""
+    directory = root / VECTORS_DIR
+    if not directory.is_dir():
+        return
+    kept: set[str] = set()
+    try:
+        for name in generations:
+            if name is None or not (root / name).exists():
+                continue
+            con = duckdb.connect(str(root / name), read_only=True, config=config)
+            try:
+                kept.update(row[0] for row in _rows(con, "SELECT DISTINCT file FROM track_vectors", []))
+            finally:
+                con.close()
+    except duckdb.Error as error:
+        # The write itself succeeded: leave the leftovers to the next one rather than guess.
+        logger.warning("vector files in %s were not pruned: %s", directory, error)
+        return
+    for path in directory.iterdir():
+        if path.name not in kept:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                logger.warning("could not delete the unused vector file %s: %s", path, error)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[tuple]:
+    """Rows of a query on ``track_vectors``; none in a generation written before it existed."""
+    try:
+        return con.execute(sql, params).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+@dataclass
+class _Matrix:
+    """One generation's vectors of one dimension, ordered by (video id, track)."""
+
+    keys: list[tuple[int, str]]
+    spans: list[TrackVector]  # vector field empty: the rows live in ``host``
+    fps: list[float]
+    host: np.ndarray  # n x dim float32
+    scores_on: torch.Tensor  # the same rows on the search device
+
+
+class VectorSearch:
+    """Exact top-k over the track vectors of the live DuckDB generation (module docstring)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._lock = threading.Lock()
+        self._matrices: dict[tuple[str, int], _Matrix] = {}
+
+    def dims(self, con: duckdb.DuckDBPyConnection) -> list[int]:
+        """The dimensions of the generation's vectors."""
+        return [row[0] for row in _rows(con, "SELECT DISTINCT dim FROM track_vectors ORDER BY dim", [])]
+
+    def track_vector(self, con: duckdb.DuckDBPyConnection, video_id: int, track: str) -> np.ndarray | None:
+        """One track's stored vector (None: it has none), read from its file."""
+        rows = _rows(con, 'SELECT file, "row" FROM track_vectors WHERE video_id = ? AND track = ?', [video_id, track])
+        if not rows:
+            return None
+        file, row = rows[0]
+        return np.array(np.load(self.root / VECTORS_DIR / file, mmap_mode="r")[row])
+
+    def similar(self, con: duckdb.DuckDBPyConnection, generation: str, *, vector: Any, k: int,
+                exclude: Collection[tuple[int, str]], frames: str | None) -> list[SimilarTrack]:
+        """Top ``k``; ``frames`` names a temp table of matching frame ids (None: no restriction)."""
+        check_k(k)
+        query = query_vector(vector)
+        dims = self.dims(con)
+        if not dims:
+            return []
+        if query.size not in dims:
+            raise ValueError(f"no indexed track has a {query.size}-dimensional embedding "
+                             f"(indexed: {', '.join(map(str, dims))})")
+        matrix = self._matrix(con, generation, query.size)
+        positions = None if frames is None else self._candidates(con, query.size, frames)
+        chosen = _shortlist(matrix, query, positions, k + len(exclude))
+        keys = [matrix.keys[position] for position in chosen]
+        best = ranked(keys, exact_scores(matrix.host[chosen], query), k, exclude)
+        where = {key: position for key, position in zip(keys, chosen, strict=True)}
+        return [similar_track(video_id, matrix.spans[where[(video_id, track)]], score,
+                              matrix.fps[where[(video_id, track)]]) for video_id, track, score in best]
+
+    def _candidates(self, con: duckdb.DuckDBPyConnection, dim: int, frames: str) -> np.ndarray:
+        """Positions (in the matrix order) of the tracks with a detection in the matching frames."""
+        rows = con.execute(
+            f"""WITH ordered AS (
+                    SELECT video_id, track, row_number() OVER (ORDER BY video_id, track) - 1 AS position
+                    FROM track_vectors WHERE dim = ?)
+                SELECT o.position FROM ordered o SEMI JOIN (
+                    SELECT DISTINCT video_id, track FROM objects
+                    WHERE track IS NOT NULL AND frame_id IN (SELECT frame_id FROM {frames})) c
+                ON c.video_id = o.video_id AND c.track = o.track
+                ORDER BY o.position""", [dim]).fetchnumpy()
+        return np.asarray(rows["position"], dtype=np.int64)
+
+    def _matrix(self, con: duckdb.DuckDBPyConnection, generation: str, dim: int) -> _Matrix:
+        with self._lock:
+            cached = self._matrices.get((generation, dim))
+            if cached is None:
+                # Only the live generation's matrices are worth their memory.
+                self._matrices = {key: value for key, value in self._matrices.items() if key[0] == generation}
+                cached = self._matrices[(generation, dim)] = self._load(con, dim)
+            return cached
+
+    def _load(self, con: duckdb.DuckDBPyConnection, dim: int) -> _Matrix:
+        rows = con.execute(
+            """SELECT tv.video_id, tv.track, tv."row", tv.file, tv.label, tv.first_idx, tv.last_idx, tv.first_t,
+                       tv.last_t, tv.frames, v.fps
+                FROM track_vectors tv LEFT JOIN videos v USING (video_id)
+                WHERE tv.dim = ? ORDER BY tv.video_id, tv.track""", [dim]).fetchall()
+        host = np.empty((len(rows), dim), dtype=np.float32)
+        by_file: dict[str, list[tuple[int, int]]] = {}
+        for position, row in enumerate(rows):
+            by_file.setdefault(row[3], []).append((position, row[2]))
+        for file, places in by_file.items():
+            stored = np.load(self.root / VECTORS_DIR / file, mmap_mode="r")
+            host[[position for position, _ in places]] = stored[[row for _, row in places]]
+        import torch
+
+        empty = np.empty(0, dtype=np.float32)
+        spans = [TrackVector(track, label, empty, first_idx, last_idx, first_t, last_t, frames)
+                 for _, track, _, _, label, first_idx, last_idx, first_t, last_t, frames, _ in rows]
+        return _Matrix(keys=[(row[0], row[1]) for row in rows], spans=spans,
+                       fps=[row[10] or DEFAULT_FPS for row in rows], host=host,
+                       scores_on=torch.from_numpy(host).to(device()))
+
+
+def _shortlist(matrix: _Matrix, query: np.ndarray, positions: np.ndarray | None, want: int) -> np.ndarray:
+    """Positions whose float32 score may put them in the top ``want`` (module docstring)."""
+    if positions is not None and positions.size == 0:
+        return positions
+    import torch
+
+    vectors = matrix.scores_on
+    target = vectors.device
+    with torch.no_grad():
+        query_on = torch.from_numpy(query).to(target)
+        if positions is None:
+            scores = torch.mv(vectors, query_on)
+        elif positions.size * 4 < vectors.shape[0]:  # few candidates: copy their rows, score those
+            scores = torch.mv(vectors.index_select(0, torch.from_numpy(positions).to(target)), query_on)
+        else:  # many: scoring every row costs less than copying most of them
+            scores = torch.mv(vectors, query_on)[torch.from_numpy(positions).to(target)]
+        if scores.numel() > want:
+            kth = torch.topk(scores, want, sorted=True).values[-1]
+            picked = torch.nonzero(scores >= kth - shortlist_slack(query.size)).squeeze(1).cpu().numpy()
+        else:
+            picked = np.arange(scores.numel())
+    return picked if positions is None else positions[picked]
