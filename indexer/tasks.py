@@ -47,3 +47,17 @@ def video_probe_task(video_id: int) -> str:
 def index_rebuild_task() -> int:
     """Rebuild the index from the stored payloads (a new generation, swapped in at once)."""
     return services.index_rebuild()
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 300,
+)
+def video_analyse_task(video_id: int, schema: str | None = None, mode: str = "filter") -> str:
+    """Analyse a video's media with the reference worker and ingest the labels
+    (the ``gpu`` queue: run it where torch has a GPU). Returns the ingest job id."""
+    return str(services.video_analyse(video_id=video_id, schema_ref=schema, mode=mode).id)

@@ -1,0 +1,15 @@
+"""The client and the worker run on machines without Django: importing them must not load it."""
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_the_client_and_the_worker_import_without_django():
+    script = ("import sys, scoop_client, indexer.worker, indexer.worker.__main__; "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework', 'scoop')))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
