@@ -17,13 +17,16 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import export, figures, geo, regions, stats
+from analytics import export, figures, geo, regions, similar, stats
 from analytics.models import RegionLayer
 from analytics.search import search_answer_json, search_request, search_run
 from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
 from indexer.selectors import schema_resolve
 from scoop.accounts.roles import IsAdmin, IsAnalyst
+from scoop.api import JSONParser, json_loads_bounded
+
+MAX_PAGE = 10**9
 
 
 class QueryInput(serializers.Serializer):
@@ -35,7 +38,8 @@ class QueryInput(serializers.Serializer):
 
 
 class SearchInput(QueryInput):
-    page = serializers.IntegerField(required=False, default=1, min_value=1)
+    # An index takes offsets up to 2**63: a page past that is a 400, not an engine error.
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
     page_size = serializers.IntegerField(required=False, default=20, min_value=1, max_value=500)
     facet_unit = serializers.CharField(required=False, allow_blank=True)
     facets = serializers.JSONField(required=False, help_text="facet keys to count; default all")
@@ -102,7 +106,7 @@ def _from_query_params(params) -> dict:
     for key, value in params.items():
         if key in ("query", "filters", "facets", "bbox"):
             try:
-                data[key] = json.loads(value)
+                data[key] = json_loads_bounded(value)
             except json.JSONDecodeError as error:
                 raise serializers.ValidationError({key: [f"not valid JSON: {error.msg} at column {error.colno}"]})
         else:
@@ -302,3 +306,49 @@ class DetectionsCsvApi(_ExportApi):
     content_type = "text/csv; charset=utf-8"
     filename = "scoop-detections.csv"
     stream = staticmethod(export.detections_csv)
+
+
+SIMILAR_IMAGE_MAX_BYTES = 20 * 2**20
+
+
+class SimilarInput(QueryInput):
+    video = serializers.IntegerField(required=False, help_text="id of the video of the picked track")
+    track = serializers.CharField(required=False, help_text="the picked track's id")
+    image = serializers.FileField(required=False, help_text="instead of video and track: a crop to embed")
+    k = serializers.IntegerField(required=False, default=similar.DEFAULT_K, min_value=1,
+                                 max_value=similar.MAX_K, help_text="how many tracks to return")
+
+    def validate(self, data):
+        picked = [name for name in ("video", "track") if name in data]
+        if "image" in data and picked:
+            raise serializers.ValidationError({"image": ["give a track (video and track) or an image, not both"]})
+        if "image" not in data and len(picked) != 2:
+            raise serializers.ValidationError({"track" if "video" in data else "video": [
+                "give the video and track of the picked track (or a multipart image)"]})
+        if "image" in data and data["image"].size > SIMILAR_IMAGE_MAX_BYTES:
+            raise serializers.ValidationError({"image": [f"larger than {SIMILAR_IMAGE_MAX_BYTES // 2**20} MiB"]})
+        return data
+
+
+class SimilarApi(APIView):
+    """The tracks most similar to a picked track (or an uploaded crop), each with a clip to play;
+    the query and filters, when given, restrict the candidates."""
+
+    permission_classes = [IsAnalyst]
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(request={"application/json": SimilarInput, "multipart/form-data": SimilarInput},
+                   responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = request.data if request.content_type.startswith("application/json") else _from_query_params(
+            request.data)
+        values = _valid(SimilarInput, data)
+        try:
+            answer = similar.similar_find(
+                video_id=values.get("video"), track=values.get("track"),
+                image=values["image"].read() if "image" in values else None, k=values["k"],
+                schema=values.get("schema"), query=values.get("query"), q=values.get("q"),
+                filters=values.get("filters"))
+        except similar.SimilarError as error:
+            raise serializers.ValidationError({error.path: [error.message]}) from error
+        return Response(answer)

@@ -11,13 +11,14 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.search import search_request
-from indexer import selectors, services
+from indexer import live, selectors, services
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
 from indexer.payloads import PayloadError
@@ -25,17 +26,22 @@ from indexer.serializers import (
     IngestInput,
     IngestJobOutput,
     LabelsInput,
+    LiveVideoOutput,
     MediaInput,
     MediaOutput,
     SchemaDetail,
     SchemaInput,
     SchemaSummary,
+    StreamInput,
     VideoCreateInput,
+    VideoLiveInput,
     VideoOutput,
 )
 from scoop.accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
+from scoop.api import JSONParser, refuse_content_encoding
 
 CHUNK = 1024 * 1024
+ENVELOPE_BYTES = 64 * 1024
 
 
 class SchemaListCreateApi(APIView):
@@ -51,12 +57,15 @@ class SchemaListCreateApi(APIView):
     def post(self, request):
         data = SchemaInput(data=request.data)
         data.is_valid(raise_exception=True)
-        schema = services.schema_create(
-            name=data.validated_data["name"], document=data.validated_data["schema"], author=request.user
-        )
-        return Response(
-            {"id": schema.id, "name": schema.name, "version": schema.version}, status=status.HTTP_201_CREATED
-        )
+        name = data.validated_data["name"]
+        previous = LabelSchema.objects.filter(name=name).order_by("-version").first()
+        schema = services.schema_create(name=name, document=data.validated_data["schema"], author=request.user)
+        body = {"id": schema.id, "name": schema.name, "version": schema.version}
+        if previous is not None:
+            # What the new version drops that indexed videos still hold: they keep it, but
+            # searches and facets under the new version no longer see it.
+            body["dropped_in_use"] = selectors.schema_dropped_in_use(previous=previous, current=schema)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class SchemaDetailApi(APIView):
@@ -74,8 +83,11 @@ class IngestApi(APIView):
 
     @extend_schema(request=IngestInput, responses={202: IngestJobOutput})
     def post(self, request):
+        refuse_content_encoding(request)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.SCOOP_INGEST_MAX_BYTES:
+        # The request holds more than the payload (form fields, multipart boundaries): the
+        # exact limit is applied to the payload itself as it is stored.
+        if declared > settings.SCOOP_INGEST_MAX_BYTES + ENVELOPE_BYTES:
             raise PayloadError(
                 f"the payload is larger than the limit of {settings.SCOOP_INGEST_MAX_BYTES} bytes "
                 "(SCOOP_INGEST_MAX_BYTES)",
@@ -91,7 +103,7 @@ class IngestApi(APIView):
             schema=schema,
             format=fields.get("format") or None,
             mode=fields["mode"],
-            options=fields.get("options"),
+            options=_with_seqinfo(request, fields.get("options")),
             user=request.user,
         )
         body = IngestJobOutput(job).data
@@ -107,6 +119,25 @@ class IngestApi(APIView):
         page = ListAPIView.pagination_class()
         items = page.paginate_queryset(jobs, request, view=self)
         return page.get_paginated_response(IngestJobOutput(items, many=True).data)
+
+
+SEQINFO_MAX_BYTES = 64 * 1024
+
+
+def _with_seqinfo(request, options):
+    """The reader options, plus the text of a multipart ``seqinfo`` part
+    (MOTChallenge's seqinfo.ini) as ``options["seqinfo"]``: kept with the job,
+    so that a rebuild reads the payload the same way."""
+    upload = request.FILES.get("seqinfo")
+    if upload is None:
+        return options
+    if upload.size > SEQINFO_MAX_BYTES:
+        raise PayloadError(f"seqinfo is larger than {SEQINFO_MAX_BYTES} bytes: is it a seqinfo.ini?", path="seqinfo")
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise PayloadError(f"seqinfo is not UTF-8 text (byte {error.start})", path="seqinfo") from None
+    return {**(options or {}), "seqinfo": text}
 
 
 def _payload_chunks(request):
@@ -144,27 +175,96 @@ class VideoListApi(APIView):
 
     @extend_schema(request=VideoCreateInput, responses={201: MediaOutput, 200: MediaOutput})
     def post(self, request):
-        """Name a video before its analytics arrive (to give it media first);
+        """Name a video before its analytics arrive (to give it media first), or, with
+        ``"live": true``, start a live stream (answered with ``LiveVideoOutput``);
         an existing name answers 200 with that video."""
         data = VideoCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        video, created = services.video_get_or_create(name=data.validated_data["name"])
-        return Response(MediaOutput(video).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        fields = data.validated_data
+        if fields["live"]:
+            video, created = live.live_video_start(
+                name=fields["name"], schema=selectors.schema_resolve(ref=fields.get("schema")), fps=fields["fps"],
+                width=fields.get("width"), height=fields.get("height"), recorded_at=fields.get("recorded_at"),
+                camera=fields["camera"], format=fields["format"], mode=fields["mode"],
+            )
+            body = LiveVideoOutput(video).data
+        else:
+            video, created = services.video_get_or_create(name=fields["name"])
+            body = MediaOutput(video).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                         headers={"Location": reverse("video-detail", args=[video.pk])})
 
 
 class VideoDetailApi(APIView):
     def get_permissions(self):
-        return [IsAdmin()] if self.request.method == "DELETE" else [IsAnalyst()]
+        roles = {"DELETE": IsAdmin, "PATCH": IsWorker}
+        return [roles.get(self.request.method, IsAnalyst)()]
 
     @extend_schema(responses=VideoOutput)
     def get(self, request, video_id: int):
         return Response(VideoOutput(get_object_or_404(Video, pk=video_id)).data)
 
+    @extend_schema(request=VideoLiveInput, responses=VideoOutput)
+    def patch(self, request, video_id: int):
+        """End a live stream (``{"live": false}``) or resume it (``true``)."""
+        data = VideoLiveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        video = live.live_video_end(video=get_object_or_404(Video, pk=video_id), live=data.validated_data["live"])
+        return Response(VideoOutput(video).data)
+
     @extend_schema(responses={204: None})
     def delete(self, request, video_id: int):
         services.video_delete(video=get_object_or_404(Video, pk=video_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VideoStreamApi(APIView):
+    """One chunk of a live video's stream: newline-delimited JSON, one message a line
+    (:mod:`indexer.live`). ``stream_format`` and ``mode`` query parameters override the video's."""
+
+    permission_classes = [IsWorker]
+
+    @extend_schema(parameters=[StreamInput], request={"application/x-ndjson": OpenApiTypes.STR},
+                   responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, video_id: int):
+        video = get_object_or_404(Video.objects.select_related("schema"), pk=video_id)
+        if request.content_type.split(";")[0].strip() not in STREAM_CONTENT_TYPES:
+            raise UnsupportedMediaType(request.content_type,
+                                       detail=f"send the chunk as {' or '.join(STREAM_CONTENT_TYPES)}")
+        data = StreamInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        try:
+            outcome = live.live_append(video=video, body=_stream_body(request),
+                                       format=data.validated_data.get("stream_format"),
+                                       mode=data.validated_data.get("mode"))
+        except live.ChunkRefused as refused:
+            return Response({"detail": refused.message, "problems": refused.problems},
+                            status=status.HTTP_400_BAD_REQUEST)
+        result = outcome.result
+        return Response({
+            "video": video.pk, "lines": outcome.lines, "mode": outcome.mode,
+            "appended": {"frames": result.appended.frames, "objects": result.appended.objects,
+                         "tracks": result.appended.tracks, "events": result.appended.events},
+            "duplicates": {"frames": result.duplicate_frames, "objects": result.duplicate_objects},
+            "dropped": outcome.dropped, "violations": outcome.violations, "violation_count": outcome.violation_count,
+            "counts": outcome.video.counts,
+        })
+
+
+STREAM_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json", "text/plain")
+
+
+def _stream_body(request) -> bytes:
+    """The chunk's bytes, refused (413) past ``SCOOP_JSON_BODY_MAX_BYTES``."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    too_large = PayloadError(f"the chunk is larger than the limit of {limit} bytes (SCOOP_JSON_BODY_MAX_BYTES); "
+                             "send smaller chunks", status=413)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        raise too_large
+    body = request.stream.read(limit + 1) if request.stream is not None else b""
+    if len(body) > limit:
+        raise too_large
+    return body
 
 
 class VideoMediaApi(APIView):

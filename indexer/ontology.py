@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +184,7 @@ def parse_schema_document(document: Any) -> Ontology:
         if key not in (*sections, "name", "description", "_CLS"):
             problems.append((f"{root_path}.{key}", f"unknown section '{key}'{suggestion(key, sections)}"))
 
+    _check_nul(root, root_path, problems)
     ontology = Ontology(
         video_attrs=_read_attr_container(root.get("attrs"), f"{root_path}.attrs", problems),
         frame_attrs=_read_attr_container(root.get("frames"), f"{root_path}.frames", problems),
@@ -194,6 +196,37 @@ def parse_schema_document(document: Any) -> Ontology:
     if problems:
         raise SchemaError(problems)
     return ontology
+
+
+# Labels, attribute names and categories are short words shown in the sidebar, in
+# messages and in facet keys; control and bidirectional-override characters would let
+# a name hide or disguise itself there.
+MAX_NAME_LENGTH = 200
+_HIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a label, attribute name or category, or None."""
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a name has at most {MAX_NAME_LENGTH} characters; this one has {len(name)}"
+    hidden = _HIDDEN_CHARACTERS.search(name)
+    if hidden:
+        return f"a name must not hold control or direction-changing characters; found {ascii(hidden.group())}"
+    return None
+
+
+def _check_nul(node: Any, path: str, problems: list) -> None:
+    """NUL anywhere (PostgreSQL's JSON cannot store it), with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if "\x00" in key:
+                problems.append((path, "a key holds a NUL character"))
+            _check_nul(value, f"{path}.{key}", problems)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _check_nul(item, f"{path}[{index}]", problems)
+    elif isinstance(node, str) and "\x00" in node:
+        problems.append((path, "the text holds a NUL character"))
 
 
 def _schema_body(container: Any, path: str, problems: list) -> tuple[dict, str]:
@@ -230,6 +263,9 @@ def _read_attr(raw: Any, key: str, path: str, problems: list) -> AttrSpec | None
     if not isinstance(name, str) or not name:
         problems.append((f"{path}.name", "the attribute name must be a non-empty string"))
         return None
+    if _name_problem(name):
+        problems.append((f"{path}.name", _name_problem(name)))
+        return None
     if name != key:
         problems.append((f"{path}.name", f"name '{name}' differs from its key '{key}'"))
     kind = ETA_TYPES.get(raw.get("type")) or raw.get("type")
@@ -244,6 +280,9 @@ def _read_attr(raw: Any, key: str, path: str, problems: list) -> AttrSpec | None
             return None
         if len(set(categories)) != len(categories):
             problems.append((f"{path}.categories", "categories must not repeat"))
+        for index, category in enumerate(categories):
+            if _name_problem(category):
+                problems.append((f"{path}.categories[{index}]", _name_problem(category)))
         return AttrSpec(name=name, kind=kind, values=list(categories))
     if kind == BOOLEAN:
         values = raw.get("values")
@@ -276,6 +315,9 @@ def _read_labels(container: Any, path: str, problems: list, *, objects: bool) ->
         label = raw.get("label", key)
         if not isinstance(label, str) or not label:
             problems.append((f"{item_path}.label", "the label must be a non-empty string"))
+            continue
+        if _name_problem(label):
+            problems.append((f"{item_path}.label", _name_problem(label)))
             continue
         spec = LabelSpec(label=label)
         if "schema" in raw and "attrs" not in raw:

@@ -13,9 +13,11 @@ from django.urls import reverse
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest
 from indexer.clips import CLIP_MAX_S, clip_mp4
+from indexer.facets import facets_for
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import suggestion
+from indexer.ontology import parse_schema_document, suggestion
+from indexer.query.tree import normalize
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
 from scoop.accounts.roles import ADMIN, user_has_role
 
@@ -210,3 +212,33 @@ def _box_px(box: list[float] | None, width: int | None, height: int | None) -> l
     if box is None or not (width and height):
         return None
     return [round(box[0] * width, 2), round(box[1] * height, 2), round(box[2] * width, 2), round(box[3] * height, 2)]
+
+
+def schema_dropped_in_use(*, previous: LabelSchema, current: LabelSchema) -> list[dict[str, Any]]:
+    """The values ``previous`` allowed and ``current`` (a newer version of the same
+    name) drops, that videos indexed under that schema name still hold.
+
+    One entry per value, ``{"facet", "value", "unit", "count"}``, counted like the
+    sidebar: objects for labels and object attributes, frames for the rest. The
+    videos keep these data; searches and facets under ``current`` no longer see them.
+    """
+    old_ontology = parse_schema_document(previous.document)
+    old, new = facets_for(old_ontology), facets_for(parse_schema_document(current.document))
+    dropped = {key: [value for value in facet.values if key not in new or value not in new[key].values]
+               for key, facet in old.items()}
+    dropped = {key: values for key, values in dropped.items() if values}
+    names = list(Video.objects.filter(schema__name=previous.name, indexed_at__isnull=False)
+                 .values_list("name", flat=True))
+    if not dropped or not names:
+        return []
+    only_these_videos = normalize({"video": {"name": names}}, old_ontology)
+    in_use = []
+    for unit in ("objects", "frames"):
+        keys = [key for key in dropped if old[key].default_unit == unit]
+        if not keys:
+            continue
+        request = SearchRequest(ontology=old_ontology, query=only_these_videos, facets=keys)
+        counts = get_search_backend().occurrence(request=request, unit=unit)
+        in_use += [{"facet": key, "value": value, "unit": unit, "count": counts[key][value]}
+                   for key in keys for value in dropped[key] if counts[key].get(value)]
+    return in_use
