@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-dev lint bench clean
+.PHONY: run test install install-dev lint bench load clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,9 @@ clean:
 BENCH_SIZES ?= 10k,100k,1m,10m
 bench: install
 	$(PY) -m analytics.bench --sizes $(BENCH_SIZES)
+
+# Concurrent analysts searching and paging clips while a worker ingests more videos,
+# through the HTTP API of `manage.py serve`; exits non-zero on any error.
+LOAD_ARGS ?= --analysts 20 --duration 120 --detections 1m
+load: install
+	$(PY) -m analytics.load $(LOAD_ARGS)

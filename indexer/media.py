@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from django.conf import settings
 
-from indexer.payloads import write_limited
+from indexer.payloads import storage_guard, write_limited
 
 UPLOAD_PREFIX = "upload-"
 # Bytes of a file's head that tell its container.
@@ -106,25 +106,26 @@ def media_store(*, chunks: Iterable[bytes], max_bytes: int) -> tuple[Path, int]:
     failed upload leaves nothing behind.
     """
     stem = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
-    partial = media_dir() / f"{stem}.part"
-    try:
-        size = write_limited(
-            path=partial,
-            chunks=chunks,
-            max_bytes=max_bytes,
-            too_large=MediaError(
-                f"the media file is larger than the limit of {max_bytes} bytes (SCOOP_MEDIA_MAX_BYTES)",
-                status=413,
-                path="file",
-            ),
-            empty=MediaError("the media file is empty", path="file"),
-        )
-        extension, _mime = media_type(partial)
-        final = partial.with_name(f"{stem}.{extension}")
-        os.replace(partial, final)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with storage_guard(Path(settings.SCOOP_DATA_DIR) / "media"):
+        partial = media_dir() / f"{stem}.part"
+        try:
+            size = write_limited(
+                path=partial,
+                chunks=chunks,
+                max_bytes=max_bytes,
+                too_large=MediaError(
+                    f"the media file is larger than the limit of {max_bytes} bytes (SCOOP_MEDIA_MAX_BYTES)",
+                    status=413,
+                    path="file",
+                ),
+                empty=MediaError("the media file is empty", path="file"),
+            )
+            extension, _mime = media_type(partial)
+            final = partial.with_name(f"{stem}.{extension}")
+            os.replace(partial, final)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     return final, size
 
 

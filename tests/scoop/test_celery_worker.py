@@ -129,11 +129,22 @@ def test_killed_worker_leaves_nothing_half_indexed_and_the_job_is_retried(
     redis_broker, settings, worker_log, tmp_path
 ):
     from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+    from indexer.models import LabelSchema
+    from indexer.services import ingest_job_create, ingest_run
 
     admin = _client_for(None, "ada", "admin")
     worker = _client_for(None, "wes", "worker")
     analyst = _client_for(None, "ann", "analyst")
     admin.post("/api/v1/schemas/", {"name": "gen", "schema": DEFAULT_ONTOLOGY.to_document()}, format="json")
+    # A first version of the video, indexed here: the killed re-ingest must leave it exactly as it is.
+    small = write_eta_video(tmp_path / "small.json", frames=50, objects_per_frame=2, seed=4)
+    first_version = ingest_job_create(
+        chunks=[small.path.read_bytes()], video_name="big", schema=LabelSchema.objects.get(name="gen"),
+        format=None, mode="strict", options=None, user=None, enqueue=False,
+    )
+    assert ingest_run(job_id=str(first_version.id)).status == "succeeded"
+    before = analyst.post("/api/v1/search/", {"q": "*"}, format="json").json()["counts"]
+    assert before["objects"] == small.objects == 100
     payload = write_eta_video(tmp_path / "big.json", frames=8000, objects_per_frame=10, seed=3)
     first = _start_worker(settings, worker_log)
     with open(payload.path, "rb") as handle:
@@ -146,7 +157,7 @@ def test_killed_worker_leaves_nothing_half_indexed_and_the_job_is_retried(
     first.wait(timeout=30)
 
     mid = analyst.post("/api/v1/search/", {"q": "vehicle"}, format="json").json()
-    assert mid["counts"]["objects"] == 0  # nothing of the killed attempt is visible
+    assert mid["counts"] == before  # nothing of the killed attempt is visible
     assert worker.get(queued["url"]).json()["status"] == "running"
 
     second = _start_worker(settings, worker_log)
@@ -160,5 +171,6 @@ def test_killed_worker_leaves_nothing_half_indexed_and_the_job_is_retried(
     assert done["attempts"] == 2
     assert done["counts"]["objects"] == payload.objects == 80000
     after = analyst.post("/api/v1/search/", {"q": "*"}, format="json").json()
-    assert after["counts"]["objects"] == 80000
+    assert after["counts"]["objects"] == 80000  # the new version replaced the first one whole
     assert after["counts"]["frames"] == 8000
+    assert after["counts"]["videos"] == 1
