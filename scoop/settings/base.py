@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "scoop.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "scoop.urls"
@@ -84,6 +85,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Browser sessions and cookies (the security headers and the CSP are in scoop/security.py).
+# A session lasts one working day from login (12 h, SESSION_COOKIE_AGE in seconds), not
+# Django's two weeks: a forgotten browser on a shared machine stops exposing the corpus.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# The pages' scripts read the CSRF token from the page (<meta name="csrf-token">), never
+# from the cookie, so scripts get no access to it.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Nothing in Scoop is meant to be framed (no page embeds another).
+X_FRAME_OPTIONS = "DENY"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -92,8 +109,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scoop.api.exception_handler",
+    # DRF's three, with a JSON parser that refuses absurdly deep JSON with a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "scoop.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Token clients: per-user rates per scope (scoop/throttles.py), "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_CLASSES": ["scoop.throttles.TokenUserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "search": env.str("SCOOP_THROTTLE_SEARCH", default="600/minute"),
+        "ingest": env.str("SCOOP_THROTTLE_INGEST", default="120/minute"),
+        "media": env.str("SCOOP_THROTTLE_MEDIA", default="1200/minute"),
+        "api": env.str("SCOOP_THROTTLE_API", default="600/minute"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -183,6 +214,8 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.ingest_run_task": {"queue": "ingest"},
     "indexer.tasks.video_probe_task": {"queue": "media"},
     "indexer.tasks.index_rebuild_task": {"queue": "index"},
+    # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
+    "indexer.tasks.video_analyse_task": {"queue": "gpu"},
 }
 SCOOP_TASK_QUEUES = ("ingest", "media", "index")
 # A message whose worker died unacknowledged is delivered again after this many seconds

@@ -47,3 +47,6 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# API rate counters (scoop/throttles.py) must be shared by every web process: point CACHE_URL
+# at Redis (redis://host:6379/1). The default keeps them per process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -10,7 +10,7 @@ import tempfile
 os.environ.setdefault("SCOOP_DATA_DIR", tempfile.mkdtemp(prefix="scoop-test-"))
 
 from scoop.settings.embedded import *  # noqa: E402, F403
-from scoop.settings.embedded import DATABASES, SCOOP_DATA_DIR, env  # noqa: E402
+from scoop.settings.embedded import DATABASES, REST_FRAMEWORK, SCOOP_DATA_DIR, env  # noqa: E402
 
 if env.str("SCOOP_TEST_DATABASE_URL", default=""):
     DATABASES = {"default": env.db("SCOOP_TEST_DATABASE_URL")}
@@ -22,3 +22,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False
+# Many tests make many token calls: rates no test reaches. tests/scoop/test_security.py
+# sets real low rates to see the 429.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/minute")}

@@ -186,7 +186,7 @@ def test_a_clip_plays_from_its_start_with_its_labels_drawn(page):
     assert status == 200
 
     card.click()
-    page.wait_for_function("Number(document.getElementById('player-canvas').dataset.boxes) > 0")
+    page.wait_for_function("() => Number(document.getElementById('player-canvas').dataset.boxes) > 0")
 
     current = page.evaluate("document.getElementById('player-video').currentTime")
     assert abs(current - start) <= 1 / video["fps"] + 1e-6
@@ -201,7 +201,7 @@ def test_a_clip_plays_from_its_start_with_its_labels_drawn(page):
     page.uncheck("#player-matching")
     boxes = len([o for o in everything["frames"][0]["objects"] if o["box"]])
     assert boxes > drawn
-    page.wait_for_function(f"document.getElementById('player-canvas').dataset.boxes === '{boxes}'")
+    page.wait_for_function(f"() => document.getElementById('player-canvas').dataset.boxes === '{boxes}'")
     painted = page.evaluate("""() => {
         const canvas = document.getElementById('player-canvas');
         const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -220,14 +220,14 @@ def test_a_clip_plays_from_its_start_with_its_labels_drawn(page):
     screenshot(page, "player")
 
     page.evaluate(f"document.getElementById('player-video').currentTime = {start + 1.5}")
-    page.wait_for_function(f"document.getElementById('player-video').currentTime > {start + 1}")
+    page.wait_for_function(f"() => document.getElementById('player-video').currentTime > {start + 1}")
     page.click("#player-reset")
     page.wait_for_function(
-        f"Math.abs(document.getElementById('player-video').currentTime - {start}) < 1e-3 "
+        f"() => Math.abs(document.getElementById('player-video').currentTime - {start}) < 1e-3 "
         f"&& document.getElementById('player-canvas').dataset.frame === '{round(start * video['fps'])}'")
 
     page.click("#player-close")
-    page.wait_for_function("!new URLSearchParams(location.search).has('clip')")
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('clip')")
     assert page.locator("#player").is_hidden()
     page.watch.assert_clean()
 
@@ -256,13 +256,13 @@ def test_a_copied_url_opens_the_same_screen(page):
     wait_for_search(page)
     page.select_option("#unit", "tracks")
     wait_for_search(page)
-    page.wait_for_function("new URLSearchParams(location.search).has('map')")
+    page.wait_for_function("() => new URLSearchParams(location.search).has('map')")
     start_view = parse_qs(urlparse(page.url).query)["map"][0]
     page.locator("#map").hover()
     page.mouse.wheel(0, -300)
-    page.wait_for_function(f"new URLSearchParams(location.search).get('map') !== '{start_view}'")
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('map') !== '{start_view}'")
     page.click(FIRST)
-    page.wait_for_function("Number(document.getElementById('player-canvas').dataset.boxes) > 0")
+    page.wait_for_function("() => Number(document.getElementById('player-canvas').dataset.boxes) > 0")
     before = _screen(page)
     current = page.evaluate("document.getElementById('player-video').currentTime")
     center = page.evaluate("JSON.stringify(new URLSearchParams(location.search).get('map'))")
@@ -272,7 +272,7 @@ def test_a_copied_url_opens_the_same_screen(page):
     other.watch = page.watch.__class__(other, page.watch.origin)
     other.goto(copied)
     wait_for_search(other)
-    other.wait_for_function("Number(document.getElementById('player-canvas').dataset.boxes) > 0")
+    other.wait_for_function("() => Number(document.getElementById('player-canvas').dataset.boxes) > 0")
 
     assert _screen(other) == before
     assert before["q"] == "vehicle(type=sedan|suv) OR person" and before["unit"] == "tracks"
