@@ -5,10 +5,11 @@ HTTP API, and peak memory, at growing corpus sizes.
 
 For each size, a fresh data dir under ``bench-data/`` gets synthetic ETA
 analytics (10 detections a frame, GPS fixes every second, videos of up to
-10,000 frames), ingested end to end with ``manage.py ingest_file`` (payload
-stored, JSON checked, parsed, validated in strict mode, indexed). Then a real
-server (``manage.py runserver --noreload``) answers a fixed mix of searches,
-each with every facet and the first page of clips, and three statistics of the
+10,000 frames; generated once into ``bench-data/corpus/`` and reused),
+ingested end to end with ``manage.py ingest_file`` (payload stored, JSON
+checked, parsed, validated in strict mode, indexed). Then a real server
+(``manage.py runserver --noreload``) answers a fixed mix of searches, each
+with every facet and the first page of clips, and three statistics of the
 whole corpus: occurrence of every facet, geo cells of a city-sized view at
 zoom 14, and the co-occurrence of vehicle type x colour per frame (p50/p95 of
 each). Numbers are printed as a Markdown table for the README.
@@ -67,6 +68,9 @@ def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.Compl
 
 
 def write_corpus(directory: Path, detections: int) -> list[Path]:
+    """The corpus's files, generated into ``directory`` unless already there: the
+    generator is deterministic, so a file named by its seed and size is reused
+    (10M detections take minutes to write)."""
     from fixtures.generate_eta import write_eta_video
     from indexer.ontology import parse_schema_document
 
@@ -76,8 +80,12 @@ def write_corpus(directory: Path, detections: int) -> list[Path]:
     paths, seed = [], 0
     while frames_left > 0:
         frames = min(frames_left, MAX_FRAMES_PER_VIDEO)
-        path = directory / f"bench-{seed:04d}.json"
-        write_eta_video(path, frames=frames, objects_per_frame=DETECTIONS_PER_FRAME, seed=seed, ontology=ontology)
+        path = directory / f"bench-{seed:04d}-{frames}x{DETECTIONS_PER_FRAME}.json"
+        if not path.exists():
+            partial = path.with_suffix(".part")
+            write_eta_video(partial, frames=frames, objects_per_frame=DETECTIONS_PER_FRAME, seed=seed,
+                            ontology=ontology)
+            partial.rename(path)
         paths.append(path)
         frames_left -= frames
         seed += 1
@@ -179,7 +187,7 @@ def run_size(detections: int, reps: int, keep: bool) -> dict:
     data_dir = REPO / "bench-data" / str(detections)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
-    paths = write_corpus(data_dir / "payloads-in", detections)
+    paths = write_corpus(REPO / "bench-data" / "corpus", detections)
     manage(data_dir, "migrate", "--noinput")
     manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
     ingest_s, ingest_mb = timed_ingest(data_dir, paths)

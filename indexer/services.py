@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC
@@ -18,11 +19,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from indexer.backends import get_search_backend
-from indexer.formats import FORMATS, FormatError, detect_format, read_analytics
+from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
+from indexer.live import live_analytics
 from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document
-from indexer.payloads import PayloadError, payload_check_json, payload_delete, payload_store
+from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
 from indexer.validation import ValidationFailed, checked_stream, validate
 
@@ -90,7 +92,9 @@ def ingest_job_create(
     leaves running it to the caller, as ``load_demo`` does).
 
     The payload is refused (:class:`PayloadError`, nothing stored) when it is
-    too large, empty, not JSON, or in no known format.
+    too large, empty, malformed (JSON, NDJSON, CSV, XML or Camio's lenient
+    JSON), in no known format, or when its options cannot work (pixel boxes
+    without a frame size, MOTChallenge without its sequence facts).
     """
     if mode not in MODES:
         raise PayloadError(f"unknown mode '{mode}'; expected strict or filter", path="mode")
@@ -98,26 +102,31 @@ def ingest_job_create(
         raise PayloadError(f"unknown format '{format}'; expected one of {', '.join(FORMATS)}", path="format")
     path, size = payload_store(chunks=chunks, max_bytes=settings.SCOOP_INGEST_MAX_BYTES)
     try:
-        payload_check_json(path)
-        detected = detect_format(path)
-        if format is not None and format != detected:
-            logger.info("payload detected as %s, read as %s on request", detected, format)
+        payload_check(path)
+        # An explicit format is taken as given: detection only fills in a missing one.
+        chosen = format or detect_format(path)
+        options_check(path, format=chosen, options=options)
     except FormatError as error:
         payload_delete(path)
         raise PayloadError(str(error), status=400) from error
     except BaseException:
         payload_delete(path)
         raise
-    job = IngestJob.objects.create(
-        video_name=video_name,
-        schema=schema,
-        format=format or detected,
-        mode=mode,
-        options=options or {},
-        payload_path=str(path),
-        payload_bytes=size,
-        created_by=user,
-    )
+    try:
+        job = IngestJob.objects.create(
+            video_name=video_name,
+            schema=schema,
+            format=chosen,
+            mode=mode,
+            options=options or {},
+            payload_path=str(path),
+            payload_bytes=size,
+            created_by=user,
+        )
+    except BaseException:
+        # No job, no payload: a database that refuses the row (full disk) leaves no orphan file.
+        payload_delete(path)
+        raise
     if enqueue:
         from indexer.tasks import ingest_run_task
 
@@ -155,6 +164,9 @@ def ingest_run(*, job_id: str) -> IngestJob:
         return _job_fail(job, f"{check.violation_count} violation(s) of schema {job.schema}; nothing was indexed")
     except (FormatError, ValueError) as error:
         return _job_fail(job, str(error))
+    except StorageError as error:
+        # A full or read-only disk: the index stayed as it was; say so on the job.
+        return _job_fail(job, error.message)
     job.refresh_from_db()
     logger.info("ingest %s indexed video %s: %s", job.id, video.name, job.counts)
     return job
@@ -193,6 +205,7 @@ def _index(job: IngestJob, analytics: Analytics) -> Video:
         video.mode = job.mode
         video.options = job.options
         video.payload_path = job.payload_path
+        video.live = video.streamed = False  # a file replaces a stream's analytics and ends it
         video.indexed_at = timezone.now()
         video.counts = {"frames": counts.frames, "objects": counts.objects, "tracks": counts.tracks,
                         "events": counts.events}
@@ -224,13 +237,19 @@ def _video_apply_meta(video: Video, meta: VideoMeta) -> None:
 
 
 def _job_fail(job: IngestJob, message: str) -> IngestJob:
+    # A reader's message may quote the payload: keep it short and free of NUL (PostgreSQL refuses it).
+    message = message if len(message) <= 2000 else message[:2000] + "..."
     IngestJob.objects.filter(pk=job.pk).update(
-        status=IngestJob.FAILED, error=message, finished_at=timezone.now()
+        status=IngestJob.FAILED, error=message.replace("\x00", "\\x00"), finished_at=timezone.now()
     )
     # A failed payload is never needed for a rebuild.
     video_uses_it = Video.objects.filter(payload_path=job.payload_path).exists()
     if not video_uses_it:
-        payload_delete(job.payload_path)
+        try:
+            payload_delete(job.payload_path)
+        except OSError as error:
+            # A read-only data dir keeps the file; the job's failure is what matters.
+            logger.warning("could not delete the payload of failed job %s: %s", job.id, error)
     job.refresh_from_db()
     return job
 
@@ -372,7 +391,10 @@ def index_rebuild() -> int:
     for video in videos:
         if not Path(video.payload_path).exists():
             raise FileNotFoundError(f"payload of video '{video.name}' is missing: {video.payload_path}")
-        analytics = read_analytics(video.payload_path, format=video.format, options=video.options)
+        if video.streamed:
+            analytics = live_analytics(video=video)
+        else:
+            analytics = read_analytics(video.payload_path, format=video.format, options=video.options)
         report = validate(analytics, schema_ontology(video.schema), mode="filter")
         entries.append((video.pk, video.name, report.analytics))
     get_search_backend().rebuild(videos=entries)
@@ -389,3 +411,32 @@ def ingest_jobs_resume() -> int:
         IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.QUEUED, progress=0.0)
         ingest_run_task.delay(str(job.id))
     return len(unfinished)
+
+
+def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: str = "filter",
+                  device: str | None = None, batch: int = 16) -> IngestJob:
+    """Run the reference worker (:mod:`indexer.worker`) on a video's local
+    media file and ingest its ETA labels through the normal ingest path.
+
+    The labels follow ``schema_ref`` (default: the video's schema, else the
+    only one): its object labels and its ``color`` values; ``mode`` is the
+    ingest validation mode. Raises :class:`MediaError` when the video has no
+    media file on this server. Returns the finished ingest job.
+    """
+    from indexer.selectors import schema_resolve
+
+    # torch is loaded only by the processes that analyse video (the gpu queue).
+    from indexer.worker import video_analyse as worker_video_analyse
+    from indexer.worker.labels import ontology_colors, ontology_labels
+
+    video = Video.objects.select_related("schema").get(pk=video_id)
+    if not video.media_path or not Path(video.media_path).is_file():
+        raise MediaError(f"video {video.pk} has no media file on this server to analyse", path="video")
+    schema = video.schema if schema_ref is None and video.schema else schema_resolve(ref=schema_ref)
+    result = worker_video_analyse(video.media_path, colors=ontology_colors(schema.document),
+                                  labels=ontology_labels(schema.document), device=device, batch=batch,
+                                  name=video.name)
+    logger.info("analysed video %s: %s", video.name, result.summary())
+    job = ingest_job_create(chunks=[json.dumps(result.labels).encode("utf-8")], video_name=video.name,
+                            schema=schema, format="eta", mode=mode, options=None, user=None, enqueue=False)
+    return ingest_run(job_id=str(job.id))

@@ -13,6 +13,8 @@ conforming part of the analytics, a lazy stream like its input:
 - a frame with a negative index is dropped;
 - an attribute that is unknown or whose value does not conform is dropped,
   the rest of its record kept;
+- an embedding that is empty, holds a non-finite number or differs in
+  dimension from the payload's first good embedding is dropped, its record kept;
 - labels given as synonyms become their canonical label.
 
 ``strict`` mode means the caller rejects the payload unless ``ok``; ``filter``
@@ -23,9 +25,10 @@ violation, in either mode.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from indexer.ontology import AttrSpec, Ontology, suggestion
 from indexer.records import (
@@ -40,9 +43,12 @@ from indexer.records import (
 )
 
 MODES = ("strict", "filter")
+SHOWN_CHARS = 100  # of an offending name in a message
+MAX_FRAME_INDEX = 2**32 - 1  # what the engines store (unsigned 32-bit)
 MAX_LISTED = 1000
 
 Violation = dict[str, str]
+R = TypeVar("R", ObjectRecord, FrameRecord, TrackRecord, EventRecord)
 
 
 @dataclass
@@ -194,6 +200,7 @@ class _Checker:
         self.event_names = list(ontology.events) + [
             synonym for synonym, label in ontology.display.synonyms.items() if label in ontology.events
         ]
+        self.embedding_dim: tuple[int, str] | None = None  # (dimension, path) of the first good embedding
         self.track_specs: dict[str, list[AttrSpec]] = {}
         for spec in ontology.objects.values():
             for name, attr in spec.attrs.items():
@@ -204,6 +211,8 @@ class _Checker:
         return replace(meta, attrs=attrs, attr_paths=paths), problems, len(meta.attrs) - len(attrs)
 
     def record(self, record: Record) -> tuple[Record | None, list[Violation]]:
+        if isinstance(record, ObjectRecord | TrackRecord) and record.embedding is not None:
+            return self._embedded(record)
         if isinstance(record, ObjectRecord):
             return self._object(record)
         if isinstance(record, FrameRecord):
@@ -212,13 +221,32 @@ class _Checker:
             return self._track(record)
         return self._event(record)
 
+    def _embedded(self, record: ObjectRecord | TrackRecord) -> tuple[Record | None, list[Violation]]:
+        """The record checked without its embedding, then the embedding (kept only when good)."""
+        kept, problems = self.record(replace(record, embedding=None))
+        path = f"{record.path}.embedding"
+        embedding = record.embedding
+        bad = [position for position, value in enumerate(embedding) if not math.isfinite(value)]
+        if not embedding:
+            problems.append(_violation(path, "embedding is empty"))
+        elif bad:
+            problems.append(_violation(f"{path}[{bad[0]}]", f"embedding value {embedding[bad[0]]} is not finite"))
+        elif self.embedding_dim is not None and len(embedding) != self.embedding_dim[0]:
+            dim, first = self.embedding_dim
+            problems.append(_violation(path, f"embedding has {len(embedding)} values but the payload's embeddings "
+                                             f"have {dim} (the first at {first})"))
+        else:
+            self.embedding_dim = self.embedding_dim or (len(embedding), path)
+            return (None if kept is None else replace(kept, embedding=embedding)), problems
+        return kept, problems
+
     def _object_label(self, name: str) -> str | None:
         label = self.ontology.resolve_label(name)
         return label if label in self.ontology.objects else None
 
     def _object(self, record: ObjectRecord) -> tuple[ObjectRecord | None, list[Violation]]:
         label = self._object_label(record.label)
-        context = f"object label '{record.label if label is None else label}'"
+        context = f"object label '{shown(record.label) if label is None else label}'"
         problems = []
         if label is None:
             problems.append(self._unknown_object(record.label, record.path))
@@ -230,11 +258,11 @@ class _Checker:
         attrs, paths, attr_problems = _check_attrs(
             record.attrs, record.attr_paths, self.ontology.objects[label].attrs, context, record.path
         )
-        kept = None if problems else replace(record, label=label, attrs=attrs, attr_paths=paths)
+        kept = None if problems else _conformed(record, label=label, attrs=attrs, attr_paths=paths)
         return kept, problems + attr_problems
 
     def _unknown_object(self, name: str, path: str) -> Violation:
-        return _violation(path, f"unknown object label '{name}'{suggestion(name, self.object_names)}")
+        return _violation(path, f"unknown object label '{shown(name)}'{suggestion(name, self.object_names)}")
 
     def _track(self, record: TrackRecord) -> tuple[TrackRecord | None, list[Violation]]:
         if record.label is None:
@@ -245,7 +273,7 @@ class _Checker:
         attrs, paths, problems = _check_attrs(
             record.attrs, record.attr_paths, self.ontology.objects[label].attrs, f"object label '{label}'", record.path
         )
-        return replace(record, label=label, attrs=attrs, attr_paths=paths), problems
+        return _conformed(record, label=label, attrs=attrs, attr_paths=paths), problems
 
     def _unlabelled_track(self, record: TrackRecord) -> tuple[TrackRecord, list[Violation]]:
         """A track of unknown label: each attribute must fit some object label's attribute of its name."""
@@ -273,18 +301,18 @@ class _Checker:
         attrs, paths, attr_problems = _check_attrs(
             record.attrs, record.attr_paths, self.ontology.frame_attrs, "frame", record.path
         )
-        kept = None if problems else replace(record, attrs=attrs, attr_paths=paths)
+        kept = None if problems else _conformed(record, attrs=attrs, attr_paths=paths)
         return kept, problems + attr_problems
 
     def _event(self, record: EventRecord) -> tuple[EventRecord | None, list[Violation]]:
         name = record.label
         label = name if name in self.ontology.events else self.ontology.display.synonyms.get(name, name)
         known = label in self.ontology.events
-        context = f"event label '{label if known else name}'"
+        context = f"event label '{label if known else shown(name)}'"
         problems = []
         if not known:
             problems.append(
-                _violation(record.path, f"unknown event label '{name}'{suggestion(name, self.event_names)}")
+                _violation(record.path, f"unknown event label '{shown(name)}'{suggestion(name, self.event_names)}")
             )
         problems += _check_index(record.start_index, record.path, context, "start index")
         if record.end_index < record.start_index:
@@ -300,8 +328,19 @@ class _Checker:
         attrs, paths, attr_problems = _check_attrs(
             record.attrs, record.attr_paths, self.ontology.events[label].attrs, context, record.path
         )
-        kept = None if problems else replace(record, label=label, attrs=attrs, attr_paths=paths)
+        kept = None if problems else _conformed(record, label=label, attrs=attrs, attr_paths=paths)
         return kept, problems + attr_problems
+
+
+def _conformed(record: R, *, attrs: dict[str, AttrValue], attr_paths: dict[str, str], label: str | None = None) -> R:
+    """``record`` with its canonical label and conforming attributes; the record
+    itself when nothing changed, which is nearly always (copying every record
+    cost a tenth of ingest time)."""
+    if (label is None or label == record.label) and len(attrs) == len(record.attrs):
+        return record
+    if label is None:
+        return replace(record, attrs=attrs, attr_paths=attr_paths)
+    return replace(record, label=label, attrs=attrs, attr_paths=attr_paths)
 
 
 def _check_attrs(
@@ -330,9 +369,9 @@ def _check_attrs(
 def _unknown_attribute(name: str, context: str, known: Any) -> str:
     """'unknown frame attribute 'x'' or 'unknown attribute 'x' for object label 'car'', with suggestions."""
     where = (
-        f"unknown {context} attribute '{name}'"
+        f"unknown {context} attribute '{shown(name)}'"
         if context in ("video", "frame")
-        else (f"unknown attribute '{name}' for {context}")
+        else (f"unknown attribute '{shown(name)}' for {context}")
     )
     return where + suggestion(name, known)
 
@@ -340,7 +379,21 @@ def _unknown_attribute(name: str, context: str, known: Any) -> str:
 def _check_index(index: int, path: str, context: str, what: str = "frame index") -> list[Violation]:
     if index < 0:
         return [_violation(path, f"{context}: {what} {index} is negative")]
+    if index > MAX_FRAME_INDEX:
+        return [_violation(path, f"{context}: {what} {index} is beyond the largest frame index {MAX_FRAME_INDEX}")]
     return []
+
+
+def shown(name: str) -> str:
+    """``name`` as a message quotes it: at most :data:`SHOWN_CHARS` characters, control and
+    format characters (NUL, escapes, direction overrides) written as escapes, so that a hostile
+    label can neither bloat a report nor disguise itself in it (nor break PostgreSQL's JSON)."""
+    text = name if len(name) <= SHOWN_CHARS else name[:SHOWN_CHARS]
+    text = "".join(
+        character if unicodedata.category(character) not in ("Cc", "Cf") else ascii(character)[1:-1]
+        for character in text
+    )
+    return text if len(name) <= SHOWN_CHARS else f"{text}... ({len(name)} characters)"
 
 
 def _check_confidence(confidence: float | None, path: str, context: str) -> list[Violation]:
@@ -353,6 +406,8 @@ def _check_box(box: tuple[float, float, float, float] | None, path: str, context
     if box is None:
         return []
     x1, y1, x2, y2 = box
+    if 0.0 <= x1 <= x2 <= 1.0 and 0.0 <= y1 <= y2 <= 1.0:
+        return []  # the common case, without building messages (NaN fails the comparisons)
     problems = []
     if not all(math.isfinite(value) and 0.0 <= value <= 1.0 for value in box):
         problems.append(_violation(path, f"{context}: box {_show_box(box)} is outside 0..1"))

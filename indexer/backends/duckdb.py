@@ -66,7 +66,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +76,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from indexer.backends import vectors
 from indexer.backends.base import (
     WINDOW_SLACK_S,
+    AppendResult,
     BaseSearchBackend,
     Clip,
     Cooccurrence,
@@ -89,6 +91,7 @@ from indexer.backends.base import (
     LocatedFrame,
     SearchRequest,
     SearchResult,
+    SimilarTrack,
     Timeline,
 )
 from indexer.backends.reference import (
@@ -120,7 +123,8 @@ from indexer.backends.reference import (
     video_values,
 )
 from indexer.facets import Facet, facets_for, filters_to_node
-from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, Waypoint
+from indexer.payloads import storage_guard
+from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 
 BATCH_ROWS = 50_000
 GENERATION = re.compile(r"^gen-(\d+)\.duckdb$")
@@ -188,11 +192,15 @@ class _Generations:
     def publish(self, name: str) -> None:
         """Point CURRENT at ``name`` atomically (and durably)."""
         staging = self.root / "CURRENT.tmp"
-        with open(staging, "w") as handle:
-            handle.write(name)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staging, self.root / "CURRENT")
+        try:
+            with open(staging, "w") as handle:
+                handle.write(name)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(staging, self.root / "CURRENT")
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
         directory = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -293,6 +301,8 @@ _NO_BOX = (None, None, None, None)
 
 
 def _split(value: Any) -> tuple[int, str | None, float | None]:
+    if type(value) is str:  # nearly every value: skip the general classification
+        return 0, value, None
     kind = value_kind(value)
     if kind == "str":
         return 0, value, None
@@ -460,6 +470,81 @@ def _load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analyt
     ).fetchone()
     stager.drop()
     return IndexCounts(frames=counts[0], objects=counts[1], tracks=counts[2], events=counts[3])
+
+
+# An append keeps only the staged records of frames the video does not have yet (st_known).
+_APPEND_PRUNE = (
+    "DELETE FROM st_object_attrs WHERE seq IN (SELECT seq FROM st_objects WHERE idx IN (SELECT idx FROM st_known))",
+    "DELETE FROM st_objects WHERE idx IN (SELECT idx FROM st_known)",
+    "DELETE FROM st_frame_attrs WHERE idx IN (SELECT idx FROM st_known)",
+    "DELETE FROM st_frames WHERE idx IN (SELECT idx FROM st_known)",
+    # An event is added with its start frame: it must be one of the frames added.
+    """DELETE FROM st_event_attrs WHERE seq IN (SELECT seq FROM st_events
+           WHERE start_idx NOT IN (SELECT idx FROM st_frames UNION SELECT idx FROM st_objects))""",
+    "DELETE FROM st_events WHERE start_idx NOT IN (SELECT idx FROM st_frames UNION SELECT idx FROM st_objects)",
+)
+_SEQ_TABLES = ("st_frames", "st_frame_attrs", "st_objects", "st_object_attrs", "st_events", "st_event_attrs")
+_LOW32 = 4294967295
+# Track numbers of the video's tracks, old ones kept, new ones numbered after them.
+_APPEND_TRACKS = f"""
+    WITH known AS (SELECT DISTINCT track, track_key & {_LOW32} AS track_no FROM objects
+                   WHERE video_id = $video_id AND track IS NOT NULL),
+         fresh AS (SELECT DISTINCT track FROM st_objects
+                   WHERE track IS NOT NULL AND track NOT IN (SELECT track FROM known))
+    SELECT track, track_no, false AS fresh FROM known
+    UNION ALL
+    SELECT track, (SELECT coalesce(max(track_no), 0) FROM known) + row_number() OVER (ORDER BY track), true
+    FROM fresh"""
+
+
+def _append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+    """Stage a chunk, drop what the video already has, and add the rest to an unpublished generation."""
+    check_video_id(video_id)
+    params = {"video_id": video_id}
+    known_video = con.execute("SELECT fps FROM videos WHERE video_id = $video_id", params).fetchone()
+    # An indexed video keeps its fps; the caller's GPS locates the new frames.
+    meta = analytics.meta if known_video is None else VideoMeta(fps=known_video[0], gps=analytics.meta.gps)
+    stager = _Stager(con)
+    stager.stage(analytics, video_values(name, meta) if known_video is None else {})
+    if con.execute("SELECT count(*) FROM st_track_attrs").fetchone()[0]:
+        stager.drop()
+        raise ValueError("an append takes no track records (constant track attributes)")
+    con.execute("CREATE OR REPLACE TEMP TABLE st_known AS SELECT idx FROM frames WHERE video_id = $video_id", params)
+    duplicate_frames, duplicate_objects = con.execute(
+        "SELECT (SELECT count(DISTINCT idx) FROM (SELECT idx FROM st_frames UNION ALL SELECT idx FROM st_objects) "
+        "        WHERE idx IN (SELECT idx FROM st_known)), "
+        "       (SELECT count(*) FROM st_objects WHERE idx IN (SELECT idx FROM st_known))").fetchone()
+    for statement in _APPEND_PRUNE:
+        con.execute(statement)
+    # Ids are video_id << 32 | seq: continue after the video's highest object and event ids.
+    (offset,) = con.execute(
+        f"SELECT coalesce(max(id & {_LOW32}), -1) + 1 FROM (SELECT object_id AS id FROM objects "
+        f"WHERE video_id = $video_id UNION ALL SELECT event_id FROM events WHERE video_id = $video_id)", params,
+    ).fetchone()
+    for table in _SEQ_TABLES:
+        con.execute(f"UPDATE {table} SET seq = seq + ?", [offset])
+    for table, select in _DERIVED.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE st_tracks AS {_APPEND_TRACKS}", params)
+    _stage_locations(con, sorted_gps(meta))
+    for scope, source in _KEY_SOURCES.items():
+        con.execute(_REGISTER_KEYS.format(source=source), {"scope": scope})
+    for statement in _INSERTS:
+        con.execute(statement, params)
+    if known_video is None:
+        con.execute(
+            "INSERT INTO videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
+            {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
+             "fps": effective_fps(meta)},
+        )
+    appended = con.execute(
+        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
+        "(SELECT count(*) FROM st_tracks WHERE fresh), (SELECT count(*) FROM st_events)").fetchone()
+    indices = [row[0] for row in con.execute("SELECT idx FROM st_frame_t ORDER BY idx").fetchall()]
+    stager.drop()
+    con.execute("DROP TABLE IF EXISTS temp.st_known")
+    return AppendResult(appended=IndexCounts(*appended), duplicate_frames=duplicate_frames,
+                        duplicate_objects=duplicate_objects, indices=indices)
 
 
 def _stage_locations(con: duckdb.DuckDBPyConnection, gps: list[Waypoint]) -> None:
@@ -1159,6 +1244,7 @@ class SearchBackend(BaseSearchBackend):
         self.threads = threads
         self._generations = _Generations(self.root)
         self._local = threading.local()
+        self._vectors = vectors.VectorSearch(self.root)
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"memory_limit": self.memory_limit}
@@ -1170,8 +1256,12 @@ class SearchBackend(BaseSearchBackend):
 
     @contextmanager
     def _new_generation(self, *, copy_current: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the next generation; published only if the block succeeds."""
-        with self._generations.locked():
+        """A read-write connection to the next generation; published only if the block succeeds.
+
+        A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
+        unpublished file is removed and the live generation stays as it was.
+        """
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
             previous = self._generations.current()
             name = self._generations.next_name()
             path = self.root / name
@@ -1188,29 +1278,37 @@ class SearchBackend(BaseSearchBackend):
                     con.execute("CHECKPOINT")
                 finally:
                     con.close()
+                self._generations.publish(name)
             except BaseException:
-                self._generations.remove_unpublished(name)
+                if self._generations.current() != name:
+                    self._generations.remove_unpublished(name)
                 raise
-            self._generations.publish(name)
             self._generations.prune(previous=previous)
+            vectors.vector_files_prune(self.root, [previous, name], self._config())
 
     def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
         """Replace the video's rows in a new generation and publish it."""
         with self._new_generation(copy_current=True) as con:
             _delete_rows(con, video_id)
-            return _load_video(con, video_id, name, analytics)
+            return _load_video_with_vectors(con, self.root, video_id, name, analytics)
+
+    def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+        """Add the chunk's new frames in a new generation and publish it."""
+        with self._new_generation(copy_current=True) as con:
+            return _append_video(con, video_id, name, analytics)
 
     def delete_video(self, *, video_id: int) -> None:
         """Publish a generation without the video (a no-op write when it is absent)."""
         with self._new_generation(copy_current=True) as con:
             _delete_rows(con, video_id)
+            vectors.vectors_delete(con, video_id)
 
     def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
         """Build a fresh generation from scratch (videos in id order) and publish it."""
         latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
         with self._new_generation(copy_current=False) as con:
             for video_id in sorted(latest):
-                _load_video(con, video_id, *latest[video_id])
+                _load_video_with_vectors(con, self.root, video_id, *latest[video_id])
 
     # Reading
 
@@ -1410,6 +1508,42 @@ class SearchBackend(BaseSearchBackend):
             for frame_id, frame in frames.items():
                 frame["matched"] = frame_id in matched_frames
         return list(frames.values())
+
+    # Similarity
+
+    def similar_tracks(self, *, request: SearchRequest | None, vector: Any, k: int,
+                       exclude: Collection[tuple[int, str]] = ()) -> list[SimilarTrack]:
+        """Exact top-k with torch over the live generation's vectors (:mod:`indexer.backends.vectors`);
+        candidates are the tracks with a detection in the request's main frame set."""
+        con = self._reader()
+        if con is None:
+            vectors.check_k(k)
+            vectors.query_vector(vector)
+            return []
+        generation = self._local.reader[1]  # the generation ``con`` reads: its vectors are cached by name
+        if request is None:
+            return self._vectors.similar(con, generation, vector=vector, k=k, exclude=exclude, frames=None)
+        stats = _Stats(con, request, clip_ids=False)
+        try:
+            main = stats.main()
+            return self._vectors.similar(con, generation, vector=vector, k=k, exclude=exclude,
+                                         frames=None if main.whole else main.table)
+        finally:
+            stats.drop()
+
+    def track_vector(self, *, video_id: int, track: str) -> np.ndarray | None:
+        """The track's row of its video's vector file."""
+        con = self._reader()
+        return None if con is None else self._vectors.track_vector(con, video_id, track)
+
+
+def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,
+                             analytics: Analytics) -> IndexCounts:
+    """:func:`_load_video`, plus the video's track vectors, computed in the same pass over the records."""
+    builder = vectors.TrackVectorBuilder()
+    counts = _load_video(con, video_id, name, builder.tap(analytics))
+    vectors.vectors_store(con, root, video_id, builder.tracks())
+    return counts
 
 
 def _matched(con: duckdb.DuckDBPyConnection, window: _Sql, request: SearchRequest) -> tuple[set[int], set[int]]:

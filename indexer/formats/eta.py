@@ -10,6 +10,9 @@ current and 2019 formats (see shared/data/formats/README.md).
   becomes one EventRecord, each entry of ``frames`` one single-frame record.
   A VideoEvent with neither says nothing about when it happens: it is skipped
   and named in ``Analytics.warnings``.
+- ``embedding`` (a list of numbers) on a DetectedObject becomes
+  ``ObjectRecord.embedding``, on a VideoObject with an ``index``
+  ``TrackRecord.embedding`` (without an index there is no track to carry it).
 - Masks, keypoints, polylines, tags and ``_CLS`` keys are ignored.
 
 The file is read in passes: one for the metadata (wherever it sits), then one
@@ -44,6 +47,7 @@ from indexer.formats.jsonstream import (
     optional_integer,
     optional_number,
     require_object,
+    top_level_members,
     track_id,
     walk,
     walk_members,
@@ -112,7 +116,10 @@ class _Header:
 def _read_header(file_path: Path) -> _Header:
     header = _Header()
     events = _GroupAssembler()
-    for path, value in walk(file_path, _header_decide):
+    # The records pass reads frames and VideoObjects; here only whether there are any.
+    layout = top_level_members(file_path)
+    header.has_objects = layout is not None and any(member.key == "objects" for member in layout)
+    for path, value in walk(file_path, _header_decide, skipping=("frames", "objects")):
         top = path[0]
         if top == "filename":
             header.filename = value if isinstance(value, str) else None
@@ -270,9 +277,14 @@ class _Attrs:
 
 
 def _attributes(container: Any, path: str) -> _Attrs:
-    """Read an ETA attribute container; the first value of a repeated name wins."""
+    """Read an ETA attribute container; the first value of a repeated name wins.
+
+    ``path`` is the container's parent: ``attrs`` is appended here.
+    """
     attrs = _Attrs()
-    for item_path, item in _items(container, "attrs", path):
+    if not container:
+        return attrs
+    for item_path, item in _items(container, "attrs", f"{path}.attrs"):
         name, value, constant = _attribute(item, item_path)
         if value is None:
             continue
@@ -285,9 +297,14 @@ def _attributes(container: Any, path: str) -> _Attrs:
 
 def _attribute(item: Any, path: str) -> tuple[str, AttrValue | None, bool]:
     """(name, typed value or None, whether it is constant) of one ETA attribute."""
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+    if type(item) is not dict or type(name := item.get("name")) is not str:
         raise FormatError("an attribute needs a 'name'", path=path)
-    return item["name"], attr_value(item.get("value"), ETA_TYPES.get(item.get("type"))), item.get("constant") is True
+    value = item.get("value")
+    if isinstance(value, dict | list):
+        pass  # kept as it is, so that validation names the wrong type
+    elif type(value) is not str:  # strings, nearly all values, need no conversion
+        value = attr_value(value, ETA_TYPES.get(item.get("type")))
+    return name, value, item.get("constant") is True
 
 
 def _items(container: Any, key: str, path: str) -> Iterator[tuple[str, Any]]:
@@ -304,14 +321,20 @@ def _items(container: Any, key: str, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _box(raw: Any, path: str) -> tuple[float, float, float, float] | None:
+    """The ``bounding_box`` of the element at ``path``."""
     if raw is None:
         return None
     try:
         top_left, bottom_right = raw["top_left"], raw["bottom_right"]
         corners = (top_left["x"], top_left["y"], bottom_right["x"], bottom_right["y"])
     except (KeyError, TypeError):
-        raise FormatError("bounding_box needs top_left and bottom_right, each with x and y", path=path) from None
-    x1, y1, x2, y2 = (number(value, path, "a bounding_box coordinate") for value in corners)
+        raise FormatError(
+            "bounding_box needs top_left and bottom_right, each with x and y", path=f"{path}.bounding_box"
+        ) from None
+    x1, y1, x2, y2 = corners
+    if type(x1) is float and type(y1) is float and type(x2) is float and type(y2) is float:
+        return corners
+    x1, y1, x2, y2 = (number(value, f"{path}.bounding_box", "a bounding_box coordinate") for value in corners)
     return x1, y1, x2, y2
 
 
@@ -323,13 +346,18 @@ def _label(item: dict, path: str, what: str) -> str:
 
 
 def _confidence(item: dict, path: str) -> float | None:
-    return optional_number(item.get("confidence"), child_path(path, "confidence"), "confidence")
+    """The ``confidence`` of the element at ``path``."""
+    confidence = item.get("confidence")
+    if confidence is None or type(confidence) is float:
+        return confidence
+    return optional_number(confidence, f"{path}.confidence", "confidence")
 
 
 # ---- records ------------------------------------------------------------------------------
 
 
 def _records(file_path: Path, fps: float, has_objects: bool, has_events: bool) -> Iterator[Record]:
+    _require_frames_object(file_path)
     spans = _EventSpans()
     for key, frame in walk_members(file_path, "frames"):
         if key != "_CLS":
@@ -339,6 +367,19 @@ def _records(file_path: Path, fps: float, has_objects: bool, has_events: bool) -
         yield from _grouped(file_path, "events", _video_event_records, partial(_event_frame_records, fps=fps))
     if has_objects:
         yield from _grouped(file_path, "objects", _video_object_records, partial(_object_frame_records, fps=fps))
+
+
+def _require_frames_object(file_path: Path) -> None:
+    """``frames`` must be an object keyed by frame number (or null): the records pass reads its
+    members, and would read none of a list."""
+    for member in top_level_members(file_path) or ():
+        if member.key != "frames":
+            continue
+        with open(file_path, "rb") as source:
+            source.seek(member.start)
+            first = source.read(min(member.end - member.start, 64)).lstrip()[:1]
+        if first not in (b"{", b"n"):
+            raise FormatError("frames must be a JSON object keyed by frame number", path="frames")
 
 
 def _frame_index(key: Any, path: str) -> int:
@@ -389,7 +430,7 @@ def _frame_records(key: Any, frame: Any, fps: float, spans: _EventSpans) -> Iter
     if not isinstance(frame, dict):
         raise FormatError("a frame must be a JSON object", path=path)
     t = index / fps
-    values, paths = _attributes(frame.get("attrs"), child_path(path, "attrs")).merged()
+    values, paths = _attributes(frame.get("attrs"), path).merged()
     yield FrameRecord(index=index, t=t, attrs=values, path=path, attr_paths=paths)
     for object_path, item in _items(frame.get("objects"), "objects", child_path(path, "objects")):
         if not isinstance(item, dict):
@@ -399,7 +440,7 @@ def _frame_records(key: Any, frame: Any, fps: float, spans: _EventSpans) -> Iter
     for event_path, item in _items(frame.get("events"), "events", child_path(path, "events")):
         if not isinstance(item, dict):
             raise FormatError("an event must be a JSON object", path=event_path)
-        values, paths = _attributes(item.get("attrs"), child_path(event_path, "attrs")).merged()
+        values, paths = _attributes(item.get("attrs"), event_path).merged()
         record = EventRecord(
             label=_label(item, event_path, "the event"),
             start_index=index,
@@ -427,7 +468,7 @@ def _detection_records(
     Without a track the constant attributes (its own and ``inherited`` from a
     VideoObject) stay on the detection, as there is no track to carry them.
     """
-    attrs = _attributes(item.get("attrs"), child_path(path, "attrs"))
+    attrs = _attributes(item.get("attrs"), path)
     values, paths = dict(attrs.values), dict(attrs.paths)
     if track is not None and attrs.constant:
         yield TrackRecord(track=track, label=label, attrs=attrs.constant, path=path, attr_paths=attrs.constant_paths)
@@ -442,11 +483,24 @@ def _detection_records(
         label=label,
         track=track,
         confidence=_confidence(item, path),
-        box=_box(item.get("bounding_box"), child_path(path, "bounding_box")),
+        box=_box(item.get("bounding_box"), path),
         attrs=values,
         path=path,
         attr_paths=paths,
+        embedding=_embedding(item, path),
     )
+
+
+def _embedding(item: dict, path: str) -> tuple[float, ...] | None:
+    """A DetectedObject's or VideoObject's ``"embedding": [numbers]`` (appearance vector);
+    validation checks that it is finite, non-empty and of the payload's one dimension."""
+    raw = item.get("embedding")
+    if raw is None:
+        return None
+    path = child_path(path, "embedding")
+    if not isinstance(raw, list):
+        raise FormatError("embedding must be a list of numbers", path=path)
+    return tuple(number(value, f"{path}[{position}]", "an embedding value") for position, value in enumerate(raw))
 
 
 # ---- grouped sections: VideoObjects and VideoEvents ---------------------------------------
@@ -504,7 +558,8 @@ def _group_member_decide(path: Sequence[Any], section: str) -> int:
 
 def _group_headers(file_path: Path, section: str) -> Iterator[tuple[int, dict]]:
     assembler = _GroupAssembler()
-    for path, value in walk(file_path, lambda p: _group_header_decide(p, section)):
+    decide = partial(_group_header_decide, section=section)
+    for path, value in walk(file_path, decide, skipping=_others(file_path, section)):
         group = assembler.feed(path, value)
         if group is not None:
             yield group
@@ -516,7 +571,7 @@ def _grouped(file_path: Path, section: str, on_header: OnHeader, on_member: OnMe
     together, so a header may sit before or after its frames in the file."""
     headers = _group_headers(file_path, section)
     position, header = -1, {}
-    members = walk(file_path, lambda p: _group_member_decide(p, section))
+    members = walk(file_path, lambda p: _group_member_decide(p, section), skipping=_others(file_path, section))
     for path, member in members:
         while position < path[2]:
             group = next(headers, None)
@@ -529,14 +584,20 @@ def _grouped(file_path: Path, section: str, on_header: OnHeader, on_member: OnMe
         yield from on_header(position, header)
 
 
+def _others(file_path: Path, section: str) -> set[str]:
+    """The top-level members other than ``section``: a walk of ``section`` never reads them."""
+    return {member.key for member in top_level_members(file_path) or ()} - {section}
+
+
 def _video_object_records(position: int, header: dict) -> Iterator[Record]:
     path = f"objects.objects[{position}]"
     label = _label(header, path, "the VideoObject")
     track = track_id(header.get("index"))
-    attrs = _attributes(header.get("attrs"), child_path(path, "attrs"))
+    attrs = _attributes(header.get("attrs"), path)
     values, paths = attrs.merged()
-    if track is not None and values:
-        yield TrackRecord(track=track, label=label, attrs=values, path=path, attr_paths=paths)
+    embedding = _embedding(header, path)
+    if track is not None and (values or embedding is not None):
+        yield TrackRecord(track=track, label=label, attrs=values, path=path, attr_paths=paths, embedding=embedding)
 
 
 def _object_frame_records(header: dict, position: int, key: Any, item: Any, *, fps: float) -> Iterator[Record]:
@@ -548,7 +609,7 @@ def _object_frame_records(header: dict, position: int, key: Any, item: Any, *, f
     track = track_id(header.get("index"))
     inherited = None
     if track is None:
-        values, paths = _attributes(header.get("attrs"), child_path(group_path, "attrs")).merged()
+        values, paths = _attributes(header.get("attrs"), group_path).merged()
         inherited = _Attrs(constant=values, constant_paths=paths)
     yield from _detection_records(
         item,
@@ -564,7 +625,7 @@ def _object_frame_records(header: dict, position: int, key: Any, item: Any, *, f
 def _video_event_records(position: int, header: dict) -> Iterator[Record]:
     path = f"events.events[{position}]"
     label = _label(header, path, "the VideoEvent")
-    values, paths = _attributes(header.get("attrs"), child_path(path, "attrs")).merged()
+    values, paths = _attributes(header.get("attrs"), path).merged()
     for first, last in _support_ranges(header.get("support"), child_path(path, "support")):
         yield EventRecord(
             label=label,
@@ -583,8 +644,8 @@ def _event_frame_records(header: dict, position: int, key: Any, item: Any, *, fp
     if not isinstance(item, dict):
         raise FormatError("a frame event must be a JSON object", path=path)
     index = _frame_index(key, path)
-    own, own_paths = _attributes(item.get("attrs"), child_path(path, "attrs")).merged()
-    constant, constant_paths = _attributes(header.get("attrs"), child_path(group_path, "attrs")).merged()
+    own, own_paths = _attributes(item.get("attrs"), path).merged()
+    constant, constant_paths = _attributes(header.get("attrs"), group_path).merged()
     confidence = _confidence(item, path)
     yield EventRecord(
         label=_label(header, group_path, "the VideoEvent"),

@@ -12,13 +12,16 @@ path where the parser was, never a raw ijson exception.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ijson
+import numpy as np
 from ijson.common import ObjectBuilder
 
 from indexer.ontology import CATEGORICAL
@@ -88,7 +91,7 @@ def json_path(parts: Sequence[str | int | None]) -> str:
     return path
 
 
-def walk(file_path: Path, decide: Decide) -> Iterator[tuple[JsonPath, Any]]:
+def walk(file_path: Path, decide: Decide, *, skipping: Collection[str] = ()) -> Iterator[tuple[JsonPath, Any]]:
     """Stream ``file_path`` and yield ``(path, value)`` for what ``decide`` picks.
 
     ``decide(path)`` is called for every value below the root (``path`` is a
@@ -97,13 +100,138 @@ def walk(file_path: Path, decide: Decide) -> Iterator[tuple[JsonPath, Any]]:
     SKIP (ignore it and everything inside), or ENTER (yield ``(path, START)``,
     look inside, then yield ``(path, END)``; a scalar is yielded as its value).
     DESCEND into a scalar yields nothing. Numbers come as int or float.
+
+    ``skipping`` names top-level members that ``decide`` would skip anyway.
+    When the root is an object they are never handed to the parser: skipping
+    a value event by event costs as much Python as reading it, and the one
+    big member of a payload (ETA's ``frames``) is most of the file.
     """
     cursor: list[str | int | None] = []
-    with open(file_path, "rb") as source:
+    layout = top_level_members(file_path) if skipping else None
+    with open(file_path, "rb") as handle:
+        source = handle if layout is None else _MemberDocument(handle, [m for m in layout if m.key not in skipping])
         try:
             yield from _walk_events(BACKEND.basic_parse(source, use_float=True), decide, cursor)
         except ijson.JSONError as error:
             raise syntax_error(file_path, error, json_path(cursor)) from None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the root object: its key as raw JSON text, its decoded key,
+    and the byte range of its value."""
+
+    raw_key: bytes
+    key: str
+    start: int
+    end: int
+
+
+_LBRACE, _RBRACE, _LBRACKET, _RBRACKET, _COMMA, _COLON = b"{}[],:"
+_QUOTE, _BACKSLASH = 0x22, 0x5C
+_LAYOUT_CHUNK = 1024**2  # bytes scanned at a time: a few MB of temporary arrays
+
+
+def top_level_members(file_path: Path) -> list[Member] | None:
+    """The members of the root object and where their values lie, found with
+    vectorized byte scans instead of a parser (about 10x faster than ijson
+    events); None when the root is not a well-formed object, so that callers
+    fall back to the parser and its error messages."""
+    stat = file_path.stat()
+    return _members_cached(str(file_path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _members_cached(path: str, _size: int, _mtime_ns: int) -> list[Member] | None:
+    if _size == 0:
+        return None
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    marks: list[tuple[int, int]] = []  # (byte offset, character) of the root's own structure
+    in_string, depth = 0, 0
+    for base in range(0, len(data), _LAYOUT_CHUNK):
+        chunk = np.asarray(data[base : base + _LAYOUT_CHUNK])
+        inside = np.bitwise_xor.accumulate(_real_quotes(data, chunk, base).view(np.uint8)) ^ in_string
+        opens = (chunk == _LBRACE) | (chunk == _LBRACKET)
+        closes = (chunk == _RBRACE) | (chunk == _RBRACKET)
+        structure = np.flatnonzero((opens | closes | (chunk == _COMMA) | (chunk == _COLON)) & (inside == 0))
+        deltas = opens[structure].astype(np.int64) - closes[structure]
+        depth_before = depth + np.cumsum(deltas) - deltas
+        own = structure[((depth_before == 1) & (deltas <= 0)) | ((depth_before == 0) & (deltas == 1))]
+        marks.extend((base + int(offset), int(chunk[offset])) for offset in own)
+        depth += int(deltas.sum())
+        in_string = int(inside[-1])
+    if depth != 0 or in_string or not marks or marks[0][1] != _LBRACE or marks[-1][1] != _RBRACE:
+        return None
+    if data[: marks[0][0]].tobytes().strip() or data[marks[-1][0] + 1 :].tobytes().strip():
+        return None
+    return _members_from_marks(data, marks)
+
+
+def _real_quotes(data: np.ndarray, chunk: np.ndarray, base: int) -> np.ndarray:
+    """Which bytes of ``chunk`` are quotes that open or close a string (not escaped ones)."""
+    quotes = chunk == _QUOTE
+    escaped = np.flatnonzero(quotes[1:] & (chunk[:-1] == _BACKSLASH)) + 1
+    if base and chunk[0] == _QUOTE and data[base - 1] == _BACKSLASH:
+        escaped = np.concatenate(([0], escaped))
+    for offset in escaped.tolist():
+        run, before = 0, base + offset - 1
+        while before >= 0 and data[before] == _BACKSLASH:
+            run, before = run + 1, before - 1
+        quotes[offset] = run % 2 == 0
+    return quotes
+
+
+def _members_from_marks(data: np.ndarray, marks: list[tuple[int, int]]) -> list[Member] | None:
+    members, key_start, colon = [], None, None
+    for offset, char in marks:
+        if char == _COLON:
+            colon = offset
+            continue
+        if key_start is not None:
+            if colon is None:
+                # Only ``{}`` has a separator without a key before it.
+                empty = char == _RBRACE and not members and not data[key_start:offset].tobytes().strip()
+                return members if empty else None
+            raw_key = data[key_start:colon].tobytes().strip()
+            try:
+                key = json.loads(raw_key)
+            except ValueError:
+                return None
+            members.append(Member(raw_key=raw_key, key=key, start=colon + 1, end=offset))
+        key_start, colon = (offset + 1 if char == _COMMA else None), None
+        if char == _LBRACE:
+            key_start = offset + 1
+    return members
+
+
+class _MemberDocument:
+    """A file-like view of a JSON object made of some members of ``handle``'s root object."""
+
+    def __init__(self, handle: BinaryIO, members: list[Member]):
+        self.handle = handle
+        self.pieces: list[bytes | tuple[int, int]] = [b"{"]
+        for position, member in enumerate(members):
+            self.pieces += [b"," if position else b"", member.raw_key + b":", (member.start, member.end)]
+        self.pieces.append(b"}")
+        self.pieces.reverse()
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson reads 0 bytes to learn whether the source gives bytes or text
+        size = _CHUNK if size is None or size < 0 else size
+        while self.pieces:
+            piece = self.pieces.pop()
+            if isinstance(piece, bytes):
+                if piece:
+                    return piece
+                continue
+            start, end = piece
+            self.handle.seek(start)
+            chunk = self.handle.read(min(size, end - start))
+            if start + len(chunk) < end:
+                self.pieces.append((start + len(chunk), end))
+            return chunk
+        return b""
 
 
 def walk_members(file_path: Path, prefix: str) -> Iterator[tuple[str, Any]]:
