@@ -46,9 +46,15 @@ clean:
 
 # Ingest throughput, search p50/p95 through the HTTP API and peak memory at
 # 10K..10M detections (BENCH_SIZES=10k,100k to run fewer). Takes a while at 10M.
+# Then top-k similarity over BENCH_VECTORS 256-d vectors and BENCH_LIVE_S seconds of live appends
+# while 5 analysts search.
 BENCH_SIZES ?= 10k,100k,1m,10m
+BENCH_VECTORS ?= 1000000
+BENCH_LIVE_S ?= 60
 bench: install
 	$(PY) -m analytics.bench --sizes $(BENCH_SIZES)
+	$(PY) -m analytics.bench_similar --vectors $(BENCH_VECTORS)
+	$(PY) -m analytics.bench_live --duration $(BENCH_LIVE_S)
 
 # Concurrent analysts searching and paging clips while a worker ingests more videos,
 # through the HTTP API of `manage.py serve`; exits non-zero on any error.

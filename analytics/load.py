@@ -199,7 +199,9 @@ def token(data_dir: Path, name: str, role: str) -> str:
 def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         payloads: list[tuple[str, Path, int]]) -> dict:
     """Serve ``data_dir`` and put it under load for ``duration`` seconds; the report."""
-    analyst, worker = token(data_dir, "load-analyst", "analyst"), token(data_dir, "load-worker", "worker")
+    # One user per analyst, as in real use: API rates are per user (scoop/throttles.py).
+    analyst_tokens = [token(data_dir, f"load-analyst-{number}", "analyst") for number in range(analysts)]
+    worker = token(data_dir, "load-worker", "worker")
     port = free_port()
     tally, progress, stop = Tally(), IngestProgress(), threading.Event()
     with open(data_dir / "server.log", "w") as log:
@@ -207,7 +209,7 @@ def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         try:
             _wait_for(port)
             threads = [threading.Thread(target=analyst_loop, args=(Api(port, analyst), tally, stop, think))
-                       for _ in range(analysts)]
+                       for analyst in analyst_tokens]
             threads.append(threading.Thread(target=ingest_loop, args=(Api(port, worker), payloads, progress, stop)))
             started = time.perf_counter()
             for thread in threads:
