@@ -90,6 +90,23 @@ def seconds(value: float) -> float:
     return round(value, 6)
 
 
+def clip_json(clip: Any, video: Video | None) -> dict[str, Any]:
+    """What a player needs of a span of ``video`` (a search clip or a similar track's span: any
+    object with ``video_id``, ``start_s``, ``end_s``, ``start_frame``, ``end_frame``, ``frames``)."""
+    return {
+        "video": clip.video_id,
+        "video_name": video.name if video else None,
+        "start_s": seconds(clip.start_s),
+        "end_s": seconds(clip.end_s),
+        "duration_s": seconds(clip.end_s - clip.start_s),
+        "start_frame": clip.start_frame,
+        "end_frame": clip.end_frame,
+        "frames": clip.frames,
+        "thumbnail_url": video_thumbnail_url(video, clip.start_s) if video else None,
+        "stream_url": video_stream_url(video) if video else None,
+    }
+
+
 def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     """The REST form of a search answer."""
     result = answer.result
@@ -97,21 +114,7 @@ def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     clips = []
     for clip in result.clips:
         video = videos.get(clip.video_id)
-        clips.append(
-            {
-                "video": clip.video_id,
-                "video_name": video.name if video else None,
-                "live": bool(video and video.live),
-                "start_s": seconds(clip.start_s),
-                "end_s": seconds(clip.end_s),
-                "duration_s": seconds(clip.end_s - clip.start_s),
-                "start_frame": clip.start_frame,
-                "end_frame": clip.end_frame,
-                "frames": clip.frames,
-                "thumbnail_url": video_thumbnail_url(video, clip.start_s) if video else None,
-                "stream_url": video_stream_url(video) if video else None,
-            }
-        )
+        clips.append({**clip_json(clip, video), "live": bool(video and video.live)})
     counts = dict(result.counts)
     for key in ("videos", "clips", "frames", "objects", "tracks"):
         counts[key] = int(counts[key])

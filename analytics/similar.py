@@ -17,12 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analytics.search import search_request, seconds
+from analytics.search import clip_json, search_request
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest, SimilarTrack
 from indexer.backends.vectors import MAX_K
 from indexer.models import Video
-from indexer.selectors import schema_resolve, video_stream_url, video_thumbnail_url
+from indexer.selectors import schema_resolve
 from indexer.services import schema_ontology
 
 DEFAULT_K = 20
@@ -115,20 +115,6 @@ def similar_answer_json(*, query: SimilarQuery, hits: list[SimilarTrack], k: int
     videos = Video.objects.in_bulk({hit.video_id for hit in hits})
     results = []
     for hit in hits:
-        video = videos.get(hit.video_id)
-        results.append({
-            "video": hit.video_id,
-            "video_name": video.name if video else None,
-            "track": hit.track,
-            "label": hit.label,
-            "score": round(hit.score, 6),
-            "start_s": seconds(hit.start_s),
-            "end_s": seconds(hit.end_s),
-            "duration_s": seconds(hit.end_s - hit.start_s),
-            "start_frame": hit.start_frame,
-            "end_frame": hit.end_frame,
-            "frames": hit.frames,
-            "thumbnail_url": video_thumbnail_url(video, hit.start_s) if video else None,
-            "stream_url": video_stream_url(video) if video else None,
-        })
+        results.append({**clip_json(hit, videos.get(hit.video_id)), "track": hit.track, "label": hit.label,
+                        "score": round(hit.score, 6)})
     return {"query": query.source, "k": k, "results": results}

@@ -104,16 +104,17 @@ from indexer.backends.reference import (
     check_tile_level,
     check_video_id,
     clip_break_s,
+    cooccurrence_facets,
     effective_fps,
     empty_result,
     facet_frame_node,
     facet_set_key,
     facet_unit,
     page_bounds,
+    pairs_facets,
     positive_object_specs,
     recorded_epoch,
     requested_facets,
-    scope_problem,
     seconds_of,
     sorted_gps,
     stat_unit,
@@ -122,7 +123,7 @@ from indexer.backends.reference import (
     value_kind,
     video_values,
 )
-from indexer.facets import Facet, facets_for, filters_to_node
+from indexer.facets import Facet, filters_to_node
 from indexer.payloads import storage_guard
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 
@@ -1386,28 +1387,17 @@ class SearchBackend(BaseSearchBackend):
 
     def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
         """One join of the two facets' (unit, value) rows on the unit."""
-        known = facets_for(request.ontology)
-        for key in (a, b):
-            if key not in known:
-                raise ValueError(f"unknown facet {key!r}")
-        problem = scope_problem(known[a], known[b], scope)
-        if problem:
-            raise ValueError(problem)
+        facet_a, facet_b = cooccurrence_facets(request, a, b, scope)
         with self._stats(request, clip_ids=scope == "clip") as stats:
             if stats is None:
-                rows, cols = list(known[a].values), list(known[b].values)
+                rows, cols = list(facet_a.values), list(facet_b.values)
                 return Cooccurrence(rows=rows, cols=cols, matrix=[[0] * len(cols) for _ in rows],
                                     row_totals=[0] * len(rows), col_totals=[0] * len(cols), total=0)
-            return stats.cooccurrence(known[a], known[b], scope)
+            return stats.cooccurrence(facet_a, facet_b, scope)
 
     def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
         """A self-join of every facet's (unit, value) rows on the unit."""
-        known = facets_for(request.ontology)
-        chosen = [known[key] for key in facets]
-        for facet in chosen:
-            problem = scope_problem(facet, facet, scope)
-            if problem:
-                raise ValueError(problem)
+        chosen = pairs_facets(request, facets, scope)
         with self._stats(request, clip_ids=scope == "clip") as stats:
             if stats is None:
                 marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}

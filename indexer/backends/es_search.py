@@ -56,16 +56,17 @@ from indexer.backends.reference import (
     check_target,
     check_tile_level,
     clip_break_s,
+    cooccurrence_facets,
     empty_result,
     facet_frame_node,
     facet_set_key,
     facet_unit,
     page_bounds,
+    pairs_facets,
     plain_attrs,
     plain_box,
     positive_object_specs,
     requested_facets,
-    scope_problem,
     seconds_of,
     stat_unit,
     tile_of,
@@ -80,7 +81,7 @@ from indexer.backends.vectors import (
     shortlist_slack,
     similar_track,
 )
-from indexer.facets import OBJECT_KINDS, Facet, facets_for, filters_to_node
+from indexer.facets import OBJECT_KINDS, Facet, filters_to_node
 
 KEEP_ALIVE = "2m"
 BY_TIME = ({"video_id": "asc"}, {"t": "asc"}, {"frame": "asc"})
@@ -461,14 +462,7 @@ def _unit_features(reader: Reader, request: SearchRequest, scope: str,
 
 
 def cooccurrence(read: Read, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
-    known = facets_for(request.ontology)
-    for key in (a, b):
-        if key not in known:
-            raise ValueError(f"unknown facet {key!r}")
-    facet_a, facet_b = known[a], known[b]
-    problem = scope_problem(facet_a, facet_b, scope)
-    if problem:
-        raise ValueError(problem)
+    facet_a, facet_b = cooccurrence_facets(request, a, b, scope)
     rows, cols = list(facet_a.values), list(facet_b.values)
     matrix = [[0] * len(cols) for _ in rows]
     row_totals, col_totals = [0] * len(rows), [0] * len(cols)
@@ -489,12 +483,7 @@ def cooccurrence(read: Read, request: SearchRequest, a: str, b: str, scope: str)
 
 
 def cooccurrence_pairs(read: Read, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
-    known = facets_for(request.ontology)
-    chosen = [known[key] for key in facets]
-    for facet in chosen:
-        problem = scope_problem(facet, facet, scope)
-        if problem:
-            raise ValueError(problem)
+    chosen = pairs_facets(request, facets, scope)
     order = {key: position for position, key in enumerate(facets)}
     marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}
     pairs: Counter[tuple[Feature, Feature]] = Counter()

@@ -274,6 +274,30 @@ def seconds_of(frames_per_video: dict[int, int], fps: dict[int, float]) -> float
     return math.fsum(frames / fps[video_id] for video_id, frames in frames_per_video.items())
 
 
+def cooccurrence_facets(request: SearchRequest, a: str, b: str, scope: str) -> tuple[Facet, Facet]:
+    """Facets ``a`` and ``b`` of the request's ontology, checked for ``scope`` (``ValueError`` naming
+    an unknown facet or what the scope does not take)."""
+    known = facets_for(request.ontology)
+    for key in (a, b):
+        if key not in known:
+            raise ValueError(f"unknown facet {key!r}")
+    problem = scope_problem(known[a], known[b], scope)
+    if problem:
+        raise ValueError(problem)
+    return known[a], known[b]
+
+
+def pairs_facets(request: SearchRequest, facets: list[str], scope: str) -> list[Facet]:
+    """The named facets of the request's ontology, each checked for ``scope`` (``ValueError``)."""
+    known = facets_for(request.ontology)
+    chosen = [known[key] for key in facets]
+    for facet in chosen:
+        problem = scope_problem(facet, facet, scope)
+        if problem:
+            raise ValueError(problem)
+    return chosen
+
+
 def scope_problem(a: Facet, b: Facet, scope: str) -> str | None:
     """Why facets ``a`` and ``b`` cannot be counted together in ``scope``; None when they can.
 
@@ -838,14 +862,7 @@ class SearchBackend(BaseSearchBackend):
 
     def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
         """Count, for every unit of the scope, which values of ``a`` and ``b`` it has."""
-        known = facets_for(request.ontology)
-        for key in (a, b):
-            if key not in known:
-                raise ValueError(f"unknown facet {key!r}")
-        facet_a, facet_b = known[a], known[b]
-        problem = scope_problem(facet_a, facet_b, scope)
-        if problem:
-            raise ValueError(problem)
+        facet_a, facet_b = cooccurrence_facets(request, a, b, scope)
         units = _unit_features(scope, self._matching(request), [facet_a, facet_b])
         rows, cols = list(facet_a.values), list(facet_b.values)
         return Cooccurrence(
@@ -860,12 +877,7 @@ class SearchBackend(BaseSearchBackend):
 
     def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
         """Every pair of values of two different facets that some unit has together."""
-        known = facets_for(request.ontology)
-        chosen = [known[key] for key in facets]
-        for facet in chosen:
-            problem = scope_problem(facet, facet, scope)
-            if problem:
-                raise ValueError(problem)
+        chosen = pairs_facets(request, facets, scope)
         order = {key: position for position, key in enumerate(facets)}
         units = _unit_features(scope, self._matching(request), chosen)
         marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}

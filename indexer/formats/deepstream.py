@@ -59,6 +59,7 @@ from indexer.formats import sniff
 from indexer.formats.clock import Clock, option_fps, option_origin, parse_instant
 from indexer.formats.jsonstream import FormatError, attr_value, child_path, number, optional_number
 from indexer.formats.pixels import Size, missing_size, option_size, pixel, relative_box
+from indexer.formats.spans import EventSpans
 from indexer.formats.stream import StreamContext, StreamItems
 from indexer.records import (
     Analytics,
@@ -383,32 +384,17 @@ def _event(raw: Any, path: str, index: int) -> EventRecord | None:
     return EventRecord(label=label, start_index=index, end_index=index, path=path)
 
 
-class _EventSpans:
+class _EventSpans(EventSpans):
     """Joins an object's repeated event into spans: the same label and object,
-    at most ``gap`` frames after the span's last frame."""
+    at most ``gap`` frames after the span's last frame; a message out of order
+    inside the open span adds nothing."""
 
     def __init__(self, gap: int) -> None:
+        super().__init__()
         self.gap = gap
-        self.open: dict[tuple[str, str], EventRecord] = {}
 
-    def add(self, record: EventRecord, ident: str | None) -> Iterator[EventRecord]:
-        if ident is None:
-            yield record
-            return
-        key = (record.label, ident)
-        current = self.open.get(key)
-        if current is not None and 0 <= record.start_index - current.end_index <= max(self.gap, 1):
-            current.end_index = record.end_index
-            return
-        if current is not None and record.start_index <= current.end_index:
-            return  # a message out of order inside the span already open: nothing new
-        if current is not None:
-            yield current
-        self.open[key] = record
-
-    def close(self) -> Iterator[EventRecord]:
-        yield from self.open.values()
-        self.open.clear()
+    def joins(self, current: EventRecord, record: EventRecord) -> bool:
+        return record.start_index - current.end_index <= max(self.gap, 1)
 
 
 _BOX_IN_HEAD = re.compile(r'"bbox"\s*:\s*\{|"objects"\s*:\s*\[\s*"')

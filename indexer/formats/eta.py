@@ -52,6 +52,7 @@ from indexer.formats.jsonstream import (
     walk,
     walk_members,
 )
+from indexer.formats.spans import EventSpans
 from indexer.ontology import ETA_TYPES
 from indexer.records import (
     Analytics,
@@ -392,36 +393,18 @@ def _frame_index(key: Any, path: str) -> int:
         raise FormatError(f"frames must be keyed by frame number, got key {key!r}", path=path) from None
 
 
-class _EventSpans:
+class _EventSpans(EventSpans):
     """Joins a frame-level event's DetectedEvents into one span: ETA repeats an
     event on every frame it covers, with the same label and ``index``. Runs of
     consecutive frames with equal attributes become one EventRecord (at the path
     of its first frame); events without an index stay one per frame."""
 
-    def __init__(self) -> None:
-        self.open: dict[tuple[str, str], EventRecord] = {}
-
-    def add(self, record: EventRecord, ident: str | None) -> Iterator[EventRecord]:
-        if ident is None:
-            yield record
-            return
-        key = (record.label, ident)
-        current = self.open.get(key)
-        if (
-            current is not None
-            and current.end_index == record.start_index - 1
+    def joins(self, current: EventRecord, record: EventRecord) -> bool:
+        return (
+            current.end_index == record.start_index - 1
             and current.attrs == record.attrs
             and current.confidence == record.confidence
-        ):
-            current.end_index = record.end_index
-            return
-        if current is not None:
-            yield current
-        self.open[key] = record
-
-    def close(self) -> Iterator[EventRecord]:
-        yield from self.open.values()
-        self.open.clear()
+        )
 
 
 def _frame_records(key: Any, frame: Any, fps: float, spans: _EventSpans) -> Iterator[Record]:
