@@ -4,12 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from scoop import views
+from scoop.accounts import lockout
 
 urlpatterns = [
     path("", views.dashboard, name="home"),
     path("manage/schemas/", views.schemas_page, name="manage-schemas"),
     path("manage/ingest/", views.ingest_jobs_page, name="manage-ingest"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", lockout.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("indexer.urls")),

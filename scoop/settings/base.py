@@ -14,7 +14,7 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "scoop.accounts.apps.AdminConfig",  # django.contrib.admin, with the login lockout
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -84,6 +84,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Browser sign-in (/login/, /admin/login/, scoop/accounts/lockout.py): failed attempts allowed
+# per username and per client address within SCOOP_LOGIN_LOCKOUT_S seconds; beyond them,
+# attempts are refused (429) until that window ends. Counted in the default cache.
+SCOOP_LOGIN_FAILURES_PER_USER = env.int("SCOOP_LOGIN_FAILURES_PER_USER", default=5)
+SCOOP_LOGIN_FAILURES_PER_IP = env.int("SCOOP_LOGIN_FAILURES_PER_IP", default=20)
+SCOOP_LOGIN_LOCKOUT_S = env.int("SCOOP_LOGIN_LOCKOUT_S", default=15 * 60)
 
 # Browser sessions and cookies (the security headers and the CSP are in scoop/security.py).
 # A session lasts one working day from login (12 h, SESSION_COOKIE_AGE in seconds), not
