@@ -105,17 +105,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def timed_ingest(data_dir: Path, paths: list[Path]) -> tuple[float, float]:
-    """Seconds to ingest every file, and the ingest process's peak RSS in MB."""
+def timed_ingest(data_dir: Path, paths: list[Path], jobs: int) -> tuple[float, float]:
+    """Seconds to ingest every file, ``jobs`` at a time, and the peak RSS in MB of the largest
+    ingest process."""
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
     log = data_dir / "ingest.log"
     started = time.perf_counter()
     with open(log, "w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "ingest_file", "--schema", "road", *map(str, paths)],
+            [sys.executable, "manage.py", "ingest_file", "--schema", "road", "--jobs", str(jobs), *map(str, paths)],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=errors,
         )
-        # wait4 gives this child's own peak RSS (ru_maxrss, in KB on Linux).
+        # wait4 gives the peak RSS of this child or of the largest of its waited-for workers
+        # (ru_maxrss, in KB on Linux).
         _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -183,14 +185,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run_size(detections: int, reps: int, keep: bool) -> dict:
+def run_size(detections: int, reps: int, keep: bool, ingest_jobs: int) -> dict:
     data_dir = REPO / "bench-data" / str(detections)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     paths = write_corpus(REPO / "bench-data" / "corpus", detections)
     manage(data_dir, "migrate", "--noinput")
     manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
-    ingest_s, ingest_mb = timed_ingest(data_dir, paths)
+    ingest_s, ingest_mb = timed_ingest(data_dir, paths, ingest_jobs)
     timings, server_mb = search_latencies(data_dir, reps)
     searches = {name: values for name, values in timings.items()
                 if not name.endswith("(frames)") and not name.startswith("stats: ")}
@@ -200,6 +202,7 @@ def run_size(detections: int, reps: int, keep: bool) -> dict:
         "videos": len(paths),
         "ingest_s": ingest_s,
         "ingest_rate": detections / ingest_s,
+        "ingest_jobs": ingest_jobs,
         "p50": statistics.median(everything),
         "p95": percentile(everything, 0.95),
         "per_query": {name: statistics.median(v) for name, v in searches.items()},
@@ -246,11 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10k,100k,1m,10m", help="detections per corpus, e.g. 10k,100k,1m,10m")
     parser.add_argument("--reps", type=int, default=20, help="timed searches per query (after 2 warm-ups)")
     parser.add_argument("--keep", action="store_true", help="keep bench-data/ for inspection")
+    parser.add_argument("--ingest-jobs", type=int, default=os.cpu_count() or 1,
+                        help="files ingested at once (manage.py ingest_file --jobs; default: one per core)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     rows = []
     for size in args.sizes.split(","):
-        row = run_size(parse_size(size), args.reps, args.keep)
+        row = run_size(parse_size(size), args.reps, args.keep, args.ingest_jobs)
         print(json.dumps(row), flush=True)
         rows.append(row)
     print(markdown(rows))

@@ -363,8 +363,7 @@ class _Stager:
         self.flush(full_only=False)
 
     def drop(self) -> None:
-        for table in (*_STAGING, *_DERIVED, "st_located"):
-            self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        _drop_staged(self.con)
 
 
 _DERIVED = {
@@ -387,6 +386,11 @@ _DERIVED = {
                           SELECT a.seq, a.name, a.s, a.n, a.b FROM st_object_attrs a
                           ANTI JOIN overrides v ON v.seq = a.seq AND v.name = a.name""",
 }
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    for table in (*_STAGING, *_DERIVED, "st_located"):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _value_text(alias: str) -> str:
@@ -451,12 +455,23 @@ _INSERTS = (
 def _load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
     """Stage one video's records and derive its rows in an unpublished generation."""
     check_video_id(video_id)
+    _stage_video(con, name, analytics)
+    return _insert_staged(con, video_id, name, analytics.meta)
+
+
+def _stage_video(con: duckdb.DuckDBPyConnection, name: str, analytics: Analytics) -> None:
+    """Read the records into ``con``'s temp staging tables and derive what the inserts need:
+    all the parsing and checking, which needs no index."""
     meta = analytics.meta
     stager = _Stager(con)
     stager.stage(analytics, video_values(name, meta))
     for table, select in _DERIVED.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
     _stage_locations(con, sorted_gps(meta))
+
+
+def _insert_staged(con: duckdb.DuckDBPyConnection, video_id: int, name: str, meta: VideoMeta) -> IndexCounts:
+    """Register the staged video's attribute values and insert its rows into the index tables."""
     for scope, source in _KEY_SOURCES.items():
         con.execute(_REGISTER_KEYS.format(source=source), {"scope": scope})
     params = {"video_id": video_id}
@@ -471,7 +486,7 @@ def _load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analyt
         "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
         "(SELECT count(*) FROM st_tracks), (SELECT count(*) FROM st_events)"
     ).fetchone()
-    stager.drop()
+    _drop_staged(con)
     return IndexCounts(frames=counts[0], objects=counts[1], tracks=counts[2], events=counts[3])
 
 
@@ -1270,8 +1285,13 @@ class SearchBackend(BaseSearchBackend):
     # Writing
 
     @contextmanager
-    def _new_generation(self, *, copy_current: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _new_generation(self, *, copy_current: bool,
+                        staging: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the next generation; published only if the block succeeds.
+
+        With ``staging`` (an in-memory connection holding staged temp tables), the next
+        generation is attached to it and made its default database, so the block's
+        statements read the staged tables and write the index.
 
         A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
         unpublished file is removed and the live generation stays as it was.
@@ -1283,16 +1303,19 @@ class SearchBackend(BaseSearchBackend):
             try:
                 if copy_current and previous:
                     shutil.copyfile(self.root / previous, path)
-                con = duckdb.connect(str(path), config=self._config())
+                con = duckdb.connect(str(path), config=self._config()) if staging is None else _attached(staging, path)
                 try:
                     con.execute(SCHEMA)
                     # No transaction: nobody can see this file until it is published, and
                     # DuckDB keeps every DataFrame staged inside a transaction alive until it
                     # ends, which made memory grow with the payload.
                     yield con
-                    con.execute("CHECKPOINT")
+                    con.execute("CHECKPOINT" if staging is None else f"CHECKPOINT {_ATTACHED}")
                 finally:
-                    con.close()
+                    if staging is None:
+                        con.close()
+                    else:
+                        staging.execute(f"USE memory; DETACH {_ATTACHED}")
                 self._generations.publish(name)
             except BaseException:
                 if self._generations.current() != name:
@@ -1302,10 +1325,27 @@ class SearchBackend(BaseSearchBackend):
             vectors.vector_files_prune(self.root, [previous, name], self._config())
 
     def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
-        """Replace the video's rows in a new generation and publish it."""
-        with self._new_generation(copy_current=True) as con:
-            _delete_rows(con, video_id)
-            return _load_video_with_vectors(con, self.root, video_id, name, analytics)
+        """Replace the video's rows in a new generation and publish it.
+
+        The records are read, checked and staged in memory first, outside the write lock, so
+        that several workers parse their videos at once and take turns only to insert them."""
+        check_video_id(video_id)
+        builder = vectors.TrackVectorBuilder()
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+            self.root.mkdir(parents=True, exist_ok=True)
+            # What does not fit in memory spills next to the index, not into the working directory.
+            spill = str(self.root / "staging.tmp")
+            staging = duckdb.connect(":memory:", config={**self._config(), "temp_directory": spill})
+        try:
+            with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+                _stage_video(staging, name, builder.tap(analytics))
+            with self._new_generation(copy_current=True, staging=staging) as con:
+                _delete_rows(con, video_id)
+                counts = _insert_staged(con, video_id, name, analytics.meta)
+                vectors.vectors_store(con, self.root, video_id, builder.tracks())
+                return counts
+        finally:
+            staging.close()
 
     def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
         """Add the chunk's new frames in a new generation and publish it."""
@@ -1557,6 +1597,16 @@ class SearchBackend(BaseSearchBackend):
         """The track's row of its video's vector file."""
         con = self._reader()
         return None if con is None else self._vectors.track_vector(con, video_id, track)
+
+
+_ATTACHED = "scoop_generation"
+
+
+def _attached(staging: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
+    """``staging`` with the database file at ``path`` attached as its default database."""
+    quoted = str(path).replace("'", "''")
+    staging.execute(f"ATTACH '{quoted}' AS {_ATTACHED}; USE {_ATTACHED}")
+    return staging
 
 
 def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,
