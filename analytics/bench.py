@@ -128,7 +128,10 @@ def timed_ingest(data_dir: Path, paths: list[Path], jobs: int) -> tuple[float, f
 def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]], float]:
     token = manage(data_dir, "issue_token", "bench", "--role", "analyst").stdout.strip().splitlines()[-1]
     port = free_port()
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    # Every repetition computes its answer: the server keeps none (a repeated request would
+    # otherwise be answered from the result cache, which is not what this measures).
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING",
+           "SCOOP_RESULT_CACHE": "0"}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -8,11 +8,16 @@ ingest_file``. Then the server starts as ``make run`` starts it (``manage.py ser
 with its in-process worker) on a free 127.0.0.1 port, and for ``--duration``
 seconds:
 
-- ``--analysts`` client threads each run a fixed mix in a loop: the benchmark's
-  four searches (single facet, 3 sidebar filters, deep boolean with NOT, geo bbox;
+- ``--analysts`` client threads each run a mix in a loop: the benchmark's four
+  searches (single facet, 3 sidebar filters, deep boolean with NOT, geo bbox;
   every facet, the counts and the first page of clips), then pages 2 and 3 of the
   clips of the deep boolean, pausing ``--think`` seconds after each answer as a
-  person reading it would (``--think 0``: every client asks again at once);
+  person reading it would (``--think 0``: every client asks again at once).
+  ``--mix fixed`` asks exactly the benchmark's searches, so analysts repeat each
+  other and the server's kept answers (the result cache) serve most of them until
+  the next ingest; ``--mix varied`` draws the values of every search at random
+  (colours, types, road types, makes, a shifted map box), so nearly every
+  request is new and computed;
 - one worker client posts more videos (``--ingest-videos`` of ``--ingest-frames``
   frames) to ``/api/v1/ingest/`` one after another and follows each job.
 
@@ -58,6 +63,12 @@ DEEP = "deep boolean with NOT"
 MIX = [(name, {**body, "page_size": 20}) for name, body in QUERIES.items()] + [
     (f"clips page {page}", {**QUERIES[DEEP], "page_size": 20, "page": page, "facets": []}) for page in (2, 3)
 ]
+# What --mix varied draws from (values of fixtures/demo_ontology.json).
+COLORS = ["black", "white", "silver", "gray", "red", "blue", "green", "yellow"]
+TYPES = ["sedan", "suv", "pickup", "van", "truck", "bus", "motorcycle"]
+MAKES = ["Toyota", "Honda", "Ford", "Chevrolet", "Nissan", "BMW", "Tesla", "Volkswagen"]
+ROADS = ["highway", "urban", "residential", "rural"]
+LABELS = ["person", "vehicle", "traffic_light", "sign"]
 REQUEST_TIMEOUT_S = 120
 ERRORS_LISTED = 10
 
@@ -120,12 +131,30 @@ def _failure(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def analyst_loop(api: Api, tally: Tally, stop: threading.Event, think: float) -> None:
+def varied_mix(rng: random.Random) -> list[tuple[str, dict]]:
+    """The mix's six requests with values drawn at random (``--mix varied``)."""
+    pick = rng.sample
+    deep = {"q": f"(vehicle(type={'|'.join(pick(TYPES, 2))}, color={rng.choice(COLORS)}) OR "
+                 f"vehicle(make={rng.choice(MAKES)})) AND NOT {rng.choice(['person', 'sign'])} "
+                 f"AND (road_type={rng.choice(ROADS)} OR NOT vehicle(parked=true))"}
+    west, south = -122.4200 + rng.uniform(-0.01, 0.01), 37.7740 + rng.uniform(-0.01, 0.01)
+    return [
+        ("single facet", {"filters": {"object:vehicle.color": pick(COLORS, 1)}, "page_size": 20}),
+        ("3 sidebar filters", {"filters": {"object:vehicle.type": pick(TYPES, 2), "frame:road_type": pick(ROADS, 1),
+                                           "label": pick(LABELS, 1)}, "page_size": 20}),
+        (DEEP, {**deep, "page_size": 20}),
+        ("geo bbox", {"query": {"geo": {"bbox": [west, south, west + 0.002, south + 0.002]}}, "page_size": 20}),
+        *((f"clips page {page}", {**deep, "page_size": 20, "page": page, "facets": []}) for page in (2, 3)),
+    ]
+
+
+def analyst_loop(api: Api, tally: Tally, stop: threading.Event, think: float, varied: bool = False) -> None:
     """Run the mix until ``stop``; every request is timed or counted as an error."""
+    rng = random.Random()
     # Start at a random point of the first pause, so that the analysts do not ask in lockstep.
     stop.wait(random.uniform(0, think))
     while not stop.is_set():
-        for name, body in MIX:
+        for name, body in varied_mix(rng) if varied else MIX:
             if stop.is_set():
                 return
             started = time.perf_counter()
@@ -173,7 +202,7 @@ def prepare(data_dir: Path, detections: int, ingest_videos: int, ingest_frames: 
     paths = write_corpus(data_dir / "payloads-in", detections)
     manage(data_dir, "migrate", "--noinput")
     manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
-    manage(data_dir, "ingest_file", "--schema", "road", *map(str, paths))
+    manage(data_dir, "ingest_file", "--schema", "road", "--jobs", str(os.cpu_count() or 1), *map(str, paths))
     ontology = parse_schema_document(json.loads((REPO / "fixtures" / "demo_ontology.json").read_text()))
     extra = []
     for number in range(ingest_videos):
@@ -197,7 +226,7 @@ def token(data_dir: Path, name: str, role: str) -> str:
 
 
 def run(*, analysts: int, duration: float, think: float, data_dir: Path,
-        payloads: list[tuple[str, Path, int]]) -> dict:
+        payloads: list[tuple[str, Path, int]], varied: bool = False) -> dict:
     """Serve ``data_dir`` and put it under load for ``duration`` seconds; the report."""
     # One user per analyst, as in real use: API rates are per user (scoop/throttles.py).
     analyst_tokens = [token(data_dir, f"load-analyst-{number}", "analyst") for number in range(analysts)]
@@ -208,7 +237,7 @@ def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         server = start_server(data_dir, port, log)
         try:
             _wait_for(port)
-            threads = [threading.Thread(target=analyst_loop, args=(Api(port, analyst), tally, stop, think))
+            threads = [threading.Thread(target=analyst_loop, args=(Api(port, analyst), tally, stop, think, varied))
                        for analyst in analyst_tokens]
             threads.append(threading.Thread(target=ingest_loop, args=(Api(port, worker), payloads, progress, stop)))
             started = time.perf_counter()
@@ -222,17 +251,18 @@ def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return report(tally, progress, elapsed, analysts, think, len(payloads))
+    return report(tally, progress, elapsed, analysts, think, len(payloads), "varied" if varied else "fixed")
 
 
 def report(tally: Tally, progress: IngestProgress, elapsed: float, analysts: int, think: float,
-           planned: int) -> dict:
+           planned: int, mix: str = "fixed") -> dict:
     everything = [ms for values in tally.latencies_ms.values() for ms in values]
     requests = len(everything) + len(tally.errors)
     errors = tally.errors + progress.errors
     return {
         "analysts": analysts,
         "think_s": think,
+        "mix": mix,
         "duration_s": round(elapsed, 1),
         "requests": requests,
         "throughput_rps": round(requests / elapsed, 1) if elapsed else 0.0,
@@ -251,7 +281,8 @@ def report(tally: Tally, progress: IngestProgress, elapsed: float, analysts: int
 def summary(result: dict) -> str:
     ingest = result["ingest"]
     lines = [
-        f"{result['analysts']} analysts ({result['think_s']} s pauses) for {result['duration_s']} s: "
+        f"{result['analysts']} analysts ({result['mix']} mix, {result['think_s']} s pauses) "
+        f"for {result['duration_s']} s: "
         f"{result['requests']} requests, "
         f"{result['throughput_rps']} requests/s",
         f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms",
@@ -271,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120, help="seconds of load")
     parser.add_argument("--think", type=float, default=1.0, help="seconds an analyst pauses after each answer")
     parser.add_argument("--detections", default="1m", help="corpus size before the load, e.g. 10k, 1m")
+    parser.add_argument("--mix", choices=["fixed", "varied"], default="fixed",
+                        help="fixed: the benchmark's searches, repeated; varied: values drawn at random")
     parser.add_argument("--ingest-videos", type=int, default=10, help="videos the worker client posts under load")
     parser.add_argument("--ingest-frames", type=int, default=1000,
                         help=f"frames per posted video ({DETECTIONS_PER_FRAME} detections each)")
@@ -282,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         payloads = prepare(data_dir, parse_size(args.detections), args.ingest_videos, args.ingest_frames)
         result = run(analysts=args.analysts, duration=args.duration, think=args.think, data_dir=data_dir,
-                     payloads=payloads)
+                     payloads=payloads, varied=args.mix == "varied")
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

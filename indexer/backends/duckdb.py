@@ -125,6 +125,7 @@ from indexer.backends.reference import (
     value_kind,
     video_values,
 )
+from indexer.backends.result_cache import ResultCache, result_key
 from indexer.facets import Facet, filters_to_node
 from indexer.payloads import storage_guard
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
@@ -1266,14 +1267,17 @@ def _detection(row: tuple) -> Detection:
 class SearchBackend(BaseSearchBackend):
     """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
 
-    def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None):
+    def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None,
+                 result_cache: int = 256):
         self.root = Path(data_dir) / "index"
         self.memory_limit = memory_limit
         self.threads = threads
         self._generations = _Generations(self.root)
         self._local = threading.local()
         self._open_lock = threading.Lock()
-        self._shared: tuple[int, str, duckdb.DuckDBPyConnection] | None = None
+        self._shared: tuple[int, str, duckdb.DuckDBPyConnection, tuple] | None = None
+        # Search answers of the live generation (result_cache entries; 0: none kept).
+        self._results = ResultCache(result_cache)
         self._vectors = vectors.VectorSearch(self.root)
 
     def _config(self) -> dict[str, Any]:
@@ -1380,27 +1384,34 @@ class SearchBackend(BaseSearchBackend):
                 cached[2].close()
             self._local.reader = None
             try:
-                con = self._database(name).cursor()
-            except duckdb.IOException:
+                database, identity = self._database(name)
+            except (duckdb.IOException, FileNotFoundError):
                 continue  # pruned between reading CURRENT and opening it: read CURRENT again
-            self._local.reader = (os.getpid(), name, con)
+            con = database.cursor()
+            self._local.reader = (os.getpid(), name, con, identity)
             return con
         raise RuntimeError(f"could not open the current index generation in {self.root}")
 
-    def _database(self, name: str) -> duckdb.DuckDBPyConnection:
+    def _database(self, name: str) -> tuple[duckdb.DuckDBPyConnection, tuple]:
         """The process's connection to generation ``name``, whose cursors the threads use.
 
         One database instance per process keeps its catalog and buffer pool warm across
         requests: a web server that answers each request on a new thread would otherwise
         open the file afresh every time (about 50 ms at 1M detections). The previous
         generation's connection is dropped, not closed: threads still reading it keep
-        their cursors, and it closes when the last one goes."""
+        their cursors, and it closes when the last one goes.
+
+        Also the generation's identity (path, inode, modification time, size): kept answers
+        are keyed by it, so a data dir wiped and written again can never serve old ones."""
         with self._open_lock:
             shared = self._shared
             if shared is None or shared[0] != os.getpid() or shared[1] != name:
-                con = duckdb.connect(str(self.root / name), read_only=True, config=self._config())
-                self._shared = shared = (os.getpid(), name, con)
-            return shared[2]
+                path = self.root / name
+                con = duckdb.connect(str(path), read_only=True, config=self._config())
+                stat = path.stat()
+                identity = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+                self._shared = shared = (os.getpid(), name, con, identity)
+            return shared[2], shared[3]
 
     def close(self) -> None:
         """Close this thread's cursor and let go of the process's connection (tests; a process
@@ -1417,7 +1428,8 @@ class SearchBackend(BaseSearchBackend):
         con = self._reader()
         if con is None:
             return empty_result(request)
-        return _Search(con, request).run()
+        key = result_key("search", self._local.reader[3], request)
+        return self._results.get_or_compute(key, lambda: _Search(con, request).run())
 
     def video_ids(self) -> list[int]:
         """Indexed video ids, ascending."""

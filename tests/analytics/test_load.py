@@ -14,18 +14,20 @@ from tests.conftest import REPO
 
 
 @pytest.mark.slow
-def test_tiny_load_run_reports_sane_numbers(tmp_path):
+@pytest.mark.parametrize("mix", ["fixed", "varied"])
+def test_tiny_load_run_reports_sane_numbers(tmp_path, mix):
     report_path = tmp_path / "report.json"
     finished = subprocess.run(
         [sys.executable, "-m", "analytics.load", "--analysts", "3", "--duration", "10", "--detections", "10k",
          "--ingest-videos", "1", "--ingest-frames", "100", "--data-dir", str(tmp_path / "data"),
-         "--report", str(report_path)],
+         "--report", str(report_path), "--mix", mix],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     report = json.loads(report_path.read_text())
     assert report["errors"] == 0, report["error_samples"]
+    assert report["mix"] == mix
     assert report["requests"] > 0
     assert report["throughput_rps"] > 0
     assert 0 < report["p50_ms"] <= report["p95_ms"] <= report["p99_ms"]

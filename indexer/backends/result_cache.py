@@ -1,0 +1,79 @@
+"""Answers kept per process, keyed by the index generation that computed them.
+
+An answer depends on the request and on the index contents only, and an index
+generation never changes once published (:mod:`indexer.backends.duckdb`). So an
+answer computed on a generation stays exact for as long as that generation is the
+live one, and the next write publishes a new generation, whose requests miss. This
+is the idea of Elasticsearch's shard request cache, which drops its entries on
+each refresh.
+
+Analysts repeat requests a lot: paging clips recounts the same facets, a dashboard
+re-asks after every click that is undone, and several people open the same
+default view. Concurrent identical requests are computed once: the others wait for
+that answer (single flight), so a burst after a write costs one computation.
+
+Callers get their own deep copy, so no one can change a kept answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def result_key(*parts: Any) -> bytes:
+    """A digest of ``parts`` by their ``repr``: requests are dataclasses of plain values,
+    whose reprs keep ``True``, ``1``, ``1.0`` and ``"1"`` apart."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=20).digest()
+
+
+class ResultCache:
+    """At most ``max_entries`` answers, least recently used out first; 0 keeps none."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, Any] = OrderedDict()
+        self._computing: dict[bytes, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: bytes, compute: Callable[[], T]) -> T:
+        """The kept answer for ``key``, else ``compute()``'s, kept. While one thread computes
+        a key, others asking for it wait; if it fails, the next of them computes it."""
+        if self.max_entries <= 0:
+            return compute()
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return copy.deepcopy(self._entries[key])
+                computing = self._computing.get(key)
+                if computing is None:
+                    self._computing[key] = threading.Event()
+                    self.misses += 1
+                    break
+            computing.wait()
+        try:
+            value = compute()
+        except BaseException:
+            with self._lock:
+                self._computing.pop(key).set()
+            raise
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            self._computing.pop(key).set()
+        return copy.deepcopy(value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,126 @@
+"""Kept search answers (indexer.backends.result_cache): exact while their generation is live,
+never served after a write, computed once for concurrent identical requests."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from indexer.backends import duckdb as duckdb_backend
+from indexer.backends.result_cache import ResultCache, result_key
+from tests.indexer.test_search_semantics import obj, search, vehicle, video
+
+
+def test_a_kept_answer_is_returned_as_a_copy_and_the_oldest_goes_first():
+    cache = ResultCache(max_entries=2)
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return {"counts": [value]}
+        return run
+
+    first = cache.get_or_compute(b"a", compute(1))
+    first["counts"].append("changed by a caller")
+    assert cache.get_or_compute(b"a", compute(99)) == {"counts": [1]}
+    cache.get_or_compute(b"b", compute(2))
+    cache.get_or_compute(b"a", compute(99))  # a is now the most recently used
+    cache.get_or_compute(b"c", compute(3))  # evicts b
+    assert cache.get_or_compute(b"b", compute(4)) == {"counts": [4]}
+    assert calls == [1, 2, 3, 4]
+    assert (cache.hits, cache.misses) == (2, 4)
+
+
+def test_no_entries_means_nothing_is_kept():
+    cache = ResultCache(max_entries=0)
+    assert [cache.get_or_compute(b"k", lambda n=n: n) for n in range(3)] == [0, 1, 2]
+
+
+def test_concurrent_identical_requests_are_computed_once():
+    cache = ResultCache(max_entries=8)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return 42
+
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(cache.get_or_compute(b"k", slow))) for _ in range(5)]
+    threads[0].start()
+    started.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.2)  # let the others reach the wait
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert answers == [42] * 5
+    assert len(calls) == 1
+
+
+def test_a_failure_is_raised_and_the_next_caller_computes_again():
+    cache = ResultCache(max_entries=8)
+
+    def broken():
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        cache.get_or_compute(b"k", broken)
+    assert cache.get_or_compute(b"k", lambda: "fine") == "fine"
+
+
+def test_keys_keep_true_one_and_the_string_apart():
+    keys = {result_key("search", value) for value in (True, 1, 1.0, "1", "true")}
+    assert len(keys) == 5
+
+
+def test_the_index_answers_from_the_cache_until_a_write_publishes_a_new_generation(tmp_path):
+    engine = duckdb_backend.SearchBackend(tmp_path)
+    try:
+        engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red"), vehicle(1, color="red")))
+        red = obj("vehicle", color="red")
+        assert search(engine, red).counts["frames"] == 2
+        assert search(engine, red).counts["frames"] == 2
+        assert engine._results.hits == 1
+
+        engine.index_video(video_id=2, name="b", analytics=video(vehicle(0, color="red")))
+        after_write = search(engine, red)
+        assert after_write.counts["frames"] == 3
+        assert after_write.counts["videos"] == 2
+        assert engine._results.hits == 1  # the new generation missed
+
+        engine.delete_video(video_id=1)
+        assert search(engine, red).counts["frames"] == 1
+    finally:
+        engine.close()
+
+
+def test_a_wiped_and_rebuilt_data_dir_never_serves_old_answers(tmp_path):
+    engine = duckdb_backend.SearchBackend(tmp_path)
+    try:
+        engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red")))
+        red = obj("vehicle", color="red")
+        assert search(engine, red).counts["frames"] == 1
+        engine.close()
+        shutil.rmtree(tmp_path / "index")
+        engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="black")))
+        assert search(engine, red).counts["frames"] == 0
+    finally:
+        engine.close()
+
+
+def test_with_no_cache_every_search_computes(tmp_path):
+    engine = duckdb_backend.SearchBackend(tmp_path, result_cache=0)
+    try:
+        engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red")))
+        for _ in range(3):
+            assert search(engine, obj("vehicle", color="red")).counts["frames"] == 1
+        assert (engine._results.hits, engine._results.misses) == (0, 0)
+    finally:
+        engine.close()
