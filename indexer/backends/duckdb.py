@@ -838,8 +838,9 @@ def _family_sql(family: _Family, table: str, unit: str, restriction: _Sql, *, wh
     objects = "JOIN objects o ON o.frame_id = p.frame_id " if unit == "tracks" else ""
     grouped = "p.value, p.video_id, count(*) FROM p GROUP BY p.value, p.video_id" if unit == "seconds" else (
         f"p.value, {_FRAME_UNITS[unit]} FROM p {objects}GROUP BY p.value")
+    clip_id = "m.clip_id, " if unit == "clips" else ""
     return (
-        f"WITH p AS (SELECT {distinct}{family.group} AS value, m.frame_id, m.video_id, m.clip_id, m.n_objects "
+        f"WITH p AS (SELECT {distinct}{family.group} AS value, m.frame_id, m.video_id, {clip_id}m.n_objects "
         f"FROM {family.source.format(m=table)} WHERE {family.group} IS NOT NULL AND {restriction.text}) "
         f"SELECT {grouped}"
     )
@@ -879,7 +880,8 @@ class _Search:
 
     def drop(self) -> None:
         """Drop this search's temp tables."""
-        for table in [frame_set.table for frame_set in self.frame_sets.values()] + list(self.parts.values()):
+        tables = [frame_set.table for frame_set in self.frame_sets.values() if frame_set.table != "frames"]
+        for table in tables + list(self.parts.values()):
             self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
     def _frame_set(self, set_key: str | None, *, clip_ids: bool | None = None) -> _FrameSet:
@@ -887,13 +889,18 @@ class _Search:
 
         ``clip_ids`` (default: this search's setting, for the main set) numbers their clips; else
         clip_id is NULL. Numbering sorts every matching frame, so facet sets skip it unless a
-        facet counts clips."""
+        facet counts clips. A set of every frame without clip ids is the ``frames`` table itself
+        (no clip_id column: nothing reads it there)."""
         clip_ids = self.clip_ids if clip_ids is None else clip_ids
         known = self.frame_sets.get(set_key)
         if known is not None and (known.clip_ids or not clip_ids):
             return known
-        table = known.table if known is not None else f"scoop_frames_{len(self.frame_sets)}"
         where = self._frame_set_condition(set_key)
+        if where.text == _TRUE.text and not clip_ids:
+            # Every frame, nothing to number: the frames table itself (it has the columns read).
+            self.frame_sets[set_key] = _FrameSet("frames", True, False)
+            return self.frame_sets[set_key]
+        table = known.table if known is not None and known.table != "frames" else f"scoop_frames_{len(self.frame_sets)}"
         if not clip_ids:
             self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
                 SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, CAST(NULL AS BIGINT) AS clip_id
@@ -919,11 +926,13 @@ class _Search:
         return self.frame_sets[set_key]
 
     def _frame_set_condition(self, set_key: str | None) -> _Sql:
+        query = compile_node(self.request.query)
         if not self.request.filters:
-            return compile_node(self.request.query)
+            return query
         # Disjunctive facets need the query AND all filters but one, for each filtered facet: evaluate
         # the query and each facet's selection once, then intersect the parts a frame set needs.
-        parts = [None, *(key for key in self.request.filters if key != set_key)]
+        everything = query.text == _TRUE.text
+        parts = [*([] if everything else [None]), *(key for key in self.request.filters if key != set_key)]
         return _joined([_Sql(f"f.frame_id IN (SELECT frame_id FROM {self._part(key)})") for key in parts],
                        "AND", _TRUE)
 
