@@ -131,6 +131,9 @@ from indexer.payloads import storage_guard
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 
 BATCH_ROWS = 50_000
+# Clips kept with a search's counts in the result cache: pages within them are slices (a
+# page reaching past them is computed on its own). At least the largest page size.
+KEPT_CLIPS = 1_000
 GENERATION = re.compile(r"^gen-(\d+)\.duckdb$")
 
 SCHEMA = """
@@ -867,16 +870,21 @@ class _Search:
         self.parts: dict[str | None, str] = {}
 
     def run(self) -> SearchResult:
-        facets = requested_facets(self.request)
-        units = {facet.key: facet_unit(self.request, facet) for facet in facets}
         try:
-            main = self._frame_set(None)
-            counts = self._counts(main)
-            clips = self._clip_page(main.table)
-            facet_counts = self._facets(facets, units)
+            counts, clips = self.summary(*page_bounds(self.request))
+            facets = self.facet_counts()
         finally:
             self.drop()
-        return SearchResult(counts=counts, facets=facet_counts, clips=clips, total_clips=int(counts["clips"]))
+        return SearchResult(counts=counts, facets=facets, clips=clips, total_clips=int(counts["clips"]))
+
+    def summary(self, offset: int, limit: int) -> tuple[dict[str, float], list[Clip]]:
+        """The counts, and ``limit`` clips from the ``offset``-th."""
+        main = self._frame_set(None)
+        return self._counts(main), self._clip_page(main.table, offset, limit)
+
+    def facet_counts(self) -> dict[str, dict[Any, float]]:
+        facets = requested_facets(self.request)
+        return self._facets(facets, {facet.key: facet_unit(self.request, facet) for facet in facets})
 
     def drop(self) -> None:
         """Drop this search's temp tables."""
@@ -966,8 +974,7 @@ class _Search:
         return {"videos": videos, "clips": clips, "frames": frames, "objects": int(objects), "tracks": tracks,
                 "duration_s": float(duration)}
 
-    def _clip_page(self, table: str) -> list[Clip]:
-        offset, limit = page_bounds(self.request)
+    def _clip_page(self, table: str, offset: int, limit: int) -> list[Clip]:
         rows = self.con.execute(
             f"""SELECT c.video_id, struct_extract(c.head, 't'), struct_extract(c.tail, 't'),
                        struct_extract(c.head, 'i'), struct_extract(c.tail, 'i'), c.frames, v.fps
@@ -1437,8 +1444,23 @@ class SearchBackend(BaseSearchBackend):
         con = self._reader()
         if con is None:
             return empty_result(request)
-        key = result_key("search", self._local.reader[3], request)
-        return self._results.get_or_compute(key, lambda: _Search(con, request).run())
+        offset, limit = page_bounds(request)
+        search = _Search(con, request)
+        if self._results.max_entries <= 0 or offset + limit > KEPT_CLIPS:
+            return search.run()
+        # Kept in two parts, so that paging (same query and filters, any facets) reuses the counts
+        # and clips, and a change of facets or unit reuses them too. One search computes both, so
+        # a miss of both builds each frame set once.
+        asked = (self._local.reader[3], request.ontology, request.query, request.filters, request.gap_s)
+        try:
+            counts, first_clips = self._results.get_or_compute(
+                result_key("summary", *asked), lambda: search.summary(0, KEPT_CLIPS))
+            facets = self._results.get_or_compute(
+                result_key("facets", *asked, request.facet_unit, request.facets), search.facet_counts)
+        finally:
+            search.drop()
+        return SearchResult(counts=counts, facets=facets, clips=first_clips[offset:offset + limit],
+                            total_clips=int(counts["clips"]))
 
     def video_ids(self) -> list[int]:
         """Indexed video ids, ascending."""

@@ -86,14 +86,15 @@ def test_the_index_answers_from_the_cache_until_a_write_publishes_a_new_generati
         engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red"), vehicle(1, color="red")))
         red = obj("vehicle", color="red")
         assert search(engine, red).counts["frames"] == 2
+        assert (engine._results.hits, engine._results.misses) == (0, 2)  # counts and clips; facets
         assert search(engine, red).counts["frames"] == 2
-        assert engine._results.hits == 1
+        assert engine._results.hits == 2
 
         engine.index_video(video_id=2, name="b", analytics=video(vehicle(0, color="red")))
         after_write = search(engine, red)
         assert after_write.counts["frames"] == 3
         assert after_write.counts["videos"] == 2
-        assert engine._results.hits == 1  # the new generation missed
+        assert engine._results.hits == 2  # the new generation missed
 
         engine.delete_video(video_id=1)
         assert search(engine, red).counts["frames"] == 1
@@ -124,3 +125,31 @@ def test_with_no_cache_every_search_computes(tmp_path):
         assert (engine._results.hits, engine._results.misses) == (0, 0)
     finally:
         engine.close()
+
+
+def _many_clips(engine, clips: int) -> None:
+    """One video whose vehicles are seen every 2 s: ``clips`` clips at the default 1 s gap."""
+    engine.index_video(video_id=1, name="a", analytics=video(*(vehicle(60 * n) for n in range(clips))))
+
+
+def test_pages_are_cut_from_the_kept_clips_and_equal_computed_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(duckdb_backend, "KEPT_CLIPS", 10)
+    cached = duckdb_backend.SearchBackend(tmp_path / "cached")
+    computed = duckdb_backend.SearchBackend(tmp_path / "computed", result_cache=0)
+    try:
+        for engine in (cached, computed):
+            _many_clips(engine, 25)
+        vehicles = obj("vehicle")
+        first = search(cached, vehicles, page=1, page_size=4)
+        assert first.total_clips == 25
+        assert (cached._results.hits, cached._results.misses) == (0, 2)
+        for page in (1, 2, 3):  # clips 1-12: pages 1 and 2 are slices, page 3 reaches past the kept 10
+            got = search(cached, vehicles, page=page, page_size=4, facets=[])
+            assert got.clips == search(computed, vehicles, page=page, page_size=4, facets=[]).clips
+            assert [clip.start_frame for clip in got.clips] == [60 * n for n in range(4 * page - 4, 4 * page)]
+            assert got.counts == first.counts
+        # pages 1 and 2 took the kept counts and clips (and computed the empty facet list once)
+        assert cached._results.hits == 3
+    finally:
+        cached.close()
+        computed.close()
