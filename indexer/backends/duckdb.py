@@ -68,7 +68,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1284,7 +1284,7 @@ class SearchBackend(BaseSearchBackend):
     """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
 
     def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None,
-                 result_cache: int = 256):
+                 result_cache: int = 256, searches: int | None = None):
         self.root = Path(data_dir) / "index"
         self.memory_limit = memory_limit
         self.threads = threads
@@ -1294,6 +1294,9 @@ class SearchBackend(BaseSearchBackend):
         self._shared: tuple[int, str, duckdb.DuckDBPyConnection, tuple] | None = None
         # Search answers of the live generation (result_cache entries; 0: none kept).
         self._results = ResultCache(result_cache)
+        # Searches computed at once in this process; the others queue (first come, first
+        # served) instead of all sharing the cores and all finishing late.
+        self._searching = threading.BoundedSemaphore(searches or os.cpu_count() or 1)
         self._vectors = vectors.VectorSearch(self.root)
 
     def _config(self) -> dict[str, Any]:
@@ -1447,20 +1450,26 @@ class SearchBackend(BaseSearchBackend):
         offset, limit = page_bounds(request)
         search = _Search(con, request)
         if self._results.max_entries <= 0 or offset + limit > KEPT_CLIPS:
-            return search.run()
+            with self._searching:
+                return search.run()
         # Kept in two parts, so that paging (same query and filters, any facets) reuses the counts
         # and clips, and a change of facets or unit reuses them too. One search computes both, so
         # a miss of both builds each frame set once.
         asked = (self._local.reader[3], request.ontology, request.query, request.filters, request.gap_s)
         try:
             counts, first_clips = self._results.get_or_compute(
-                result_key("summary", *asked), lambda: search.summary(0, KEPT_CLIPS))
+                result_key("summary", *asked), lambda: self._limited(search.summary, 0, KEPT_CLIPS))
             facets = self._results.get_or_compute(
-                result_key("facets", *asked, request.facet_unit, request.facets), search.facet_counts)
+                result_key("facets", *asked, request.facet_unit, request.facets),
+                lambda: self._limited(search.facet_counts))
         finally:
             search.drop()
         return SearchResult(counts=counts, facets=facets, clips=first_clips[offset:offset + limit],
                             total_clips=int(counts["clips"]))
+
+    def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
+        with self._searching:
+            return compute(*args)
 
     def video_ids(self) -> list[int]:
         """Indexed video ids, ascending."""

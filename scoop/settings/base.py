@@ -201,8 +201,10 @@ def search_backend(engine: str) -> dict:
         options = {
             "data_dir": str(SCOOP_DATA_DIR),
             "memory_limit": env.str("SCOOP_DUCKDB_MEMORY_LIMIT", default="2GB"),
-            # Threads one DuckDB query may use (default: one per core).
+            # Threads one DuckDB query may use, and searches computed at once per process (the
+            # others queue); default: one per core.
             "threads": env.int("SCOOP_DUCKDB_THREADS", default=None),
+            "searches": env.int("SCOOP_DUCKDB_SEARCHES", default=None),
             # Search answers kept per web process for the live index generation (0: none).
             "result_cache": env.int("SCOOP_RESULT_CACHE", default=256),
         }

@@ -153,3 +153,35 @@ def test_pages_are_cut_from_the_kept_clips_and_equal_computed_ones(tmp_path, mon
     finally:
         cached.close()
         computed.close()
+
+
+@pytest.mark.parametrize("searches", [1, 2])
+def test_searches_computed_at_once_are_bounded(tmp_path, monkeypatch, searches):
+    engine = duckdb_backend.SearchBackend(tmp_path, searches=searches)
+    engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red"), vehicle(1, color="black")))
+    active, most, lock = [0], [0], threading.Lock()
+    summary = duckdb_backend._Search.summary
+
+    def slow_summary(self, offset, limit):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.2)
+        with lock:
+            active[0] -= 1
+        return summary(self, offset, limit)
+
+    monkeypatch.setattr(duckdb_backend._Search, "summary", slow_summary)
+    answers = []
+
+    def ask(color):
+        answers.append(search(engine, obj("vehicle", color=color)).counts["frames"])
+        engine.close()
+
+    threads = [threading.Thread(target=ask, args=(color,)) for color in ("red", "black", "white", "red")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(answers) == [0, 1, 1, 1]
+    assert most[0] == searches
