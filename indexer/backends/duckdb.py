@@ -933,6 +933,17 @@ class _Search:
         self.frame_sets[set_key] = _FrameSet(table, matching == total, clip_ids)
         return self.frame_sets[set_key]
 
+    def _facet_frames(self, set_key: str) -> _FrameSet:
+        """The frame set of a filtered facet, which only that facet's count reads: a subquery
+        in that count instead of a temp table (no clip ids; its parts are temp tables)."""
+        where = self._frame_set_condition(set_key)
+        if where.params:
+            return self._frame_set(set_key, clip_ids=False)
+        if where.text == _TRUE.text:
+            return _FrameSet("frames", True, False)
+        return _FrameSet(f"(SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text})",
+                         False, False)
+
     def _frame_set_condition(self, set_key: str | None) -> _Sql:
         query = compile_node(self.request.query)
         if not self.request.filters:
@@ -1006,7 +1017,10 @@ class _Search:
         for set_key, _, unit in groups:
             counts_clips[set_key] = counts_clips.get(set_key, False) or unit == "clips"
         for (set_key, family, unit), members in groups.items():
-            frame_set = self._frame_set(set_key, clip_ids=counts_clips[set_key])
+            if set_key is None or counts_clips[set_key]:
+                frame_set = self._frame_set(set_key, clip_ids=counts_clips[set_key])
+            else:
+                frame_set = self._facet_frames(set_key)
             if family in _KEYED_SCOPES:
                 targets, restriction = keys.targets(_KEYED_SCOPES[family], members, _FAMILIES[family].group)
             else:
