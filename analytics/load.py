@@ -11,8 +11,10 @@ seconds:
 - ``--analysts`` client threads each run a mix in a loop: the benchmark's four
   searches (single facet, 3 sidebar filters, deep boolean with NOT, geo bbox;
   every facet, the counts and the first page of clips), then pages 2 and 3 of the
-  clips of the deep boolean, pausing ``--think`` seconds after each answer as a
-  person reading it would (``--think 0``: every client asks again at once).
+  clips of the deep boolean, pausing after each answer as a person reading it
+  would: a random time between half and one and a half times ``--think`` seconds
+  (locust's ``between``; equal pauses put the analysts in step, so that they all ask
+  at once and then all read at once). ``--think 0``: every client asks again at once.
   ``--mix fixed`` asks exactly the benchmark's searches, so analysts repeat each
   other and the server's kept answers (the result cache) serve most of them until
   the next ingest; ``--mix varied`` draws the values of every search at random
@@ -164,7 +166,7 @@ def analyst_loop(api: Api, tally: Tally, stop: threading.Event, think: float, va
             except Exception as failure:  # any failure is an error of the run, reported at the end
                 error = _failure(failure)
             tally.record(name, (time.perf_counter() - started) * 1000, error)
-            stop.wait(think)
+            stop.wait(rng.uniform(0.5, 1.5) * think)
 
 
 def ingest_loop(api: Api, payloads: list[tuple[str, Path, int]], progress: IngestProgress,
@@ -300,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--analysts", type=int, default=20, help="concurrent analyst clients")
     parser.add_argument("--duration", type=float, default=120, help="seconds of load")
-    parser.add_argument("--think", type=float, default=1.0, help="seconds an analyst pauses after each answer")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="mean seconds an analyst pauses after each answer (0.5x to 1.5x, at random)")
     parser.add_argument("--detections", default="1m", help="corpus size before the load, e.g. 10k, 1m")
     parser.add_argument("--mix", choices=["fixed", "varied"], default="fixed",
                         help="fixed: the benchmark's searches, repeated; varied: values drawn at random")
