@@ -59,15 +59,25 @@ reads through its own cursor of that connection, and every search re-reads
 ``CURRENT`` (a new generation gets a new connection), so a search
 sees a whole generation or the next one, never a half-indexed video. One
 instance per process is the intended use (the connection cache lives on it).
+
+Each generation also logs which videos it wrote, and whether each was indexed
+before (``generation_log``, with the index's ``index_lineage``). A search answer
+kept from an earlier generation (the result cache) is brought up to date by
+adding the answer over only the videos written since, when none of them existed
+then: every count, facet and clip of a search is a sum over videos. Any other
+change (a video indexed again, appended to or deleted, a rebuild) computes
+afresh.
 """
 
 from __future__ import annotations
 
 import fcntl
+import heapq
 import os
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,6 +145,8 @@ BATCH_ROWS = 50_000
 # page reaching past them is computed on its own). At least the largest page size.
 KEPT_CLIPS = 1_000
 GENERATION = re.compile(r"^gen-(\d+)\.duckdb$")
+# Generations whose written videos each generation keeps in its log (see _log_generation).
+LOGGED_GENERATIONS = 1_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (
@@ -160,6 +172,9 @@ CREATE TABLE IF NOT EXISTS events (
     start_idx BIGINT NOT NULL, end_idx BIGINT NOT NULL, confidence DOUBLE);
 CREATE TABLE IF NOT EXISTS event_attrs (
     event_id BIGINT NOT NULL, video_id BIGINT NOT NULL, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
+CREATE TABLE IF NOT EXISTS index_lineage (uid VARCHAR NOT NULL, logged_from BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS generation_log (
+    generation BIGINT NOT NULL, video_id BIGINT NOT NULL, existed BOOLEAN NOT NULL);
 """
 TABLES = ("videos", "video_attrs", "frames", "frame_attrs", "objects", "object_attrs", "events", "event_attrs")
 
@@ -226,6 +241,70 @@ class _Generations:
 
     def remove_unpublished(self, name: str) -> None:
         remove_database(self.root / name)
+
+
+def _log_generation(con: duckdb.DuckDBPyConnection, generation: int, videos: Collection[int] | None) -> None:
+    """Record in a new generation which videos it writes (None: all of them, as a rebuild).
+
+    ``index_lineage`` holds the index's random ``uid`` (kept by every copied generation, new
+    for a rebuild or a new index) and ``logged_from``: every video written by a generation
+    after that one is in ``generation_log``, with whether it was indexed before the write.
+    Kept answers use it to add the share of new videos instead of computing afresh
+    (:meth:`_Snapshot.added_since`). Rows older than ``LOGGED_GENERATIONS`` go."""
+    lineage = con.execute("SELECT uid FROM index_lineage").fetchall()
+    if videos is None or not lineage:
+        con.execute("DELETE FROM index_lineage")
+        con.execute("DELETE FROM generation_log")
+        con.execute("INSERT INTO index_lineage VALUES (?, ?)", [uuid.uuid4().hex, generation])
+        return
+    wanted = sorted(set(videos))
+    present = _in("video_id", wanted)
+    existing = {row[0] for row in con.execute(f"SELECT video_id FROM videos WHERE {present.text}",
+                                              present.params).fetchall()}
+    con.executemany("INSERT INTO generation_log VALUES (?, ?, ?)",
+                    [(generation, video_id, video_id in existing) for video_id in wanted])
+    horizon = generation - LOGGED_GENERATIONS
+    con.execute("DELETE FROM generation_log WHERE generation <= ?", [horizon])
+    con.execute("UPDATE index_lineage SET logged_from = greatest(logged_from, ?)", [horizon])
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a reader knows of the generation it reads: its identity (path, inode, modification
+    time, size), number, and the lineage and write log of :func:`_log_generation` (None and
+    empty in a generation written before there was one)."""
+
+    identity: tuple
+    generation: int
+    lineage: str | None = None
+    logged_from: int = 0
+    log: tuple[tuple[int, int, bool], ...] = ()
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, identity: tuple, generation: int) -> _Snapshot:
+        try:
+            lineage = con.execute("SELECT uid, logged_from FROM index_lineage").fetchall()
+            log = con.execute("SELECT generation, video_id, existed FROM generation_log ORDER BY generation").fetchall()
+        except duckdb.CatalogException:
+            return cls(identity, generation)
+        if len(lineage) != 1:
+            return cls(identity, generation)
+        (uid, logged_from), = lineage
+        return cls(identity, generation, uid, logged_from, tuple(log))
+
+    def added_since(self, generation: int) -> list[int] | None:
+        """The videos written since ``generation`` of this lineage, if none of them was indexed
+        then (so that an answer of that generation plus theirs is this one's); None when one
+        was, or the log does not reach back that far."""
+        if self.lineage is None or generation < self.logged_from or generation > self.generation:
+            return None
+        existed_then: dict[int, bool] = {}
+        for written, video_id, existed in self.log:
+            if written > generation:
+                existed_then.setdefault(video_id, existed)
+        if any(existed_then.values()):
+            return None
+        return sorted(existed_then)
 
 
 def _generation_number(name: str) -> int | None:
@@ -654,7 +733,13 @@ def _attr_match(alias: str, scope: str, label: str | None, attr: str, cond: dict
     return _joined(parts, "OR", _FALSE)
 
 
-def _object_node(spec: dict[str, Any]) -> _Sql:
+def _within(alias: str, videos: list[int] | None) -> list[_Sql]:
+    """Table ``alias`` restricted to ``videos`` (no condition for None): a subquery then reads
+    only their row groups."""
+    return [] if videos is None else [_in(f"{alias}.video_id", videos)]
+
+
+def _object_node(spec: dict[str, Any], videos: list[int] | None) -> _Sql:
     label, attrs = spec.get("label"), list(spec.get("attrs", {}).items())
     on_objects = []
     if spec.get("track") is not None:
@@ -665,43 +750,44 @@ def _object_node(spec: dict[str, Any]) -> _Sql:
         where = ([_Sql("o.label = ?", [label])] if label is not None else []) + on_objects
         if not where:
             return _Sql("f.n_objects > 0")
-        inner = _joined(where, "AND", _TRUE)
+        inner = _joined(where + _within("o", videos), "AND", _TRUE)
         return _Sql(f"f.frame_id IN (SELECT o.frame_id FROM objects o WHERE {inner.text})", inner.params)
     # One object must meet every constraint: intersect object ids, starting from the first attribute
     # (each attribute match carries the label).
-    where = [_attr_match("a0", "object", label, *attrs[0])]
+    where = [_attr_match("a0", "object", label, *attrs[0]), *_within("a0", videos)]
     for number, (attr, cond) in enumerate(attrs[1:], start=1):
         alias = f"a{number}"
-        match = _attr_match(alias, "object", label, attr, cond)
+        match = _joined([_attr_match(alias, "object", label, attr, cond), *_within(alias, videos)], "AND", _TRUE)
         where.append(_Sql(f"a0.object_id IN (SELECT {alias}.object_id FROM object_attrs {alias} "
                           f"WHERE {match.text})", match.params))
     if on_objects:
-        inner = _joined(on_objects, "AND", _TRUE)
+        inner = _joined(on_objects + _within("o", videos), "AND", _TRUE)
         where.append(_Sql(f"a0.object_id IN (SELECT o.object_id FROM objects o WHERE {inner.text})", inner.params))
     inner = _joined(where, "AND", _TRUE)
     return _Sql(f"f.frame_id IN (SELECT a0.frame_id FROM object_attrs a0 WHERE {inner.text})", inner.params)
 
 
-def _frame_node(body: dict[str, Any]) -> _Sql:
+def _frame_node(body: dict[str, Any], videos: list[int] | None) -> _Sql:
     parts = []
     for attr, cond in body.items():
-        match = _attr_match("fa", "frame", None, attr, cond)
+        match = _joined([_attr_match("fa", "frame", None, attr, cond), *_within("fa", videos)], "AND", _TRUE)
         parts.append(_Sql(f"f.frame_id IN (SELECT fa.frame_id FROM frame_attrs fa WHERE {match.text})",
                           match.params))
     return _joined(parts, "AND", _TRUE)
 
 
-def _video_node(body: dict[str, Any]) -> _Sql:
+def _video_node(body: dict[str, Any], videos: list[int] | None) -> _Sql:
     parts = []
     for attr, cond in body.items():
-        match = _attr_match("va", "video", None, attr, cond)
+        match = _joined([_attr_match("va", "video", None, attr, cond), *_within("va", videos)], "AND", _TRUE)
         parts.append(_Sql(f"f.video_id IN (SELECT va.video_id FROM video_attrs va WHERE {match.text})",
                           match.params))
     return _joined(parts, "AND", _TRUE)
 
 
-def _event_node(spec: dict[str, Any]) -> _Sql:
+def _event_node(spec: dict[str, Any], videos: list[int] | None) -> _Sql:
     where = [_Sql("e.label = ?", [spec["label"]])] if spec.get("label") is not None else []
+    where += _within("e", videos)
     for attr, cond in spec.get("attrs", {}).items():
         match = _attr_match("ea", "event", None, attr, cond)
         where.append(_Sql(f"e.event_id IN (SELECT ea.event_id FROM event_attrs ea WHERE {match.text})",
@@ -714,13 +800,14 @@ def _event_node(spec: dict[str, Any]) -> _Sql:
     )
 
 
-def _geo_node(spec: dict[str, Any]) -> _Sql:
+def _geo_node(spec: dict[str, Any], videos: list[int] | None) -> _Sql:
     if "bbox" in spec:
         west, south, east, north = (float(value) for value in spec["bbox"])
         lon = "(f.lon >= ? AND f.lon <= ?)" if west <= east else "(f.lon >= ? OR f.lon <= ?)"
         return _Sql(f"(f.lat IS NOT NULL AND f.lat >= ? AND f.lat <= ? AND {lon})", [south, north, west, east])
     polygon = [(float(vertex[0]), float(vertex[1])) for vertex in spec["polygon"]]
     previous = polygon[-1:] + polygon[:-1]
+    within = _joined(_within("p", videos), "AND", _TRUE)
     # PNPOLY as a join: edge (i, j = i - 1) crosses the point's latitude iff min(yi, yj) <= lat < max(yi, yj);
     # the crossing test is the reference's float expression, term for term.
     return _Sql(
@@ -728,30 +815,35 @@ def _geo_node(spec: dict[str, Any]) -> _Sql:
         "SELECT unnest(?::DOUBLE[]) AS xi, unnest(?::DOUBLE[]) AS yi, "
         "unnest(?::DOUBLE[]) AS xj, unnest(?::DOUBLE[]) AS yj) e "
         "ON p.lat >= least(e.yi, e.yj) AND p.lat < greatest(e.yi, e.yj) "
-        "WHERE p.lon < (e.xj - e.xi) * (p.lat - e.yi) / (e.yj - e.yi) + e.xi "
+        f"WHERE p.lon < (e.xj - e.xi) * (p.lat - e.yi) / (e.yj - e.yi) + e.xi AND {within.text} "
         "GROUP BY p.frame_id HAVING count(*) % 2 = 1)",
-        [[x for x, _ in polygon], [y for _, y in polygon], [x for x, _ in previous], [y for _, y in previous]],
+        [[x for x, _ in polygon], [y for _, y in polygon], [x for x, _ in previous], [y for _, y in previous],
+         *within.params],
     )
 
 
-def compile_node(node: dict[str, Any]) -> _Sql:
-    """A normalized query node as a boolean SQL expression over ``frames f`` (never NULL)."""
+def compile_node(node: dict[str, Any], videos: list[int] | None = None) -> _Sql:
+    """A normalized query node as a boolean SQL expression over ``frames f`` (never NULL).
+
+    ``videos``: the frames are those of these videos only, and the subqueries read only their
+    rows (the expression is the same on them)."""
     (kind, body), = node.items()
     if kind in ("and", "or"):
-        return _joined([compile_node(child) for child in body], kind.upper(), _TRUE if kind == "and" else _FALSE)
+        return _joined([compile_node(child, videos) for child in body], kind.upper(),
+                       _TRUE if kind == "and" else _FALSE)
     if kind == "not":
-        inner = compile_node(body)
+        inner = compile_node(body, videos)
         return _Sql(f"(NOT {inner.text})", inner.params)
     if kind == "object":
-        return _object_node(body)
+        return _object_node(body, videos)
     if kind == "frame":
-        return _frame_node(body)
+        return _frame_node(body, videos)
     if kind == "video":
-        return _video_node(body)
+        return _video_node(body, videos)
     if kind == "event":
-        return _event_node(body)
+        return _event_node(body, videos)
     if kind == "geo":
-        return _geo_node(body)
+        return _geo_node(body, videos)
     if kind == "time":
         return _number_cond(body, "f.t")
     raise ValueError(f"unknown query node {kind!r}")
@@ -862,9 +954,11 @@ class _FrameSet:
 class _Search:
     """One search on one read-only connection; frame sets live in temp tables until it ends."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool = True):
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool = True,
+                 videos: list[int] | None = None):
         self.con = con
         self.request = request
+        self.videos = videos  # only these videos' frames (None: all)
         self.clip_ids = clip_ids  # False: the main frame set leaves clip_id NULL (statistics that need no clips)
         self.frame_sets: dict[str | None, _FrameSet] = {}
         self.parts: dict[str | None, str] = {}
@@ -952,7 +1046,7 @@ class _Search:
                          False, False)
 
     def _frame_set_condition(self, set_key: str | None) -> _Sql:
-        query = compile_node(self.request.query)
+        query = self._restricted(compile_node(self.request.query, self.videos))
         if not self.request.filters:
             return query
         # Disjunctive facets need the query AND all filters but one, for each filtered facet: evaluate
@@ -962,13 +1056,20 @@ class _Search:
         return _joined([_Sql(f"f.frame_id IN (SELECT frame_id FROM {self._part(key)})") for key in parts],
                        "AND", _TRUE)
 
+    def _restricted(self, condition: _Sql) -> _Sql:
+        """``condition`` on this search's videos only."""
+        if self.videos is None:
+            return condition
+        only = _in("f.video_id", self.videos)
+        return only if condition.text == _TRUE.text else _joined([only, condition], "AND", _TRUE)
+
     def _part(self, key: str | None) -> str:
         """Temp table of the frame ids matching the query (None) or one facet's selection."""
         if key not in self.parts:
             table = f"scoop_part_{len(self.parts)}"
             node = self.request.query if key is None else filters_to_node(
                 {key: self.request.filters[key]}, self.request.ontology)
-            where = compile_node(node)
+            where = self._restricted(compile_node(node, self.videos))
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT f.frame_id FROM frames f "
                              f"WHERE {where.text}", where.params)
             self.parts[key] = table
@@ -1064,6 +1165,20 @@ class _ClipSpans:
                  end_frame=int(self.idx[last]), frames=int(last - first + 1))
             for first, last, frame_s in zip(starts, ends, self.frame_s[offset:offset + limit], strict=True)
         ]
+
+
+def _summary_sum(kept: tuple[dict[str, float], list[Clip]],
+                 more: tuple[dict[str, float], list[Clip]]) -> tuple[dict[str, float], list[Clip]]:
+    """Counts and first clips of two disjoint sets of videos together (clips never span videos,
+    and tracks, clips and videos are told apart by video, so every count adds up)."""
+    (counts, clips), (more_counts, more_clips) = kept, more
+    merged = heapq.merge(clips, more_clips, key=lambda clip: (clip.video_id, clip.start_s, clip.start_frame))
+    return {name: counts[name] + more_counts[name] for name in counts}, list(merged)[:KEPT_CLIPS]
+
+
+def _facets_sum(kept: dict[str, dict[Any, float]], more: dict[str, dict[Any, float]]) -> dict[str, dict[Any, float]]:
+    """Facet counts of two disjoint sets of videos together."""
+    return {key: {value: count + more[key][value] for value, count in values.items()} for key, values in kept.items()}
 
 
 def _sorted_by(video: np.ndarray, t: np.ndarray, idx: np.ndarray) -> bool:
@@ -1344,13 +1459,14 @@ class SearchBackend(BaseSearchBackend):
     # Writing
 
     @contextmanager
-    def _new_generation(self, *, copy_current: bool,
+    def _new_generation(self, *, copy_current: bool, videos: Collection[int] | None,
                         staging: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the next generation; published only if the block succeeds.
 
         With ``staging`` (an in-memory connection holding staged temp tables), the next
         generation is attached to it and made its default database, so the block's
-        statements read the staged tables and write the index.
+        statements read the staged tables and write the index. ``videos``: those the block
+        writes (None: any, as a rebuild does), for the generation log.
 
         A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
         unpublished file is removed and the live generation stays as it was.
@@ -1365,6 +1481,7 @@ class SearchBackend(BaseSearchBackend):
                 con = duckdb.connect(str(path), config=self._config()) if staging is None else _attached(staging, path)
                 try:
                     con.execute(SCHEMA)
+                    _log_generation(con, _generation_number(name), videos)
                     # No transaction: nobody can see this file until it is published, and
                     # DuckDB keeps every DataFrame staged inside a transaction alive until it
                     # ends, which made memory grow with the payload.
@@ -1398,7 +1515,7 @@ class SearchBackend(BaseSearchBackend):
         try:
             with storage_guard(self.root, errors=(OSError, duckdb.Error)):
                 _stage_video(staging, name, builder.tap(analytics))
-            with self._new_generation(copy_current=True, staging=staging) as con:
+            with self._new_generation(copy_current=True, videos=[video_id], staging=staging) as con:
                 _delete_rows(con, video_id)
                 counts = _insert_staged(con, video_id, name, analytics.meta)
                 vectors.vectors_store(con, self.root, video_id, builder.tracks())
@@ -1408,19 +1525,19 @@ class SearchBackend(BaseSearchBackend):
 
     def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
         """Add the chunk's new frames in a new generation and publish it."""
-        with self._new_generation(copy_current=True) as con:
+        with self._new_generation(copy_current=True, videos=[video_id]) as con:
             return _append_video(con, video_id, name, analytics)
 
     def delete_video(self, *, video_id: int) -> None:
         """Publish a generation without the video (a no-op write when it is absent)."""
-        with self._new_generation(copy_current=True) as con:
+        with self._new_generation(copy_current=True, videos=[video_id]) as con:
             _delete_rows(con, video_id)
             vectors.vectors_delete(con, video_id)
 
     def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
         """Build a fresh generation from scratch (videos in id order) and publish it."""
         latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
-        with self._new_generation(copy_current=False) as con:
+        with self._new_generation(copy_current=False, videos=None) as con:
             for video_id in sorted(latest):
                 _load_video_with_vectors(con, self.root, video_id, *latest[video_id])
 
@@ -1439,15 +1556,15 @@ class SearchBackend(BaseSearchBackend):
                 cached[2].close()
             self._local.reader = None
             try:
-                database, identity = self._database(name)
+                database, snapshot = self._database(name)
             except (duckdb.IOException, FileNotFoundError):
                 continue  # pruned between reading CURRENT and opening it: read CURRENT again
             con = database.cursor()
-            self._local.reader = (os.getpid(), name, con, identity)
+            self._local.reader = (os.getpid(), name, con, snapshot)
             return con
         raise RuntimeError(f"could not open the current index generation in {self.root}")
 
-    def _database(self, name: str) -> tuple[duckdb.DuckDBPyConnection, tuple]:
+    def _database(self, name: str) -> tuple[duckdb.DuckDBPyConnection, _Snapshot]:
         """The process's connection to generation ``name``, whose cursors the threads use.
 
         One database instance per process keeps its catalog and buffer pool warm across
@@ -1456,8 +1573,9 @@ class SearchBackend(BaseSearchBackend):
         generation's connection is dropped, not closed: threads still reading it keep
         their cursors, and it closes when the last one goes.
 
-        Also the generation's identity (path, inode, modification time, size): kept answers
-        are keyed by it, so a data dir wiped and written again can never serve old ones."""
+        Also the generation's :class:`_Snapshot`: kept answers are keyed by its lineage (or,
+        in a generation without one, its file's identity), so a data dir wiped and written
+        again can never serve old ones."""
         with self._open_lock:
             shared = self._shared
             if shared is None or shared[0] != os.getpid() or shared[1] != name:
@@ -1465,7 +1583,8 @@ class SearchBackend(BaseSearchBackend):
                 con = duckdb.connect(str(path), read_only=True, config=self._config())
                 stat = path.stat()
                 identity = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
-                self._shared = shared = (os.getpid(), name, con, identity)
+                snapshot = _Snapshot.read(con, identity, _generation_number(name) or 0)
+                self._shared = shared = (os.getpid(), name, con, snapshot)
             return shared[2], shared[3]
 
     def close(self) -> None:
@@ -1484,22 +1603,47 @@ class SearchBackend(BaseSearchBackend):
         if con is None:
             return empty_result(request)
         offset, limit = page_bounds(request)
-        search = _Search(con, request)
         if self._results.max_entries <= 0 or offset + limit > KEPT_CLIPS:
             with self._searching:
-                return search.run()
+                return _Search(con, request).run()
         # Kept in two parts, so that paging (same query and filters, any facets) reuses the counts
         # and clips, and a change of facets or unit reuses them too. One search computes both, so
-        # a miss of both builds each frame set once.
-        asked = (self._local.reader[3], request.ontology, request.query, request.filters, request.gap_s)
+        # a miss of both builds each frame set once. An answer kept from an earlier generation of
+        # the same lineage gets the share of the videos indexed since added, when nothing else
+        # changed (analysts keep their answers while a worker ingests new videos).
+        snapshot: _Snapshot = self._local.reader[3]
+        asked = (snapshot.lineage or snapshot.identity, request.ontology, request.query, request.filters,
+                 request.gap_s)
+        searches: dict[tuple[int, ...] | None, _Search] = {}
+
+        def on(videos: list[int] | None) -> _Search:
+            key = None if videos is None else tuple(videos)
+            if key not in searches:
+                searches[key] = _Search(con, request, videos=videos)
+            return searches[key]
+
+        def summary_since(generation: int, kept: tuple[dict[str, float], list[Clip]]):
+            videos = snapshot.added_since(generation)
+            if not videos:
+                return kept if videos == [] else None
+            return _summary_sum(kept, self._limited(on(videos).summary, 0, KEPT_CLIPS))
+
+        def facets_since(generation: int, kept: dict[str, dict[Any, float]]):
+            videos = snapshot.added_since(generation)
+            if not videos:
+                return kept if videos == [] else None
+            return _facets_sum(kept, self._limited(on(videos).facet_counts))
+
         try:
             counts, first_clips = self._results.get_or_compute(
-                result_key("summary", *asked), lambda: self._limited(search.summary, 0, KEPT_CLIPS))
+                result_key("summary", *asked), lambda: self._limited(on(None).summary, 0, KEPT_CLIPS),
+                version=snapshot.generation, update=summary_since)
             facets = self._results.get_or_compute(
                 result_key("facets", *asked, request.facet_unit, request.facets),
-                lambda: self._limited(search.facet_counts))
+                lambda: self._limited(on(None).facet_counts), version=snapshot.generation, update=facets_since)
         finally:
-            search.drop()
+            for search in searches.values():
+                search.drop()
         return SearchResult(counts=counts, facets=facets, clips=first_clips[offset:offset + limit],
                             total_clips=int(counts["clips"]))
 

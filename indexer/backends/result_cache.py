@@ -12,6 +12,12 @@ re-asks after every click that is undone, and several people open the same
 default view. Concurrent identical requests are computed once: the others wait for
 that answer (single flight), so a burst after a write costs one computation.
 
+An answer may also be brought up to date instead of recomputed: entries carry the
+version (index generation) they were computed on, and a caller on a later version
+may pass ``update``, which gets the kept version and answer and returns the answer
+for its own version, or None when it cannot (:mod:`indexer.backends.duckdb` adds the
+share of videos indexed since, when nothing else changed).
+
 Callers get their own deep copy, so no one can change a kept answer.
 """
 
@@ -40,21 +46,29 @@ class ResultCache:
         self.max_entries = max_entries
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[bytes, Any] = OrderedDict()
+        self.updates = 0  # misses answered by ``update`` instead of ``compute``
+        self._entries: OrderedDict[bytes, tuple[int, Any]] = OrderedDict()
         self._computing: dict[bytes, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get_or_compute(self, key: bytes, compute: Callable[[], T]) -> T:
-        """The kept answer for ``key``, else ``compute()``'s, kept. While one thread computes
-        a key, others asking for it wait; if it fails, the next of them computes it."""
+    def get_or_compute(self, key: bytes, compute: Callable[[], T], *, version: int = 0,
+                       update: Callable[[int, T], T | None] | None = None) -> T:
+        """The answer kept for ``key`` at ``version``, else ``compute()``'s, kept.
+
+        An answer kept at an earlier version goes to ``update(kept_version, kept_answer)``
+        first (which must not change it); only if that returns None is ``compute()`` called.
+        While one thread computes a key, others asking for it wait; if it fails, the next of
+        them computes it. A caller on an older version than the kept one computes its own
+        answer and keeps nothing."""
         if self.max_entries <= 0:
             return compute()
         while True:
             with self._lock:
-                if key in self._entries:
+                kept = self._entries.get(key)
+                if kept is not None and kept[0] == version:
                     self._entries.move_to_end(key)
                     self.hits += 1
-                    return copy.deepcopy(self._entries[key])
+                    return copy.deepcopy(kept[1])
                 computing = self._computing.get(key)
                 if computing is None:
                     self._computing[key] = threading.Event()
@@ -62,15 +76,23 @@ class ResultCache:
                     break
             computing.wait()
         try:
-            value = compute()
+            value = None
+            if kept is not None and kept[0] < version and update is not None:
+                value = update(kept[0], kept[1])
+                if value is not None:
+                    self.updates += 1
+            if value is None:
+                value = compute()
         except BaseException:
             with self._lock:
                 self._computing.pop(key).set()
             raise
         with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if kept is None or kept[0] < version:
+                self._entries[key] = (version, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
             self._computing.pop(key).set()
         return copy.deepcopy(value)
 

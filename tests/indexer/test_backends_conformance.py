@@ -388,6 +388,36 @@ def test_engines_answer_like_the_reference(engines, case):
             assert_same(truth.search(request=request), engine.search(request=request))
 
 
+def writes(corpus: dict[str, Any]) -> list:
+    """:func:`load`'s writes, one call each."""
+    if corpus["rebuild"]:
+        steps = [lambda backend: backend.rebuild(videos=corpus["videos"])]
+    else:
+        steps = [lambda backend, video=video: backend.index_video(video_id=video[0], name=video[1], analytics=video[2])
+                 for video in corpus["videos"]]
+    if corpus["replacement"] is not None:
+        steps.append(lambda backend: backend.index_video(video_id=1, name="replaced", analytics=corpus["replacement"]))
+    if corpus["delete"] is not None:
+        steps.append(lambda backend: backend.delete_video(video_id=corpus["delete"]))
+    return steps
+
+
+@settings(CONFORMANCE, max_examples=max(EXAMPLES // 2, 1))
+@given(cases())
+def test_kept_answers_after_each_write_answer_like_the_reference(case):
+    """The DuckDB engine keeps answers (result cache) and, after a write that only adds
+    videos, adds their share to a kept answer instead of computing it again: after every
+    write, every request must still get the reference's answer."""
+    _, corpus, search_requests = case
+    truth = reference.SearchBackend()
+    with duckdb_engine() as engine:
+        for write in writes(corpus):
+            write(truth)
+            write(engine)
+            for request in search_requests:
+                assert_same(truth.search(request=request), engine.search(request=request))
+
+
 GRID = (-1.0, 0.0, 0.5, 1.0, 2.0)
 
 

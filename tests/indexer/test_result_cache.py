@@ -1,5 +1,6 @@
 """Kept search answers (indexer.backends.result_cache): exact while their generation is live,
-never served after a write, computed once for concurrent identical requests."""
+never served after a write unless brought up to date with the videos it added, computed once
+for concurrent identical requests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from indexer.backends import duckdb as duckdb_backend
 from indexer.backends.result_cache import ResultCache, result_key
-from tests.indexer.test_search_semantics import obj, search, vehicle, video
+from tests.indexer.test_search_semantics import obj, person, search, vehicle, video
 
 
 def test_a_kept_answer_is_returned_as_a_copy_and_the_oldest_goes_first():
@@ -94,7 +95,7 @@ def test_the_index_answers_from_the_cache_until_a_write_publishes_a_new_generati
         after_write = search(engine, red)
         assert after_write.counts["frames"] == 3
         assert after_write.counts["videos"] == 2
-        assert engine._results.hits == 2  # the new generation missed
+        assert engine._results.hits == 2  # the new generation missed (and added video 2's share)
 
         engine.delete_video(video_id=1)
         assert search(engine, red).counts["frames"] == 1
@@ -185,3 +186,102 @@ def test_searches_computed_at_once_are_bounded(tmp_path, monkeypatch, searches):
         thread.join(10)
     assert sorted(answers) == [0, 1, 1, 1]
     assert most[0] == searches
+
+
+def test_versions_update_a_kept_answer_or_compute_it():
+    cache = ResultCache(max_entries=8)
+    seen = []
+
+    def update(version, kept):
+        seen.append((version, kept))
+        return None if kept == "stale" else kept + "+"
+
+    assert cache.get_or_compute(b"k", lambda: "a", version=1, update=update) == "a"
+    assert cache.get_or_compute(b"k", lambda: "never", version=1, update=update) == "a"
+    assert cache.get_or_compute(b"k", lambda: "never", version=3, update=update) == "a+"
+    assert seen == [(1, "a")]
+    # A caller still on an older version computes its own answer and keeps nothing.
+    assert cache.get_or_compute(b"k", lambda: "old", version=2, update=update) == "old"
+    assert cache.get_or_compute(b"k", lambda: "never", version=3) == "a+"
+    cache._entries[b"k"] = (3, "stale")
+    assert cache.get_or_compute(b"k", lambda: "fresh", version=4, update=update) == "fresh"
+    assert (cache.hits, cache.misses, cache.updates) == (2, 4, 1)
+
+
+def _red_corpus(engine, video_id: int, reds: int) -> None:
+    engine.index_video(video_id=video_id, name=f"v{video_id}",
+                       analytics=video(*(vehicle(60 * n, color="red", track=str(n)) for n in range(reds)),
+                                       vehicle(1, color="black"), person(2)))
+
+
+REQUESTS = [
+    {"query": obj("vehicle", color="red")},
+    {"query": obj("vehicle"), "filters": {"object:vehicle.color": ["red"], "label": ["vehicle", "!person"]}},
+    {"query": obj("vehicle"), "facet_unit": "clips", "page": 2, "page_size": 2},
+    {"query": obj("vehicle"), "facet_unit": "tracks"},
+]
+
+
+def _answers(engine) -> list:
+    return [search(engine, **request) for request in REQUESTS]
+
+
+def test_answers_kept_before_new_videos_are_indexed_get_their_share_added(tmp_path):
+    kept = duckdb_backend.SearchBackend(tmp_path / "kept")
+    computed = duckdb_backend.SearchBackend(tmp_path / "computed", result_cache=0)
+    try:
+        for engine in (kept, computed):
+            _red_corpus(engine, 1, 3)
+        assert _answers(kept) == _answers(computed)
+        assert kept._results.updates == 0
+
+        for engine in (kept, computed):
+            _red_corpus(engine, 2, 2)
+            _red_corpus(engine, 3, 1)  # two generations since the kept answers
+        answers = _answers(kept)
+        assert answers == _answers(computed)
+        # Every kept part: each request's facets, and the counts with clips of each query and
+        # filters (the last two requests share theirs).
+        assert kept._results.updates == 7
+        assert answers[0].counts["videos"] == 3
+        assert answers[0].counts["frames"] == 6
+        assert answers[1].facets["object:vehicle.color"]["black"] == 3
+
+        # A video indexed again, or deleted, changes what was kept: those are computed again.
+        for write in (lambda engine: _red_corpus(engine, 2, 4), lambda engine: engine.delete_video(video_id=1)):
+            for engine in (kept, computed):
+                write(engine)
+            assert _answers(kept) == _answers(computed)
+            assert kept._results.updates == 7
+    finally:
+        kept.close()
+        computed.close()
+
+
+def test_answers_older_than_the_write_log_are_computed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(duckdb_backend, "LOGGED_GENERATIONS", 1)
+    engine = duckdb_backend.SearchBackend(tmp_path)
+    try:
+        _red_corpus(engine, 1, 1)
+        search(engine, obj("vehicle", color="red"))
+        _red_corpus(engine, 2, 1)
+        _red_corpus(engine, 3, 1)  # the log now keeps only this generation's write
+        assert search(engine, obj("vehicle", color="red")).counts["videos"] == 3
+        assert engine._results.updates == 0
+        _red_corpus(engine, 4, 1)
+        assert search(engine, obj("vehicle", color="red")).counts["videos"] == 4
+        assert engine._results.updates == 2
+    finally:
+        engine.close()
+
+
+def test_a_rebuild_starts_a_new_lineage_whose_answers_are_computed(tmp_path):
+    engine = duckdb_backend.SearchBackend(tmp_path)
+    try:
+        _red_corpus(engine, 1, 2)
+        search(engine, obj("vehicle", color="red"))
+        engine.rebuild(videos=[(1, "v1", video(vehicle(0, color="red")))])
+        assert search(engine, obj("vehicle", color="red")).counts["frames"] == 1
+        assert engine._results.updates == 0
+    finally:
+        engine.close()
