@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from indexer import services
+from scoop.worker import run_heavy
 
 
 @shared_task(
@@ -18,7 +19,7 @@ from indexer import services
 def ingest_run_task(self, job_id: str) -> str:
     """Run one ingest job. A database hiccup is retried; anything else fails the job."""
     try:
-        return services.ingest_run(job_id=job_id).status
+        return run_heavy(_ingest_status, job_id)
     except OperationalError:
         if self.request.retries >= self.max_retries:
             services.ingest_fail_unexpected(job_id=job_id, error=OperationalError("database unavailable"))
@@ -26,6 +27,10 @@ def ingest_run_task(self, job_id: str) -> str:
     except Exception as error:
         services.ingest_fail_unexpected(job_id=job_id, error=error)
         raise
+
+
+def _ingest_status(job_id: str) -> str:
+    return services.ingest_run(job_id=job_id).status
 
 
 @shared_task(
@@ -46,7 +51,7 @@ def video_probe_task(video_id: int) -> str:
 @shared_task(acks_late=True, soft_time_limit=12 * 3600, time_limit=12 * 3600 + 600)
 def index_rebuild_task() -> int:
     """Rebuild the index from the stored payloads (a new generation, swapped in at once)."""
-    return services.index_rebuild()
+    return run_heavy(services.index_rebuild)
 
 
 @shared_task(

@@ -230,6 +230,9 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
 }
 SCOOP_TASK_QUEUES = ("ingest", "media", "index")
+# `manage.py serve`: the niceness of the helper process in which the in-process worker runs
+# ingests and rebuilds, so that searches get the CPU first (-1: run them in the worker thread).
+SCOOP_WORKER_NICE = env.int("SCOOP_WORKER_NICE", default=10)
 # A message whose worker died unacknowledged is delivered again after this many seconds
 # (Redis); it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

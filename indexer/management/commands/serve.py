@@ -8,13 +8,15 @@ from scoop.worker import start_inprocess_worker
 
 
 class Command(BaseCommand):
-    help = "Serve Scoop with an in-process task worker (the embedded deployment)."
+    help = ("Serve Scoop with an in-process task worker (the embedded deployment), whose ingests and "
+            "rebuilds run in a helper process at niceness SCOOP_WORKER_NICE.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options):
-        start_inprocess_worker(app)
+        nice = settings.SCOOP_WORKER_NICE
+        start_inprocess_worker(app, helper_nice=None if nice < 0 else nice)
         resumed = ingest_jobs_resume()
         if resumed:
             self.stdout.write(f"re-queued {resumed} unfinished ingest job(s)")
