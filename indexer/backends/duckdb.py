@@ -800,7 +800,7 @@ def _event_node(spec: dict[str, Any], videos: list[int] | None) -> _Sql:
     )
 
 
-def _geo_node(spec: dict[str, Any], videos: list[int] | None) -> _Sql:
+def _geo_node(spec: dict[str, Any], videos: list[int] | None = None) -> _Sql:
     if "bbox" in spec:
         west, south, east, north = (float(value) for value in spec["bbox"])
         lon = "(f.lon >= ? AND f.lon <= ?)" if west <= east else "(f.lon >= ? OR f.lon <= ?)"
