@@ -82,7 +82,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -139,6 +139,8 @@ from indexer.backends.result_cache import ResultCache, result_key
 from indexer.facets import Facet, filters_to_node
 from indexer.payloads import storage_guard
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
+
+T = TypeVar("T")
 
 BATCH_ROWS = 50_000
 # Clips kept with a search's counts in the result cache: pages within them are slices (a
@@ -1622,25 +1624,21 @@ class SearchBackend(BaseSearchBackend):
                 searches[key] = _Search(con, request, videos=videos)
             return searches[key]
 
-        def summary_since(generation: int, kept: tuple[dict[str, float], list[Clip]]):
-            videos = snapshot.added_since(generation)
-            if not videos:
-                return kept if videos == [] else None
-            return _summary_sum(kept, self._limited(on(videos).summary, 0, KEPT_CLIPS))
+        def kept(kind: str, asked_too: tuple, compute: Callable[[_Search], T], add: Callable[[T, T], T]) -> T:
+            """One kept part: computed over every video, or a kept one plus the videos written since."""
+            def since(generation: int, answer: T) -> T | None:
+                videos = snapshot.added_since(generation)
+                if not videos:
+                    return answer if videos == [] else None
+                return add(answer, self._limited(compute, on(videos)))
 
-        def facets_since(generation: int, kept: dict[str, dict[Any, float]]):
-            videos = snapshot.added_since(generation)
-            if not videos:
-                return kept if videos == [] else None
-            return _facets_sum(kept, self._limited(on(videos).facet_counts))
+            return self._results.get_or_compute(result_key(kind, *asked, *asked_too),
+                                                lambda: self._limited(compute, on(None)),
+                                                version=snapshot.generation, update=since)
 
         try:
-            counts, first_clips = self._results.get_or_compute(
-                result_key("summary", *asked), lambda: self._limited(on(None).summary, 0, KEPT_CLIPS),
-                version=snapshot.generation, update=summary_since)
-            facets = self._results.get_or_compute(
-                result_key("facets", *asked, request.facet_unit, request.facets),
-                lambda: self._limited(on(None).facet_counts), version=snapshot.generation, update=facets_since)
+            counts, first_clips = kept("summary", (), lambda search: search.summary(0, KEPT_CLIPS), _summary_sum)
+            facets = kept("facets", (request.facet_unit, request.facets), _Search.facet_counts, _facets_sum)
         finally:
             for search in searches.values():
                 search.drop()

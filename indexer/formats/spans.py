@@ -8,20 +8,21 @@ each format says, in :meth:`EventSpans.joins`, when a repeat continues the run.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterator
 
 from indexer.records import EventRecord
 
 
-class EventSpans:
+class EventSpans(abc.ABC):
     """Open spans per (label, id); records without an id stay one span each."""
 
     def __init__(self) -> None:
         self.open: dict[tuple[str, str], EventRecord] = {}
 
+    @abc.abstractmethod
     def joins(self, current: EventRecord, record: EventRecord) -> bool:
         """Whether ``record`` continues the open span ``current`` of the same label and id."""
-        raise NotImplementedError
 
     def add(self, record: EventRecord, ident: str | None) -> Iterator[EventRecord]:
         """Take one event; yield the spans it closes (or the record itself when it has no id)."""
