@@ -1,27 +1,21 @@
-"""Where the shared sample analytics files live: ``$SCOOP_FORMATS_DIR``, else
-``shared/data/formats`` next to the repository (``<repo>/../shared``)."""
+"""The sample analytics files every format test reads: ``fixtures/formats`` in this
+repository (its README names each file's source)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def formats_dir() -> Path:
-    """The directory of the sample files described in its README.md."""
-    configured = os.environ.get("SCOOP_FORMATS_DIR")
-    return Path(configured) if configured else (REPO / ".." / "shared" / "data" / "formats").resolve()
+FORMATS_DIR = REPO / "fixtures" / "formats"
 
 
 def sample(name: str) -> Path:
-    """The path of one sample file; fails loudly when the samples are missing."""
-    path = formats_dir() / name
+    """The path of one sample file; fails loudly when it is missing."""
+    path = FORMATS_DIR / name
     if not path.is_file():
-        raise FileNotFoundError(f"sample file {name} not found in {formats_dir()} (set SCOOP_FORMATS_DIR)")
+        raise FileNotFoundError(f"sample file {name} not found in {FORMATS_DIR}")
     return path
 
 

@@ -1,4 +1,4 @@
-"""BDD100K / Scalabel labels (see shared/data/formats/README.md).
+"""BDD100K / Scalabel labels (samples: fixtures/formats/).
 
 A list of frames, or ``{"frames": [...], "config": {...}}``. A frame's
 ``frameIndex`` is 0-based (its position in the list when absent) and

@@ -1,5 +1,5 @@
 """ETA VideoLabels (voxel51-eta): framewise and spatiotemporal layouts,
-current and 2019 formats (see shared/data/formats/README.md).
+current and 2019 formats (samples: fixtures/formats/).
 
 - ``frames`` is keyed by the 1-based frame number n: index n - 1, t = index / fps.
 - A frame object's attribute with ``constant: true`` describes its whole track

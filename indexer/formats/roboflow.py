@@ -1,4 +1,4 @@
-"""Roboflow hosted video inference output (see shared/data/formats/README.md).
+"""Roboflow hosted video inference output (samples: fixtures/formats/).
 
 Parallel lists of equal length: ``frame_offsets`` (0-based frame indices),
 ``time_offsets`` (seconds) and one list per model key, whose entries are

@@ -5,9 +5,7 @@ import json
 import pytest
 
 from indexer.models import IngestJob, Video
-from tests.conftest import REPO
-
-FORMATS_DIR = (REPO / ".." / "shared" / "data" / "formats").resolve()
+from tests.samples import FORMATS_DIR
 
 
 def sample(name: str) -> dict | list:
@@ -234,7 +232,6 @@ def test_workers_see_only_their_own_jobs(
 
 # ---- the formats of issue 10: DeepStream, supervision, MOTChallenge, CVAT, Camio ----------------
 
-FORMAT_SAMPLES = REPO / "tests" / "indexer" / "format_samples"
 CAT = "eta.core.data.CategoricalAttribute"
 
 
@@ -275,7 +272,7 @@ def post_sample(client, capture, name: str, *, content: bytes | None = None, seq
                 **fields):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    data = {"file": SimpleUploadedFile(name, content if content is not None else (FORMAT_SAMPLES / name).read_bytes())}
+    data = {"file": SimpleUploadedFile(name, content if content is not None else (FORMATS_DIR / name).read_bytes())}
     if seqinfo is not None:
         data["seqinfo"] = SimpleUploadedFile("seqinfo.ini", seqinfo)
     if "options" in fields:
@@ -330,7 +327,7 @@ def test_camio_repairs_are_job_warnings(worker_client, street_schema, django_cap
 def test_motchallenge_takes_its_seqinfo_as_a_second_part(
     worker_client, street_schema, django_capture_on_commit_callbacks
 ):
-    seqinfo = (FORMAT_SAMPLES / "motchallenge_seqinfo.ini").read_bytes()
+    seqinfo = (FORMATS_DIR / "motchallenge_seqinfo.ini").read_bytes()
     response = post_sample(worker_client, django_capture_on_commit_callbacks, "motchallenge_gt.txt",
                            seqinfo=seqinfo, video="MOT17-02")
 
@@ -382,7 +379,7 @@ def test_broken_new_format_payloads_are_refused_at_once(
 def test_text_formats_may_come_as_a_string_in_a_json_body(
     worker_client, street_schema, django_capture_on_commit_callbacks
 ):
-    rows = (FORMAT_SAMPLES / "supervision_csvsink.csv").read_text()
+    rows = (FORMATS_DIR / "supervision_csvsink.csv").read_text()
 
     response = post_json(worker_client, django_capture_on_commit_callbacks, video="yard", analytics=rows,
                          options={"width": 1280, "height": 720, "fps": 10})

@@ -4,9 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import REPO
-
-FORMATS_DIR = (REPO / ".." / "shared" / "data" / "formats").resolve()
+from tests.samples import FORMATS_DIR
 
 
 def _upload(client, name, document):

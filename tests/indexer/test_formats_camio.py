@@ -6,9 +6,7 @@ import pytest
 
 from indexer.formats import FormatError, camio
 from indexer.records import FrameRecord, ObjectRecord
-from tests.samples import REPO
-
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
+from tests.samples import FORMATS_DIR
 
 
 def write(tmp_path, text):
@@ -18,7 +16,7 @@ def write(tmp_path, text):
 
 
 def test_sample_repairs_are_reported_with_their_position():
-    analytics = camio.read(SAMPLES / "camio_labels.json", options={"fps": 1})
+    analytics = camio.read(FORMATS_DIR / "camio_labels.json", options={"fps": 1})
     assert analytics.meta.camera == "front"
     assert analytics.meta.recorded_at.isoformat() == "2016-01-21T20:38:31.469000-07:00"
     assert analytics.warnings == [

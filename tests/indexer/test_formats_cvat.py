@@ -7,13 +7,11 @@ import pytest
 from indexer.formats import FormatError, cvat
 from indexer.formats.sniff import syntax_check
 from indexer.records import FrameRecord, ObjectRecord, TrackRecord
-from tests.samples import REPO
-
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
+from tests.samples import FORMATS_DIR
 
 
 def test_sample():
-    analytics = cvat.read(SAMPLES / "cvat_video_1_1.xml", options={"fps": 30})
+    analytics = cvat.read(FORMATS_DIR / "cvat_video_1_1.xml", options={"fps": 30})
     assert analytics.warnings == []
     assert (analytics.meta.width, analytics.meta.height, analytics.meta.filename) == (1920, 1080, "north-gate-01")
     records = list(analytics.records())

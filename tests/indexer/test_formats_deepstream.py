@@ -10,9 +10,8 @@ import pytest
 from indexer.formats import STREAM_READERS, FormatError, deepstream
 from indexer.formats.stream import StreamContext
 from indexer.records import EventRecord, FrameRecord, ObjectRecord, Waypoint
-from tests.samples import REPO
+from tests.samples import FORMATS_DIR
 
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
 HD = {"width": 1920, "height": 1080, "fps": 30}
 
 
@@ -38,7 +37,7 @@ def write_ndjson(tmp_path, messages):
 
 
 def test_full_schema_sample():
-    analytics = deepstream.read(SAMPLES / "deepstream_full.json", options=HD)
+    analytics = deepstream.read(FORMATS_DIR / "deepstream_full.json", options=HD)
     assert analytics.warnings == []
     assert analytics.meta.camera == "CAMERA_ID"
     assert analytics.meta.recorded_at == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -86,7 +85,7 @@ def test_full_schema_sample():
 
 
 def test_minimal_schema_sample():
-    analytics = deepstream.read(SAMPLES / "deepstream_minimal.ndjson", options=HD)
+    analytics = deepstream.read(FORMATS_DIR / "deepstream_minimal.ndjson", options=HD)
     records = list(analytics.records())
     assert [(type(r).__name__, r.index, r.path) for r in records] == [
         ("FrameRecord", 0, "line 1"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.formats import FORMATS, STREAM_READERS, FormatError, detect_format, read_analytics
-from tests.samples import REPO, sample, write_json
+from tests.samples import FORMATS_DIR, sample, write_json
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,6 @@ def test_unknown_csv_names_its_first_line(tmp_path):
         detect_format(path)
 
 
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
 
 
 @pytest.mark.parametrize(
@@ -143,7 +142,7 @@ SAMPLES = REPO / "tests" / "indexer" / "format_samples"
     ],
 )
 def test_new_format_samples_are_detected(name, expected):
-    assert detect_format(SAMPLES / name) == expected
+    assert detect_format(FORMATS_DIR / name) == expected
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ import pytest
 
 from indexer.formats import FormatError, motchallenge
 from indexer.records import ObjectRecord
-from tests.samples import REPO
+from tests.samples import FORMATS_DIR
 
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
-SEQINFO = (SAMPLES / "motchallenge_seqinfo.ini").read_text()
+SEQINFO = (FORMATS_DIR / "motchallenge_seqinfo.ini").read_text()
 
 
 def detections(analytics):
@@ -17,7 +16,7 @@ def detections(analytics):
 
 
 def test_ground_truth_with_seqinfo():
-    analytics = motchallenge.read(SAMPLES / "motchallenge_gt.txt", options={"seqinfo": SEQINFO})
+    analytics = motchallenge.read(FORMATS_DIR / "motchallenge_gt.txt", options={"seqinfo": SEQINFO})
     meta = analytics.meta
     assert (meta.fps, meta.width, meta.height, meta.frame_count, meta.duration_s, meta.filename) == (
         30.0,
@@ -40,7 +39,7 @@ def test_ground_truth_with_seqinfo():
 
 
 def test_detections_untracked_and_unbounded_scores():
-    analytics = motchallenge.read(SAMPLES / "motchallenge_det.txt", options={"seqinfo": SEQINFO})
+    analytics = motchallenge.read(FORMATS_DIR / "motchallenge_det.txt", options={"seqinfo": SEQINFO})
     assert analytics.warnings == ["1 detection score(s) outside 0..1 left out as confidence"]
     assert [(o.index, o.track, o.label, o.confidence) for o in detections(analytics)] == [
         (0, None, "pedestrian", None),
@@ -63,11 +62,11 @@ def test_options_override_classes_and_sequence(tmp_path):
 
 def test_refusals(tmp_path):
     with pytest.raises(FormatError, match="MOTChallenge needs the sequence's frame rate and frame size"):
-        motchallenge.check_options(SAMPLES / "motchallenge_gt.txt", {"fps": 30})
+        motchallenge.check_options(FORMATS_DIR / "motchallenge_gt.txt", {"fps": 30})
     with pytest.raises(FormatError, match=r"options.seqinfo: seqinfo.ini has no \[Sequence\] section"):
-        motchallenge.check_options(SAMPLES / "motchallenge_gt.txt", {"seqinfo": "[Other]\nx=1\n"})
+        motchallenge.check_options(FORMATS_DIR / "motchallenge_gt.txt", {"seqinfo": "[Other]\nx=1\n"})
     with pytest.raises(FormatError, match="options.classes maps class ids to labels"):
-        motchallenge.check_options(SAMPLES / "motchallenge_gt.txt", {"seqinfo": SEQINFO, "classes": {"x": "car"}})
+        motchallenge.check_options(FORMATS_DIR / "motchallenge_gt.txt", {"seqinfo": SEQINFO, "classes": {"x": "car"}})
     zero = tmp_path / "zero.txt"
     zero.write_text("0,1,0,0,10,10,1,1,1\n")
     with pytest.raises(FormatError, match="line 1: frame numbers are 1-based, got 0"):

@@ -9,9 +9,8 @@ import pytest
 from indexer.formats import STREAM_READERS, FormatError, supervision
 from indexer.formats.stream import StreamContext
 from indexer.records import FrameRecord, ObjectRecord
-from tests.samples import REPO
+from tests.samples import FORMATS_DIR
 
-SAMPLES = REPO / "tests" / "indexer" / "format_samples"
 SIZE = {"width": 1280, "height": 720, "fps": 10}
 
 
@@ -37,7 +36,7 @@ def summary(records):
     ],
 )
 def test_both_sinks_give_the_same_records(name, paths):
-    analytics = supervision.read(SAMPLES / name, options=SIZE)
+    analytics = supervision.read(FORMATS_DIR / name, options=SIZE)
     records = list(analytics.records())
     assert analytics.warnings == []
     assert (analytics.meta.width, analytics.meta.height, analytics.meta.fps) == (1280, 720, 10.0)

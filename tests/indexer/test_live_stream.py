@@ -24,6 +24,7 @@ from indexer.ontology import parse_schema_document
 from indexer.query import compile_query
 from indexer.records import Analytics, VideoMeta
 from tests.conftest import _client_for
+from tests.samples import sample
 
 FPS = 10.0
 EXAMPLES = max(1, int(os.environ.get("SCOOP_HYPOTHESIS_EXAMPLES", "200")) // 10)  # each example writes DuckDB often
@@ -494,12 +495,12 @@ def test_any_order_of_chunks_gives_the_reference_numbers(cuts, order, resent):
 
 @pytest.mark.django_db
 def test_a_deepstream_stream_is_read_with_the_live_videos_clock(worker_client, analyst_client, demo_schema):
-    sample = Path(__file__).resolve().parent / "format_samples" / "deepstream_minimal.ndjson"
+    ndjson = sample("deepstream_minimal.ndjson")
     video = start_live(worker_client, name="ds", fps=30, recorded_at="2026-03-02T08:00:00Z",
                        format="deepstream", mode="filter").json()
 
-    response = send(worker_client, video["id"], sample.read_bytes())
-    again = send(worker_client, video["id"], sample.read_bytes())
+    response = send(worker_client, video["id"], ndjson.read_bytes())
+    again = send(worker_client, video["id"], ndjson.read_bytes())
 
     assert response.status_code == 200, response.content
     assert response.json()["lines"] == 3

@@ -13,8 +13,8 @@ from django.db import connection
 
 from scoop.celery import app as celery_app
 from tests.conftest import REPO, _client_for, require_service
+from tests.samples import FORMATS_DIR
 
-ETA = (REPO / ".." / "shared" / "data" / "formats").resolve()
 BROKER = "redis://127.0.0.1:6379/15"
 
 
@@ -92,13 +92,13 @@ def test_real_worker_on_redis_runs_the_ingest(worker_process):
     worker = _client_for(None, "wes", "worker")
     admin.post(
         "/api/v1/schemas/",
-        {"name": "eta", "schema": json.loads((ETA / "eta_VideoLabelsSchema.json").read_text())},
+        {"name": "eta", "schema": json.loads((FORMATS_DIR / "eta_VideoLabelsSchema.json").read_text())},
         format="json",
     )
 
     queued = worker.post(
         "/api/v1/ingest/",
-        {"video": "dashcam", "analytics": json.loads((ETA / "eta_VideoLabels_framewise.json").read_text())},
+        {"video": "dashcam", "analytics": json.loads((FORMATS_DIR / "eta_VideoLabels_framewise.json").read_text())},
         format="json",
     )
     assert queued.status_code == 202
