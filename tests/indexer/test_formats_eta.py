@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from datetime import UTC, datetime
 
 import pytest
 
-from fixtures.generate_eta import main, write_eta_video
+from fixtures.generate_eta import DEMO_ONTOLOGY, main, write_eta_video
 from indexer.formats import FormatError, eta, read_analytics
 from indexer.ontology import parse_schema_document
 from indexer.records import EventRecord, FrameRecord, ObjectRecord, TrackRecord, Waypoint
@@ -537,11 +538,11 @@ def test_large_file_streams_in_bounded_memory(tmp_path):
 # ---- the generator ---------------------------------------------------------------------------
 
 
-def test_generator_is_deterministic_and_readable(tmp_path, capsys):
-    main([str(tmp_path / "a.json"), "--frames", "60", "--objects", "3", "--seed", "5"])
-    main([str(tmp_path / "b.json"), "--frames", "60", "--objects", "3", "--seed", "5"])
+def test_generator_is_deterministic_and_readable(tmp_path):
+    first = write_eta_video(tmp_path / "a.json", frames=60, objects_per_frame=3, seed=5)
+    write_eta_video(tmp_path / "b.json", frames=60, objects_per_frame=3, seed=5)
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
-    assert "60 frames, 180 objects" in capsys.readouterr().out
+    assert (first.frames, first.objects) == (60, 180)
     analytics = read_analytics(tmp_path / "a.json")
     assert (analytics.meta.fps, analytics.meta.frame_count, len(analytics.meta.gps)) == (30.0, 60, 2)
     records = list(analytics.records())
@@ -554,6 +555,24 @@ def test_generator_is_deterministic_and_readable(tmp_path, capsys):
     # make is written once per vehicle track, as a constant attribute
     assert set(tracks) == vehicle_tracks
     assert all(set(track.attrs) == {"make"} for track in tracks.values())
+
+
+def test_generator_command_writes_what_the_demo_schema_accepts(tmp_path, capsys):
+    main([str(tmp_path / "demo.json"), "--frames", "900", "--objects", "4", "--seed", "5"])
+    assert "900 frames, 3600 objects" in capsys.readouterr().out
+    demo = parse_schema_document(json.loads(DEMO_ONTOLOGY.read_text()))
+    report = validate(read_analytics(tmp_path / "demo.json"), demo, mode="strict")
+    assert (report.ok, report.violation_count) == (True, 0)
+    labels = {record.label for record in report.analytics.records() if isinstance(record, ObjectRecord)}
+    assert labels <= set(demo.objects) and "vehicle" in labels
+
+
+def test_generator_command_takes_another_schema_document(tmp_path, capsys):
+    schema = write_json(tmp_path, {"objects": {"schema": {"bus": {"label": "bus"}}}}, name="bus_schema.json")
+    main([str(tmp_path / "bus.json"), "--frames", "30", "--objects", "2", "--ontology", str(schema)])
+    assert "labels from " + str(schema) in capsys.readouterr().out
+    objects = [record for record in read_analytics(tmp_path / "bus.json").records() if isinstance(record, ObjectRecord)]
+    assert (len(objects), {record.label for record in objects}) == (60, {"bus"})
 
 
 def test_generator_draws_from_a_given_ontology(tmp_path):
