@@ -36,7 +36,8 @@ def openapi_document() -> dict[str, Any]:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     data_dir = tempfile.mkdtemp(prefix="scoop-docs-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scoop.settings.embedded")
+    # The embedded settings need no servers or secrets; the API is the same in every deployment.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "scoop.settings.embedded"
     os.environ["SCOOP_DATA_DIR"] = data_dir
     try:
         import django
