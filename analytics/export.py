@@ -10,7 +10,8 @@ memory stays bounded whatever the number of detections.
   location gives ``"geometry": null``.
 - CSV: one column per object attribute name of the ontology (``attr.<name>``,
   in ontology order; booleans as ``true``/``false``, empty when absent), after
-  the fixed columns.
+  the fixed columns. Text cells that a spreadsheet would run as a formula are
+  neutralised (:func:`spreadsheet_safe`).
 """
 
 from __future__ import annotations
@@ -74,9 +75,23 @@ def attribute_columns(request: SearchRequest) -> list[str]:
     return list(names)
 
 
+# OWASP's CSV injection rule: a cell starting with one of these is a formula to Excel,
+# LibreOffice or Google Sheets (tab and carriage return hide a formula after them).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula, so it shows as text.
+
+    Only text is changed: numbers (a negative longitude) are written as numbers."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return "" if value is None else value
 
 

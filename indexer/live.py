@@ -42,6 +42,7 @@ from django.utils import timezone
 from indexer.backends import get_search_backend
 from indexer.backends.base import DEFAULT_FPS, AppendResult, IndexCounts
 from indexer.formats import STREAM_READERS, FormatError
+from indexer.formats.jsonstream import MAX_FPS, MIN_FPS
 from indexer.formats.stream import StreamContext
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
@@ -101,8 +102,8 @@ def live_video_start(
                            path="format")
     if mode not in MODES:
         raise PayloadError(f"unknown mode '{mode}'; expected strict or filter", path="mode")
-    if not fps > 0:
-        raise PayloadError("fps must be greater than 0", path="fps")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise PayloadError(f"fps must lie between {MIN_FPS:g} and {MAX_FPS:g}, got {fps!r}", path="fps")
     with transaction.atomic():
         video, created = Video.objects.select_for_update().get_or_create(name=name)
         if video.payload_path and not video.streamed:

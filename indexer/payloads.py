@@ -144,8 +144,12 @@ def _store_partial(partial: Path, final: Path, *, chunks: Iterable[bytes], max_b
 
 def payload_check(path: Path) -> None:
     """Raise :class:`PayloadError` unless ``path`` is well-formed in the syntax its
-    first bytes announce: one JSON document, newline-delimited JSON, CSV, XML, or
-    a Camio export's lenient JSON (:mod:`indexer.formats.sniff`).
+    first bytes announce: one JSON document, newline-delimited JSON, CSV, or a
+    Camio export's lenient JSON (:mod:`indexer.formats.sniff`).
+
+    XML is only told from its first bytes here: the job's reader parses it once,
+    off the web request, and a malformed file fails the job with the line and
+    column of the fault.
 
     Refused first, before any parser runs: a gzip-compressed file (415) and a
     JSON-looking file nested deeper than :data:`MAX_JSON_DEPTH` levels."""
@@ -155,8 +159,8 @@ def payload_check(path: Path) -> None:
         syntax = sniff.payload_syntax(path)
         if syntax == sniff.JSON:
             payload_check_json(path)
-            return
-        sniff.syntax_check(path, syntax)
+        elif syntax != sniff.XML:
+            sniff.syntax_check(path, syntax)
     except FormatError as error:
         message = error.message
         if not message.startswith(("malformed", "refused")):

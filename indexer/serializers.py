@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from indexer import selectors
+from indexer.formats.jsonstream import MAX_FPS, MIN_FPS
 from indexer.models import IngestJob, LabelSchema, Video
 from scoop.api import JSONField, json_loads_bounded
 
@@ -123,7 +124,8 @@ class VideoOutput(serializers.ModelSerializer):
 class VideoCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=500, help_text="the name analytics will be ingested under")
     live = serializers.BooleanField(default=False, help_text="true: a live stream, fed by POST .../stream/")
-    fps = serializers.FloatField(required=False, min_value=0.001, help_text="live: frames per second (required)")
+    fps = serializers.FloatField(required=False, min_value=MIN_FPS, max_value=MAX_FPS,
+                                 help_text=f"live: frames per second, {MIN_FPS:g} to {MAX_FPS:g} (required)")
     width = serializers.IntegerField(required=False, min_value=1, help_text="live: frame width in pixels")
     height = serializers.IntegerField(required=False, min_value=1, help_text="live: frame height in pixels")
     recorded_at = serializers.DateTimeField(required=False, help_text="live: wall-clock time of t = 0 (naive = UTC)")

@@ -108,7 +108,7 @@ def ingest_job_create(
         options_check(path, format=chosen, options=options)
     except FormatError as error:
         payload_delete(path)
-        raise PayloadError(str(error), status=400) from error
+        raise PayloadError(str(error), status=400, path=error.path or None) from error
     except BaseException:
         payload_delete(path)
         raise

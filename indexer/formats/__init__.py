@@ -30,7 +30,7 @@ from indexer.formats import (
     sniff,
     supervision,
 )
-from indexer.formats.jsonstream import BACKEND, FormatError, root_kind, syntax_error
+from indexer.formats.jsonstream import BACKEND, FormatError, frame_rate, root_kind, syntax_error
 from indexer.formats.stream import STREAM_READERS
 from indexer.records import Analytics
 
@@ -87,6 +87,8 @@ def read_analytics(path: str | Path, *, format: str | None = None, options: dict
 
 def options_check(path: str | Path, *, format: str, options: dict | None) -> None:
     """Raise :class:`FormatError` when ``options`` cannot work for the payload at ``path`` in ``format``."""
+    if (options or {}).get("fps") is not None:
+        frame_rate(options["fps"], "options.fps")
     check = OPTION_CHECKS.get(format)
     if check is not None:
         check(Path(path), options or {})

@@ -27,6 +27,7 @@ from indexer.formats.jsonstream import (
     FormatError,
     attr_value,
     child_path,
+    frame_rate,
     integer,
     number,
     optional_number,
@@ -51,7 +52,7 @@ def read(path: str | Path, *, options: dict | None = None) -> Analytics:
     frames_key = "frames" if kind == "object" else None
     config, video_name = _survey(file_path, frames_key)
     width, height = _image_size(options, config)
-    fps = float(options.get("fps") or DEFAULT_FPS)
+    fps = DEFAULT_FPS if options.get("fps") is None else frame_rate(options["fps"], "options.fps")
     meta = VideoMeta(fps=fps, width=width, height=height, filename=video_name)
     _apply_info(meta, options)
     return Analytics(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.formats.jsonstream import DEFAULT_FPS, FormatError
+from indexer.formats.jsonstream import DEFAULT_FPS, FormatError, frame_rate
 
 
 def parse_instant(value: Any, path: str, what: str) -> datetime:
@@ -32,13 +32,7 @@ def option_fps(options: dict, warnings: list[str]) -> float:
     if options.get("fps") is None:
         warnings.append(f"no fps option: assumed {DEFAULT_FPS:g} fps to turn times into frame indices")
         return DEFAULT_FPS
-    try:
-        fps = float(options["fps"])
-    except (TypeError, ValueError):
-        raise FormatError(f"options.fps must be a number, got {options['fps']!r}", path="options.fps") from None
-    if fps <= 0:
-        raise FormatError(f"options.fps must be positive, got {options['fps']!r}", path="options.fps")
-    return fps
+    return frame_rate(options["fps"], "options.fps")
 
 
 def option_origin(options: dict) -> datetime | None:

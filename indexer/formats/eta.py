@@ -41,6 +41,7 @@ from indexer.formats.jsonstream import (
     FormatError,
     attr_value,
     child_path,
+    frame_rate,
     integer,
     json_path,
     number,
@@ -212,18 +213,19 @@ def _video_meta(header: _Header, options: dict, warnings: list[str]) -> VideoMet
 
 
 def _fps(metadata: dict, options: dict, warnings: list[str]) -> float:
-    """The frame rate; else the one that makes (n-1)/fps equal ETA's own
-    mapping (n-1)/(N-1)*duration; else options["fps"]; else 30 (warned)."""
-    rate = optional_number(metadata.get("frame_rate"), "metadata.frame_rate", "frame_rate")
-    if rate and rate > 0:
-        return rate
+    """``metadata.frame_rate``; else the rate that makes (n-1)/fps equal ETA's own
+    mapping (n-1)/(N-1)*duration; else options["fps"]; else 30 (warned). A rate
+    outside :data:`MIN_FPS`..:data:`MAX_FPS` is a FormatError at its path."""
+    if metadata.get("frame_rate") is not None:
+        return frame_rate(metadata["frame_rate"], "metadata.frame_rate")
     count = optional_number(metadata.get("total_frame_count"), "metadata.total_frame_count", "total_frame_count")
     duration = optional_number(metadata.get("duration"), "metadata.duration", "duration")
     if count and count > 1 and duration and duration > 0:
-        return (count - 1) / duration
-    if options.get("fps"):
-        return float(options["fps"])
-    warnings.append(f"the payload gives no frame rate: assumed {DEFAULT_FPS:g} fps")
+        return frame_rate((count - 1) / duration, "metadata.duration")
+    if options.get("fps") is not None:
+        return frame_rate(options["fps"], "options.fps")
+    warnings.append(f"the payload gives no frame rate (metadata.frame_rate, or total_frame_count and duration) "
+                    f"and there is no fps option: assumed {DEFAULT_FPS:g} fps")
     return DEFAULT_FPS
 
 

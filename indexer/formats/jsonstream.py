@@ -32,6 +32,11 @@ BACKEND = ijson.get_backend("yajl2_c")
 # Same value as indexer.backends.base.DEFAULT_FPS; not imported from there
 # because that package loads Django settings and the readers must not.
 DEFAULT_FPS = 30.0
+# The frame rates Scoop accepts, whoever gives them (a payload, a reader option, a live
+# video): a time-lapse camera at one frame in 10 s up to a 1,000 fps high-speed camera.
+# Outside them, times collapse to 0 or grow to 1e300 s and every statistic is meaningless.
+MIN_FPS = 0.1
+MAX_FPS = 1000.0
 
 # What a decide function answers for a value (see walk).
 DESCEND = 0
@@ -431,6 +436,15 @@ def number(value: Any, path: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FormatError(f"{what} must be a number, got {json.dumps(value)[:80]}", path=path)
     return float(value)
+
+
+def frame_rate(value: Any, path: str) -> float:
+    """``value`` as frames per second; FormatError at ``path`` unless it is a number
+    from :data:`MIN_FPS` to :data:`MAX_FPS`."""
+    fps = number(value, path, "a frame rate")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise FormatError(f"a frame rate must lie between {MIN_FPS:g} and {MAX_FPS:g} fps, got {value!r}", path=path)
+    return fps
 
 
 def optional_number(value: Any, path: str, what: str) -> float | None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.formats import sniff
-from indexer.formats.jsonstream import FormatError
+from indexer.formats.jsonstream import FormatError, frame_rate
 from indexer.formats.pixels import option_size, pixel, relative_box
 from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
 
@@ -113,8 +113,9 @@ def sequence_of(options: dict) -> Sequence:
             "(a multipart part 'seqinfo', or its text as options.seqinfo) or the options fps, width and height",
             path="options",
         )
-    numbers = {}
-    for name, value in (("frameRate/fps", fps), ("imWidth/width", width), ("imHeight/height", height)):
+    fps_path = "options.fps" if "fps" in options else "options.seqinfo.frameRate"
+    numbers = {"frameRate/fps": frame_rate(pixel(fps, fps_path, "frameRate/fps"), fps_path)}
+    for name, value in (("imWidth/width", width), ("imHeight/height", height)):
         number = pixel(value, "options", name)
         if number <= 0:
             raise FormatError(f"{name} must be positive, got {value!r}", path="options")

@@ -29,6 +29,7 @@ from indexer.formats.jsonstream import (
     SKIP,
     FormatError,
     child_path,
+    frame_rate,
     integer,
     number,
     optional_number,
@@ -122,9 +123,9 @@ def _check_lengths(survey: _Survey) -> None:
 def _fps(survey: _Survey, options: dict, warnings: list[str]) -> float:
     frames, times = survey.first_last.get("frame_offsets"), survey.first_last.get("time_offsets")
     if frames and times and times[1] > times[0] and frames[1] > frames[0]:
-        return (frames[1] - frames[0]) / (times[1] - times[0])
-    if options.get("fps"):
-        return float(options["fps"])
+        return frame_rate((frames[1] - frames[0]) / (times[1] - times[0]), "time_offsets")
+    if options.get("fps") is not None:
+        return frame_rate(options["fps"], "options.fps")
     warnings.append(f"the offsets do not give a frame rate: assumed {DEFAULT_FPS:g} fps")
     return DEFAULT_FPS
 

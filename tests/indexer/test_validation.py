@@ -12,6 +12,7 @@ from indexer.formats import read_analytics
 from indexer.ontology import parse_schema_document
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta
 from indexer.validation import MAX_LISTED, validate
+from tests.indexer.test_formats_eta import NO_FRAME_RATE
 from tests.samples import sample
 
 CAT = "eta.core.data.CategoricalAttribute"
@@ -228,7 +229,7 @@ def test_validation_reads_the_stream_once_and_the_result_lazily():
 def test_warnings_are_carried_over():
     analytics = read_analytics(sample("eta_VideoLabels_2019format.json"))
     report = validate(analytics, ONTOLOGY, mode="filter")
-    assert report.analytics.warnings == ["the payload gives no frame rate: assumed 30 fps"]
+    assert report.analytics.warnings == [NO_FRAME_RATE]
 
 
 # ---- the shared samples ----------------------------------------------------------------------
