@@ -4,7 +4,7 @@ with a clip to play.
 
 The query vector is the picked track's stored vector (:mod:`indexer.backends.vectors`)
 or the crop's embedding by the reference worker's model
-(:func:`indexer.worker.embedding.embed_images`). Candidates are the tracks with a
+(:func:`scoop_worker.embedding.embed_images`). Candidates are the tracks with a
 detection in a frame matching the request's query and filters (every track with a vector
 when neither is given); the picked track itself is left out.
 """
@@ -72,7 +72,7 @@ def _track_exists(video: Video, track: str) -> bool:
 
 def similar_query_from_image(*, data: bytes) -> SimilarQuery:
     """The embedding of an uploaded crop (any format OpenCV decodes); SimilarError when it is not an image."""
-    from indexer.worker.embedding import embed_images  # torch and the model load only when a crop comes
+    from scoop_worker.embedding import embed_images  # torch and the model load only when a crop comes
 
     picture = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
     if picture is None or picture.size == 0:

@@ -415,7 +415,7 @@ def ingest_jobs_resume() -> int:
 
 def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: str = "filter",
                   device: str | None = None, batch: int = 16) -> IngestJob:
-    """Run the reference worker (:mod:`indexer.worker`) on a video's local
+    """Run the reference worker (:mod:`scoop_worker`) on a video's local
     media file and ingest its ETA labels through the normal ingest path.
 
     The labels follow ``schema_ref`` (default: the video's schema, else the
@@ -426,8 +426,8 @@ def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: s
     from indexer.selectors import schema_resolve
 
     # torch is loaded only by the processes that analyse video (the gpu queue).
-    from indexer.worker import video_analyse as worker_video_analyse
-    from indexer.worker.labels import ontology_colors, ontology_labels
+    from scoop_worker import video_analyse as worker_video_analyse
+    from scoop_worker.labels import ontology_colors, ontology_labels
 
     video = Video.objects.select_related("schema").get(pk=video_id)
     if not video.media_path or not Path(video.media_path).is_file():

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from indexer.worker import TorchScriptDetector, video_analyse
-from indexer.worker.colors import PALETTE, object_color
-from indexer.worker.detections import Detection
-from indexer.worker.detectors import HogPeopleDetector, MotionDetector, non_max_suppression
-from indexer.worker.tracking import IouTracker, iou_matrix
-from tests.indexer import worker_video
+from scoop_worker import TorchScriptDetector, video_analyse
+from scoop_worker.colors import PALETTE, object_color
+from scoop_worker.detections import Detection
+from scoop_worker.detectors import HogPeopleDetector, MotionDetector, non_max_suppression
+from scoop_worker.tracking import IouTracker, iou_matrix
+from tests.scoop_worker import worker_video
 
 
 @pytest.mark.parametrize(("bgr", "name"), [
@@ -216,7 +216,7 @@ def test_the_user_detector_and_the_ontology_filter_are_applied(tmp_path):
 
 
 def test_a_missing_or_undecodable_video_is_refused(tmp_path):
-    from indexer.worker import VideoUnreadable
+    from scoop_worker import VideoUnreadable
 
     with pytest.raises(VideoUnreadable, match="no video file at"):
         video_analyse(tmp_path / "missing.avi")

@@ -8,10 +8,10 @@ import json
 import pytest
 import torch
 
-from indexer.worker.__main__ import main
 from scoop_client import ScoopClient
-from tests.indexer import worker_video
+from scoop_worker.__main__ import main
 from tests.live_scoop import demo_ontology
+from tests.scoop_worker import worker_video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FPS = worker_video.FPS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.worker.colors import PALETTE
-from indexer.worker.detections import Detection
+from scoop_worker.colors import PALETTE
+from scoop_worker.detections import Detection
 
 CATEGORICAL = "eta.core.data.CategoricalAttribute"
 # Without an ontology to ask, only vehicles get a colour (as in the demo ontology).

@@ -1,4 +1,4 @@
-"""``python -m indexer.worker VIDEO [options]``: analyse a video and post (or write) its labels.
+"""``python -m scoop_worker VIDEO [options]``: analyse a video and post (or write) its labels.
 
 Exit status: 0 done, 1 Scoop refused something or the job failed (the API's
 error is printed), 2 bad arguments or an unreadable video.
@@ -11,16 +11,16 @@ import json
 import sys
 from pathlib import Path
 
-from indexer.worker.analysis import VideoUnreadable, video_analyse
-from indexer.worker.detectors import Detector, HogPeopleDetector, MotionDetector, TorchScriptDetector
-from indexer.worker.labels import DEFAULT_COLORS, ontology_colors, ontology_labels
-from indexer.worker.publish import SchemaMissing, labels_post, schema_document
 from scoop_client import JobFailed, JobTimeout, ScoopClient, ScoopConnectionError, ScoopError
+from scoop_worker.analysis import VideoUnreadable, video_analyse
+from scoop_worker.detectors import Detector, HogPeopleDetector, MotionDetector, TorchScriptDetector
+from scoop_worker.labels import DEFAULT_COLORS, ontology_colors, ontology_labels
+from scoop_worker.publish import SchemaMissing, labels_post, schema_document
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    cli = argparse.ArgumentParser(prog="python -m indexer.worker", description=__doc__.split("\n")[0])
+    cli = argparse.ArgumentParser(prog="python -m scoop_worker", description=__doc__.split("\n")[0])
     cli.add_argument("video", type=Path, help="the video file (anything OpenCV reads)")
     cli.add_argument("--url", help="Scoop's base URL, e.g. http://127.0.0.1:8000 (omit to only write --output)")
     cli.add_argument("--token", help="a worker token (manage.py issue_token NAME --role worker)")

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from indexer.worker.embedding import EMBEDDING_DIM, embed_images
+from scoop_worker.embedding import EMBEDDING_DIM, embed_images
 
 
 def _car(color, size=(60, 100), background=(150, 160, 155)):

@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from indexer.worker.analysis import AnalysisResult
 from scoop_client import ScoopClient
+from scoop_worker.analysis import AnalysisResult
 
 
 class SchemaMissing(LookupError):

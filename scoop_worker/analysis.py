@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 import torch
 
-from indexer.worker.colors import object_color
-from indexer.worker.detections import Detection
-from indexer.worker.detectors import Detector, HogPeopleDetector, MotionDetector
-from indexer.worker.embedding import default_device, embed_images
-from indexer.worker.labels import DEFAULT_COLORS, video_labels
-from indexer.worker.tracking import IouTracker
+from scoop_worker.colors import object_color
+from scoop_worker.detections import Detection
+from scoop_worker.detectors import Detector, HogPeopleDetector, MotionDetector
+from scoop_worker.embedding import default_device, embed_images
+from scoop_worker.labels import DEFAULT_COLORS, video_labels
+from scoop_worker.tracking import IouTracker
 
 DEFAULT_FPS = 30.0
 

@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 import torch
 
-from indexer.worker.detections import Box, Detection
-from indexer.worker.embedding import default_device
-from indexer.worker.tracking import iou_matrix
+from scoop_worker.detections import Box, Detection
+from scoop_worker.embedding import default_device
+from scoop_worker.tracking import iou_matrix
 
 
 class Detector(Protocol):

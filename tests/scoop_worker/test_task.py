@@ -7,7 +7,7 @@ from indexer.media import media_dir
 from indexer.models import IngestJob
 from indexer.tasks import video_analyse_task
 from scoop.celery import app
-from tests.indexer import worker_video
+from tests.scoop_worker import worker_video
 
 
 @pytest.fixture
