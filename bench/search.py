@@ -1,7 +1,7 @@
 """Scoop's benchmark: ingest throughput, search and statistics latency through the
 HTTP API, and peak memory, at growing corpus sizes.
 
-    python -m analytics.bench --sizes 10k,100k,1m [--reps 20] [--keep]
+    python -m bench.search --sizes 10k,100k,1m [--reps 20] [--keep]
 
 For each size, a fresh data dir under ``bench-data/`` gets synthetic ETA
 analytics (10 detections a frame, GPS fixes every second, videos of up to
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DETECTIONS_PER_FRAME = 10
-MAX_FRAMES_PER_VIDEO = 10_000
+from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
+from bench.corpus import UPLOAD_ONTOLOGY, parse_size, write_corpus
 
 QUERIES = {
     "single facet": {"filters": {"object:vehicle.color": ["red"]}},
@@ -52,50 +50,6 @@ STATS = {
     "co-occurrence": ("stats/cooccurrence/", {"a": "object:vehicle.type", "b": "object:vehicle.color",
                                               "scope": "frame"}),
 }
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().lower()
-    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
-    return int(float(text.rstrip("km")) * factor)
-
-
-def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
-                          capture_output=capture, text=True)
-
-
-def write_corpus(directory: Path, detections: int) -> list[Path]:
-    """The corpus's files, generated into ``directory`` unless already there: the
-    generator is deterministic, so a file named by its seed and size is reused
-    (10M detections take minutes to write)."""
-    from fixtures.generate_eta import write_eta_video
-    from indexer.ontology import parse_schema_document
-
-    ontology = parse_schema_document(json.loads((REPO / "fixtures" / "demo_ontology.json").read_text()))
-    directory.mkdir(parents=True, exist_ok=True)
-    frames_left = max(1, detections // DETECTIONS_PER_FRAME)
-    paths, seed = [], 0
-    while frames_left > 0:
-        frames = min(frames_left, MAX_FRAMES_PER_VIDEO)
-        path = directory / f"bench-{seed:04d}-{frames}x{DETECTIONS_PER_FRAME}.json"
-        if not path.exists():
-            partial = path.with_suffix(".part")
-            write_eta_video(partial, frames=frames, objects_per_frame=DETECTIONS_PER_FRAME, seed=seed,
-                            ontology=ontology)
-            partial.rename(path)
-        paths.append(path)
-        frames_left -= frames
-        seed += 1
-    return paths
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -126,7 +80,7 @@ def timed_ingest(data_dir: Path, paths: list[Path], jobs: int) -> tuple[float, f
 
 
 def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]], float]:
-    token = manage(data_dir, "issue_token", "bench", "--role", "analyst").stdout.strip().splitlines()[-1]
+    token = issue_token(data_dir, "bench", "analyst")
     port = free_port()
     # Every repetition computes its answer: the server keeps none (a repeated request would
     # otherwise be answered from the result cache, which is not what this measures).
@@ -137,7 +91,7 @@ def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(port)
+        wait_for_port(port)
         timings: dict[str, list[float]] = {}
         for name, body in QUERIES.items():
             timings[name], answer = _timed(port, token, "search/", {**body, "page_size": 20}, reps)
@@ -148,17 +102,6 @@ def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]],
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start")
 
 
 def _timed(port: int, token: str, endpoint: str, body: dict, reps: int) -> tuple[list[float], dict]:
@@ -183,18 +126,13 @@ def _post(port: int, token: str, endpoint: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def run_size(detections: int, reps: int, keep: bool, ingest_jobs: int) -> dict:
     data_dir = REPO / "bench-data" / str(detections)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     paths = write_corpus(REPO / "bench-data" / "corpus", detections)
     manage(data_dir, "migrate", "--noinput")
-    manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
+    manage(data_dir, "shell", "-c", UPLOAD_ONTOLOGY)
     ingest_s, ingest_mb = timed_ingest(data_dir, paths, ingest_jobs)
     timings, server_mb = search_latencies(data_dir, reps)
     searches = {name: values for name, values in timings.items()
@@ -218,12 +156,6 @@ def run_size(detections: int, reps: int, keep: bool, ingest_jobs: int) -> dict:
     if not keep:
         shutil.rmtree(data_dir, ignore_errors=True)
     return row
-
-
-_UPLOAD_ONTOLOGY = (
-    "import json; from indexer.services import schema_create; "
-    "schema_create(name='road', document=json.load(open('fixtures/demo_ontology.json')), author=None)"
-)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -255,7 +187,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ingest-jobs", type=int, default=os.cpu_count() or 1,
                         help="files ingested at once (manage.py ingest_file --jobs; default: one per core)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO))
     rows = []
     for size in args.sizes.split(","):
         row = run_size(parse_size(size), args.reps, args.keep, args.ingest_jobs)

@@ -1,9 +1,9 @@
 """Scoop's load test: many analysts search while a worker ingests, through the HTTP API.
 
-    python -m analytics.load --analysts 20 --duration 120 --detections 1m
+    python -m bench.load --analysts 20 --duration 120 --detections 1m
 
 A fresh data dir gets synthetic ETA analytics of the given size (the benchmark's
-generator and set-up, :mod:`analytics.bench`), ingested with ``manage.py
+generator and set-up, :mod:`bench.corpus`), ingested with ``manage.py
 ingest_file``. Then the server starts as ``make run`` starts it (``manage.py serve``
 with its in-process worker) on a free 127.0.0.1 port, and for ``--duration``
 seconds:
@@ -47,18 +47,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.bench import (
-    _UPLOAD_ONTOLOGY,
-    DETECTIONS_PER_FRAME,
-    QUERIES,
-    REPO,
-    _wait_for,
-    free_port,
-    manage,
-    parse_size,
-    percentile,
-    write_corpus,
-)
+from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
+from bench.corpus import DETECTIONS_PER_FRAME, UPLOAD_ONTOLOGY, demo_ontology, parse_size, write_corpus
+from bench.search import QUERIES
+from fixtures.generate_eta import write_eta_video
 
 DEEP = "deep boolean with NOT"
 # The fixed mix one analyst repeats: (name, body)
@@ -196,16 +188,13 @@ def ingest_loop(api: Api, payloads: list[tuple[str, Path, int]], progress: Inges
 
 def prepare(data_dir: Path, detections: int, ingest_videos: int, ingest_frames: int) -> list[tuple[str, Path, int]]:
     """A data dir with ``detections`` ingested, and the payloads to ingest under load."""
-    from fixtures.generate_eta import write_eta_video
-    from indexer.ontology import parse_schema_document
-
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     paths = write_corpus(data_dir / "payloads-in", detections)
     manage(data_dir, "migrate", "--noinput")
-    manage(data_dir, "shell", "-c", _UPLOAD_ONTOLOGY)
+    manage(data_dir, "shell", "-c", UPLOAD_ONTOLOGY)
     manage(data_dir, "ingest_file", "--schema", "road", "--jobs", str(os.cpu_count() or 1), *map(str, paths))
-    ontology = parse_schema_document(json.loads((REPO / "fixtures" / "demo_ontology.json").read_text()))
+    ontology = demo_ontology()
     extra = []
     for number in range(ingest_videos):
         path = data_dir / "payloads-in" / f"load-{number:04d}.json"
@@ -223,22 +212,18 @@ def start_server(data_dir: Path, port: int, log) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def token(data_dir: Path, name: str, role: str) -> str:
-    return manage(data_dir, "issue_token", name, "--role", role).stdout.strip().splitlines()[-1]
-
-
 def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         payloads: list[tuple[str, Path, int]], varied: bool = False) -> dict:
     """Serve ``data_dir`` and put it under load for ``duration`` seconds; the report."""
     # One user per analyst, as in real use: API rates are per user (scoop/throttles.py).
-    analyst_tokens = [token(data_dir, f"load-analyst-{number}", "analyst") for number in range(analysts)]
-    worker = token(data_dir, "load-worker", "worker")
+    analyst_tokens = [issue_token(data_dir, f"load-analyst-{number}", "analyst") for number in range(analysts)]
+    worker = issue_token(data_dir, "load-worker", "worker")
     port = free_port()
     tally, progress, stop = Tally(), IngestProgress(), threading.Event()
     with open(data_dir / "server.log", "w") as log:
         server = start_server(data_dir, port, log)
         try:
-            _wait_for(port)
+            wait_for_port(port)
             threads = [threading.Thread(target=analyst_loop, args=(Api(port, analyst), tally, stop, think, varied))
                        for analyst in analyst_tokens]
             threads.append(threading.Thread(target=ingest_loop, args=(Api(port, worker), payloads, progress, stop)))

@@ -2,7 +2,7 @@
 engine's own function (``SearchBackend.similar_tracks``), torch on CUDA when there is one,
 else on the CPU.
 
-    python -m analytics.bench_similar [--vectors 1000000] [--dim 256] [--k 20] [--reps 30]
+    python -m bench.similar [--vectors 1000000] [--dim 256] [--k 20] [--reps 30]
 
 A fresh index under a temporary folder (``--data-dir`` to choose, ``--keep`` to keep it) gets
 ``--videos`` videos of one-detection tracks with random unit embeddings, half labeled ``car``,
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import percentile
 from indexer.backends.base import SearchRequest
 from indexer.backends.duckdb import SearchBackend
 from indexer.backends.vectors import device
@@ -76,11 +77,6 @@ def timed_ms(search, queries: np.ndarray) -> list[float]:
         search(query)
         times.append((time.perf_counter() - started) * 1000)
     return times
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def run(*, vectors: int, dim: int, k: int, reps: int, videos: int, data_dir: Path) -> list[tuple[str, list[float]]]:

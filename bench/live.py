@@ -1,6 +1,6 @@
 """Live ingest under load: the sustained append rate of one live stream while analysts search.
 
-    python -m analytics.bench_live [--duration 60] [--chunk-frames 30] [--objects 10] [--analysts 5] [--keep]
+    python -m bench.live [--duration 60] [--chunk-frames 30] [--objects 10] [--analysts 5] [--keep]
 
 A fresh data dir under ``bench-data/`` gets the demo ontology and a real server
 (``manage.py runserver --noreload``, threaded). One worker creates a live video (30 fps)
@@ -28,7 +28,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analytics.bench import REPO, _wait_for, free_port, manage, percentile
+from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
 
 FPS = 30.0
 SEARCHES = [
@@ -114,14 +114,10 @@ def _search(run: _Run, port: int, token: str, offset: int) -> None:
         turn += 1
 
 
-def _token(data_dir: Path, name: str, role: str) -> str:
-    return manage(data_dir, "issue_token", name, "--role", role).stdout.strip().splitlines()[-1]
-
-
 def _tokens(data_dir: Path, analysts: int) -> dict[str, str]:
     """Tokens of the admin, the worker and one user per analyst (API rates are per user)."""
-    tokens = {role: _token(data_dir, f"bench-{role}", role) for role in ("admin", "worker")}
-    return tokens | {f"analyst-{number}": _token(data_dir, f"bench-analyst-{number}", "analyst")
+    tokens = {role: issue_token(data_dir, f"bench-{role}", role) for role in ("admin", "worker")}
+    return tokens | {f"analyst-{number}": issue_token(data_dir, f"bench-analyst-{number}", "analyst")
                      for number in range(analysts)}
 
 
@@ -137,7 +133,7 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=REPO,
             env=_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_for(port)
+            wait_for_port(port)
             ontology = json.loads((REPO / "fixtures" / "demo_ontology.json").read_text())
             _request(port, tokens["admin"], "/api/v1/schemas/", json.dumps({"name": "road", "schema": ontology})
                      .encode(), "application/json")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from analytics.load import MIX
+from bench.load import MIX
 from tests.conftest import REPO
 
 
@@ -18,7 +18,7 @@ from tests.conftest import REPO
 def test_tiny_load_run_reports_sane_numbers(tmp_path, mix):
     report_path = tmp_path / "report.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "analytics.load", "--analysts", "3", "--duration", "10", "--detections", "10k",
+        [sys.executable, "-m", "bench.load", "--analysts", "3", "--duration", "10", "--detections", "10k",
          "--ingest-videos", "1", "--ingest-frames", "100", "--data-dir", str(tmp_path / "data"),
          "--report", str(report_path), "--mix", mix],
         cwd=REPO, capture_output=True, text=True, timeout=600,
