@@ -17,13 +17,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import IsAdmin, IsAnalyst
 from analytics import export, figures, geo, regions, similar, stats
 from analytics.models import RegionLayer
 from analytics.search import search_answer_json, search_request, search_run
 from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
 from indexer.selectors import schema_resolve
-from scoop.accounts.roles import IsAdmin, IsAnalyst
 from scoop.api import JSONParser, json_loads_bounded
 
 MAX_PAGE = 10**9

@@ -17,6 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
 from analytics.search import search_request
 from indexer import live, selectors, services
 from indexer.media import MediaError
@@ -37,7 +38,6 @@ from indexer.serializers import (
     VideoLiveInput,
     VideoOutput,
 )
-from scoop.accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
 from scoop.api import JSONParser, refuse_content_encoding
 
 CHUNK = 1024 * 1024

@@ -14,11 +14,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.roles import IsAnalyst
 from indexer import selectors
 from indexer.models import Video
 from indexer.serializers import ClipInput, ThumbnailInput
 from indexer.streaming import accel_redirect_response, file_response
-from scoop.accounts.roles import IsAnalyst
 
 # Browsers cache pictures for this long; a replaced media file changes them under the same URL.
 PICTURE_MAX_AGE_S = 300

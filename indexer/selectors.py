@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from accounts.roles import ADMIN, user_has_role
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest
 from indexer.clips import CLIP_MAX_S, clip_mp4
@@ -19,7 +20,6 @@ from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import parse_schema_document, suggestion
 from indexer.query.tree import normalize
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
-from scoop.accounts.roles import ADMIN, user_has_role
 
 
 class SchemaNotFound(LookupError):

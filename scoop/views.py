@@ -8,9 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
+from accounts.roles import ADMIN, ANALYST, user_roles
 from indexer.models import LabelSchema
 from indexer.selectors import schema_active
-from scoop.accounts.roles import ADMIN, ANALYST, user_roles
 from scoop.dashboard import dashboard_page_data
 
 

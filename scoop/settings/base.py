@@ -14,7 +14,7 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "scoop.accounts.apps.AdminConfig",  # django.contrib.admin, with the login lockout
+    "accounts.apps.AdminConfig",  # django.contrib.admin, with the login lockout
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "scoop.accounts",
+    "accounts",
     "indexer",
     "analytics",
 ]
@@ -84,7 +84,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Browser sign-in (/login/, /admin/login/, scoop/accounts/lockout.py): failed attempts allowed
+# Browser sign-in (/login/, /admin/login/, accounts/lockout.py): failed attempts allowed
 # per username and per client address within SCOOP_LOGIN_LOCKOUT_S seconds; beyond them,
 # attempts are refused (429) until that window ends. Counted in the default cache.
 SCOOP_LOGIN_FAILURES_PER_USER = env.int("SCOOP_LOGIN_FAILURES_PER_USER", default=5)

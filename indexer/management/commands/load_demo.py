@@ -4,12 +4,12 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from accounts.services import user_issue_token
 from fixtures.demo import demo_videos
 from fixtures.render_demo import render_demo_videos
 from indexer import services
 from indexer.media import media_dir
 from indexer.models import LabelSchema, Video
-from scoop.accounts.services import user_issue_token
 
 ONTOLOGY = Path(__file__).resolve().parents[3] / "fixtures" / "demo_ontology.json"
 DEMO_USERS = (("admin", "admin", "scoop-admin"), ("analyst", "analyst", "scoop-analyst"))

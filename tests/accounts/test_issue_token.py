@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
-from scoop.accounts.roles import user_roles
+from accounts.roles import user_roles
 
 
 def run(*args) -> str:

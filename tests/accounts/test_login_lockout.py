@@ -1,4 +1,4 @@
-"""Failed sign-in lockout on ``/login/`` and ``/admin/login/`` (scoop/accounts/lockout.py):
+"""Failed sign-in lockout on ``/login/`` and ``/admin/login/`` (accounts/lockout.py):
 5 failures per username, 20 per client address, in a 15-minute window."""
 
 from __future__ import annotations

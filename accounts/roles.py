@@ -1,4 +1,4 @@
-"""Roles (SPEC 7) are Django groups; superusers count as admins.
+"""Roles are Django groups; superusers count as admins (docs/operations/security.md).
 
 - ``admin``: uploads ontologies and region layers, manages users and tokens, deletes videos.
 - ``analyst``: searches, views statistics, plays clips.

@@ -3,7 +3,7 @@ from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
-    name = "scoop.accounts"
+    name = "accounts"
     label = "accounts"
     verbose_name = "Accounts and roles"
 
@@ -11,6 +11,6 @@ class AccountsConfig(AppConfig):
 class AdminConfig(admin_apps.AdminConfig):
     """The Django admin on Scoop's site, whose login has the failed sign-in lockout."""
 
-    # Not the default config of this module: that stays AccountsConfig for "scoop.accounts".
+    # Not the default config of this module: that stays AccountsConfig for "accounts".
     default = False
-    default_site = "scoop.accounts.lockout.AdminSite"
+    default_site = "accounts.lockout.AdminSite"

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from scoop.accounts.roles import ADMIN, ROLES
+from accounts.roles import ADMIN, ROLES
 
 
 @transaction.atomic

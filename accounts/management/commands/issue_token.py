@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from scoop.accounts.roles import ROLES
-from scoop.accounts.services import user_issue_token
+from accounts.roles import ROLES
+from accounts.services import user_issue_token
 
 
 class Command(BaseCommand):
