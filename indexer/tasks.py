@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from indexer import services
-from scoop.worker import run_heavy
+from indexer.embedded_worker import run_heavy
 
 
 @shared_task(

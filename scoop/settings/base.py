@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "accounts",
     "indexer",
     "analytics",
+    "scoop",  # the project's own commands: serve, load_demo
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""The embedded worker's helper process (scoop.worker.HelperProcess): heavy tasks run in
+"""The embedded worker's helper process (indexer.embedded_worker.HelperProcess): heavy tasks run in
 another process at a lower CPU priority, errors come back as they were raised, a helper
 that died is replaced, and a helper never outlives its server."""
 
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from scoop import worker
-from scoop.worker import HelperDied, HelperProcess, run_heavy
+from indexer import embedded_worker
+from indexer.embedded_worker import HelperDied, HelperProcess, run_heavy
 from tests.conftest import REPO
 
 
@@ -49,14 +49,14 @@ def test_a_helper_that_died_is_a_clear_error_and_the_next_task_gets_a_new_one(he
 
 
 def test_without_a_helper_tasks_run_in_the_worker_thread(monkeypatch):
-    monkeypatch.setattr(worker, "HELPER", None)
+    monkeypatch.setattr(embedded_worker, "HELPER", None)
     assert run_heavy(os.getpid) == os.getpid()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_helper_dies_with_its_server():
     server = subprocess.Popen(
-        [sys.executable, "-c", "import os, time; from scoop.worker import HelperProcess; "
+        [sys.executable, "-c", "import os, time; from indexer.embedded_worker import HelperProcess; "
          "print(HelperProcess(nice=1).run(os.getpid), flush=True); time.sleep(60)"],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )

@@ -2,9 +2,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from indexer.embedded_worker import start_inprocess_worker
 from indexer.services import ingest_jobs_resume
 from scoop.celery import app
-from scoop.worker import start_inprocess_worker
 
 
 class Command(BaseCommand):
