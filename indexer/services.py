@@ -9,6 +9,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
+from indexer.selectors import schema_resolve
 from indexer.validation import ValidationFailed, checked_stream, validate
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,20 @@ VIOLATIONS_KEPT = 1000
 UPLOAD_CHUNK = 1024 * 1024
 # What a probe measures outranks what the analytics say; so do a local file's size and type.
 PROBED_FIELDS = ("fps", "frame_count", "duration_s", "width", "height")
+# The tasks (indexer.tasks) take ids and call these services; these services queue them
+# by name, so neither module imports the other. IndexerConfig.ready() registers them.
+INGEST_RUN_TASK = "indexer.tasks.ingest_run_task"
+VIDEO_PROBE_TASK = "indexer.tasks.video_probe_task"
+
+
+def _task_queue(name: str, *args: Any, on_commit: bool = True) -> None:
+    """Queue the Celery task ``name`` with ``args``: once the current transaction commits
+    (``delay_on_commit``: the worker then finds the rows it is given), or at once."""
+    task = current_app.tasks[name]
+    if on_commit:
+        task.delay_on_commit(*args)
+    else:
+        task.delay(*args)
 
 
 def schema_layout(document: dict[str, Any]) -> str:
@@ -128,9 +144,7 @@ def ingest_job_create(
         payload_delete(path)
         raise
     if enqueue:
-        from indexer.tasks import ingest_run_task
-
-        ingest_run_task.delay_on_commit(str(job.id))
+        _task_queue(INGEST_RUN_TASK, str(job.id))
     return job
 
 
@@ -321,9 +335,7 @@ def _media_attach(*, video: Video, path: Path, size: int, enqueue: bool) -> Vide
         locked.save(update_fields=["media_path", "media_url", "size_bytes", "mime_type", "media_status",
                                    "media_error", "codec"])
         if enqueue:
-            from indexer.tasks import video_probe_task
-
-            video_probe_task.delay_on_commit(locked.pk)
+            _task_queue(VIDEO_PROBE_TASK, locked.pk)
     if previous != str(path):
         _media_release(previous)
     cache_clear(locked.pk)
@@ -404,12 +416,10 @@ def index_rebuild() -> int:
 def ingest_jobs_resume() -> int:
     """Queue again the jobs a stopped process left queued or running (the
     embedded broker lives in memory, so their messages died with it)."""
-    from indexer.tasks import ingest_run_task
-
     unfinished = list(IngestJob.objects.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING]))
     for job in unfinished:
         IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.QUEUED, progress=0.0)
-        ingest_run_task.delay(str(job.id))
+        _task_queue(INGEST_RUN_TASK, str(job.id), on_commit=False)
     return len(unfinished)
 
 
@@ -423,9 +433,8 @@ def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: s
     ingest validation mode. Raises :class:`MediaError` when the video has no
     media file on this server. Returns the finished ingest job.
     """
-    from indexer.selectors import schema_resolve
-
-    # torch is loaded only by the processes that analyse video (the gpu queue).
+    # Imported here, not at the top, so that torch is loaded only by the processes that
+    # analyse video (the gpu queue), not by every web process and ingest worker.
     from scoop_worker import video_analyse as worker_video_analyse
     from scoop_worker.labels import ontology_colors, ontology_labels
 
