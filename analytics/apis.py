@@ -18,12 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst
-from analytics import export, figures, geo, regions, similar, stats
+from analytics import export, figures, geo, regions, selectors, similar, stats
 from analytics.models import RegionLayer
-from analytics.search import search_answer_json, search_request, search_run
+from analytics.search import search_answer_json, search_run
 from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
-from indexer.selectors import schema_resolve
+from indexer.selectors import schema_resolve, search_request
 from scoop.api import JSONParser, json_loads_bounded
 
 MAX_PAGE = 10**9
@@ -220,7 +220,7 @@ class RegionStatsApi(APIView):
     def post(self, request):
         values = _valid(RegionStatsInput, request.data)
         search = _search_request(values)
-        layer = RegionLayer.objects.filter(pk=values["layer"]).first()
+        layer = selectors.region_layer_find(layer_id=values["layer"])
         if layer is None:
             raise serializers.ValidationError({"layer": [f"no region layer has id {values['layer']}"]})
         return Response(regions.region_counts(layer=layer, request=search, target=values["target"]))
@@ -250,7 +250,7 @@ class RegionLayerListApi(APIView):
 
     @extend_schema(responses=RegionLayerOutput(many=True))
     def get(self, request):
-        return Response(RegionLayerOutput(regions.region_layers(), many=True).data)
+        return Response(RegionLayerOutput(selectors.region_layers(), many=True).data)
 
     @extend_schema(request={"multipart/form-data": RegionUploadInput}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

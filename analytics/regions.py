@@ -135,10 +135,6 @@ def region_layer_delete(*, layer: RegionLayer) -> None:
     layer.delete()
 
 
-def region_layers() -> list[RegionLayer]:
-    return list(RegionLayer.objects.select_related("author"))
-
-
 def region_counts(*, layer: RegionLayer, request: SearchRequest, target: str = "frames") -> dict[str, Any]:
     """The layer as a FeatureCollection with ``properties.count`` per region (see module docs)."""
     if target not in GEO_TARGETS:

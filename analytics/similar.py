@@ -17,13 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analytics.search import clip_json, search_request
+from analytics.search import clip_json
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest, SimilarTrack
 from indexer.backends.vectors import MAX_K
 from indexer.models import Video
-from indexer.selectors import schema_resolve
-from indexer.services import schema_ontology
+from indexer.selectors import schema_ontology, schema_resolve, search_request, videos_by_id
 
 DEFAULT_K = 20
 
@@ -46,7 +45,7 @@ class SimilarQuery:
 
 def similar_query_from_track(*, video_id: int, track: str) -> SimilarQuery:
     """The stored vector of a track; SimilarError when the video, the track or its vector is missing."""
-    video = Video.objects.filter(pk=video_id).first()
+    video = videos_by_id(ids=[video_id]).get(video_id)
     if video is None:
         raise SimilarError("video", f"no video has id {video_id}")
     backend = get_search_backend()
@@ -112,7 +111,7 @@ def similar_find(*, video_id: int | None, track: str | None, image: bytes | None
 
 def similar_answer_json(*, query: SimilarQuery, hits: list[SimilarTrack], k: int) -> dict[str, Any]:
     """The REST form: the query's source and each hit with the clip of its track."""
-    videos = Video.objects.in_bulk({hit.video_id for hit in hits})
+    videos = videos_by_id(ids=(hit.video_id for hit in hits))
     results = []
     for hit in hits:
         results.append({**clip_json(hit, videos.get(hit.video_id)), "track": hit.track, "label": hit.label,

@@ -1,8 +1,10 @@
-"""Reads: label schemas, jobs, videos, their labels and their media."""
+"""Reads: label schemas, the search request a query and filters make under one, jobs,
+videos, their labels and their media."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,15 @@ from accounts.roles import ADMIN, user_has_role
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest
 from indexer.clips import CLIP_MAX_S, clip_mp4
-from indexer.facets import facets_for
+from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import parse_schema_document, suggestion
+from indexer.ontology import Ontology, parse_schema_document, suggestion
+from indexer.query import compile_query
 from indexer.query.tree import normalize
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
+
+MAX_PAGE_SIZE = 500
 
 
 class SchemaNotFound(LookupError):
@@ -58,9 +63,72 @@ def schema_resolve(*, ref: str | int | None) -> LabelSchema:
     return schema
 
 
+def schemas_all() -> QuerySet[LabelSchema]:
+    """Every version of every schema, with its author."""
+    return LabelSchema.objects.select_related("author")
+
+
+def schemas_recent(*, limit: int) -> list[LabelSchema]:
+    """The ``limit`` most recent uploads, newest first, with their authors."""
+    return list(LabelSchema.objects.select_related("author").order_by("-created_at", "-id")[:limit])
+
+
+def schema_newest(*, name: str) -> LabelSchema | None:
+    """The newest version of the schema ``name``, or None."""
+    return LabelSchema.objects.filter(name=name).order_by("-version").first()
+
+
+def schema_ontology(schema: LabelSchema) -> Ontology:
+    """The ontology a stored schema describes."""
+    return parse_schema_document(schema.document)
+
+
 def schema_active() -> LabelSchema | None:
     """The schema the dashboard and searches use: the newest upload of all."""
     return LabelSchema.objects.order_by("-created_at", "-id").first()
+
+
+def search_request(
+    *,
+    schema: LabelSchema,
+    query: Any = None,
+    q: str | None = None,
+    filters: Any = None,
+    gap_s: float = 1.0,
+    page: int = 1,
+    page_size: int = 20,
+    facet_unit: str | None = None,
+    facets: list[str] | None = None,
+) -> SearchRequest:
+    """The backend request for a query and sidebar filters, validated against
+    ``schema``'s ontology (statistics take the same fields).
+
+    Raises QueryError / FacetError naming what is wrong.
+    """
+    ontology = schema_ontology(schema)
+    tree = compile_query(query=query, q=q, ontology=ontology)
+    parsed_filters = parse_filters(filters, ontology)
+    if facet_unit not in (None, "", *UNITS):
+        raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")
+    known = facets_for(ontology)
+    for i, key in enumerate(facets or []):
+        if key not in known:
+            raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
+    if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
+        raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise FacetError("page_size" if page >= 1 else "page",
+                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    return SearchRequest(
+        ontology=ontology,
+        query=tree,
+        filters=parsed_filters,
+        gap_s=float(gap_s),
+        page=page,
+        page_size=page_size,
+        facet_unit=facet_unit or None,
+        facets=facets or None,
+    )
 
 
 def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
@@ -71,6 +139,23 @@ def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
 
 def videos_all() -> QuerySet[Video]:
     return Video.objects.all()
+
+
+def videos_indexed_count() -> int:
+    """How many videos have indexed analytics."""
+    return Video.objects.filter(indexed_at__isnull=False).count()
+
+
+def video_gps_tracks(*, limit: int) -> list[tuple[int, str, list[list[float]]]]:
+    """``(id, name, gps)`` of the first ``limit`` indexed videos by id; ``gps`` is their
+    ``[[t, lat, lon], ...]`` waypoints, empty when they have none."""
+    recorded = Video.objects.filter(indexed_at__isnull=False).order_by("pk")
+    return list(recorded.values_list("pk", "name", "gps")[:limit])
+
+
+def videos_by_id(*, ids: Iterable[int]) -> dict[int, Video]:
+    """The videos with these ids, by id; ids of videos deleted since are left out."""
+    return Video.objects.in_bulk(set(ids))
 
 
 def video_stream_url(video: Video) -> str | None:

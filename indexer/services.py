@@ -24,10 +24,10 @@ from indexer.formats import FORMATS, FormatError, detect_format, options_check, 
 from indexer.live import live_analytics
 from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import Ontology, parse_schema_document
+from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
-from indexer.selectors import schema_resolve
+from indexer.selectors import schema_ontology, schema_resolve
 from indexer.validation import ValidationFailed, checked_stream, validate
 
 logger = logging.getLogger(__name__)
@@ -87,10 +87,6 @@ def schema_create(*, name: str, document: Any, author: AbstractBaseUser | None) 
             # Another upload of the same name took this version number: take the next.
             continue
     raise IntegrityError(f"could not allocate a version for schema '{name}'")
-
-
-def schema_ontology(schema: LabelSchema) -> Ontology:
-    return parse_schema_document(schema.document)
 
 
 def ingest_job_create(
