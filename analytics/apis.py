@@ -23,8 +23,8 @@ from analytics.models import RegionLayer
 from analytics.search import search_answer_json, search_run
 from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
+from indexer.request_parsing import JSONParser, json_loads_bounded
 from indexer.selectors import schema_resolve, search_request
-from scoop.api import JSONParser, json_loads_bounded
 
 MAX_PAGE = 10**9
 

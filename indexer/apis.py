@@ -22,6 +22,7 @@ from indexer import live, selectors, services
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
 from indexer.payloads import PayloadError
+from indexer.request_parsing import JSONParser, refuse_content_encoding
 from indexer.selectors import search_request
 from indexer.serializers import (
     IngestInput,
@@ -38,7 +39,6 @@ from indexer.serializers import (
     VideoLiveInput,
     VideoOutput,
 )
-from scoop.api import JSONParser, refuse_content_encoding
 
 CHUNK = 1024 * 1024
 ENVELOPE_BYTES = 64 * 1024

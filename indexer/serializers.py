@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from indexer import selectors
 from indexer.models import IngestJob, LabelSchema, Video
-from scoop.api import JSONField, json_loads_bounded
+from indexer.request_parsing import JSONField, json_loads_bounded
 
 
 class SchemaInput(serializers.Serializer):

@@ -118,7 +118,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "scoop.api.exception_handler",
     # DRF's three, with a JSON parser that refuses absurdly deep JSON with a 400.
     "DEFAULT_PARSER_CLASSES": [
-        "scoop.api.JSONParser",
+        "indexer.request_parsing.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
