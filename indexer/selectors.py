@@ -15,7 +15,6 @@ from django.urls import reverse
 from accounts.roles import ADMIN, user_has_role
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest
-from indexer.clips import CLIP_MAX_S, clip_mp4
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
@@ -23,6 +22,7 @@ from indexer.ontology import Ontology, parse_schema_document, suggestion
 from indexer.query import compile_query
 from indexer.query.tree import normalize
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
+from indexer.video_cuts import CUT_MAX_S, cut_mp4
 
 MAX_PAGE_SIZE = 500
 
@@ -238,15 +238,15 @@ def video_sprite_jpeg(*, video: Video) -> Path:
     return sprite_jpeg(video_id=video.pk, media=media, layout=layout, fps=video.fps, frame_count=video.frame_count)
 
 
-def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> Path:
+def video_cut(*, video: Video, start_s: float, end_s: float, overlay: bool) -> Path:
     """An MP4 of the frames shown from ``start_s`` up to ``end_s``, with the
     video's labels drawn on when ``overlay`` (cached).
 
     Raises :class:`MediaError` for an empty, too long or out-of-range span.
     """
     media = _decodable_media(video)
-    if end_s - start_s > CLIP_MAX_S:
-        raise MediaError(f"a clip may last at most {CLIP_MAX_S:g} s; this one lasts {end_s - start_s:g} s",
+    if end_s - start_s > CUT_MAX_S:
+        raise MediaError(f"a clip may last at most {CUT_MAX_S:g} s; this one lasts {end_s - start_s:g} s",
                          path="end_s")
     frames = range(frame_index(start_s, video.fps), min(video.frame_count, math.ceil(end_s * video.fps - 1e-6)))
     if not frames:
@@ -259,7 +259,7 @@ def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> 
             overlays.setdefault(frame_index(labeled["t"], video.fps), []).extend(labeled["objects"])
     colors = video.schema.document.get("display", {}).get("colors", {}) if video.schema else {}
     stamp = str(video.indexed_at.timestamp()) if video.indexed_at else ""
-    return clip_mp4(video_id=video.pk, media=media, frames=frames, fps=video.fps, overlays=overlays,
+    return cut_mp4(video_id=video.pk, media=media, frames=frames, fps=video.fps, overlays=overlays,
                     colors=colors, labels_version=stamp)
 
 

@@ -28,7 +28,7 @@ from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
 from indexer.selectors import schema_ontology, schema_resolve
-from indexer.validation import ValidationFailed, checked_stream, validate
+from indexer.validation import ValidationFailed, checked_records, validate
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def ingest_run(*, job_id: str) -> IngestJob:
         analytics = read_analytics(job.payload_path, format=job.format, options=job.options)
         # One pass: records are checked as the index reads them; in strict mode a
         # violation surfaces at the end of the stream and the index change is dropped.
-        check = checked_stream(analytics, ontology, mode=job.mode)
+        check = checked_records(analytics, ontology, mode=job.mode)
         IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
         try:
             video = _index(job, check.analytics)

@@ -1,5 +1,6 @@
 """Serving media files over HTTP with byte ranges (RFC 9110, section 14), so
 that a browser's video element can seek without downloading the whole file.
+(Not to be confused with a live video's analytics stream, :mod:`indexer.live`.)
 
 - no ``Range``: 200, the whole file, ``Accept-Ranges: bytes``;
 - ``bytes=a-b``, ``bytes=a-``, ``bytes=-n``: 206 with ``Content-Range``;

@@ -1,4 +1,4 @@
-"""Streaming JSON for the format readers.
+"""Walking a JSON payload file piece by piece, for the format readers.
 
 A reader never loads a payload whole. :func:`walk` runs ijson's C parser over
 the file and asks the reader, for every value it meets, what to do with it:

@@ -1,10 +1,10 @@
-"""Streaming a video's file with byte ranges, and who may."""
+"""Serving a video's file with byte ranges (the player's seeks), and who may."""
 
 from pathlib import Path
 
 import pytest
 
-from indexer.streaming import RangeNotSatisfiable, byte_range
+from indexer.byte_ranges import RangeNotSatisfiable, byte_range
 from tests.indexer.media_samples import media_video
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,9 @@
-"""Clip export: a span of a video re-encoded with OpenCV, its labels optionally
-burned in, cached under ``SCOOP_DATA_DIR/cache/clips/<video id>``.
+"""Video cuts: a span of a video's media file re-encoded into an MP4 file with OpenCV,
+its labels optionally burned in, cached under ``SCOOP_DATA_DIR/cache/clips/<video id>``
+(what ``GET /api/v1/videos/{id}/clip.mp4`` downloads). A search's clips are spans
+of matching frames (:mod:`analytics.search`); this module makes files of such spans.
 
-The clip is VP9 in an MP4 container (FourCC ``vp09``): of what this OpenCV
+The cut is VP9 in an MP4 container (FourCC ``vp09``): of what this OpenCV
 build (FFmpeg with libvpx, no H.264 encoder) can write, it is the one MP4 that
 browsers play; its MPEG-4 Part 2 (``mp4v``) plays in none.
 """
@@ -19,14 +21,14 @@ import numpy as np
 
 from indexer.media import MediaError, cache_dir, media_frames
 
-CLIP_FOURCC = "vp09"
+CUT_FOURCC = "vp09"
 # Encoding runs inside the request: keep one export to a few seconds of work.
-CLIP_MAX_S = 300.0
+CUT_MAX_S = 300.0
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _FALLBACK_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
-def clip_mp4(
+def cut_mp4(
     *,
     video_id: int,
     media: Path,
@@ -60,7 +62,7 @@ def _encode(target: Path, pictures: Iterable[np.ndarray], fps: float) -> None:
         for picture in pictures:
             if writer is None:
                 height, width = picture.shape[:2]
-                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*CLIP_FOURCC), fps, (width, height))
+                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*CUT_FOURCC), fps, (width, height))
                 if not writer.isOpened():
                     raise MediaError("this OpenCV build cannot write VP9 video in MP4", status=503)
             writer.write(picture)
