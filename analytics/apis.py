@@ -30,7 +30,7 @@ MAX_PAGE = 10**9
 
 
 class QueryInput(serializers.Serializer):
-    query = serializers.JSONField(required=False, help_text="query tree (SPEC 2)")
+    query = serializers.JSONField(required=False, help_text="query tree (docs/guide/query-language.md)")
     q = serializers.CharField(required=False, allow_blank=True, help_text="query in the text form")
     filters = serializers.JSONField(required=False, help_text="{facet_key: [values]}; '!value' excludes")
     gap_s = serializers.FloatField(required=False, default=1.0, min_value=0)

@@ -1,4 +1,4 @@
-"""Region layers (SPEC 5): admins upload polygons; statistics count matching frames
+"""Region layers (docs/guide/statistics.md): admins upload polygons; statistics count matching frames
 or objects per region.
 
 - **Upload**: a GeoJSON file (``.geojson``/``.json``), a zipped shapefile (``.zip``)

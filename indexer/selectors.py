@@ -159,7 +159,7 @@ def videos_by_id(*, ids: Iterable[int]) -> dict[int, Video]:
 
 
 def video_stream_url(video: Video) -> str | None:
-    """Where a player gets the video: Scoop's stream of the local file, else the media URL."""
+    """Where a player gets the video: Scoop's byte-range download of its local file, else its media URL."""
     if video.media_path:
         return reverse("video-stream", args=[video.pk])
     return video.media_url or None

@@ -145,10 +145,15 @@ def ingest_job_create(
 
 
 def ingest_run(*, job_id: str) -> IngestJob:
-    """Read, validate and index one job's payload.
+    """Read, validate and index one job's payload, then record the video; returns the job.
 
-    The index and the video's record change together or not at all: the index
-    swap is the last step inside the database transaction.
+    The analytics are indexed first, validated as the index reads them; the
+    video's record and the job's success are then written in one database
+    transaction (see :func:`_index`). A payload that cannot be read, that breaks
+    the schema in strict mode or that does not fit on the disk leaves the index as
+    it was and fails the job with the reason. A finished job is returned as it
+    is; a job whose worker died during each of ``MAX_ATTEMPTS`` attempts fails
+    without another.
     """
     job = IngestJob.objects.select_related("schema").get(pk=job_id)
     if job.status in (IngestJob.SUCCEEDED, IngestJob.FAILED):
@@ -272,7 +277,8 @@ def ingest_fail_unexpected(*, job_id: str, error: BaseException) -> None:
 
 
 def video_delete(*, video: Video) -> None:
-    """Remove a video from the index, then its records, payload, uploaded media and cached pictures."""
+    """Remove a video from the index and its record (in one transaction), then its payload,
+    its uploaded media (unless another video uses the file) and its cached pictures and cuts."""
     with transaction.atomic():
         payload = video.payload_path
         get_search_backend().delete_video(video_id=video.pk)
@@ -363,7 +369,8 @@ def _media_release(path: str) -> None:
 
 def video_media_probe(*, video_id: int) -> Video | None:
     """Probe a video's local media file with OpenCV and keep what it tells
-    (None when the video has been deleted since).
+    (None when the video has been deleted since; a video without a local file
+    is returned as it is).
 
     Probed numbers replace the analytics' where the probe has them. A file
     that cannot be decoded sets ``media_status`` to failed with the reason in
@@ -393,7 +400,13 @@ def video_media_probe(*, video_id: int) -> Video | None:
 
 
 def index_rebuild() -> int:
-    """Rebuild the whole index from the stored payloads; returns the number of videos."""
+    """Rebuild the whole index from the stored payloads; returns the number of videos.
+
+    Every video's payload is read again (a live video's from its spool) and
+    validated against its schema in filter mode; the engine then builds the new
+    index aside and swaps it in. A missing payload raises ``FileNotFoundError``
+    before the index is touched.
+    """
     videos = list(Video.objects.exclude(payload_path="").select_related("schema"))
     entries: list[tuple[int, str, Analytics]] = []
     for video in videos:

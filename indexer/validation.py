@@ -1,4 +1,4 @@
-"""Checking analytics against an ontology (SPEC 6).
+"""Checking analytics against an ontology (docs/guide/ingest.md).
 
 :func:`validate` reads the records once and reports every violation with the
 JSON path of the offending element and a sentence that names the label,

@@ -1,4 +1,4 @@
-"""Every media endpoint x every role (SPEC 7): analysts and admins watch,
+"""Every media endpoint x every role (docs/operations/security.md): analysts and admins watch,
 workers and admins give media, anonymous users get nothing."""
 
 import pytest
