@@ -168,7 +168,7 @@ def ingest_run(*, job_id: str) -> IngestJob:
         ontology = schema_ontology(job.schema)
         analytics = read_analytics(job.payload_path, format=job.format, options=job.options)
         # One pass: records are checked as the index reads them; in strict mode a
-        # violation surfaces at the end of the stream and the index change is dropped.
+        # violation surfaces after the last record and the index change is dropped.
         check = checked_records(analytics, ontology, mode=job.mode)
         IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
         try:
