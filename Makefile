@@ -31,6 +31,7 @@ run: install
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
@@ -57,12 +58,12 @@ BENCH_SIZES ?= 10k,100k,1m,10m
 BENCH_VECTORS ?= 1000000
 BENCH_LIVE_S ?= 60
 bench: install
-	$(PY) -m analytics.bench --sizes $(BENCH_SIZES)
-	$(PY) -m analytics.bench_similar --vectors $(BENCH_VECTORS)
-	$(PY) -m analytics.bench_live --duration $(BENCH_LIVE_S)
+	$(PY) -m bench.search --sizes $(BENCH_SIZES)
+	$(PY) -m bench.similar --vectors $(BENCH_VECTORS)
+	$(PY) -m bench.live --duration $(BENCH_LIVE_S)
 
 # Concurrent analysts searching and paging clips while a worker ingests more videos,
 # through the HTTP API of `manage.py serve`; exits non-zero on any error.
 LOAD_ARGS ?= --analysts 20 --duration 120 --detections 1m
 load: install
-	$(PY) -m analytics.load $(LOAD_ARGS)
+	$(PY) -m bench.load $(LOAD_ARGS)

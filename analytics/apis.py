@@ -17,20 +17,20 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import export, figures, geo, regions, similar, stats
+from accounts.roles import IsAdmin, IsAnalyst
+from analytics import export, figures, geo, regions, selectors, similar, stats
 from analytics.models import RegionLayer
-from analytics.search import search_answer_json, search_request, search_run
+from analytics.search import search_answer_json, search_run
 from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
-from indexer.selectors import schema_resolve
-from scoop.accounts.roles import IsAdmin, IsAnalyst
-from scoop.api import JSONParser, json_loads_bounded
+from indexer.request_parsing import JSONParser, json_loads_bounded
+from indexer.selectors import schema_resolve, search_request
 
 MAX_PAGE = 10**9
 
 
 class QueryInput(serializers.Serializer):
-    query = serializers.JSONField(required=False, help_text="query tree (SPEC 2)")
+    query = serializers.JSONField(required=False, help_text="query tree (docs/guide/query-language.md)")
     q = serializers.CharField(required=False, allow_blank=True, help_text="query in the text form")
     filters = serializers.JSONField(required=False, help_text="{facet_key: [values]}; '!value' excludes")
     gap_s = serializers.FloatField(required=False, default=1.0, min_value=0)
@@ -220,7 +220,7 @@ class RegionStatsApi(APIView):
     def post(self, request):
         values = _valid(RegionStatsInput, request.data)
         search = _search_request(values)
-        layer = RegionLayer.objects.filter(pk=values["layer"]).first()
+        layer = selectors.region_layer_find(layer_id=values["layer"])
         if layer is None:
             raise serializers.ValidationError({"layer": [f"no region layer has id {values['layer']}"]})
         return Response(regions.region_counts(layer=layer, request=search, target=values["target"]))
@@ -250,7 +250,7 @@ class RegionLayerListApi(APIView):
 
     @extend_schema(responses=RegionLayerOutput(many=True))
     def get(self, request):
-        return Response(RegionLayerOutput(regions.region_layers(), many=True).data)
+        return Response(RegionLayerOutput(selectors.region_layers(), many=True).data)
 
     @extend_schema(request={"multipart/form-data": RegionUploadInput}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):

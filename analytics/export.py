@@ -1,4 +1,4 @@
-"""Export of the detections in the matching frames (SPEC 5), streamed as GeoJSON or CSV.
+"""Export of the detections in the matching frames (docs/guide/statistics.md), streamed as GeoJSON or CSV.
 
 Each detection of a frame matching the query AND the filters: video id and name,
 frame index, ``t``, label, track, confidence, box (relative x1, y1, x2, y2),

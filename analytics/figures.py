@@ -11,8 +11,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from indexer.display import facet_catalog
 from indexer.ontology import Ontology
-from scoop.dashboard import facet_catalog
 
 BAR_COLOR = "#3b7dd8"
 TIME_COLOR = "#6a51a3"

@@ -1,4 +1,4 @@
-"""Region layers (SPEC 5): admins upload polygons; statistics count matching frames
+"""Region layers (docs/guide/statistics.md): admins upload polygons; statistics count matching frames
 or objects per region.
 
 - **Upload**: a GeoJSON file (``.geojson``/``.json``), a zipped shapefile (``.zip``)
@@ -133,10 +133,6 @@ def region_layer_create(*, name: str, upload: UploadedFile, author: AbstractBase
 
 def region_layer_delete(*, layer: RegionLayer) -> None:
     layer.delete()
-
-
-def region_layers() -> list[RegionLayer]:
-    return list(RegionLayer.objects.select_related("author"))
 
 
 def region_counts(*, layer: RegionLayer, request: SearchRequest, target: str = "frames") -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Search: a query and sidebar filters in, exact counts, disjunctive facets and
-a page of clips out (SPEC 3, 4)."""
+a page of clips out (docs/guide/search.md, docs/guide/facets.md)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from indexer.backends import get_search_backend
-from indexer.backends.base import SearchRequest, SearchResult
-from indexer.facets import UNITS, FacetError, facets_for, parse_filters
+from indexer.backends.base import SearchResult
 from indexer.models import LabelSchema, Video
-from indexer.query import compile_query
-from indexer.selectors import video_stream_url, video_thumbnail_url
-from indexer.services import schema_ontology
-
-MAX_PAGE_SIZE = 500
+from indexer.selectors import search_request, video_stream_url, video_thumbnail_url, videos_by_id
 
 
 @dataclass
@@ -26,51 +21,8 @@ class SearchAnswer:
     page_size: int
 
 
-def search_request(
-    *,
-    schema: LabelSchema,
-    query: Any = None,
-    q: str | None = None,
-    filters: Any = None,
-    gap_s: float = 1.0,
-    page: int = 1,
-    page_size: int = 20,
-    facet_unit: str | None = None,
-    facets: list[str] | None = None,
-) -> SearchRequest:
-    """The backend request for a query and sidebar filters, validated against
-    ``schema``'s ontology (statistics take the same fields).
-
-    Raises QueryError / FacetError naming what is wrong.
-    """
-    ontology = schema_ontology(schema)
-    tree = compile_query(query=query, q=q, ontology=ontology)
-    parsed_filters = parse_filters(filters, ontology)
-    if facet_unit not in (None, "", *UNITS):
-        raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")
-    known = facets_for(ontology)
-    for i, key in enumerate(facets or []):
-        if key not in known:
-            raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
-    if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
-        raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise FacetError("page_size" if page >= 1 else "page",
-                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
-    return SearchRequest(
-        ontology=ontology,
-        query=tree,
-        filters=parsed_filters,
-        gap_s=float(gap_s),
-        page=page,
-        page_size=page_size,
-        facet_unit=facet_unit or None,
-        facets=facets or None,
-    )
-
-
 def search_run(*, schema: LabelSchema, **fields: Any) -> SearchAnswer:
-    """Validate a search against ``schema``'s ontology (:func:`search_request`) and run it
+    """Validate a search against ``schema``'s ontology (:func:`indexer.selectors.search_request`) and run it
     on the index."""
     request = search_request(schema=schema, **fields)
     result = get_search_backend().search(request=request)
@@ -110,7 +62,7 @@ def clip_json(clip: Any, video: Video | None) -> dict[str, Any]:
 def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
     """The REST form of a search answer."""
     result = answer.result
-    videos = Video.objects.in_bulk({clip.video_id for clip in result.clips})
+    videos = videos_by_id(ids=(clip.video_id for clip in result.clips))
     clips = []
     for clip in result.clips:
         video = videos.get(clip.video_id)

@@ -4,7 +4,7 @@ with a clip to play.
 
 The query vector is the picked track's stored vector (:mod:`indexer.backends.vectors`)
 or the crop's embedding by the reference worker's model
-(:func:`indexer.worker.embedding.embed_images`). Candidates are the tracks with a
+(:func:`scoop_worker.embedding.embed_images`). Candidates are the tracks with a
 detection in a frame matching the request's query and filters (every track with a vector
 when neither is given); the picked track itself is left out.
 """
@@ -17,13 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analytics.search import clip_json, search_request
+from analytics.search import clip_json
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest, SimilarTrack
 from indexer.backends.vectors import MAX_K
 from indexer.models import Video
-from indexer.selectors import schema_resolve
-from indexer.services import schema_ontology
+from indexer.selectors import schema_ontology, schema_resolve, search_request, videos_by_id
 
 DEFAULT_K = 20
 
@@ -46,7 +45,7 @@ class SimilarQuery:
 
 def similar_query_from_track(*, video_id: int, track: str) -> SimilarQuery:
     """The stored vector of a track; SimilarError when the video, the track or its vector is missing."""
-    video = Video.objects.filter(pk=video_id).first()
+    video = videos_by_id(ids=[video_id]).get(video_id)
     if video is None:
         raise SimilarError("video", f"no video has id {video_id}")
     backend = get_search_backend()
@@ -72,7 +71,7 @@ def _track_exists(video: Video, track: str) -> bool:
 
 def similar_query_from_image(*, data: bytes) -> SimilarQuery:
     """The embedding of an uploaded crop (any format OpenCV decodes); SimilarError when it is not an image."""
-    from indexer.worker.embedding import embed_images  # torch and the model load only when a crop comes
+    from scoop_worker.embedding import embed_images  # torch and the model load only when a crop comes
 
     picture = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
     if picture is None or picture.size == 0:
@@ -112,7 +111,7 @@ def similar_find(*, video_id: int | None, track: str | None, image: bytes | None
 
 def similar_answer_json(*, query: SimilarQuery, hits: list[SimilarTrack], k: int) -> dict[str, Any]:
     """The REST form: the query's source and each hit with the clip of its track."""
-    videos = Video.objects.in_bulk({hit.video_id for hit in hits})
+    videos = videos_by_id(ids=(hit.video_id for hit in hits))
     results = []
     for hit in hits:
         results.append({**clip_json(hit, videos.get(hit.video_id)), "track": hit.track, "label": hit.label,

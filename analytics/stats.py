@@ -1,4 +1,4 @@
-"""Insights (SPEC 5): occurrence, co-occurrence with lift and the time histograms of
+"""Insights (docs/guide/statistics.md): occurrence, co-occurrence with lift and the time histograms of
 the current query and sidebar filters, in their REST form.
 
 Every statistic reads the **matching frames**: the frames matching the query AND

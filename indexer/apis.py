@@ -17,11 +17,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.search import search_request
+from accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
 from indexer import live, selectors, services
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
 from indexer.payloads import PayloadError
+from indexer.request_parsing import JSONParser, refuse_content_encoding
+from indexer.selectors import search_request
 from indexer.serializers import (
     IngestInput,
     IngestJobOutput,
@@ -37,8 +39,6 @@ from indexer.serializers import (
     VideoLiveInput,
     VideoOutput,
 )
-from scoop.accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
-from scoop.api import JSONParser, refuse_content_encoding
 
 CHUNK = 1024 * 1024
 ENVELOPE_BYTES = 64 * 1024
@@ -50,7 +50,7 @@ class SchemaListCreateApi(APIView):
 
     @extend_schema(responses=SchemaSummary(many=True))
     def get(self, request):
-        schemas = LabelSchema.objects.select_related("author")
+        schemas = selectors.schemas_all()
         return Response(SchemaSummary(schemas, many=True).data)
 
     @extend_schema(request=SchemaInput, responses={201: SchemaSummary})
@@ -58,7 +58,7 @@ class SchemaListCreateApi(APIView):
         data = SchemaInput(data=request.data)
         data.is_valid(raise_exception=True)
         name = data.validated_data["name"]
-        previous = LabelSchema.objects.filter(name=name).order_by("-version").first()
+        previous = selectors.schema_newest(name=name)
         schema = services.schema_create(name=name, document=data.validated_data["schema"], author=request.user)
         body = {"id": schema.id, "name": schema.name, "version": schema.version}
         if previous is not None:

@@ -1,6 +1,6 @@
 """Facets: the sidebar's keys, their values, and the query node each selection means.
 
-Facet keys (SPEC 4):
+Facet keys (docs/guide/facets.md):
 
 - ``label``: object labels;
 - ``object:<label>.<attr>``: a categorical or boolean attribute of an object label;

@@ -42,7 +42,7 @@ from django.utils import timezone
 from indexer.backends import get_search_backend
 from indexer.backends.base import DEFAULT_FPS, AppendResult, IndexCounts
 from indexer.formats import STREAM_READERS, FormatError
-from indexer.formats.jsonstream import MAX_FPS, MIN_FPS
+from indexer.formats.json_walk import MAX_FPS, MIN_FPS
 from indexer.formats.stream import StreamContext
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document

@@ -14,11 +14,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.roles import IsAnalyst
 from indexer import selectors
+from indexer.byte_ranges import accel_redirect_response, file_response
 from indexer.models import Video
 from indexer.serializers import ClipInput, ThumbnailInput
-from indexer.streaming import accel_redirect_response, file_response
-from scoop.accounts.roles import IsAnalyst
 
 # Browsers cache pictures for this long; a replaced media file changes them under the same URL.
 PICTURE_MAX_AGE_S = 300
@@ -84,7 +84,7 @@ class VideoClipApi(_MediaView):
         data = ClipInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         span = data.validated_data
-        path = selectors.video_clip(video=video, start_s=span["start_s"], end_s=span["end_s"],
+        path = selectors.video_cut(video=video, start_s=span["start_s"], end_s=span["end_s"],
                                     overlay=span["overlay"])
         name = f"{video.name}_{span['start_s']:g}-{span['end_s']:g}s{'_labels' if span['overlay'] else ''}.mp4"
         return file_response(path, range_header=request.headers.get("Range"), content_type="video/mp4",

@@ -21,7 +21,7 @@ import numpy as np
 from django.conf import settings
 
 from indexer.formats import sniff
-from indexer.formats.jsonstream import FormatError
+from indexer.formats.json_walk import FormatError
 
 
 class PayloadError(ValueError):

@@ -2,9 +2,9 @@
 index backend consumes.
 
 A reader turns one analytics payload (one video) into an :class:`Analytics`:
-the video's metadata, read up front, and a re-iterable stream of flat records.
-The stream is flat on purpose: formats group detections by frame (ETA framewise,
-BDD100K) or by object (ETA spatiotemporal), and a flat stream lets the indexer
+the video's metadata, read up front, and a re-iterable sequence of flat records.
+The sequence is flat on purpose: formats group detections by frame (ETA framewise,
+BDD100K) or by object (ETA spatiotemporal), and a flat sequence lets the indexer
 take either in bounded memory.
 
 Conventions, the same for every format:
@@ -121,9 +121,9 @@ Record = FrameRecord | ObjectRecord | TrackRecord | EventRecord
 
 @dataclass
 class Analytics:
-    """One video's analytics: metadata plus a stream of records.
+    """One video's analytics: metadata plus a sequence of records.
 
-    ``records`` is a callable so that the stream can be read more than once
+    ``records`` is a callable so that the records can be read more than once
     (validation, then indexing) without holding it in memory.
     """
 

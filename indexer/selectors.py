@@ -1,8 +1,10 @@
-"""Reads: label schemas, jobs, videos, their labels and their media."""
+"""Reads: label schemas, the search request a query and filters make under one, jobs,
+videos, their labels and their media."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +12,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from accounts.roles import ADMIN, user_has_role
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest
-from indexer.clips import CLIP_MAX_S, clip_mp4
-from indexer.facets import facets_for
+from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import parse_schema_document, suggestion
+from indexer.ontology import Ontology, parse_schema_document, suggestion
+from indexer.query import compile_query
 from indexer.query.tree import normalize
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
-from scoop.accounts.roles import ADMIN, user_has_role
+from indexer.video_cuts import CUT_MAX_S, cut_mp4
+
+MAX_PAGE_SIZE = 500
 
 
 class SchemaNotFound(LookupError):
@@ -58,9 +63,72 @@ def schema_resolve(*, ref: str | int | None) -> LabelSchema:
     return schema
 
 
+def schemas_all() -> QuerySet[LabelSchema]:
+    """Every version of every schema, with its author."""
+    return LabelSchema.objects.select_related("author")
+
+
+def schemas_recent(*, limit: int) -> list[LabelSchema]:
+    """The ``limit`` most recent uploads, newest first, with their authors."""
+    return list(LabelSchema.objects.select_related("author").order_by("-created_at", "-id")[:limit])
+
+
+def schema_newest(*, name: str) -> LabelSchema | None:
+    """The newest version of the schema ``name``, or None."""
+    return LabelSchema.objects.filter(name=name).order_by("-version").first()
+
+
+def schema_ontology(schema: LabelSchema) -> Ontology:
+    """The ontology a stored schema describes."""
+    return parse_schema_document(schema.document)
+
+
 def schema_active() -> LabelSchema | None:
     """The schema the dashboard and searches use: the newest upload of all."""
     return LabelSchema.objects.order_by("-created_at", "-id").first()
+
+
+def search_request(
+    *,
+    schema: LabelSchema,
+    query: Any = None,
+    q: str | None = None,
+    filters: Any = None,
+    gap_s: float = 1.0,
+    page: int = 1,
+    page_size: int = 20,
+    facet_unit: str | None = None,
+    facets: list[str] | None = None,
+) -> SearchRequest:
+    """The backend request for a query and sidebar filters, validated against
+    ``schema``'s ontology (statistics take the same fields).
+
+    Raises QueryError / FacetError naming what is wrong.
+    """
+    ontology = schema_ontology(schema)
+    tree = compile_query(query=query, q=q, ontology=ontology)
+    parsed_filters = parse_filters(filters, ontology)
+    if facet_unit not in (None, "", *UNITS):
+        raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")
+    known = facets_for(ontology)
+    for i, key in enumerate(facets or []):
+        if key not in known:
+            raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
+    if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
+        raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise FacetError("page_size" if page >= 1 else "page",
+                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    return SearchRequest(
+        ontology=ontology,
+        query=tree,
+        filters=parsed_filters,
+        gap_s=float(gap_s),
+        page=page,
+        page_size=page_size,
+        facet_unit=facet_unit or None,
+        facets=facets or None,
+    )
 
 
 def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
@@ -73,8 +141,25 @@ def videos_all() -> QuerySet[Video]:
     return Video.objects.all()
 
 
+def videos_indexed_count() -> int:
+    """How many videos have indexed analytics."""
+    return Video.objects.filter(indexed_at__isnull=False).count()
+
+
+def video_gps_tracks(*, limit: int) -> list[tuple[int, str, list[list[float]]]]:
+    """``(id, name, gps)`` of the first ``limit`` indexed videos by id; ``gps`` is their
+    ``[[t, lat, lon], ...]`` waypoints, empty when they have none."""
+    recorded = Video.objects.filter(indexed_at__isnull=False).order_by("pk")
+    return list(recorded.values_list("pk", "name", "gps")[:limit])
+
+
+def videos_by_id(*, ids: Iterable[int]) -> dict[int, Video]:
+    """The videos with these ids, by id; ids of videos deleted since are left out."""
+    return Video.objects.in_bulk(set(ids))
+
+
 def video_stream_url(video: Video) -> str | None:
-    """Where a player gets the video: Scoop's stream of the local file, else the media URL."""
+    """Where a player gets the video: Scoop's byte-range download of its local file, else its media URL."""
     if video.media_path:
         return reverse("video-stream", args=[video.pk])
     return video.media_url or None
@@ -153,15 +238,15 @@ def video_sprite_jpeg(*, video: Video) -> Path:
     return sprite_jpeg(video_id=video.pk, media=media, layout=layout, fps=video.fps, frame_count=video.frame_count)
 
 
-def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> Path:
+def video_cut(*, video: Video, start_s: float, end_s: float, overlay: bool) -> Path:
     """An MP4 of the frames shown from ``start_s`` up to ``end_s``, with the
     video's labels drawn on when ``overlay`` (cached).
 
     Raises :class:`MediaError` for an empty, too long or out-of-range span.
     """
     media = _decodable_media(video)
-    if end_s - start_s > CLIP_MAX_S:
-        raise MediaError(f"a clip may last at most {CLIP_MAX_S:g} s; this one lasts {end_s - start_s:g} s",
+    if end_s - start_s > CUT_MAX_S:
+        raise MediaError(f"a clip may last at most {CUT_MAX_S:g} s; this one lasts {end_s - start_s:g} s",
                          path="end_s")
     frames = range(frame_index(start_s, video.fps), min(video.frame_count, math.ceil(end_s * video.fps - 1e-6)))
     if not frames:
@@ -174,7 +259,7 @@ def video_clip(*, video: Video, start_s: float, end_s: float, overlay: bool) -> 
             overlays.setdefault(frame_index(labeled["t"], video.fps), []).extend(labeled["objects"])
     colors = video.schema.document.get("display", {}).get("colors", {}) if video.schema else {}
     stamp = str(video.indexed_at.timestamp()) if video.indexed_at else ""
-    return clip_mp4(video_id=video.pk, media=media, frames=frames, fps=video.fps, overlays=overlays,
+    return cut_mp4(video_id=video.pk, media=media, frames=frames, fps=video.fps, overlays=overlays,
                     colors=colors, labels_version=stamp)
 
 

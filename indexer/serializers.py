@@ -6,9 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from indexer import selectors
-from indexer.formats.jsonstream import MAX_FPS, MIN_FPS
+from indexer.formats.json_walk import MAX_FPS, MIN_FPS
 from indexer.models import IngestJob, LabelSchema, Video
-from scoop.api import JSONField, json_loads_bounded
+from indexer.request_parsing import JSONField, json_loads_bounded
 
 
 class SchemaInput(serializers.Serializer):

@@ -9,6 +9,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -23,10 +24,11 @@ from indexer.formats import FORMATS, FormatError, detect_format, options_check, 
 from indexer.live import live_analytics
 from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import Ontology, parse_schema_document
+from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
-from indexer.validation import ValidationFailed, checked_stream, validate
+from indexer.selectors import schema_ontology, schema_resolve
+from indexer.validation import ValidationFailed, checked_records, validate
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,20 @@ VIOLATIONS_KEPT = 1000
 UPLOAD_CHUNK = 1024 * 1024
 # What a probe measures outranks what the analytics say; so do a local file's size and type.
 PROBED_FIELDS = ("fps", "frame_count", "duration_s", "width", "height")
+# The tasks (indexer.tasks) take ids and call these services; these services queue them
+# by name, so neither module imports the other. IndexerConfig.ready() registers them.
+INGEST_RUN_TASK = "indexer.tasks.ingest_run_task"
+VIDEO_PROBE_TASK = "indexer.tasks.video_probe_task"
+
+
+def _task_queue(name: str, *args: Any, on_commit: bool = True) -> None:
+    """Queue the Celery task ``name`` with ``args``: once the current transaction commits
+    (``delay_on_commit``: the worker then finds the rows it is given), or at once."""
+    task = current_app.tasks[name]
+    if on_commit:
+        task.delay_on_commit(*args)
+    else:
+        task.delay(*args)
 
 
 def schema_layout(document: dict[str, Any]) -> str:
@@ -71,10 +87,6 @@ def schema_create(*, name: str, document: Any, author: AbstractBaseUser | None) 
             # Another upload of the same name took this version number: take the next.
             continue
     raise IntegrityError(f"could not allocate a version for schema '{name}'")
-
-
-def schema_ontology(schema: LabelSchema) -> Ontology:
-    return parse_schema_document(schema.document)
 
 
 def ingest_job_create(
@@ -128,17 +140,20 @@ def ingest_job_create(
         payload_delete(path)
         raise
     if enqueue:
-        from indexer.tasks import ingest_run_task
-
-        ingest_run_task.delay_on_commit(str(job.id))
+        _task_queue(INGEST_RUN_TASK, str(job.id))
     return job
 
 
 def ingest_run(*, job_id: str) -> IngestJob:
-    """Read, validate and index one job's payload.
+    """Read, validate and index one job's payload, then record the video; returns the job.
 
-    The index and the video's record change together or not at all: the index
-    swap is the last step inside the database transaction.
+    The analytics are indexed first, validated as the index reads them; the
+    video's record and the job's success are then written in one database
+    transaction (see :func:`_index`). A payload that cannot be read, that breaks
+    the schema in strict mode or that does not fit on the disk leaves the index as
+    it was and fails the job with the reason. A finished job is returned as it
+    is; a job whose worker died during each of ``MAX_ATTEMPTS`` attempts fails
+    without another.
     """
     job = IngestJob.objects.select_related("schema").get(pk=job_id)
     if job.status in (IngestJob.SUCCEEDED, IngestJob.FAILED):
@@ -153,8 +168,8 @@ def ingest_run(*, job_id: str) -> IngestJob:
         ontology = schema_ontology(job.schema)
         analytics = read_analytics(job.payload_path, format=job.format, options=job.options)
         # One pass: records are checked as the index reads them; in strict mode a
-        # violation surfaces at the end of the stream and the index change is dropped.
-        check = checked_stream(analytics, ontology, mode=job.mode)
+        # violation surfaces after the last record and the index change is dropped.
+        check = checked_records(analytics, ontology, mode=job.mode)
         IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
         try:
             video = _index(job, check.analytics)
@@ -262,7 +277,8 @@ def ingest_fail_unexpected(*, job_id: str, error: BaseException) -> None:
 
 
 def video_delete(*, video: Video) -> None:
-    """Remove a video from the index, then its records, payload, uploaded media and cached pictures."""
+    """Remove a video from the index and its record (in one transaction), then its payload,
+    its uploaded media (unless another video uses the file) and its cached pictures and cuts."""
     with transaction.atomic():
         payload = video.payload_path
         get_search_backend().delete_video(video_id=video.pk)
@@ -321,9 +337,7 @@ def _media_attach(*, video: Video, path: Path, size: int, enqueue: bool) -> Vide
         locked.save(update_fields=["media_path", "media_url", "size_bytes", "mime_type", "media_status",
                                    "media_error", "codec"])
         if enqueue:
-            from indexer.tasks import video_probe_task
-
-            video_probe_task.delay_on_commit(locked.pk)
+            _task_queue(VIDEO_PROBE_TASK, locked.pk)
     if previous != str(path):
         _media_release(previous)
     cache_clear(locked.pk)
@@ -355,7 +369,8 @@ def _media_release(path: str) -> None:
 
 def video_media_probe(*, video_id: int) -> Video | None:
     """Probe a video's local media file with OpenCV and keep what it tells
-    (None when the video has been deleted since).
+    (None when the video has been deleted since; a video without a local file
+    is returned as it is).
 
     Probed numbers replace the analytics' where the probe has them. A file
     that cannot be decoded sets ``media_status`` to failed with the reason in
@@ -385,7 +400,13 @@ def video_media_probe(*, video_id: int) -> Video | None:
 
 
 def index_rebuild() -> int:
-    """Rebuild the whole index from the stored payloads; returns the number of videos."""
+    """Rebuild the whole index from the stored payloads; returns the number of videos.
+
+    Every video's payload is read again (a live video's from its spool) and
+    validated against its schema in filter mode; the engine then builds the new
+    index aside and swaps it in. A missing payload raises ``FileNotFoundError``
+    before the index is touched.
+    """
     videos = list(Video.objects.exclude(payload_path="").select_related("schema"))
     entries: list[tuple[int, str, Analytics]] = []
     for video in videos:
@@ -404,18 +425,16 @@ def index_rebuild() -> int:
 def ingest_jobs_resume() -> int:
     """Queue again the jobs a stopped process left queued or running (the
     embedded broker lives in memory, so their messages died with it)."""
-    from indexer.tasks import ingest_run_task
-
     unfinished = list(IngestJob.objects.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING]))
     for job in unfinished:
         IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.QUEUED, progress=0.0)
-        ingest_run_task.delay(str(job.id))
+        _task_queue(INGEST_RUN_TASK, str(job.id), on_commit=False)
     return len(unfinished)
 
 
 def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: str = "filter",
                   device: str | None = None, batch: int = 16) -> IngestJob:
-    """Run the reference worker (:mod:`indexer.worker`) on a video's local
+    """Run the reference worker (:mod:`scoop_worker`) on a video's local
     media file and ingest its ETA labels through the normal ingest path.
 
     The labels follow ``schema_ref`` (default: the video's schema, else the
@@ -423,11 +442,10 @@ def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: s
     ingest validation mode. Raises :class:`MediaError` when the video has no
     media file on this server. Returns the finished ingest job.
     """
-    from indexer.selectors import schema_resolve
-
-    # torch is loaded only by the processes that analyse video (the gpu queue).
-    from indexer.worker import video_analyse as worker_video_analyse
-    from indexer.worker.labels import ontology_colors, ontology_labels
+    # Imported here, not at the top, so that torch is loaded only by the processes that
+    # analyse video (the gpu queue), not by every web process and ingest worker.
+    from scoop_worker import video_analyse as worker_video_analyse
+    from scoop_worker.labels import ontology_colors, ontology_labels
 
     video = Video.objects.select_related("schema").get(pk=video_id)
     if not video.media_path or not Path(video.media_path).is_file():

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from indexer import services
-from scoop.worker import run_heavy
+from indexer.embedded_worker import run_heavy
 
 
 @shared_task(
@@ -17,7 +17,8 @@ from scoop.worker import run_heavy
     time_limit=3 * 3600 + 300,
 )
 def ingest_run_task(self, job_id: str) -> str:
-    """Run one ingest job. A database hiccup is retried; anything else fails the job."""
+    """Run one ingest job, in the embedded worker's helper process when there is one.
+    A database hiccup is retried; anything else fails the job."""
     try:
         return run_heavy(_ingest_status, job_id)
     except OperationalError:
@@ -50,7 +51,8 @@ def video_probe_task(video_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=12 * 3600, time_limit=12 * 3600 + 600)
 def index_rebuild_task() -> int:
-    """Rebuild the index from the stored payloads (a new generation, swapped in at once)."""
+    """Rebuild the index from the stored payloads (built aside, then swapped in at once),
+    in the embedded worker's helper process when there is one."""
     return run_heavy(services.index_rebuild)
 
 

@@ -1,4 +1,4 @@
-"""Checking analytics against an ontology (SPEC 6).
+"""Checking analytics against an ontology (docs/guide/ingest.md).
 
 :func:`validate` reads the records once and reports every violation with the
 JSON path of the offending element and a sentence that names the label,
@@ -101,13 +101,13 @@ _KINDS = {ObjectRecord: "objects", TrackRecord: "tracks", FrameRecord: "frames",
 
 
 class ValidationFailed(ValueError):
-    """Raised at the end of a checked stream (:func:`checked_stream`) that had
-    violations in strict mode, so that whoever consumed it throws its work away."""
+    """Raised once the records of :func:`checked_records` are exhausted when they had
+    violations in strict mode, so that whoever consumed them throws its work away."""
 
 
 @dataclass
-class StreamCheck:
-    """What :func:`checked_stream` found; complete once its stream is exhausted."""
+class RecordsCheck:
+    """What :func:`checked_records` found; complete once its records are exhausted."""
 
     analytics: Analytics
     collector: _Collector
@@ -126,7 +126,7 @@ class StreamCheck:
         return self.collector.count
 
 
-def checked_stream(analytics: Analytics, ontology: Ontology, *, mode: str) -> StreamCheck:
+def checked_records(analytics: Analytics, ontology: Ontology, *, mode: str) -> RecordsCheck:
     """Validate while the records are read, in one pass instead of :func:`validate`'s two.
 
     The returned ``analytics`` yields the conforming records; in strict mode,
@@ -150,7 +150,7 @@ def checked_stream(analytics: Analytics, ontology: Ontology, *, mode: str) -> St
             raise ValidationFailed(f"{collector.count} violation(s) of the schema")
 
     conforming = Analytics(format=analytics.format, meta=meta, records=records, warnings=list(analytics.warnings))
-    return StreamCheck(analytics=conforming, collector=collector, mode=mode)
+    return RecordsCheck(analytics=conforming, collector=collector, mode=mode)
 
 
 def _conforming(analytics: Analytics, checker: _Checker) -> Iterator[Record]:

@@ -1,26 +1,26 @@
 """API-wide error shape: every error answers ``{"detail": str}`` plus, where
 known, ``problems: [{"path", "message"}]``, ``path``, ``position``, ``line``,
-``column`` and ``suggestions``, so a client can point at what is wrong."""
+``column`` and ``suggestions``, so a client can point at what is wrong.
+
+How requests are read (bounded JSON, no compressed bodies) is :mod:`indexer.request_parsing`."""
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
-from rest_framework import parsers, serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework import status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from indexer.facets import FacetError
 from indexer.media import MediaError
 from indexer.ontology import SchemaError
-from indexer.payloads import PayloadError, StorageError, json_too_deep_at, storage_error
+from indexer.payloads import PayloadError, StorageError, storage_error
 from indexer.query.errors import QueryError
 from indexer.selectors import SchemaNotFound
 
@@ -99,15 +99,6 @@ def _request_refused(error: Exception, context: dict[str, Any]) -> Response | No
     return None
 
 
-def refuse_content_encoding(request) -> None:
-    """Raise 415 for a compressed request body: nothing decompresses it, and a
-    compressed body could be a decompression bomb."""
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
-    if encoding not in ("", "identity"):
-        raise UnsupportedMediaType(request.content_type, detail=(
-            f"Content-Encoding '{encoding}' is not accepted: send the body uncompressed."))
-
-
 def _flatten(errors: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(errors, dict):
         items: list[dict[str, str]] = []
@@ -123,49 +114,3 @@ def _flatten(errors: Any, prefix: str = "") -> list[dict[str, str]]:
             items.extend(_flatten(value, f"{prefix}[{i}]"))
         return items
     return [{"path": prefix, "message": str(errors)}]
-
-
-# JSON in requests (bodies, JSON text in parameters and form fields) nests at most this
-# deep: room for a query tree of the 64 levels the query language allows (two JSON
-# levels a node) and its wrapping, while Python's json, which recurses, stays far
-# from its recursion limit. Analytics payloads have their own, tighter limit.
-REQUEST_JSON_MAX_DEPTH = 256
-
-
-def json_loads_bounded(text: str | bytes) -> Any:
-    """``json.loads``, refusing text nested deeper than :data:`REQUEST_JSON_MAX_DEPTH`
-    with a :class:`json.JSONDecodeError` at the offending position."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    too_deep = json_too_deep_at([data], max_depth=REQUEST_JSON_MAX_DEPTH)
-    if too_deep is not None:
-        position = len(data[:too_deep].decode("utf-8", "replace")) if isinstance(text, str) else too_deep
-        raise json.JSONDecodeError(f"nested more than {REQUEST_JSON_MAX_DEPTH} levels deep", text, position)
-    return json.loads(text)
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing a body nested deeper than
-    :data:`REQUEST_JSON_MAX_DEPTH` (a 400 naming the byte) before ``json`` recurses."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        if parser_context and parser_context.get("request") is not None:
-            refuse_content_encoding(parser_context["request"])
-        body = stream.read() if stream is not None else b""
-        too_deep = json_too_deep_at([body], max_depth=REQUEST_JSON_MAX_DEPTH)
-        if too_deep is not None:
-            raise ParseError(f"JSON parse error - nested more than {REQUEST_JSON_MAX_DEPTH} levels deep "
-                             f"at byte {too_deep}")
-        return super().parse(io.BytesIO(body), media_type, parser_context)
-
-
-class JSONField(serializers.JSONField):
-    """DRF's JSONField, with JSON text (a query parameter, a form field) read by
-    :func:`json_loads_bounded`."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str | bytes) and (self.binary or getattr(data, "is_json_string", False)):
-            try:
-                return json_loads_bounded(data)
-            except ValueError as error:
-                raise serializers.ValidationError(f"not valid JSON: {error}") from error
-        return super().to_internal_value(data)

@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import lockout
 from scoop import views
-from scoop.accounts import lockout
 
 urlpatterns = [
     path("", views.dashboard, name="home"),

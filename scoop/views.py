@@ -8,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from indexer.models import LabelSchema
-from indexer.selectors import schema_active
-from scoop.accounts.roles import ADMIN, ANALYST, user_roles
+from accounts.roles import ADMIN, ANALYST, user_roles
+from indexer import selectors
 from scoop.dashboard import dashboard_page_data
+
+# The schema page lists this many of the latest uploads.
+SCHEMAS_LISTED = 50
 
 
 def role_required(*roles: str):
@@ -37,14 +39,14 @@ def _page(request, template: str, **context):
 
 @role_required(ANALYST, ADMIN)
 def dashboard(request):
-    schema = schema_active()
+    schema = selectors.schema_active()
     return _page(request, "dashboard.html", schema=schema,
                  page_data=dashboard_page_data(schema=schema, roles=user_roles(request.user)))
 
 
 @role_required(ADMIN)
 def schemas_page(request):
-    schemas = LabelSchema.objects.select_related("author").order_by("-created_at", "-id")[:50]
+    schemas = selectors.schemas_recent(limit=SCHEMAS_LISTED)
     return _page(request, "manage/schemas.html", schemas=schemas)
 
 

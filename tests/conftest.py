@@ -66,7 +66,7 @@ def demo_ontology_document() -> dict:
 def _client_for(django_user_model, username: str, role: str | None):
     from rest_framework.test import APIClient
 
-    from scoop.accounts.services import user_issue_token
+    from accounts.services import user_issue_token
 
     client = APIClient()
     if role is None:

@@ -22,7 +22,7 @@ class LiveScoop:
 
 @pytest.fixture
 def live_scoop(live_server) -> LiveScoop:
-    from scoop.accounts.services import user_issue_token
+    from accounts.services import user_issue_token
 
     return LiveScoop(
         url=live_server.url,

@@ -3,7 +3,7 @@
 ``FORMATS`` maps a format name to its reader ``read(path, *, options=None)``;
 :func:`detect_format` tells the format from the start of a file and
 :func:`read_analytics` reads a file in a given or detected format. Every
-reader streams (memory does not grow with the file; Camio exports, read
+reader reads piece by piece (memory does not grow with the file; Camio exports, read
 whole up to 64 MiB, are the one exception) and raises :class:`FormatError`,
 never a raw JSON, CSV or XML error. Payloads need not be JSON:
 :mod:`indexer.formats.sniff` tells JSON, NDJSON, CSV, XML and Camio's lenient
@@ -30,7 +30,7 @@ from indexer.formats import (
     sniff,
     supervision,
 )
-from indexer.formats.jsonstream import BACKEND, FormatError, frame_rate, root_kind, syntax_error
+from indexer.formats.json_walk import BACKEND, FormatError, frame_rate, root_kind, syntax_error
 from indexer.formats.stream import STREAM_READERS
 from indexer.records import Analytics
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.jsonstream import (
+from indexer.formats.json_walk import (
     BUILD,
     DESCEND,
     SKIP,

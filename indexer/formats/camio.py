@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.formats.clock import Clock, option_fps, option_origin, parse_instant
-from indexer.formats.jsonstream import FormatError, attr_value, child_path, optional_number
+from indexer.formats.json_walk import FormatError, attr_value, child_path, optional_number
 from indexer.records import Analytics, AttrValue, FrameRecord, ObjectRecord, Record, VideoMeta
 
 FORMAT = "camio"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.formats.jsonstream import DEFAULT_FPS, FormatError, frame_rate
+from indexer.formats.json_walk import DEFAULT_FPS, FormatError, frame_rate
 
 
 def parse_instant(value: Any, path: str, what: str) -> datetime:

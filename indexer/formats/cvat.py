@@ -44,7 +44,7 @@ from typing import Any
 
 from indexer.formats import sniff
 from indexer.formats.clock import option_fps
-from indexer.formats.jsonstream import FormatError
+from indexer.formats.json_walk import FormatError
 from indexer.formats.pixels import Size, option_size, pixel, relative_box
 from indexer.records import Analytics, AttrValue, FrameRecord, ObjectRecord, Record, TrackRecord, VideoMeta
 

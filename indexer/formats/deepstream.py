@@ -57,7 +57,7 @@ from typing import Any
 
 from indexer.formats import sniff
 from indexer.formats.clock import Clock, option_fps, option_origin, parse_instant
-from indexer.formats.jsonstream import FormatError, attr_value, child_path, number, optional_number
+from indexer.formats.json_walk import FormatError, attr_value, child_path, number, optional_number
 from indexer.formats.pixels import Size, missing_size, option_size, pixel, relative_box
 from indexer.formats.spans import EventSpans
 from indexer.formats.stream import StreamContext, StreamItems

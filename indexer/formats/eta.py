@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.jsonstream import (
+from indexer.formats.json_walk import (
     BUILD,
     DEFAULT_FPS,
     DESCEND,

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from indexer.formats import eta
-from indexer.formats.jsonstream import FormatError, json_path
+from indexer.formats.json_walk import FormatError, json_path
 from indexer.formats.stream import StreamContext, StreamItems
 from indexer.records import Record
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.formats import sniff
-from indexer.formats.jsonstream import FormatError, frame_rate
+from indexer.formats.json_walk import FormatError, frame_rate
 from indexer.formats.pixels import option_size, pixel, relative_box
 from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.formats.jsonstream import FormatError
+from indexer.formats.json_walk import FormatError
 
 Size = tuple[int, int]
 

@@ -20,7 +20,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from indexer.formats.jsonstream import (
+from indexer.formats.json_walk import (
     BUILD,
     DEFAULT_FPS,
     DESCEND,

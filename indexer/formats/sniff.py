@@ -30,7 +30,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from indexer.formats import camio
-from indexer.formats.jsonstream import BACKEND, FormatError, root_kind, syntax_error
+from indexer.formats.json_walk import BACKEND, FormatError, root_kind, syntax_error
 
 JSON = "json"
 NDJSON = "ndjson"

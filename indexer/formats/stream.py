@@ -6,7 +6,7 @@ exposes ``stream_records(items, *, context)``: ``items`` are ``(line_number,
 message)`` pairs, already parsed, and the function yields the same normalized
 records its file reader would (:mod:`indexer.records`), with ``path`` naming the
 line (``line 3.objects[0]``). A message it cannot read raises
-:class:`~indexer.formats.jsonstream.FormatError` naming the line.
+:class:`~indexer.formats.json_walk.FormatError` naming the line.
 
 ``STREAM_READERS`` maps a format name to that function; :mod:`indexer.formats`
 fills it, next to ``FORMATS``.

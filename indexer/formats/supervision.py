@@ -34,7 +34,7 @@ from typing import Any
 
 from indexer.formats import sniff
 from indexer.formats.clock import option_fps
-from indexer.formats.jsonstream import FormatError, attr_value, child_path, track_id
+from indexer.formats.json_walk import FormatError, attr_value, child_path, track_id
 from indexer.formats.pixels import Size, missing_size, option_size, pixel, relative_box
 from indexer.formats.stream import StreamContext, StreamItems
 from indexer.records import Analytics, AttrValue, FrameRecord, ObjectRecord, Record, VideoMeta

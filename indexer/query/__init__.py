@@ -1,7 +1,7 @@
-"""The query language (SPEC 2): the JSON tree, its compact text form, and
+"""The query language (docs/guide/query-language.md): the JSON tree, its compact text form, and
 validation against the ontology.
 
-Users write the tree of SPEC 2 or the text form; :func:`indexer.query.tree.normalize`
+Users write the JSON query tree or the text form; :func:`indexer.query.tree.normalize`
 checks it against the ontology and returns the **normalized tree** that every
 backend evaluates. Normalized nodes, and nothing else:
 
@@ -34,7 +34,7 @@ from indexer.query.tree import normalize
 
 
 def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology) -> dict:
-    """The normalized tree of a request's query: ``query`` (a SPEC 2 JSON tree) or ``q``
+    """The normalized tree of a request's query: ``query`` (a JSON query tree) or ``q``
     (the text form), at most one of them; neither matches everything.
 
     Errors in ``q`` carry ``position``/``line``/``column``, errors in ``query`` a ``path``.

@@ -1,8 +1,8 @@
-"""The compact text form of a query (SPEC 2), for search boxes and URLs::
+"""The compact text form of a query (docs/guide/query-language.md), for search boxes and URLs::
 
     vehicle(type=sedan|suv, color=black) AND scene=intersection AND NOT person
 
-:func:`parse_text` reads it into a SPEC 2 tree, :func:`compile_text` also normalizes
+:func:`parse_text` reads it into a JSON query tree, :func:`compile_text` also normalizes
 that tree against the ontology (every error then points into the text), and
 :func:`to_text` writes a tree back as text, so that the dashboard's sidebar and
 query bar stay in sync.
@@ -126,7 +126,7 @@ _PHRASES = {
 
 
 def parse_text(text: str, ontology: Ontology | None = None) -> dict:
-    """The SPEC 2 tree of a text query (not yet normalized: run ``normalize`` on it).
+    """The JSON query tree of a text query (not yet normalized: run ``normalize`` on it).
 
     With an ``ontology``, a bare ``name=...`` is a frame attribute if the ontology has
     one of that name, else a video attribute (built-ins included), else an error;
@@ -214,7 +214,7 @@ class _Subject:
 
 @v_args(meta=True)
 class _TreeBuilder(Transformer):
-    """Builds the SPEC 2 tree bottom-up, remembering where each part came from."""
+    """Builds the JSON query tree bottom-up, remembering where each part came from."""
 
     def __init__(self, text: str, ontology: Ontology | None):
         super().__init__()
@@ -533,7 +533,7 @@ _OR_LEVEL, _AND_LEVEL, _NOT_LEVEL, _ATOM_LEVEL = range(4)
 
 
 def to_text(tree: Any) -> str:
-    """The text form of a SPEC 2 or normalized tree; ``normalize(parse_text(to_text(t)))``
+    """The text form of a JSON query tree or a normalized tree; ``normalize(parse_text(to_text(t)))``
     equals ``normalize(t)``. Raises :class:`QueryError` (with a path) on a tree it
     cannot write; it does not check names or values against an ontology."""
     if tree == {"and": []}:

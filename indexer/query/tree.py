@@ -1,4 +1,4 @@
-"""Normalization: a user's SPEC 2 tree, checked against the ontology, becomes the
+"""Normalization: a user's JSON query tree (docs/guide/query-language.md), checked against the ontology, becomes the
 normalized tree of :mod:`indexer.query` that every backend evaluates.
 
 Besides typing values and resolving synonyms, normalization makes equivalent trees
@@ -41,7 +41,7 @@ Bound = Callable[[Any, str, str], float]
 
 
 def normalize(tree: Any, ontology: Ontology) -> dict:
-    """Check a SPEC 2 query tree against ``ontology`` and return its normalized tree.
+    """Check a JSON query tree against ``ontology`` and return its normalized tree.
 
     Raises :class:`~indexer.query.errors.QueryError` whose ``path`` points at the
     first problem (``query.and[1].object.attrs.colour``) and whose ``suggestions``

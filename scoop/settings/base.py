@@ -14,7 +14,7 @@ DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
 INSTALLED_APPS = [
-    "scoop.accounts.apps.AdminConfig",  # django.contrib.admin, with the login lockout
+    "accounts.apps.AdminConfig",  # django.contrib.admin, with the login lockout
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -24,9 +24,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "scoop.accounts",
+    "accounts",
     "indexer",
     "analytics",
+    "scoop",  # the project's own commands: serve, load_demo
 ]
 
 MIDDLEWARE = [
@@ -84,7 +85,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Browser sign-in (/login/, /admin/login/, scoop/accounts/lockout.py): failed attempts allowed
+# Browser sign-in (/login/, /admin/login/, accounts/lockout.py): failed attempts allowed
 # per username and per client address within SCOOP_LOGIN_LOCKOUT_S seconds; beyond them,
 # attempts are refused (429) until that window ends. Counted in the default cache.
 SCOOP_LOGIN_FAILURES_PER_USER = env.int("SCOOP_LOGIN_FAILURES_PER_USER", default=5)
@@ -117,7 +118,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "scoop.api.exception_handler",
     # DRF's three, with a JSON parser that refuses absurdly deep JSON with a 400.
     "DEFAULT_PARSER_CLASSES": [
-        "scoop.api.JSONParser",
+        "indexer.request_parsing.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from indexer.models import Video
 from indexer.records import ObjectRecord
-from indexer.worker.embedding import EMBEDDING_DIM
+from scoop_worker.embedding import EMBEDDING_DIM
 from tests.analytics.corpus import FPS, analytics, create_schema, index_video
 
 pytestmark = pytest.mark.django_db

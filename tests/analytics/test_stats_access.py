@@ -1,4 +1,4 @@
-"""Who may use the statistics, region and export endpoints (SPEC 7): analysts and
+"""Who may use the statistics, region and export endpoints (docs/operations/security.md): analysts and
 admins read, admins upload and delete region layers, anonymous users and
 workers get nothing."""
 

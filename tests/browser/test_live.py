@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import pytest
 
+from accounts.services import user_issue_token
 from indexer import live
 from indexer.models import LabelSchema
-from scoop.accounts.services import user_issue_token
 from tests.browser.pages import log_in, wait_for_search
 
 FPS = 10.0

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analytics.bench import _UPLOAD_ONTOLOGY
+from bench.corpus import UPLOAD_ONTOLOGY
 from fixtures.generate_eta import write_eta_video
 from indexer.ontology import parse_schema_document
 from tests.conftest import REPO
@@ -42,7 +42,7 @@ def _manage(data_dir: Path, *args: str, check: bool = True) -> subprocess.Comple
 def _data_dir(path: Path) -> Path:
     path.mkdir()
     _manage(path, "migrate", "--noinput")
-    _manage(path, "shell", "-c", _UPLOAD_ONTOLOGY)
+    _manage(path, "shell", "-c", UPLOAD_ONTOLOGY)
     return path
 
 

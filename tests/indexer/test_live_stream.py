@@ -13,7 +13,6 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.search import search_request
 from indexer.backends.base import SearchRequest
 from indexer.backends.duckdb import SearchBackend as DuckDBBackend
 from indexer.backends.reference import SearchBackend as ReferenceBackend
@@ -23,6 +22,7 @@ from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.query import compile_query
 from indexer.records import Analytics, VideoMeta
+from indexer.selectors import search_request
 from tests.conftest import _client_for
 from tests.samples import sample
 

@@ -1,4 +1,4 @@
-"""Every media endpoint x every role (SPEC 7): analysts and admins watch,
+"""Every media endpoint x every role (docs/operations/security.md): analysts and admins watch,
 workers and admins give media, anonymous users get nothing."""
 
 import pytest
@@ -46,7 +46,7 @@ def test_media_access_matrix(db, method, template, expected, role_index, django_
 
 
 def test_a_logged_in_analyst_streams_with_the_browser_session(db, client, django_user_model):
-    from scoop.accounts.services import user_issue_token
+    from accounts.services import user_issue_token
 
     video = media_video()
     analyst = user_issue_token(username="browser-ann", role="analyst").user

@@ -1,4 +1,4 @@
-"""The JSON query tree (SPEC 2): validation against the ontology and the normalized form."""
+"""The JSON query tree (docs/guide/query-language.md): validation against the ontology and the normalized form."""
 
 from __future__ import annotations
 
@@ -546,7 +546,7 @@ def time_trees():
 
 
 def valid_trees():
-    """SPEC 2 trees that normalize without error."""
+    """JSON query trees that normalize without error."""
     leaves = object_trees() | frame_trees() | video_trees() | event_trees() | geo_trees() | time_trees()
     return st.recursive(
         leaves,

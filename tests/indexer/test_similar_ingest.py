@@ -10,7 +10,7 @@ import json
 import pytest
 
 from indexer.formats import eta
-from indexer.formats.jsonstream import FormatError
+from indexer.formats.json_walk import FormatError
 from indexer.models import Video
 from indexer.ontology import LabelSpec, Ontology
 from indexer.records import Analytics, ObjectRecord, TrackRecord, VideoMeta

@@ -1,4 +1,4 @@
-"""Every route of the URL conf x every role, with the status each must get (SPEC 7).
+"""Every route of the URL conf x every role, with the status each must get (docs/operations/security.md).
 
 ``ACCESS`` is the reviewed table. ``test_every_route_is_in_the_table`` walks the URL
 conf and fails for a route (or a method of it) that the table does not list, so a new

@@ -6,9 +6,9 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 
+from accounts.services import user_issue_token
 from indexer import services
 from indexer.models import Video
-from scoop.accounts.services import user_issue_token
 from scoop.staticfiles import plotly_js_path
 
 PAGES = ("/", "/manage/schemas/", "/manage/ingest/")

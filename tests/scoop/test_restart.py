@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.bench import free_port
-from analytics.load import Api
+from bench.common import free_port
+from bench.load import Api
 from tests.conftest import REPO, require_service
 
 DATABASE = "scoop_test_restart"

@@ -76,7 +76,7 @@ def test_session_searches_and_deletes_need_the_csrf_token():
 
 @pytest.mark.django_db
 def test_token_clients_need_no_csrf_token():
-    from scoop.accounts.services import user_issue_token
+    from accounts.services import user_issue_token
 
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {user_issue_token(username='ada', role='admin').key}")

@@ -15,8 +15,8 @@ from scoop_client import (
     ScoopClient,
     ScoopConnectionError,
 )
-from tests.indexer import worker_video
 from tests.live_scoop import demo_ontology
+from tests.scoop_worker import worker_video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

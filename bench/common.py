@@ -1,0 +1,52 @@
+"""What the benchmark programs share: running ``manage.py`` on a data dir, a free port,
+waiting for a server, tokens, and percentiles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER_START_S = 60
+
+
+def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` on the embedded settings with ``data_dir`` as its data dir; raises when it fails."""
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
+           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
+                          capture_output=capture, text=True)
+
+
+def issue_token(data_dir: Path, name: str, role: str) -> str:
+    """The API token of user ``name`` with ``role`` (created if needed)."""
+    return manage(data_dir, "issue_token", name, "--role", role).stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int) -> None:
+    """Return once a server accepts connections on ``port``; raises after SERVER_START_S seconds."""
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` (0..1) of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
