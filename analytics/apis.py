@@ -20,8 +20,8 @@ from rest_framework.views import APIView
 from analytics import export, figures, geo, regions, similar, stats
 from analytics.models import RegionLayer
 from analytics.search import search_answer_json, search_request, search_run
-from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
+from indexer.search.contract import SearchRequest
 from indexer.selectors import schema_resolve
 from scoop.accounts.roles import IsAdmin, IsAnalyst
 from scoop.api import JSONParser, json_loads_bounded
@@ -30,7 +30,8 @@ MAX_PAGE = 10**9
 
 
 class QueryInput(serializers.Serializer):
-    query = serializers.JSONField(required=False, help_text="query tree (SPEC 2)")
+    query = serializers.JSONField(
+        required=False, help_text="query tree (see the query language guide, docs/guide/query-language.md)")
     q = serializers.CharField(required=False, allow_blank=True, help_text="query in the text form")
     filters = serializers.JSONField(required=False, help_text="{facet_key: [values]}; '!value' excludes")
     gap_s = serializers.FloatField(required=False, default=1.0, min_value=0)

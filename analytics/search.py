@@ -1,5 +1,6 @@
 """Search: a query and sidebar filters in, exact counts, disjunctive facets and
-a page of clips out (SPEC 3, 4)."""
+a page of clips out (see the search guide, docs/guide/search.md, and the facets guide,
+docs/guide/facets.md)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import SearchRequest, SearchResult
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.models import LabelSchema, Video
 from indexer.query import compile_query
+from indexer.search import get_search_backend
+from indexer.search.contract import SearchRequest, SearchResult
 from indexer.selectors import video_stream_url, video_thumbnail_url
 from indexer.services import schema_ontology
 

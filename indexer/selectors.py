@@ -10,14 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import SearchRequest
 from indexer.clips import CLIP_MAX_S, clip_mp4
 from indexer.facets import facets_for
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import parse_schema_document, suggestion
 from indexer.query.tree import normalize
+from indexer.search import get_search_backend
+from indexer.search.contract import SearchRequest
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
 from scoop.accounts.roles import ADMIN, user_has_role
 
