@@ -144,7 +144,7 @@ def _geo_node(spec: dict[str, Any], videos: list[int] | None = None) -> Sql:
     previous = polygon[-1:] + polygon[:-1]
     within = joined(_within("p", videos), "AND", TRUE)
     # PNPOLY as a join: edge (i, j = i - 1) crosses the point's latitude iff min(yi, yj) <= lat < max(yi, yj);
-    # the crossing test is the reference's float expression, term for term.
+    # the crossing test is semantics.in_polygon's float expression, term for term.
     return Sql(
         "f.frame_id IN (SELECT p.frame_id FROM frames p JOIN ("
         "SELECT unnest(?::DOUBLE[]) AS xi, unnest(?::DOUBLE[]) AS yi, "

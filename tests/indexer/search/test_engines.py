@@ -19,7 +19,7 @@ from indexer.search import ENGINES, engine_module, engine_settings, get_search_b
 from indexer.search import duckdb as duckdb_engine
 from indexer.search import reference as reference_engine
 from indexer.search.elasticsearch import backend as es_backend
-from tests.indexer.search.elasticsearch.test_requests import Cluster, _production_settings
+from tests.indexer.search.elasticsearch.test_requests import Cluster, production_settings
 
 KINDS = ("str", "int", "float", "bool")
 
@@ -164,9 +164,9 @@ def test_serve_with_the_reference_engine_indexes_in_its_own_process(
 
 
 def test_production_refuses_the_reference_engine_and_keeps_duckdb_without_a_cluster():
-    refused = _production_settings(SCOOP_SEARCH_ENGINE="reference")
+    refused = production_settings(SCOOP_SEARCH_ENGINE="reference")
     assert refused.returncode != 0
     assert "SCOOP_SEARCH_ENGINE=reference keeps its index in one process's memory" in refused.stderr
-    duckdb = _production_settings()
+    duckdb = production_settings()
     assert duckdb.returncode == 0, duckdb.stderr
     assert "'ENGINE': 'indexer.search.duckdb'" in duckdb.stdout

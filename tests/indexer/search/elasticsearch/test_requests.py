@@ -783,7 +783,7 @@ def test_connect_passes_credentials_certificates_timeout_and_retries(monkeypatch
         es_backend.connect(url="")
 
 
-def _production_settings(**env: str) -> subprocess.CompletedProcess:
+def production_settings(**env: str) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ["PATH"], "SECRET_KEY": "x", "ALLOWED_HOSTS": "scoop.example",
             "DATABASE_URL": "postgres://u:p@db/scoop", "CELERY_BROKER_URL": "redis://redis:6379/0",
             "DJANGO_SETTINGS_MODULE": "scoop.settings.production", "PYTHONPATH": str(REPO)}
@@ -793,14 +793,14 @@ def _production_settings(**env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_settings_pick_elasticsearch_when_a_cluster_is_configured_and_demand_its_secrets():
-    chosen = _production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_API_KEY="a2V5",
+    chosen = production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_API_KEY="a2V5",
                                   ELASTICSEARCH_TIMEOUT="12.5", SCOOP_ES_INDEX_PREFIX="prod")
     assert chosen.returncode == 0, chosen.stderr
     assert "'ENGINE': 'indexer.search.elasticsearch'" in chosen.stdout
     assert "'timeout': 12.5" in chosen.stdout and "'index_prefix': 'prod'" in chosen.stdout
-    missing = _production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_USERNAME="scoop")
+    missing = production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_USERNAME="scoop")
     assert "Set the ELASTICSEARCH_PASSWORD environment variable" in missing.stderr
-    no_url = _production_settings(SCOOP_SEARCH_ENGINE="elasticsearch")
+    no_url = production_settings(SCOOP_SEARCH_ENGINE="elasticsearch")
     assert "Set the ELASTICSEARCH_URL environment variable" in no_url.stderr
 
 
