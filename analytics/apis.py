@@ -21,16 +21,17 @@ from accounts.roles import IsAdmin, IsAnalyst
 from analytics import export, figures, geo, regions, selectors, similar, stats
 from analytics.models import RegionLayer
 from analytics.search import search_answer_json, search_run
-from indexer.backends.base import SearchRequest
 from indexer.media_apis import AnyAccept
 from indexer.request_parsing import JSONParser, json_loads_bounded
+from indexer.search.contract import SearchRequest
 from indexer.selectors import schema_resolve, search_request
 
 MAX_PAGE = 10**9
 
 
 class QueryInput(serializers.Serializer):
-    query = serializers.JSONField(required=False, help_text="query tree (docs/guide/query-language.md)")
+    query = serializers.JSONField(
+        required=False, help_text="query tree (see the query language guide, docs/guide/query-language.md)")
     q = serializers.CharField(required=False, allow_blank=True, help_text="query in the text form")
     filters = serializers.JSONField(required=False, help_text="{facet_key: [values]}; '!value' excludes")
     gap_s = serializers.FloatField(required=False, default=1.0, min_value=0)

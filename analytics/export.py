@@ -1,4 +1,5 @@
-"""Export of the detections in the matching frames (docs/guide/statistics.md), streamed as GeoJSON or CSV.
+"""Export of the detections in the matching frames, streamed as GeoJSON or CSV (see the
+statistics guide, docs/guide/statistics.md).
 
 Each detection of a frame matching the query AND the filters: video id and name,
 frame index, ``t``, label, track, confidence, box (relative x1, y1, x2, y2),
@@ -23,8 +24,8 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import Detection, SearchRequest
+from indexer.search import get_search_backend
+from indexer.search.contract import Detection, SearchRequest
 
 BATCH_SIZE = 5000
 CSV_COLUMNS = ("video", "video_name", "frame", "t", "label", "track", "confidence", "x1", "y1", "x2", "y2",

@@ -1,4 +1,5 @@
-"""Where matching frames and objects were seen, for a map view (docs/guide/statistics.md), as GeoJSON.
+"""Where matching frames and objects were seen, for a map view, as GeoJSON (see the
+statistics guide, docs/guide/statistics.md).
 
 - **Cells**: the located matching frames (``target`` ``frames``) or their detections
   (``objects``) inside the view's bbox, counted per web-mercator tile. The tile
@@ -23,9 +24,9 @@ import math
 from contextlib import closing
 from typing import Any
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import GEO_TARGETS, MAX_TILE_LEVEL, SearchRequest
 from indexer.facets import FacetError
+from indexer.search import get_search_backend
+from indexer.search.contract import GEO_TARGETS, MAX_TILE_LEVEL, SearchRequest
 
 CELL_LEVELS_ABOVE_ZOOM = 3
 MAX_POINTS = 5000

@@ -1,5 +1,5 @@
-"""Region layers (docs/guide/statistics.md): admins upload polygons; statistics count matching frames
-or objects per region.
+"""Region layers: admins upload polygons; statistics count matching frames or objects
+per region (see the statistics guide, docs/guide/statistics.md).
 
 - **Upload**: a GeoJSON file (``.geojson``/``.json``), a zipped shapefile (``.zip``)
   or a GeoPackage (``.gpkg``, its first layer), read with geopandas (pyogrio) and
@@ -34,10 +34,10 @@ from shapely.geometry import mapping
 from shapely.validation import explain_validity
 
 from analytics.models import RegionLayer
-from indexer.backends import get_search_backend
-from indexer.backends.base import GEO_TARGETS, SearchRequest
 from indexer.facets import FacetError
 from indexer.payloads import PayloadError
+from indexer.search import get_search_backend
+from indexer.search.contract import GEO_TARGETS, SearchRequest
 
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".zip": "shapefile", ".gpkg": "geopackage"}
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024

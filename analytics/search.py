@@ -1,5 +1,6 @@
 """Search: a query and sidebar filters in, exact counts, disjunctive facets and
-a page of clips out (docs/guide/search.md, docs/guide/facets.md)."""
+a page of clips out (see the search guide, docs/guide/search.md, and the facets guide,
+docs/guide/facets.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import SearchResult
 from indexer.models import LabelSchema, Video
+from indexer.search import get_search_backend
+from indexer.search.contract import SearchResult
 from indexer.selectors import search_request, video_stream_url, video_thumbnail_url, videos_by_id
 
 

@@ -2,7 +2,7 @@
 in the player, or uploads a crop, and gets the most similar tracks of the corpus, each
 with a clip to play.
 
-The query vector is the picked track's stored vector (:mod:`indexer.backends.vectors`)
+The query vector is the picked track's stored vector (:mod:`indexer.search.vectors`)
 or the crop's embedding by the reference worker's model
 (:func:`scoop_worker.embedding.embed_images`). Candidates are the tracks with a
 detection in a frame matching the request's query and filters (every track with a vector
@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from analytics.search import clip_json
-from indexer.backends import get_search_backend
-from indexer.backends.base import SearchRequest, SimilarTrack
-from indexer.backends.vectors import MAX_K
 from indexer.models import Video
+from indexer.search import get_search_backend
+from indexer.search.contract import SearchRequest, SimilarTrack
+from indexer.search.vectors import MAX_K
 from indexer.selectors import schema_ontology, schema_resolve, search_request, videos_by_id
 
 DEFAULT_K = 20

@@ -1,5 +1,6 @@
-"""Insights (docs/guide/statistics.md): occurrence, co-occurrence with lift and the time histograms of
-the current query and sidebar filters, in their REST form.
+"""Insights: occurrence, co-occurrence with lift and the time histograms of the current
+query and sidebar filters, in their REST form (see the statistics guide,
+docs/guide/statistics.md).
 
 Every statistic reads the **matching frames**: the frames matching the query AND
 every sidebar filter (not disjunctive, unlike the sidebar's facet counts).
@@ -39,11 +40,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analytics.search import json_key
-from indexer.backends import get_search_backend
-from indexer.backends.base import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
-from indexer.backends.reference import implied_pair, scope_problem
 from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
 from indexer.ontology import suggestion
+from indexer.search import get_search_backend
+from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
+from indexer.search.semantics import implied_pair, scope_problem
 
 DEFAULT_BINS = 50
 MAX_BINS = 1000

@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import percentile
-from indexer.backends.base import SearchRequest
-from indexer.backends.duckdb import SearchBackend
-from indexer.backends.vectors import device
 from indexer.ontology import LabelSpec, Ontology
 from indexer.records import Analytics, ObjectRecord, VideoMeta
+from indexer.search.contract import SearchRequest
+from indexer.search.duckdb import SearchBackend
+from indexer.search.vectors import device
 
 ONTOLOGY = Ontology(video_attrs={}, frame_attrs={}, events={},
                     objects={"car": LabelSpec("car", {}), "person": LabelSpec("person", {})})

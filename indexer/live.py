@@ -39,8 +39,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from indexer.backends import get_search_backend
-from indexer.backends.base import DEFAULT_FPS, AppendResult, IndexCounts
 from indexer.formats import STREAM_READERS, FormatError
 from indexer.formats.json_walk import MAX_FPS, MIN_FPS
 from indexer.formats.stream import StreamContext
@@ -48,6 +46,8 @@ from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, payload_dir, storage_guard
 from indexer.records import Analytics, EventRecord, Record, TrackRecord, VideoMeta, Waypoint
+from indexer.search import get_search_backend
+from indexer.search.contract import DEFAULT_FPS, AppendResult, IndexCounts
 from indexer.validation import MODES, Violation, validate
 
 SPOOL_SUFFIX = ".ndjson"

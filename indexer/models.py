@@ -1,5 +1,5 @@
 """Relational records: label schemas, videos and ingest jobs. The detections
-themselves live in the search index (``indexer.backends``)."""
+themselves live in the search index (``indexer.search``)."""
 
 import json
 import uuid

@@ -19,12 +19,12 @@ Conventions, the same for every format:
 - ``path`` is the JSON path of the element in the source payload, used in
   validation reports (``frames.2.objects.objects[0].attrs.attrs[1]``).
 - ``embedding`` is an appearance vector a worker attached to a detection or a
-  whole track (``None`` when absent); see :mod:`indexer.backends.vectors`.
+  whole track (``None`` when absent); see :mod:`indexer.search.vectors`.
 
 The rules that turn records into searchable frames (:func:`frame_location`,
 constant track attributes, frames implied by detections) are applied by each
-backend; the reference evaluator in :mod:`indexer.backends.reference` states
-them most plainly.
+search engine; :mod:`indexer.search.contract` states them and
+:mod:`indexer.search.semantics` writes the shared ones down as code.
 """
 
 from __future__ import annotations

@@ -13,14 +13,14 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts.roles import ADMIN, user_has_role
-from indexer.backends import get_search_backend
-from indexer.backends.base import SearchRequest
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document, suggestion
 from indexer.query import compile_query
 from indexer.query.tree import normalize
+from indexer.search import get_search_backend
+from indexer.search.contract import SearchRequest
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
 from indexer.video_cuts import CUT_MAX_S, cut_mp4
 

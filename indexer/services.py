@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from indexer.backends import get_search_backend
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
 from indexer.live import live_analytics
 from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
@@ -27,6 +26,7 @@ from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
+from indexer.search import get_search_backend
 from indexer.selectors import schema_ontology, schema_resolve
 from indexer.validation import ValidationFailed, checked_records, validate
 

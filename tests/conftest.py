@@ -103,7 +103,7 @@ def _fresh_index(request, tmp_path):
     if not request.config.pluginmanager.hasplugin("django"):
         yield
         return
-    from indexer.backends import _backend
+    from indexer.search import search_backend
 
     settings = request.getfixturevalue("settings")
     settings.SCOOP_DATA_DIR = tmp_path / "data"
@@ -112,6 +112,6 @@ def _fresh_index(request, tmp_path):
     if "data_dir" in options:  # file-based engines get the test's own folder
         options["data_dir"] = str(settings.SCOOP_DATA_DIR)
     settings.SCOOP_SEARCH_BACKEND = {"ENGINE": settings.SCOOP_SEARCH_BACKEND["ENGINE"], "OPTIONS": options}
-    _backend.cache_clear()
+    search_backend.cache_clear()
     yield
-    _backend.cache_clear()
+    search_backend.cache_clear()

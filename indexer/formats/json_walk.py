@@ -29,7 +29,7 @@ from indexer.records import AttrValue
 
 BACKEND = ijson.get_backend("yajl2_c")
 
-# Same value as indexer.backends.base.DEFAULT_FPS; not imported from there
+# Same value as indexer.search.contract.DEFAULT_FPS; not imported from there
 # because that package loads Django settings and the readers must not.
 DEFAULT_FPS = 30.0
 # The frame rates Scoop accepts, whoever gives them (a payload, a reader option, a live

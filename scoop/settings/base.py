@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from indexer.search import engine_settings
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
@@ -168,51 +170,12 @@ SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
 SCOOP_MAP_TILES = env.str("SCOOP_MAP_TILES", default="")
 SCOOP_MAP_ATTRIBUTION = env.str("SCOOP_MAP_ATTRIBUTION", default="")
 
-DUCKDB_ENGINE = "indexer.backends.duckdb"
-ELASTICSEARCH_ENGINE = "indexer.backends.elasticsearch"
-
-# Elasticsearch (indexer.backends.elasticsearch): the cluster, credentials (basic auth or an API
-# key), the CA bundle that signed its certificate, the per-request timeout in seconds, how often
-# a failed or timed-out request is retried on another node, and the prefix of the index names
-# (alias <prefix>-frames).
-ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
-ELASTICSEARCH_USERNAME = env.str("ELASTICSEARCH_USERNAME", default="")
-ELASTICSEARCH_PASSWORD = env.str("ELASTICSEARCH_PASSWORD", default="")
-ELASTICSEARCH_API_KEY = env.str("ELASTICSEARCH_API_KEY", default="")
-ELASTICSEARCH_CA_CERTS = env.str("ELASTICSEARCH_CA_CERTS", default="")
-ELASTICSEARCH_TIMEOUT = env.float("ELASTICSEARCH_TIMEOUT", default=30.0)
-ELASTICSEARCH_MAX_RETRIES = env.int("ELASTICSEARCH_MAX_RETRIES", default=3)
-SCOOP_ES_INDEX_PREFIX = env.str("SCOOP_ES_INDEX_PREFIX", default="scoop")
-
-
-def search_backend(engine: str) -> dict:
-    """``SCOOP_SEARCH_BACKEND`` for an engine module, its options read from the settings above."""
-    if engine == ELASTICSEARCH_ENGINE:
-        options = {
-            "url": ELASTICSEARCH_URL,
-            "username": ELASTICSEARCH_USERNAME,
-            "password": ELASTICSEARCH_PASSWORD,
-            "api_key": ELASTICSEARCH_API_KEY,
-            "ca_certs": ELASTICSEARCH_CA_CERTS,
-            "timeout": ELASTICSEARCH_TIMEOUT,
-            "max_retries": ELASTICSEARCH_MAX_RETRIES,
-            "index_prefix": SCOOP_ES_INDEX_PREFIX,
-        }
-    else:
-        options = {
-            "data_dir": str(SCOOP_DATA_DIR),
-            "memory_limit": env.str("SCOOP_DUCKDB_MEMORY_LIMIT", default="2GB"),
-            # Threads one DuckDB query may use, and searches computed at once per process (the
-            # others queue); default: one per core.
-            "threads": env.int("SCOOP_DUCKDB_THREADS", default=None),
-            "searches": env.int("SCOOP_DUCKDB_SEARCHES", default=None),
-            # Search answers kept per web process for the live index generation (0: none).
-            "result_cache": env.int("SCOOP_RESULT_CACHE", default=256),
-        }
-    return {"ENGINE": engine, "OPTIONS": options}
-
-
-SCOOP_SEARCH_BACKEND = search_backend(env.str("SCOOP_SEARCH_ENGINE", default=DUCKDB_ENGINE))
+# The search engine: duckdb (embedded, the default), elasticsearch, reference (in memory, one
+# process only) or the dotted path of an engine package. Each engine declares its options and the
+# environment variables that set them (OPTIONS in its package, e.g. indexer/search/duckdb/__init__.py);
+# only the chosen engine's are read.
+SCOOP_SEARCH_ENGINE = env.str("SCOOP_SEARCH_ENGINE", default="duckdb")
+SCOOP_SEARCH_BACKEND = engine_settings(SCOOP_SEARCH_ENGINE, env=env, values={"SCOOP_DATA_DIR": str(SCOOP_DATA_DIR)})
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -63,7 +63,7 @@ def street() -> Analytics:
 
 
 def index_video(video_id: int, name: str, video: Analytics) -> None:
-    from indexer.backends import get_search_backend
+    from indexer.search import get_search_backend
 
     get_search_backend().index_video(video_id=video_id, name=name, analytics=video)
 

@@ -232,26 +232,3 @@ def test_occurrence_rejects_an_unknown_unit_and_facet(analyst_client, corpus):
 
     assert unit["path"] == "unit" and "seconds" in unit["detail"]
     assert facet["path"] == "facets[1]"
-
-
-@pytest.mark.parametrize(("low", "high", "max_bins", "expected"), [
-    (0.0, 5.1, 50, (0.0, 0.2, 26)),  # 0.1 s would need 52 bins
-    (0.0, 4.9, 50, (0.0, 0.1, 50)),
-    (12.3, 12.3, 10, (12.3, 0.01, 1)),
-    (1.4, 1.4, 1, (1.39, 0.01, 1)),  # 140 * 0.01 rounds above 1.4: the bin below is taken
-    (0.0, 3e7, 10, (0.0, 5e6, 7)),
-])
-def test_time_bins_take_the_narrowest_width_that_fits(low, high, max_bins, expected):
-    from indexer.backends.reference import VIDEO_TIME_WIDTHS, time_bins
-
-    start, width, bins = time_bins(low, high, max_bins, VIDEO_TIME_WIDTHS)
-
-    assert (start, width, bins) == (pytest.approx(expected[0]), expected[1], expected[2])
-    assert start <= low and high < start + bins * width
-
-
-def test_one_bin_across_zero_starts_at_the_lowest_value():
-    from indexer.backends.reference import VIDEO_TIME_WIDTHS, time_bins
-
-    assert time_bins(-0.2, 4.5, 1, VIDEO_TIME_WIDTHS) == (-0.2, 5.0, 1)
-    assert time_bins(-0.2, 4.5, 2, VIDEO_TIME_WIDTHS) == (-5.0, 5.0, 2)

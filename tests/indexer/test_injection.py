@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from indexer.backends.es_query import PNPOLY, compile_node
 from indexer.ontology import CATEGORICAL, AttrSpec, LabelSpec, Ontology
 from indexer.query import compile_query
 from indexer.records import Analytics, FrameRecord, ObjectRecord, VideoMeta
+from indexer.search.elasticsearch.query import PNPOLY, compile_node
 from tests.analytics.corpus import ONTOLOGY as ROAD
 from tests.analytics.corpus import street
 
@@ -63,7 +63,7 @@ def hostile_video() -> Analytics:
 
 @pytest.fixture
 def hostile(db):
-    from indexer.backends import get_search_backend
+    from indexer.search import get_search_backend
     from indexer.services import schema_create
 
     schema_create(name="hostile", document=hostile_ontology().to_document(), author=None)

@@ -13,15 +13,15 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.backends.base import SearchRequest
-from indexer.backends.duckdb import SearchBackend as DuckDBBackend
-from indexer.backends.reference import SearchBackend as ReferenceBackend
 from indexer.formats.eta_stream import stream_records
 from indexer.formats.stream import StreamContext
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.query import compile_query
 from indexer.records import Analytics, VideoMeta
+from indexer.search.contract import SearchRequest
+from indexer.search.duckdb import SearchBackend as DuckDBBackend
+from indexer.search.reference import SearchBackend as ReferenceBackend
 from indexer.selectors import search_request
 from tests.conftest import _client_for
 from tests.samples import sample

@@ -21,8 +21,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 
-import indexer.backends.duckdb as duckdb_backend
 import indexer.payloads as payloads
+import indexer.search.duckdb.backend as duckdb_backend
+import indexer.search.duckdb.generations as duckdb_generations
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.services import index_rebuild
@@ -179,7 +180,7 @@ def test_read_only_index_dir_fails_the_job_and_keeps_the_previous_index(
 ):
     index_dir = corpus["data"] / "index"
     files = listing(index_dir)
-    fail_writes(monkeypatch, duckdb_backend, errno.EROFS)
+    fail_writes(monkeypatch, duckdb_generations, errno.EROFS)
 
     job = ingest(worker_client, django_capture_on_commit_callbacks, second_payload(corpus), "cam-new")
 
@@ -202,7 +203,7 @@ def test_failed_publish_removes_the_new_generation(corpus, analyst_client, monke
             return _FillingFile(real_open(file, mode, *args, **kwargs), errno.ENOSPC, 3)
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(duckdb_backend, "open", refuse_pointer, raising=False)
+    monkeypatch.setattr(duckdb_generations, "open", refuse_pointer, raising=False)
 
     with pytest.raises(payloads.StorageError, match="disk full"):
         index_rebuild()
@@ -218,7 +219,7 @@ def test_failed_publish_removes_the_new_generation(corpus, analyst_client, monke
 def test_rebuild_on_a_read_only_index_dir_is_a_clear_error(corpus, analyst_client, monkeypatch):
     index_dir = corpus["data"] / "index"
     files = listing(index_dir)
-    fail_writes(monkeypatch, duckdb_backend, errno.EACCES)
+    fail_writes(monkeypatch, duckdb_generations, errno.EACCES)
 
     with pytest.raises(payloads.StorageError) as raised:
         index_rebuild()

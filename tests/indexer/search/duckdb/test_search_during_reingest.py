@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
-from indexer.backends.base import SearchRequest
-from indexer.backends.duckdb import SearchBackend
 from indexer.facets import parse_filters
 from indexer.formats import read_analytics
 from indexer.query import compile_query
+from indexer.search.contract import SearchRequest
+from indexer.search.duckdb import SearchBackend
 
 READERS = 3
 REINGESTS = 6

@@ -1,13 +1,22 @@
-"""The contract every index backend meets.
+"""The contract every search engine meets.
 
-A backend holds the searchable form of every video's analytics and answers
-searches with exact numbers (SPEC 3, 4). Engines: ``reference`` (plain Python,
-the truth), ``duckdb`` (embedded default), ``elasticsearch`` (production).
-``settings.SCOOP_SEARCH_BACKEND`` picks one, like Django's ``CACHES``.
+An engine holds the searchable form of every video's analytics and answers
+searches with exact numbers (clips and counts: the search guide,
+docs/guide/search.md; facets: the facets guide, docs/guide/facets.md). Engines,
+one package each under :mod:`indexer.search`: ``reference`` (plain Python, in
+memory, the truth the others are tested against), ``duckdb`` (the embedded
+default) and ``elasticsearch`` (production). The setting ``SCOOP_SEARCH_ENGINE``
+picks one and ``settings.SCOOP_SEARCH_BACKEND`` holds it with its options, like
+Django's ``CACHES``; each engine declares its options as :class:`EngineOption`.
+
+The rules below are the contract; :mod:`indexer.search.semantics` writes the
+shared ones down as code, once, and lists the decisions every engine follows
+where this contract leaves a choice.
 
 Semantics every engine must agree on:
 
-- A query (normalized tree, see :mod:`indexer.query`) is evaluated per frame.
+- A query (normalized tree, see :mod:`indexer.query` and the query language guide,
+  docs/guide/query-language.md) is evaluated per frame.
   ``object`` nodes hold when one single object of the frame meets all of their
   constraints; ``not`` of an object node: no such object in the frame.
 - An object's effective attributes are its own attributes overridden by the
@@ -20,7 +29,7 @@ Semantics every engine must agree on:
 - ``geo`` holds only for frames with a location. ``time`` compares ``t``.
   ``event`` holds when the frame index lies in ``[start_index, end_index]`` of
   an event with that label and attributes.
-- Clips (SPEC 3): per video, matching frames sorted by ``t``; a new clip starts
+- Clips (the search guide): per video, matching frames sorted by ``t``; a new clip starts
   when ``t - previous t > gap_s + 1e-6`` (the tolerance keeps float rounding of
   frame times from splitting a clip exactly at ``gap_s``). End = last ``t`` +
   1/fps (``analytics.meta.fps``; readers set it, 30 when the payload
@@ -33,7 +42,7 @@ Semantics every engine must agree on:
   the query AND every filter except F's own (see :mod:`indexer.facets` for
   units). Every facet value appears, 0 where none.
 
-Statistics (SPEC 5) are computed over the **matching frames**: the frames
+Statistics (the statistics guide, docs/guide/statistics.md) are computed over the **matching frames**: the frames
 matching the query AND every filter (never disjunctive). ``request.gap_s``
 groups them into clips as above; paging fields are ignored.
 
@@ -41,7 +50,7 @@ groups them into clips as above; paging fields are ignored.
   every facet; ``seconds`` is, per facet value, the duration of the frames
   counted in unit ``frames``: each frame lasts 1/fps of its video, summed as
   ``frames / fps`` per video and exactly rounded over videos
-  (:func:`~indexer.backends.reference.seconds_of`), so engines agree exactly.
+  (:func:`~indexer.search.semantics.seconds_of`), so engines agree exactly.
 - Co-occurrence: units of a scope are the detections in matching frames
   (``object``), the matching frames (``frame``) or their clips (``clip``). A unit
   *has* a value of an object facet when the object (scope object) or one of the
@@ -49,26 +58,26 @@ groups them into clips as above; paging fields are ignored.
   video or event facet when one of the unit's frames satisfies the facet's
   frame predicate. The object scope takes only ``label`` and object facets.
 - Geo: frames without a location never count. A located frame's web-mercator
-  tile at level ``z`` is :func:`~indexer.backends.reference.tile_of` (the float
+  tile at level ``z`` is :func:`~indexer.search.semantics.tile_of` (the float
   formula is part of the contract). ``frames`` counts frames, ``objects`` the
   detections in them. A ``bbox`` is ``[west, south, east, north]`` as in
   ``geo`` query nodes (edges included, west > east crosses the antimeridian).
 - Timeline: matching frames binned over ``t`` and over ``recorded_at + t``
   (videos without ``recorded_at`` are counted as unplaced); bins are chosen
-  from the data range by :func:`~indexer.backends.reference.time_bins`.
+  from the data range by :func:`~indexer.search.semantics.time_bins`.
 - Detections: every detection of the matching frames, ordered by video id,
   frame index and record order, with effective attributes (values that are
   not ``str``, number or ``bool`` are left out; numbers as ``float``).
 - Similar tracks ("find more like this"): a track's vector is its
   ``TrackRecord.embedding`` when given (the first), else the L2-normalized mean of its
-  detections' embeddings (:mod:`indexer.backends.vectors`); untracked detections have
+  detections' embeddings (:mod:`indexer.search.vectors`); untracked detections have
   none. The score is the cosine of two stored float32 unit vectors, summed exactly as
-  :func:`~indexer.backends.vectors.exact_scores` does; a track is a candidate when one
+  :func:`~indexer.search.vectors.exact_scores` does; a track is a candidate when one
   of its detections lies in a frame matching the request (every track without one);
   results are ordered by (score desc, video id, track id), so engines agree exactly.
 - Labels: a frame's objects are *matched* when the frame matches and the object
   satisfies one of the request's positive object predicates
-  (:func:`~indexer.backends.reference.positive_object_specs`), or any object of a
+  (:func:`~indexer.search.semantics.positive_object_specs`), or any object of a
   matching frame when there is none.
 """
 
@@ -84,8 +93,11 @@ import numpy as np
 from indexer.ontology import Ontology
 from indexer.records import Analytics
 
+# Frames per second of a video whose payload gives none.
 DEFAULT_FPS = 30.0
+# A new clip starts when a matching frame comes more than gap_s + this after the previous one.
 GAP_TOLERANCE_S = 1e-6
+# Units statistics count in, co-occurrence scopes, what geo cells count, the deepest tile level.
 STAT_UNITS = ("objects", "tracks", "frames", "clips", "videos", "seconds")
 SCOPES = ("object", "frame", "clip")
 GEO_TARGETS = ("frames", "objects")
@@ -97,6 +109,9 @@ WINDOW_SLACK_S = 1e-9
 
 @dataclass
 class SearchRequest:
+    """A search or statistic: the query, the sidebar filters, how clips are cut and paged, and
+    which facets to count in which unit."""
+
     ontology: Ontology
     query: dict[str, Any]  # normalized tree, already validated
     filters: dict[str, tuple[list[Any], list[Any]]] = field(default_factory=dict)  # indexer.facets.parse_filters
@@ -109,6 +124,8 @@ class SearchRequest:
 
 @dataclass
 class Clip:
+    """A run of matching frames of one video (the search guide): times in seconds, frames by index."""
+
     video_id: int
     start_s: float
     end_s: float
@@ -119,6 +136,8 @@ class Clip:
 
 @dataclass
 class SearchResult:
+    """What a search answers: counts, disjunctive facet counts and one page of clips."""
+
     counts: dict[str, float]  # videos, clips, frames, objects, tracks, duration_s
     facets: dict[str, dict[Any, int]]
     clips: list[Clip]  # the requested page only, ordered by video then start
@@ -127,6 +146,8 @@ class SearchResult:
 
 @dataclass
 class IndexCounts:
+    """What indexing a video (or an append) stored: frames, detections, distinct tracks, events."""
+
     frames: int
     objects: int
     tracks: int
@@ -224,8 +245,30 @@ class SimilarTrack:
     frames: int  # frames holding a detection of the track
 
 
+@dataclass(frozen=True)
+class EngineOption:
+    """One keyword argument of an engine's ``SearchBackend``, as the settings fill it in.
+
+    Each engine package lists its options as ``OPTIONS``. An option is read from the
+    environment variable ``env`` as ``kind`` (``"str"``, ``"int"``, ``"float"`` or ``"bool"``),
+    ``default`` when the variable is unset; or, with ``setting``, it takes the value of that
+    Django setting (the data folder a file-based engine writes under).
+    """
+
+    name: str
+    help: str
+    env: str | None = None
+    kind: str = "str"
+    default: Any = None
+    setting: str | None = None
+
+
 class BaseSearchBackend(abc.ABC):
     """One index engine. Instances are cheap; state lives in the engine."""
+
+    #: True when the index lives in this process's memory: another process (the embedded
+    #: server's helper, a Celery worker, a second web process) neither sees nor changes it.
+    process_local: bool = False
 
     @abc.abstractmethod
     def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
@@ -261,7 +304,7 @@ class BaseSearchBackend(abc.ABC):
     def video_ids(self) -> list[int]:
         """Ids of the indexed videos, ascending."""
 
-    # Statistics (SPEC 5), all over the frames matching the query AND every filter.
+    # Statistics (the statistics guide), all over the frames matching the query AND every filter.
 
     @abc.abstractmethod
     def occurrence(self, *, request: SearchRequest, unit: str) -> dict[str, dict[Any, float]]:
@@ -273,7 +316,7 @@ class BaseSearchBackend(abc.ABC):
         """The matrix of facets ``a`` x ``b`` in ``scope`` (one of :data:`SCOPES`).
 
         ``ValueError`` for an unknown facet or scope, or a pair the scope does not
-        take (:func:`~indexer.backends.reference.scope_problem`)."""
+        take (:func:`~indexer.search.semantics.scope_problem`)."""
 
     @abc.abstractmethod
     def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:

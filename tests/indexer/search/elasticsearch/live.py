@@ -31,7 +31,7 @@ def require_cluster() -> None:
 @contextmanager
 def engine() -> Iterator:
     """A fresh Elasticsearch engine under its own index prefix, dropped on exit."""
-    from indexer.backends.elasticsearch import SearchBackend
+    from indexer.search.elasticsearch import SearchBackend
 
     backend = SearchBackend(
         url=os.environ["ELASTICSEARCH_URL"],

@@ -1,4 +1,5 @@
-"""Every statistic of the DuckDB engine equals the reference evaluator's (SPEC 5, 8).
+"""Every statistic of the DuckDB engine equals the reference engine's (see the statistics
+guide, docs/guide/statistics.md).
 
 The corpora, ontologies and requests are those of the search conformance tests
 (gaps, duplicate frames, tracks with conflicting constants, partial GPS, events,
@@ -19,13 +20,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.backends import duckdb as duckdb_backend
-from indexer.backends import reference
-from indexer.backends.base import SCOPES, STAT_UNITS, SearchRequest
 from indexer.facets import OBJECT_KINDS, facets_for
 from indexer.ontology import Ontology
 from indexer.records import Analytics, FrameRecord, ObjectRecord, VideoMeta, Waypoint
-from tests.indexer.test_backends_conformance import (
+from indexer.search import duckdb as duckdb_backend
+from indexer.search import reference
+from indexer.search.contract import SCOPES, STAT_UNITS, SearchRequest
+from tests.indexer.search.test_conformance import (
     CONFORMANCE,
     LATITUDES,
     LONGITUDES,

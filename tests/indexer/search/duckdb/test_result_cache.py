@@ -1,4 +1,4 @@
-"""Kept search answers (indexer.backends.result_cache): exact while their generation is live,
+"""Kept search answers (indexer.search.duckdb.result_cache): exact while their generation is live,
 never served after a write unless brought up to date with the videos it added, computed once
 for concurrent identical requests."""
 
@@ -10,9 +10,11 @@ import time
 
 import pytest
 
-from indexer.backends import duckdb as duckdb_backend
-from indexer.backends.result_cache import ResultCache, result_key
-from tests.indexer.test_search_semantics import obj, person, search, vehicle, video
+from indexer.search.duckdb import backend as duckdb_backend
+from indexer.search.duckdb import generations
+from indexer.search.duckdb.result_cache import ResultCache, result_key
+from indexer.search.duckdb.search import Search
+from tests.indexer.search.test_search_semantics import obj, person, search, vehicle, video
 
 
 def test_a_kept_answer_is_returned_as_a_copy_and_the_oldest_goes_first():
@@ -161,7 +163,7 @@ def test_searches_computed_at_once_are_bounded(tmp_path, monkeypatch, searches):
     engine = duckdb_backend.SearchBackend(tmp_path, searches=searches)
     engine.index_video(video_id=1, name="a", analytics=video(vehicle(0, color="red"), vehicle(1, color="black")))
     active, most, lock = [0], [0], threading.Lock()
-    summary = duckdb_backend._Search.summary
+    summary = Search.summary
 
     def slow_summary(self, offset, limit):
         with lock:
@@ -172,7 +174,7 @@ def test_searches_computed_at_once_are_bounded(tmp_path, monkeypatch, searches):
             active[0] -= 1
         return summary(self, offset, limit)
 
-    monkeypatch.setattr(duckdb_backend._Search, "summary", slow_summary)
+    monkeypatch.setattr(Search, "summary", slow_summary)
     answers = []
 
     def ask(color):
@@ -259,7 +261,7 @@ def test_answers_kept_before_new_videos_are_indexed_get_their_share_added(tmp_pa
 
 
 def test_answers_older_than_the_write_log_are_computed_again(tmp_path, monkeypatch):
-    monkeypatch.setattr(duckdb_backend, "LOGGED_GENERATIONS", 1)
+    monkeypatch.setattr(generations, "LOGGED_GENERATIONS", 1)
     engine = duckdb_backend.SearchBackend(tmp_path)
     try:
         _red_corpus(engine, 1, 1)

@@ -1,11 +1,11 @@
-"""The Elasticsearch engine's vocabulary: typed terms shared by documents, queries and facets,
-and the compiler from the normalized query tree (:mod:`indexer.query`) to Elasticsearch queries
-over frame documents (layout in :mod:`indexer.backends.elasticsearch`).
+"""The Elasticsearch engine's vocabulary: document types and typed terms shared by documents,
+queries and facets, and the compiler from the normalized query tree (:mod:`indexer.query`) to
+Elasticsearch queries over frame documents (layout in :mod:`indexer.search.elasticsearch.documents`).
 
 **Typed terms.** A value is stored and looked up as the JSON text of a list whose last item is
 the value itself: ``["color","black"]``, ``["parked",true]``, ``["speed",3.0]``. JSON keeps the
 three kinds apart, so ``"true"``, ``true`` and ``1.0`` never meet (the typed-value rule of
-:mod:`indexer.backends.reference`). Numbers are written as doubles (``1`` becomes ``1.0``,
+:func:`indexer.search.semantics.cond_holds`). Numbers are written as doubles (``1`` becomes ``1.0``,
 ``-0.0`` becomes ``0.0``: numbers compare as doubles, as in the DuckDB engine); ``NaN`` and
 ``Infinity`` keep their JSON5 spelling because Elasticsearch's ``double`` fields only hold finite
 numbers, so non-finite attribute values live in the terms alone. Ranges use the ``nums`` nested
@@ -13,16 +13,17 @@ objects (``{"name", "n"}``, finite numbers only) plus the non-finite terms that 
 
 **Queries.** Every node compiles to one filter-context query, never scored:
 ``and`` to ``bool.filter``, ``or`` to ``bool.should`` with ``minimum_should_match: 1``, ``not`` to
-``bool.must_not`` (a missing value meets no condition, so ``not`` of it holds, as in the reference),
+``bool.must_not`` (a missing value meets no condition, so ``not`` of it holds, as the shared rules say),
 ``object``/``event`` to one ``nested`` query holding all of the node's constraints (one object
 meets them all), ``time`` to a ``range`` on ``t``. ``geo`` compares the exact ``lat``/``lon``
 doubles: a ``geo_point`` is stored rounded to about 1e-7 degrees, which would move points that lie
 on a box edge or a polygon edge, so bounding boxes are ``range`` queries on ``lat``/``lon`` (west >
-east becomes "lon >= west OR lon <= east", the antimeridian rule of the reference), and polygons are
-a latitude ``range`` prefilter (PNPOLY only counts edges whose latitude span holds the point, so it
-drops nothing) plus a Painless ``script`` query that runs the reference's PNPOLY expression term
-for term on Java doubles: the same IEEE operations in the same order, hence the same answer on
-every boundary point.
+east becomes "lon >= west OR lon <= east", the antimeridian rule of
+:func:`~indexer.search.semantics.in_bbox`), and polygons are a latitude ``range`` prefilter
+(PNPOLY only counts edges whose latitude span holds the point, so it drops nothing) plus a
+Painless ``script`` query that runs the PNPOLY expression of
+:func:`~indexer.search.semantics.in_polygon` term for term on Java doubles: the same IEEE
+operations in the same order, hence the same answer on every boundary point.
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ from typing import Any
 from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
-from indexer.backends.reference import cond_holds, value_kind
 from indexer.facets import Facet
+from indexer.search.semantics import cond_holds, value_kind
 
 FRAME = "frame"  # doc_type of frame documents, and the scope of frame attributes in terms
 VIDEO = "video"  # doc_type of pointer documents, and the scope of video attributes in terms
+TRACK = "track"  # doc_type of track documents (similarity search)
 # Values an attribute can hold that Elasticsearch's double fields refuse.
 NON_FINITE = (math.nan, math.inf, -math.inf)
 MATCH_ALL = Q("match_all")
 MATCH_NONE = Q("match_none")
 
-# PNPOLY exactly as indexer.backends.reference.in_polygon: edge (i, j = i - 1), the point's
+# PNPOLY exactly as indexer.search.semantics.in_polygon: edge (i, j = i - 1), the point's
 # latitude is y and longitude x. Frames without a location never match.
 PNPOLY = """
 if (doc['lat'].size() == 0) { return false; }
@@ -89,7 +91,13 @@ def live_key(video_id: int, gen: str) -> str:
     return f"{video_id}:{gen}"
 
 
+def track_key(video_id: int, track: str) -> str:
+    """The ``vtrack`` term of a track: candidates are filtered on it."""
+    return f"{video_id}:{track}"
+
+
 def is_typed(value: Any) -> bool:
+    """Whether :func:`typed` found the value a kind (else it matches nothing)."""
     return value is not _UNTYPED
 
 
@@ -117,6 +125,7 @@ def facet_term(facet: Facet, value: Any) -> str:
 
 
 def is_finite_number(value: Any) -> bool:
+    """Whether a value is a number Elasticsearch's ``double`` fields can hold."""
     return value_kind(value) == "num" and math.isfinite(value)
 
 
@@ -140,6 +149,7 @@ def all_of(parts: list[Query]) -> Query:
 
 
 def any_of(parts: list[Query]) -> Query:
+    """The OR of ``parts``; ``match_none`` for none."""
     if not parts:
         return MATCH_NONE
     return parts[0] if len(parts) == 1 else Q("bool", should=parts, minimum_should_match=1)

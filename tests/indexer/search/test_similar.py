@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.backends import duckdb as duckdb_backend
-from indexer.backends import reference
-from indexer.backends.base import SearchRequest
-from indexer.backends.vectors import MAX_K, VECTORS_DIR, TrackVectorBuilder
 from indexer.facets import parse_filters
 from indexer.ontology import CATEGORICAL, AttrSpec, LabelSpec, Ontology
 from indexer.records import Analytics, ObjectRecord, TrackRecord, VideoMeta
+from indexer.search import duckdb as duckdb_backend
+from indexer.search import reference
+from indexer.search.contract import SearchRequest
+from indexer.search.duckdb.track_vectors import VECTORS_DIR
+from indexer.search.vectors import MAX_K, TrackVectorBuilder
 
 ONTOLOGY = Ontology(
     video_attrs={}, frame_attrs={},
@@ -66,7 +67,7 @@ def answer(engine, **kwargs) -> list[tuple[int, str, float]]:
     return [(hit.video_id, hit.track, hit.score) for hit in engine.similar_tracks(**kwargs)]
 
 
-# Brute force, written independently of indexer.backends.vectors --------------------------------
+# Brute force, written independently of indexer.search.vectors ----------------------------------
 
 
 # Candidate restrictions: (query tree, whether a frame's detections make it match).

@@ -1,4 +1,4 @@
-"""Every index backend answers like the reference evaluator (SPEC 8).
+"""Every search engine answers like the reference engine.
 
 Hypothesis generates a small ontology, a corpus of videos as record streams
 (gaps, duplicate frame indices, implied frames, tracks with conflicting
@@ -26,9 +26,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.backends import duckdb as duckdb_backend
-from indexer.backends import reference
-from indexer.backends.base import SearchRequest, SearchResult
 from indexer.facets import UNITS, facets_for, parse_filters
 from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
 from indexer.records import (
@@ -41,7 +38,11 @@ from indexer.records import (
     Waypoint,
     frame_location,
 )
-from tests.indexer import live_elasticsearch
+from indexer.search import duckdb as duckdb_backend
+from indexer.search import reference
+from indexer.search.contract import SearchRequest, SearchResult
+from indexer.search.semantics import frame_locations
+from tests.indexer.search.elasticsearch import live as live_elasticsearch
 
 EXAMPLES = int(os.environ.get("SCOOP_HYPOTHESIS_EXAMPLES", "200"))
 CONFORMANCE = settings(
@@ -449,7 +450,7 @@ def test_vectorized_locations_are_bit_identical(gps, times):
     ordered = sorted(gps, key=lambda waypoint: waypoint.t)
     ordered += [Waypoint(t, 1.0, 2.0) for t in times[:2]]  # waypoints at frame times and duplicate t
     ordered.sort(key=lambda waypoint: waypoint.t)
-    lat, lon = duckdb_backend.frame_locations(ordered, np.array(times, dtype=float))
+    lat, lon = frame_locations(ordered, np.array(times, dtype=float))
     for i, t in enumerate(times):
         expected = frame_location(ordered, t)
         if expected is None:

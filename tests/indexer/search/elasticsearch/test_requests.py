@@ -26,14 +26,14 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, Transpor
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import BulkIndexError
 
-from indexer.backends import elasticsearch as es_backend
-from indexer.backends.base import Clip, SearchRequest
-from indexer.backends.es_query import PNPOLY, compile_node
 from indexer.facets import parse_filters
 from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
+from indexer.search.contract import Clip, SearchRequest
+from indexer.search.elasticsearch import backend as es_backend
+from indexer.search.elasticsearch.query import PNPOLY, compile_node
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 ALIAS = "scoop-frames"
 INDEX = "scoop-frames-initial"
 
@@ -401,7 +401,7 @@ def test_geo_nodes_compare_exact_coordinates():
 
 
 def test_the_polygon_script_is_the_reference_pnpoly_expression():
-    # The crossing test in the same float order as indexer.backends.reference.in_polygon.
+    # The crossing test in the same float order as indexer.search.semantics.in_polygon.
     assert "(yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi" in PNPOLY
     assert "int j = i == 0 ? n - 1 : i - 1;" in PNPOLY
     assert "if (doc['lat'].size() == 0) { return false; }" in PNPOLY
@@ -783,7 +783,7 @@ def test_connect_passes_credentials_certificates_timeout_and_retries(monkeypatch
         es_backend.connect(url="")
 
 
-def _production_settings(**env: str) -> subprocess.CompletedProcess:
+def production_settings(**env: str) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ["PATH"], "SECRET_KEY": "x", "ALLOWED_HOSTS": "scoop.example",
             "DATABASE_URL": "postgres://u:p@db/scoop", "CELERY_BROKER_URL": "redis://redis:6379/0",
             "DJANGO_SETTINGS_MODULE": "scoop.settings.production", "PYTHONPATH": str(REPO)}
@@ -793,14 +793,14 @@ def _production_settings(**env: str) -> subprocess.CompletedProcess:
 
 
 def test_production_settings_pick_elasticsearch_when_a_cluster_is_configured_and_demand_its_secrets():
-    chosen = _production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_API_KEY="a2V5",
+    chosen = production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_API_KEY="a2V5",
                                   ELASTICSEARCH_TIMEOUT="12.5", SCOOP_ES_INDEX_PREFIX="prod")
     assert chosen.returncode == 0, chosen.stderr
-    assert "'ENGINE': 'indexer.backends.elasticsearch'" in chosen.stdout
+    assert "'ENGINE': 'indexer.search.elasticsearch'" in chosen.stdout
     assert "'timeout': 12.5" in chosen.stdout and "'index_prefix': 'prod'" in chosen.stdout
-    missing = _production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_USERNAME="scoop")
+    missing = production_settings(ELASTICSEARCH_URL="https://es:9200", ELASTICSEARCH_USERNAME="scoop")
     assert "Set the ELASTICSEARCH_PASSWORD environment variable" in missing.stderr
-    no_url = _production_settings(SCOOP_SEARCH_ENGINE="indexer.backends.elasticsearch")
+    no_url = production_settings(SCOOP_SEARCH_ENGINE="elasticsearch")
     assert "Set the ELASTICSEARCH_URL environment variable" in no_url.stderr
 
 

@@ -1,7 +1,7 @@
 """Answers kept per process, keyed by the index generation that computed them.
 
 An answer depends on the request and on the index contents only, and an index
-generation never changes once published (:mod:`indexer.backends.duckdb`). So an
+generation never changes once published (:mod:`indexer.search.duckdb.generations`). So an
 answer computed on a generation stays exact for as long as that generation is the
 live one, and the next write publishes a new generation, whose requests miss. This
 is the idea of Elasticsearch's shard request cache, which drops its entries on
@@ -15,7 +15,7 @@ that answer (single flight), so a burst after a write costs one computation.
 An answer may also be brought up to date instead of recomputed: entries carry the
 version (index generation) they were computed on, and a caller on a later version
 may pass ``update``, which gets the kept version and answer and returns the answer
-for its own version, or None when it cannot (:mod:`indexer.backends.duckdb` adds the
+for its own version, or None when it cannot (:mod:`indexer.search.duckdb.backend` adds the
 share of videos indexed since, when nothing else changed).
 
 Callers get their own deep copy, so no one can change a kept answer.

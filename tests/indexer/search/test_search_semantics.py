@@ -14,9 +14,6 @@ from typing import Any
 
 import pytest
 
-from indexer.backends import duckdb as duckdb_backend
-from indexer.backends import reference
-from indexer.backends.base import SearchRequest, SearchResult
 from indexer.facets import parse_filters
 from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
 from indexer.records import (
@@ -28,9 +25,12 @@ from indexer.records import (
     VideoMeta,
     Waypoint,
 )
-from tests.indexer import live_elasticsearch
+from indexer.search import duckdb as duckdb_backend
+from indexer.search import reference
+from indexer.search.contract import SearchRequest, SearchResult
+from tests.indexer.search.elasticsearch import live as live_elasticsearch
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 INJECTION = "x'; DROP TABLE frames; --"
 
 ONTOLOGY = Ontology(
@@ -398,8 +398,8 @@ def test_the_index_survives_a_restart(engine, tmp_path):
     expected = search(engine).counts
     printed = _run_python(
         "import json\n"
-        "from tests.indexer.test_search_semantics import search\n"
-        "from indexer.backends.duckdb import SearchBackend\n"
+        "from tests.indexer.search.test_search_semantics import search\n"
+        "from indexer.search.duckdb import SearchBackend\n"
         f"print(json.dumps(search(SearchBackend({str(tmp_path)!r})).counts))\n"
     )
     assert json.loads(printed) == expected
@@ -441,8 +441,8 @@ def test_a_reader_sees_the_old_or_the_new_index_never_a_mix(engine, tmp_path):
     engine.index_video(video_id=1, name="v", analytics=old_analytics())
     writer = subprocess.Popen(
         [sys.executable, "-c",
-         "from tests.indexer.test_search_semantics import new_analytics, old_analytics\n"
-         "from indexer.backends.duckdb import SearchBackend\n"
+         "from tests.indexer.search.test_search_semantics import new_analytics, old_analytics\n"
+         "from indexer.search.duckdb import SearchBackend\n"
          f"engine = SearchBackend({str(tmp_path)!r})\n"
          "for round in range(8):\n"
          "    build = new_analytics if round % 2 == 0 else old_analytics\n"

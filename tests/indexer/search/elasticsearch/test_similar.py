@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.backends import elasticsearch as es_backend
-from indexer.backends import reference
-from indexer.backends.base import SearchRequest
-from indexer.backends.es_search import COSINE_SCRIPT, SHORTLIST_EXTRA
 from indexer.records import Analytics, ObjectRecord, VideoMeta
-from tests.indexer import test_backend_elasticsearch_requests as requests_tests
-from tests.indexer.test_backend_elasticsearch_requests import (
+from indexer.search import reference
+from indexer.search.contract import SearchRequest
+from indexer.search.elasticsearch import backend as es_backend
+from indexer.search.elasticsearch.similar import COSINE_SCRIPT, SHORTLIST_EXTRA
+from tests.indexer.search.elasticsearch import test_requests as requests_tests
+from tests.indexer.search.elasticsearch.test_requests import (
     INDEX,
     ONTOLOGY,
     SHARDS,

@@ -1,0 +1,518 @@
+"""The DuckDB engine's :class:`SearchBackend`: generations written, read and searched.
+
+Writes stage a video (:mod:`~indexer.search.duckdb.staging`), then copy the live generation,
+change the copy and publish it (:mod:`~indexer.search.duckdb.generations`). Reads open the
+live generation read-only once per process and a cursor per thread; searches
+(:mod:`~indexer.search.duckdb.search`) and statistics (:mod:`~indexer.search.duckdb.statistics`)
+run on it. Search answers are kept per process (:mod:`~indexer.search.duckdb.result_cache`)
+in two parts, counts with the first clips and facets; an answer kept from an earlier
+generation of the same lineage gets the share of the videos indexed since added: every
+count, facet and clip of a search is a sum over videos.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import shutil
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+
+from indexer.payloads import storage_guard
+from indexer.records import Analytics
+from indexer.search.contract import (
+    WINDOW_SLACK_S,
+    AppendResult,
+    BaseSearchBackend,
+    Clip,
+    Cooccurrence,
+    CooccurrencePairs,
+    Detection,
+    Histogram,
+    IndexCounts,
+    LocatedFrame,
+    SearchRequest,
+    SearchResult,
+    SimilarTrack,
+    Timeline,
+)
+from indexer.search.duckdb.compiler import located
+from indexer.search.duckdb.generations import Generations, Snapshot, generation_number, log_generation
+from indexer.search.duckdb.result_cache import ResultCache, result_key
+from indexer.search.duckdb.schema import SCHEMA
+from indexer.search.duckdb.search import Search
+from indexer.search.duckdb.sql import TRUE, Sql, joined
+from indexer.search.duckdb.staging import append_video, delete_rows, insert_staged, load_video, stage_video
+from indexer.search.duckdb.statistics import (
+    ATTRS_CTE,
+    DETECTIONS,
+    Stats,
+    attr_dict,
+    box_list,
+    matched_ids,
+    row_detection,
+)
+from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_delete, vectors_store
+from indexer.search.semantics import (
+    check_target,
+    check_tile_level,
+    check_video_id,
+    cooccurrence_facets,
+    empty_result,
+    page_bounds,
+    pairs_facets,
+    requested_facets,
+    stat_unit,
+)
+from indexer.search.vectors import TrackVectorBuilder, check_k, query_vector
+
+T = TypeVar("T")
+
+
+# Clips kept with a search's counts in the result cache: pages within them are slices (a
+# page reaching past them is computed on its own). At least the largest page size.
+KEPT_CLIPS = 1_000
+
+
+# Kept answers ------------------------------------------------------------------------------------
+
+
+def _summary_sum(kept: tuple[dict[str, float], list[Clip]],
+                 more: tuple[dict[str, float], list[Clip]]) -> tuple[dict[str, float], list[Clip]]:
+    """Counts and first clips of two disjoint sets of videos together (clips never span videos,
+    and tracks, clips and videos are told apart by video, so every count adds up)."""
+    (counts, clips), (more_counts, more_clips) = kept, more
+    merged = heapq.merge(clips, more_clips, key=lambda clip: (clip.video_id, clip.start_s, clip.start_frame))
+    return {name: counts[name] + more_counts[name] for name in counts}, list(merged)[:KEPT_CLIPS]
+
+
+def _facets_sum(kept: dict[str, dict[Any, float]], more: dict[str, dict[Any, float]]) -> dict[str, dict[Any, float]]:
+    """Facet counts of two disjoint sets of videos together."""
+    return {key: {value: count + more[key][value] for value, count in values.items()} for key, values in kept.items()}
+
+
+# The engine --------------------------------------------------------------------------------------
+
+
+class SearchBackend(BaseSearchBackend):
+    """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
+
+    def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None,
+                 result_cache: int = 256, searches: int | None = None):
+        self.root = Path(data_dir) / "index"
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self._generations = Generations(self.root)
+        self._local = threading.local()
+        self._open_lock = threading.Lock()
+        self._shared: tuple[int, str, duckdb.DuckDBPyConnection, tuple] | None = None
+        # Search answers of the live generation (result_cache entries; 0: none kept).
+        self._results = ResultCache(result_cache)
+        # Searches computed at once in this process; the others queue (first come, first
+        # served) instead of all sharing the cores and all finishing late.
+        self._searching = threading.BoundedSemaphore(searches or os.cpu_count() or 1)
+        self._vectors = VectorSearch(self.root)
+
+    def _config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"memory_limit": self.memory_limit}
+        if self.threads is not None:
+            config["threads"] = self.threads
+        return config
+
+    # Writing
+
+    @contextmanager
+    def _new_generation(self, *, copy_current: bool, videos: Collection[int] | None,
+                        staging: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to the next generation; published only if the block succeeds.
+
+        With ``staging`` (an in-memory connection holding staged temp tables), the next
+        generation is attached to it and made its default database, so the block's
+        statements read the staged tables and write the index. ``videos``: those the block
+        writes (None: any, as a rebuild does), for the generation log.
+
+        A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
+        unpublished file is removed and the live generation stays as it was.
+        """
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
+            previous = self._generations.current()
+            name = self._generations.next_name()
+            path = self.root / name
+            try:
+                if copy_current and previous:
+                    shutil.copyfile(self.root / previous, path)
+                con = duckdb.connect(str(path), config=self._config()) if staging is None else _attached(staging, path)
+                try:
+                    con.execute(SCHEMA)
+                    log_generation(con, generation_number(name), videos)
+                    # No transaction: nobody can see this file until it is published, and
+                    # DuckDB keeps every DataFrame staged inside a transaction alive until it
+                    # ends, which made memory grow with the payload.
+                    yield con
+                    con.execute("CHECKPOINT" if staging is None else f"CHECKPOINT {_ATTACHED}")
+                finally:
+                    if staging is None:
+                        con.close()
+                    else:
+                        staging.execute(f"USE memory; DETACH {_ATTACHED}")
+                self._generations.publish(name)
+            except BaseException:
+                if self._generations.current() != name:
+                    self._generations.remove_unpublished(name)
+                raise
+            self._generations.prune(previous=previous)
+            vector_files_prune(self.root, [previous, name], self._config())
+
+    def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
+        """Replace the video's rows in a new generation and publish it.
+
+        The records are read, checked and staged in memory first, outside the write lock, so
+        that several workers parse their videos at once and take turns only to insert them."""
+        check_video_id(video_id)
+        builder = TrackVectorBuilder()
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+            self.root.mkdir(parents=True, exist_ok=True)
+            # What does not fit in memory spills next to the index, not into the working directory.
+            spill = str(self.root / "staging.tmp")
+            staging = duckdb.connect(":memory:", config={**self._config(), "temp_directory": spill})
+        try:
+            with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+                stage_video(staging, name, builder.tap(analytics))
+            with self._new_generation(copy_current=True, videos=[video_id], staging=staging) as con:
+                delete_rows(con, video_id)
+                counts = insert_staged(con, video_id, name, analytics.meta)
+                vectors_store(con, self.root, video_id, builder.tracks())
+                return counts
+        finally:
+            staging.close()
+
+    def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
+        """Add the chunk's new frames in a new generation and publish it."""
+        with self._new_generation(copy_current=True, videos=[video_id]) as con:
+            return append_video(con, video_id, name, analytics)
+
+    def delete_video(self, *, video_id: int) -> None:
+        """Publish a generation without the video (a no-op write when it is absent)."""
+        with self._new_generation(copy_current=True, videos=[video_id]) as con:
+            delete_rows(con, video_id)
+            vectors_delete(con, video_id)
+
+    def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
+        """Build a fresh generation from scratch (videos in id order) and publish it."""
+        latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
+        with self._new_generation(copy_current=False, videos=None) as con:
+            for video_id in sorted(latest):
+                _load_video_with_vectors(con, self.root, video_id, *latest[video_id])
+
+    # Reading
+
+    def _reader(self) -> duckdb.DuckDBPyConnection | None:
+        """This thread's read-only cursor on the live generation (None before the first write)."""
+        for _attempt in range(3):
+            name = self._generations.current()
+            if name is None:
+                return None
+            cached = getattr(self._local, "reader", None)
+            if cached is not None and cached[0] == os.getpid():
+                if cached[1] == name:
+                    return cached[2]
+                cached[2].close()
+            self._local.reader = None
+            try:
+                database, snapshot = self._database(name)
+            except (duckdb.IOException, FileNotFoundError):
+                continue  # pruned between reading CURRENT and opening it: read CURRENT again
+            con = database.cursor()
+            self._local.reader = (os.getpid(), name, con, snapshot)
+            return con
+        raise RuntimeError(f"could not open the current index generation in {self.root}")
+
+    def _database(self, name: str) -> tuple[duckdb.DuckDBPyConnection, Snapshot]:
+        """The process's connection to generation ``name``, whose cursors the threads use.
+
+        One database instance per process keeps its catalog and buffer pool warm across
+        requests: a web server that answers each request on a new thread would otherwise
+        open the file afresh every time (about 50 ms at 1M detections). The previous
+        generation's connection is dropped, not closed: threads still reading it keep
+        their cursors, and it closes when the last one goes.
+
+        Also the generation's :class:`Snapshot`: kept answers are keyed by its lineage (or,
+        in a generation without one, its file's identity), so a data dir wiped and written
+        again can never serve old ones."""
+        with self._open_lock:
+            shared = self._shared
+            if shared is None or shared[0] != os.getpid() or shared[1] != name:
+                path = self.root / name
+                con = duckdb.connect(str(path), read_only=True, config=self._config())
+                stat = path.stat()
+                identity = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+                snapshot = Snapshot.read(con, identity, generation_number(name) or 0)
+                self._shared = shared = (os.getpid(), name, con, snapshot)
+            return shared[2], shared[3]
+
+    def close(self) -> None:
+        """Close this thread's cursor and let go of the process's connection (tests; a process
+        exit does it too)."""
+        cached = getattr(self._local, "reader", None)
+        if cached is not None and cached[0] == os.getpid():
+            cached[2].close()
+        self._local.reader = None
+        with self._open_lock:
+            self._shared = None
+
+    def search(self, *, request: SearchRequest) -> SearchResult:
+        """Counts, disjunctive facets and a page of clips from the live generation."""
+        con = self._reader()
+        if con is None:
+            return empty_result(request)
+        offset, limit = page_bounds(request)
+        if self._results.max_entries <= 0 or offset + limit > KEPT_CLIPS:
+            with self._searching:
+                return Search(con, request).run()
+        # Kept in two parts, so that paging (same query and filters, any facets) reuses the counts
+        # and clips, and a change of facets or unit reuses them too. One search computes both, so
+        # a miss of both builds each frame set once. An answer kept from an earlier generation of
+        # the same lineage gets the share of the videos indexed since added, when nothing else
+        # changed (analysts keep their answers while a worker ingests new videos).
+        snapshot: Snapshot = self._local.reader[3]
+        asked = (snapshot.lineage or snapshot.identity, request.ontology, request.query, request.filters,
+                 request.gap_s)
+        searches: dict[tuple[int, ...] | None, Search] = {}
+
+        def on(videos: list[int] | None) -> Search:
+            key = None if videos is None else tuple(videos)
+            if key not in searches:
+                searches[key] = Search(con, request, videos=videos)
+            return searches[key]
+
+        def kept(kind: str, asked_too: tuple, compute: Callable[[Search], T], add: Callable[[T, T], T]) -> T:
+            """One kept part: computed over every video, or a kept one plus the videos written since."""
+            def since(generation: int, answer: T) -> T | None:
+                videos = snapshot.added_since(generation)
+                if not videos:
+                    return answer if videos == [] else None
+                return add(answer, self._limited(compute, on(videos)))
+
+            return self._results.get_or_compute(result_key(kind, *asked, *asked_too),
+                                                lambda: self._limited(compute, on(None)),
+                                                version=snapshot.generation, update=since)
+
+        try:
+            counts, first_clips = kept("summary", (), lambda search: search.summary(0, KEPT_CLIPS), _summary_sum)
+            facets = kept("facets", (request.facet_unit, request.facets), Search.facet_counts, _facets_sum)
+        finally:
+            for search in searches.values():
+                search.drop()
+        return SearchResult(counts=counts, facets=facets, clips=first_clips[offset:offset + limit],
+                            total_clips=int(counts["clips"]))
+
+    def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
+        with self._searching:
+            return compute(*args)
+
+    def video_ids(self) -> list[int]:
+        """Indexed video ids, ascending."""
+        con = self._reader()
+        if con is None:
+            return []
+        return [row[0] for row in con.execute("SELECT video_id FROM videos ORDER BY video_id").fetchall()]
+
+
+    # Statistics
+
+    @contextmanager
+    def _stats(self, request: SearchRequest, *, clip_ids: bool = False,
+               own_connection: bool = False) -> Iterator[Stats | None]:
+        """Statistics on the live generation (None before the first write). ``clip_ids`` when
+        they count clips; ``own_connection`` for iterators, whose temp tables must outlive
+        other calls on this thread's reader."""
+        reader = self._reader()
+        if reader is None:
+            yield None
+            return
+        con = reader.cursor() if own_connection else reader
+        stats = Stats(con, request, clip_ids=clip_ids)
+        try:
+            yield stats
+        finally:
+            stats.drop()
+            if own_connection:
+                con.close()
+
+    def occurrence(self, *, request: SearchRequest, unit: str) -> dict[str, dict[Any, float]]:
+        """Facet families grouped over the main frame set, like search's facets but never disjunctive."""
+        stat_unit(unit)
+        with self._stats(request, clip_ids=unit == "clips") as stats:
+            if stats is None:
+                facets = requested_facets(request)
+                return {facet.key: dict.fromkeys(facet.values, 0.0 if unit == "seconds" else 0) for facet in facets}
+            return stats.occurrence(unit)
+
+    def cooccurrence(self, *, request: SearchRequest, a: str, b: str, scope: str) -> Cooccurrence:
+        """One join of the two facets' (unit, value) rows on the unit."""
+        facet_a, facet_b = cooccurrence_facets(request, a, b, scope)
+        with self._stats(request, clip_ids=scope == "clip") as stats:
+            if stats is None:
+                rows, cols = list(facet_a.values), list(facet_b.values)
+                return Cooccurrence(rows=rows, cols=cols, matrix=[[0] * len(cols) for _ in rows],
+                                    row_totals=[0] * len(rows), col_totals=[0] * len(cols), total=0)
+            return stats.cooccurrence(facet_a, facet_b, scope)
+
+    def cooccurrence_pairs(self, *, request: SearchRequest, scope: str, facets: list[str]) -> CooccurrencePairs:
+        """A self-join of every facet's (unit, value) rows on the unit."""
+        chosen = pairs_facets(request, facets, scope)
+        with self._stats(request, clip_ids=scope == "clip") as stats:
+            if stats is None:
+                marginals = {(facet.key, value): 0 for facet in chosen for value in facet.values}
+                return CooccurrencePairs(total=0, marginals=marginals, pairs={})
+            return stats.pairs(chosen, scope)
+
+    def geo_cells(self, *, request: SearchRequest, z: int, bbox: list[float] | None,
+                  target: str) -> dict[tuple[int, int], int]:
+        """Tiles computed in SQL with :func:`tile_of`'s float expression, grouped."""
+        check_tile_level(z)
+        check_target(target)
+        with self._stats(request) as stats:
+            return {} if stats is None else stats.geo_cells(z, bbox, target)
+
+    def located_frames(self, *, request: SearchRequest, bbox: list[float] | None,
+                       batch_size: int = 10_000) -> Iterator[list[LocatedFrame]]:
+        """Streamed from the main frame set on a connection of its own."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        with self._stats(request, own_connection=True) as stats:
+            if stats is None:
+                return
+            where = located(bbox)
+            result = stats.con.execute(
+                f"SELECT f.video_id, f.idx, f.t, f.lat, f.lon, f.n_objects FROM {stats.located_source()} "
+                f"WHERE {where.text} ORDER BY f.frame_id", where.params)
+            while rows := result.fetchmany(batch_size):
+                yield [LocatedFrame(*row) for row in rows]
+
+    def timeline(self, *, request: SearchRequest, max_bins: int) -> Timeline:
+        """The data range first, then one grouped count per axis."""
+        if max_bins < 1:
+            raise ValueError("max_bins must be >= 1")
+        with self._stats(request) as stats:
+            if stats is None:
+                return Timeline(video_time=Histogram(start=None, width=None, counts=[]),
+                                wall_clock=Histogram(start=None, width=None, counts=[]), unplaced=0)
+            return stats.timeline(max_bins)
+
+    def detections(self, *, request: SearchRequest, batch_size: int = 10_000) -> Iterator[list[Detection]]:
+        """One sorted query per video (so no sort holds more than one video), fetched in batches."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        with self._stats(request, own_connection=True) as stats:
+            if stats is None:
+                return
+            table = stats.main().table
+            video_ids = [row[0] for row in stats.con.execute(
+                f"SELECT DISTINCT video_id FROM {table} ORDER BY video_id").fetchall()]
+            attrs = ATTRS_CTE.format(
+                where=f"a.video_id = $video_id AND a.frame_id IN (SELECT frame_id FROM {table})")
+            sql = DETECTIONS.format(attrs=attrs, m=table)
+            batch: list[Detection] = []
+            for video_id in video_ids:
+                result = stats.con.execute(sql, {"video_id": video_id})
+                while rows := result.fetchmany(batch_size):
+                    for row in rows:
+                        batch.append(row_detection(row))
+                        if len(batch) == batch_size:
+                            yield batch
+                            batch = []
+            if batch:
+                yield batch
+
+    def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
+                     request: SearchRequest | None) -> list[dict[str, Any]]:
+        """The window's frames and objects; with a request, the frames matching it and the
+        objects meeting one of its positive object predicates."""
+        con = self._reader()
+        if con is None:
+            return []
+        window = [Sql("f.video_id = ?", [video_id]), Sql("f.t >= ?", [start_s - WINDOW_SLACK_S])]
+        if end_s is not None:
+            window.append(Sql("f.t < ?", [end_s - WINDOW_SLACK_S]))
+        where = joined(window, "AND", TRUE)
+        frames = {
+            frame_id: {"index": index, "t": t, "objects": []}
+            for frame_id, index, t in con.execute(
+                f"SELECT f.frame_id, f.idx, f.t FROM frames f WHERE {where.text} ORDER BY f.idx", where.params
+            ).fetchall()
+        }
+        window_frames = f"SELECT f.frame_id FROM frames f WHERE {where.text}"
+        objects = con.execute(
+            f"""WITH {ATTRS_CTE.format(where=f"a.frame_id IN ({window_frames})")}
+            SELECT o.frame_id, o.object_id, o.label, o.track, o.confidence, o.x1, o.y1, o.x2, o.y2, oa.attrs
+            FROM objects o LEFT JOIN attrs oa ON oa.object_id = o.object_id
+            WHERE o.frame_id IN ({window_frames}) ORDER BY o.frame_id, o.object_id""",
+            where.params + where.params,
+        ).fetchall()
+        matched_frames, matched_objects = matched_ids(con, where, request) if request is not None else (None, set())
+        for frame_id, object_id, label, track, confidence, x1, y1, x2, y2, attr_rows in objects:
+            shown = {"label": label, "track": track, "confidence": confidence, "box": box_list(x1, y1, x2, y2),
+                     "attrs": attr_dict(attr_rows)}
+            if matched_frames is not None:
+                shown["matched"] = object_id in matched_objects
+            frames[frame_id]["objects"].append(shown)
+        if matched_frames is not None:
+            for frame_id, frame in frames.items():
+                frame["matched"] = frame_id in matched_frames
+        return list(frames.values())
+
+    # Similarity
+
+    def similar_tracks(self, *, request: SearchRequest | None, vector: Any, k: int,
+                       exclude: Collection[tuple[int, str]] = ()) -> list[SimilarTrack]:
+        """Exact top-k with torch over the live generation's vectors (:mod:`indexer.search.duckdb.track_vectors`);
+        candidates are the tracks with a detection in the request's main frame set."""
+        con = self._reader()
+        if con is None:
+            check_k(k)
+            query_vector(vector)
+            return []
+        generation = self._local.reader[1]  # the generation ``con`` reads: its vectors are cached by name
+        if request is None:
+            return self._vectors.similar(con, generation, vector=vector, k=k, exclude=exclude, frames=None)
+        stats = Stats(con, request, clip_ids=False)
+        try:
+            main = stats.main()
+            return self._vectors.similar(con, generation, vector=vector, k=k, exclude=exclude,
+                                         frames=None if main.whole else main.table)
+        finally:
+            stats.drop()
+
+    def track_vector(self, *, video_id: int, track: str) -> np.ndarray | None:
+        """The track's row of its video's vector file."""
+        con = self._reader()
+        return None if con is None else self._vectors.track_vector(con, video_id, track)
+
+
+# Writing helpers ---------------------------------------------------------------------------------
+
+_ATTACHED = "scoop_generation"
+
+
+def _attached(staging: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
+    """``staging`` with the database file at ``path`` attached as its default database."""
+    quoted = str(path).replace("'", "''")
+    staging.execute(f"ATTACH '{quoted}' AS {_ATTACHED}; USE {_ATTACHED}")
+    return staging
+
+
+def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,
+                             analytics: Analytics) -> IndexCounts:
+    """:func:`~indexer.search.duckdb.staging.load_video`, plus the video's track vectors,
+    computed in the same pass over the records."""
+    builder = TrackVectorBuilder()
+    counts = load_video(con, video_id, name, builder.tap(analytics))
+    vectors_store(con, root, video_id, builder.tracks())
+    return counts

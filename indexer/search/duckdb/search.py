@@ -1,0 +1,271 @@
+"""A search in DuckDB: frame sets in temp tables, then counts, clips and facets read from them.
+
+The normalized tree compiles to one boolean SQL expression over ``frames f``
+(:mod:`indexer.search.duckdb.compiler`). Each distinct frame set (the query AND all
+filters, plus one per filtered facet for disjunctive counts) is computed once
+into a temp table (with clip numbers only where something counts clips: the
+main set, and a facet's set when its unit is clips); counts, the clip page and one grouped
+aggregation per facet family (labels, object attributes, frame attributes,
+video attributes, event labels, event attributes) read it. When a frame set
+holds every frame, per-object families skip the join with it. Every value from
+the request is a bound parameter; only identifiers and constants written here
+are formatted in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from indexer.facets import Facet, filters_to_node
+from indexer.search.contract import Clip, SearchRequest, SearchResult
+from indexer.search.duckdb.compiler import compile_node
+from indexer.search.duckdb.facets import FAMILIES, KEYED_SCOPES, AttrKeys, family_name, family_sql
+from indexer.search.duckdb.sql import TRUE, Sql, is_in, joined
+from indexer.search.semantics import clip_break_s, facet_set_key, facet_unit, page_bounds, requested_facets, seconds_of
+
+# Frame sets and counts ---------------------------------------------------------------------------
+
+
+@dataclass
+class FrameSet:
+    """A table of matching frames (``frame_id, video_id, idx, t, n_objects, clip_id``)."""
+
+    table: str
+    whole: bool  # every indexed frame matches: per-object facets can skip the join
+    clip_ids: bool  # clip_id is computed (else NULL)
+
+
+class Search:
+    """One search on one read-only connection; frame sets live in temp tables until it ends."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool = True,
+                 videos: list[int] | None = None):
+        self.con = con
+        self.request = request
+        self.videos = videos  # only these videos' frames (None: all)
+        self.clip_ids = clip_ids  # False: the main frame set leaves clip_id NULL (statistics that need no clips)
+        self.frame_sets: dict[str | None, FrameSet] = {}
+        self.parts: dict[str | None, str] = {}
+
+    def run(self) -> SearchResult:
+        """Counts, facets and the requested page of clips; the temp tables are dropped after."""
+        try:
+            counts, clips = self.summary(*page_bounds(self.request))
+            facets = self.facet_counts()
+        finally:
+            self.drop()
+        return SearchResult(counts=counts, facets=facets, clips=clips, total_clips=int(counts["clips"]))
+
+    def summary(self, offset: int, limit: int) -> tuple[dict[str, float], list[Clip]]:
+        """The counts, and ``limit`` clips from the ``offset``-th.
+
+        Clips are numbered here (:class:`ClipSpans`) from one fetch of the matching frames,
+        which costs a fraction of numbering them in SQL with window functions; the frame set
+        gets clip ids in SQL only where a facet counts clips."""
+        main = self._frame_set(None, clip_ids=False)
+        spans = ClipSpans.of(self.con, main.table, clip_break_s(self.request.gap_s))
+        tracks = "objects" if main.whole else f"objects WHERE frame_id IN (SELECT frame_id FROM {main.table})"
+        (distinct_tracks,) = self.con.execute(f"SELECT count(DISTINCT track_key) FROM {tracks}").fetchone()
+        return spans.counts(distinct_tracks), spans.page(offset, limit)
+
+    def facet_counts(self) -> dict[str, dict[Any, float]]:
+        """The requested facets, each in its unit, disjunctive (a filtered facet over its own frame set)."""
+        facets = requested_facets(self.request)
+        return self._facets(facets, {facet.key: facet_unit(self.request, facet) for facet in facets})
+
+    def drop(self) -> None:
+        """Drop this search's temp tables."""
+        tables = [frame_set.table for frame_set in self.frame_sets.values() if frame_set.table != "frames"]
+        for table in tables + list(self.parts.values()):
+            self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    def _frame_set(self, set_key: str | None, *, clip_ids: bool | None = None) -> FrameSet:
+        """Temp table of the frames matching the query AND the filters except ``set_key``'s.
+
+        ``clip_ids`` (default: this search's setting, for the main set) numbers their clips; else
+        clip_id is NULL. Numbering sorts every matching frame, so facet sets skip it unless a
+        facet counts clips. A set of every frame without clip ids is the ``frames`` table itself
+        (no clip_id column: nothing reads it there)."""
+        clip_ids = self.clip_ids if clip_ids is None else clip_ids
+        known = self.frame_sets.get(set_key)
+        if known is not None and (known.clip_ids or not clip_ids):
+            return known
+        where = self._frame_set_condition(set_key)
+        if where.text == TRUE.text and not clip_ids:
+            # Every frame, nothing to number: the frames table itself (it has the columns read).
+            self.frame_sets[set_key] = FrameSet("frames", True, False)
+            return self.frame_sets[set_key]
+        table = known.table if known is not None and known.table != "frames" else f"scoop_frames_{len(self.frame_sets)}"
+        if not clip_ids:
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, CAST(NULL AS BIGINT) AS clip_id
+                FROM frames f WHERE {where.text}""", where.params)
+        else:
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                WITH hit AS (
+                    SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text}),
+                marked AS (
+                    SELECT *, CASE WHEN t - lag(t) OVER (PARTITION BY video_id ORDER BY t, idx) <= ? THEN 0 ELSE 1
+                        END AS new_clip
+                    FROM hit)
+                SELECT frame_id, video_id, idx, t, n_objects,
+                       (video_id << 32) | CAST(sum(new_clip) OVER (
+                           PARTITION BY video_id ORDER BY t, idx ROWS UNBOUNDED PRECEDING) AS BIGINT) AS clip_id
+                FROM marked""",
+                [*where.params, clip_break_s(self.request.gap_s)],
+            )
+        matching, total = self.con.execute(f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM frames)"
+                                           ).fetchone()
+        self.frame_sets[set_key] = FrameSet(table, matching == total, clip_ids)
+        return self.frame_sets[set_key]
+
+    def _facet_frames(self, set_key: str) -> FrameSet:
+        """The frame set of a filtered facet, which only that facet's count reads: a subquery
+        in that count instead of a temp table (no clip ids; its parts are temp tables)."""
+        where = self._frame_set_condition(set_key)
+        if where.params:
+            return self._frame_set(set_key, clip_ids=False)
+        if where.text == TRUE.text:
+            return FrameSet("frames", True, False)
+        return FrameSet(f"(SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects FROM frames f WHERE {where.text})",
+                        False, False)
+
+    def _frame_set_condition(self, set_key: str | None) -> Sql:
+        query = self._restricted(compile_node(self.request.query, self.videos))
+        if not self.request.filters:
+            return query
+        # Disjunctive facets need the query AND all filters but one, for each filtered facet: evaluate
+        # the query and each facet's selection once, then intersect the parts a frame set needs.
+        everything = query.text == TRUE.text
+        parts = [*([] if everything else [None]), *(key for key in self.request.filters if key != set_key)]
+        return joined([Sql(f"f.frame_id IN (SELECT frame_id FROM {self._part(key)})") for key in parts],
+                      "AND", TRUE)
+
+    def _restricted(self, condition: Sql) -> Sql:
+        """``condition`` on this search's videos only."""
+        if self.videos is None:
+            return condition
+        only = is_in("f.video_id", self.videos)
+        return only if condition.text == TRUE.text else joined([only, condition], "AND", TRUE)
+
+    def _part(self, key: str | None) -> str:
+        """Temp table of the frame ids matching the query (None) or one facet's selection."""
+        if key not in self.parts:
+            table = f"scoop_part_{len(self.parts)}"
+            node = self.request.query if key is None else filters_to_node(
+                {key: self.request.filters[key]}, self.request.ontology)
+            where = self._restricted(compile_node(node, self.videos))
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT f.frame_id FROM frames f "
+                             f"WHERE {where.text}", where.params)
+            self.parts[key] = table
+        return self.parts[key]
+
+    def _facets(self, facets: list[Facet], units: dict[str, str], *,
+                disjunctive: bool = True) -> dict[str, dict[Any, float]]:
+        """Facet counts; ``disjunctive`` False counts every facet over the main frame set."""
+        counts = {facet.key: dict.fromkeys(facet.values, 0.0 if units[facet.key] == "seconds" else 0)
+                  for facet in facets}
+        groups: dict[tuple[str | None, str, str], list[Facet]] = {}
+        for facet in facets:
+            set_key = facet_set_key(self.request, facet) if disjunctive else None
+            groups.setdefault((set_key, family_name(facet), units[facet.key]), []).append(facet)
+        keys = AttrKeys(self.con) if any(family in KEYED_SCOPES for _, family, _ in groups) else None
+        counts_clips: dict[str | None, bool] = {}
+        for set_key, _, unit in groups:
+            counts_clips[set_key] = counts_clips.get(set_key, False) or unit == "clips"
+        for (set_key, family, unit), members in groups.items():
+            if set_key is None or counts_clips[set_key]:
+                frame_set = self._frame_set(set_key, clip_ids=counts_clips[set_key])
+            else:
+                frame_set = self._facet_frames(set_key)
+            if family in KEYED_SCOPES:
+                targets, restriction = keys.targets(KEYED_SCOPES[family], members, FAMILIES[family].group)
+            else:
+                targets = {value: (facet.key, value) for facet in members for value in facet.values}
+                restriction = TRUE
+            if not targets:
+                continue
+            sql = family_sql(FAMILIES[family], frame_set.table, unit, restriction, whole=frame_set.whole)
+            rows = self.con.execute(sql, restriction.params).fetchall()
+            if unit == "seconds":
+                self._seconds(rows, targets, counts)
+                continue
+            for group_value, count in rows:
+                if group_value in targets:
+                    facet_key, value = targets[group_value]
+                    counts[facet_key][value] = int(count)
+        return counts
+
+    def _seconds(self, rows: list[tuple], targets: dict[Any, tuple[str, Any]],
+                 counts: dict[str, dict[Any, float]]) -> None:
+        """Rows (group value, video id, frames) summed as :func:`seconds_of` per facet value."""
+        fps = dict(self.con.execute("SELECT video_id, fps FROM videos").fetchall())
+        per_value: dict[tuple[str, Any], dict[int, int]] = {}
+        for group_value, video_id, frames in rows:
+            if group_value in targets:
+                per_value.setdefault(targets[group_value], {})[video_id] = int(frames)
+        for (facet_key, value), per_video in per_value.items():
+            counts[facet_key][value] = seconds_of(per_video, fps)
+
+
+# Clips -------------------------------------------------------------------------------------------
+
+
+class ClipSpans:
+    """The clips of a frame set, numbered in numpy from one fetch of its frames (clips: the search
+    guide, docs/guide/search.md).
+
+    Frames sort by video, time and index (they are nearly always stored in that order,
+    which one comparison pass confirms); a clip starts at a video's first frame and
+    wherever the time since the previous matching frame is not ``<= gap``, the same
+    float comparison as :func:`indexer.search.semantics.clip_break_s` is written for."""
+
+    def __init__(self, video: np.ndarray, t: np.ndarray, idx: np.ndarray, n_objects: np.ndarray,
+                 fps: dict[int, float], gap: float):
+        if len(video) > 1 and not sorted_by(video, t, idx):
+            order = np.lexsort((idx, t, video))
+            video, t, idx, n_objects = video[order], t[order], idx[order], n_objects[order]
+        self.video, self.t, self.idx, self.n_objects = video, t, idx, n_objects
+        new_clip = np.ones(len(video), dtype=bool)
+        new_clip[1:] = (video[1:] != video[:-1]) | ~(t[1:] - t[:-1] <= gap)
+        self.starts = np.flatnonzero(new_clip)
+        self.ends = np.append(self.starts[1:], len(video))[:len(self.starts)] - 1
+        # One frame's duration per clip, from its video's frame rate.
+        self.frame_s = np.array([1.0 / fps[int(v)] for v in video[self.starts]], dtype=float)
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection, table: str, gap: float) -> ClipSpans:
+        """The clips of the frames in ``table``."""
+        columns = con.execute(f"SELECT video_id, t, idx, n_objects FROM {table}").fetchnumpy()
+        fps = dict(con.execute("SELECT video_id, fps FROM videos").fetchall())
+        return cls(*(np.asarray(columns[name]) for name in ("video_id", "t", "idx", "n_objects")), fps, gap)
+
+    def counts(self, tracks: int) -> dict[str, float]:
+        """The search counts (``tracks``: the distinct tracks, counted in SQL)."""
+        video = self.video
+        videos = int(np.count_nonzero(video[1:] != video[:-1])) + 1 if len(video) else 0
+        durations = (self.t[self.ends] + self.frame_s) - self.t[self.starts]
+        return {"videos": videos, "clips": len(self.starts), "frames": len(video),
+                "objects": int(self.n_objects.sum()), "tracks": int(tracks), "duration_s": float(durations.sum())}
+
+    def page(self, offset: int, limit: int) -> list[Clip]:
+        """``limit`` clips from the ``offset``-th, in (video, start) order."""
+        starts, ends = self.starts[offset:offset + limit], self.ends[offset:offset + limit]
+        return [
+            Clip(video_id=int(self.video[first]), start_s=float(self.t[first]),
+                 end_s=float(self.t[last] + frame_s), start_frame=int(self.idx[first]),
+                 end_frame=int(self.idx[last]), frames=int(last - first + 1))
+            for first, last, frame_s in zip(starts, ends, self.frame_s[offset:offset + limit], strict=True)
+        ]
+
+
+def sorted_by(video: np.ndarray, t: np.ndarray, idx: np.ndarray) -> bool:
+    """Whether rows are in (video, t, idx) order."""
+    same_video = video[1:] == video[:-1]
+    same_t = same_video & (t[1:] == t[:-1])
+    return bool(np.all((video[1:] > video[:-1]) | (same_video & (t[1:] > t[:-1])) | (same_t & (idx[1:] > idx[:-1]))))

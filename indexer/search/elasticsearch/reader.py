@@ -1,0 +1,173 @@
+"""Reading the Elasticsearch index: one point in time per call, and the live frames under it.
+
+Everything one call reads comes from one point in time of the alias: first the pointer
+documents (which generation of each video is live, its fps, name and recording time), then the
+frames, always filtered on the live generations and streamed with ``search_after`` in a fixed
+sort order (:class:`Reader`). :class:`ClipWalker` groups streamed frames into clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import Q, Search
+from elasticsearch.dsl.query import Query
+
+from indexer.facets import filters_to_node
+from indexer.search.contract import Clip, SearchRequest
+from indexer.search.elasticsearch.query import VIDEO, all_of, compile_node, live_key
+from indexer.search.semantics import clip_break_s
+
+# How long a point in time stays open between two requests of one call.
+KEEP_ALIVE = "2m"
+# Sort orders of streamed frames: by time (clips), by index (detections, labels, maps).
+BY_TIME = ({"video_id": "asc"}, {"t": "asc"}, {"frame": "asc"})
+BY_INDEX = ({"video_id": "asc"}, {"frame": "asc"})
+
+
+# Point in time -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveVideo:
+    """What a video's pointer document says."""
+
+    gen: str
+    fps: float
+    name: str
+    recorded_at: float | None
+
+
+class PointInTime:
+    """Every request of one call, against one point in time of the alias."""
+
+    def __init__(self, client: Elasticsearch, index: str, page_size: int):
+        self.client = client
+        self.page_size = page_size
+        self.pit_id = client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE)["id"]
+
+    def close(self) -> None:
+        """Close the point in time (already gone is fine)."""
+        self.client.options(ignore_status=404).close_point_in_time(id=self.pit_id)
+
+    def search(self, search: Search) -> dict[str, Any]:
+        """The response to ``search`` under this point in time."""
+        body = search.extra(pit={"id": self.pit_id, "keep_alive": KEEP_ALIVE}).to_dict()
+        response = self.client.search(body=body).body
+        self.pit_id = response.get("pit_id", self.pit_id)  # always continue with the newest id
+        return response
+
+    def hits(self, first: Search, rest: Search | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+        """The first response (for its aggregations) and every hit of the query, paged with
+        ``search_after``; pages after the first are sent as ``rest`` (the request without
+        aggregations)."""
+        response = self.search(first.extra(size=self.page_size))
+
+        def pages() -> Iterator[dict[str, Any]]:
+            page = response
+            while True:
+                hits = page["hits"]["hits"]
+                yield from hits
+                if len(hits) < self.page_size:
+                    return
+                page = self.search((rest or first).extra(size=self.page_size, search_after=hits[-1]["sort"]))
+
+        return response, pages()
+
+    def live_videos(self) -> dict[int, LiveVideo]:
+        """The pointer documents, by video id."""
+        search = Search().query(Q("term", doc_type=VIDEO)).sort({"video_id": "asc"}).extra(
+            track_total_hits=False).source(["video_id", "gen", "fps", "name", "recorded_at"])
+        _, hits = self.hits(search)
+        return {
+            hit["_source"]["video_id"]: LiveVideo(hit["_source"]["gen"], hit["_source"]["fps"], hit["_source"]["name"],
+                                                  hit["_source"].get("recorded_at"))
+            for hit in hits
+        }
+
+
+class Reader:
+    """The frames of one request (or of none) under a point in time; None: nothing was indexed."""
+
+    def __init__(self, pit: PointInTime | None, request: SearchRequest | None = None):
+        self.pit = pit
+        self.videos = pit.live_videos() if pit is not None else {}
+        self.fps = {video_id: video.fps for video_id, video in self.videos.items()}
+        self.live = Q("terms", vgen=sorted(live_key(video_id, video.gen) for video_id, video in self.videos.items()))
+        self.filters: dict[str, Query] = {}
+        self.base = self.live
+        if request is not None:
+            self.base = all_of([self.live, compile_node(request.query)])
+            self.filters = {key: compile_node(filters_to_node({key: selection}, request.ontology))
+                            for key, selection in request.filters.items()}
+
+    def matching(self) -> Query:
+        """The query AND every filter."""
+        return all_of([self.base, *self.filters.values()])
+
+    def except_filter(self, set_key: str | None) -> list[Query]:
+        """Every filter's query except ``set_key``'s own."""
+        return [query for key, query in self.filters.items() if key != set_key]
+
+    def frames(self, query: Query, *, sort: tuple[dict[str, str], ...], fields: Iterable[str] = (),
+               source: list[str] | bool = False) -> Iterator[dict[str, Any]]:
+        """Every live frame matching ``query`` in ``sort`` order (sort values in ``hit["sort"]``)."""
+        if not self.videos:
+            return iter(())
+        search = Search().query(query).source(source).sort(*sort).extra(track_total_hits=False)
+        if fields:
+            search = search.extra(docvalue_fields=list(fields))
+        return self.pit.hits(search)[1]
+
+
+# Clips -------------------------------------------------------------------------------------------
+
+
+class ClipWalker:
+    """Clips of frames given in (video, t, index) order, with the gap rule of
+    :func:`~indexer.search.semantics.clip_break_s`; ``window`` (offset, limit) keeps that page."""
+
+    def __init__(self, fps: dict[int, float], gap_s: float, window: tuple[int, int] | None = None):
+        self.fps = fps
+        self.break_s = clip_break_s(gap_s)
+        self.window = window
+        self.count = 0
+        self.duration = 0.0
+        self.page: list[Clip] = []
+        self.current: Clip | None = None
+        self.last_t = 0.0
+
+    def add(self, video_id: int, t: float, index: int) -> int:
+        """Place a frame; the number of its clip (from 1)."""
+        current = self.current
+        if current is None or current.video_id != video_id or t - self.last_t > self.break_s:
+            self._close()
+            current = self.current = Clip(video_id, t, 0.0, index, index, 0)
+            self.count += 1
+        current.end_s = t + 1.0 / self.fps[video_id]
+        current.end_frame = index
+        current.frames += 1
+        self.last_t = t
+        return self.count
+
+    def finish(self) -> None:
+        """Close the last clip."""
+        self._close()
+        self.current = None
+
+    def _close(self) -> None:
+        if self.current is None:
+            return
+        self.duration += self.current.end_s - self.current.start_s
+        if self.window is not None:
+            offset, limit = self.window
+            if offset < self.count <= offset + limit:
+                self.page.append(self.current)
+
+
+# How an engine call opens a reader: ``with read(request) as reader``.
+Read = Callable[[SearchRequest | None], AbstractContextManager[Reader]]

@@ -1,0 +1,193 @@
+"""How the reference engine answers: a query evaluated on every frame by plain recursion
+over the normalized tree, then frames grouped into clips and counted unit by unit.
+
+Written to be obviously right rather than fast; the rules it shares with the other engines
+come from :mod:`indexer.search.semantics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.facets import OBJECT_KINDS, Facet
+from indexer.search.contract import Clip, Feature
+from indexer.search.reference.materialized import StoredFrame, StoredObject, StoredVideo
+from indexer.search.semantics import (
+    clip_break_s,
+    cond_holds,
+    in_bbox,
+    in_polygon,
+    object_holds,
+    plain_attrs,
+    plain_box,
+)
+
+# Query evaluation --------------------------------------------------------------------------------
+
+
+def event_holds(spec: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+    """Whether an ``event`` node holds on a frame: one of the video's events with that label
+    and attributes spans the frame's index."""
+    return any(
+        event.start_index <= frame.index <= event.end_index
+        and (spec.get("label") is None or event.label == spec["label"])
+        and all(cond_holds(cond, event.attrs.get(attr)) for attr, cond in spec.get("attrs", {}).items())
+        for event in video.events
+    )
+
+
+def geo_holds(spec: dict[str, Any], frame: StoredFrame) -> bool:
+    """Whether a located frame lies in a ``geo`` node's bbox or polygon (never without a location)."""
+    if frame.location is None:
+        return False
+    lat, lon = frame.location
+    if "bbox" in spec:
+        return in_bbox(lon, lat, spec["bbox"])
+    return in_polygon(lon, lat, spec["polygon"])
+
+
+def frame_holds(node: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+    """Whether a normalized query node holds on one frame."""
+    (kind, body), = node.items()
+    if kind == "and":
+        return all(frame_holds(child, video, frame) for child in body)
+    if kind == "or":
+        return any(frame_holds(child, video, frame) for child in body)
+    if kind == "not":
+        return not frame_holds(body, video, frame)
+    if kind == "object":
+        return any(object_holds(body, obj) for obj in frame.objects)
+    if kind == "frame":
+        return all(cond_holds(cond, frame.attrs.get(attr)) for attr, cond in body.items())
+    if kind == "video":
+        return all(cond_holds(cond, video.values.get(attr)) for attr, cond in body.items())
+    if kind == "event":
+        return event_holds(body, video, frame)
+    if kind == "geo":
+        return geo_holds(body, frame)
+    if kind == "time":
+        return cond_holds(body, frame.t)
+    raise ValueError(f"unknown query node {kind!r}")
+
+
+# Clips and units ---------------------------------------------------------------------------------
+
+
+FrameKey = tuple[int, int]  # (video_id, index)
+
+
+@dataclass
+class FrameSet:
+    """Frames matching one tree, grouped into clips."""
+
+    frames: list[tuple[StoredVideo, StoredFrame]]
+    clips: list[Clip]
+    clip_of: dict[FrameKey, int]  # frame -> position of its clip in ``clips``
+
+
+def matching_frames(videos: Iterable[StoredVideo], node: dict[str, Any], gap_s: float) -> FrameSet:
+    """The frames of ``videos`` where ``node`` holds, grouped into clips by the gap rule."""
+    matching: list[tuple[StoredVideo, StoredFrame]] = []
+    clips: list[Clip] = []
+    clip_of: dict[FrameKey, int] = {}
+    for video in videos:
+        hits = sorted((f for f in video.frames if frame_holds(node, video, f)), key=lambda f: (f.t, f.index))
+        previous: StoredFrame | None = None
+        for frame in hits:
+            if previous is None or frame.t - previous.t > clip_break_s(gap_s):
+                clips.append(Clip(video.video_id, frame.t, 0.0, frame.index, frame.index, 0))
+            clip = clips[-1]
+            clip.end_s = frame.t + 1.0 / video.fps
+            clip.end_frame = frame.index
+            clip.frames += 1
+            clip_of[(video.video_id, frame.index)] = len(clips) - 1
+            matching.append((video, frame))
+            previous = frame
+    return FrameSet(matching, clips, clip_of)
+
+
+def unit_count(unit: str, frame_set: FrameSet, frames: list[tuple[StoredVideo, StoredFrame]],
+               objects: list[tuple[int, StoredObject]]) -> int:
+    """How many ``unit`` (objects, tracks, frames, clips or videos) some frames of ``frame_set``
+    and their counted detections make."""
+    if unit == "objects":
+        return len(objects)
+    if unit == "tracks":
+        return len({(video_id, obj.track) for video_id, obj in objects if obj.track is not None})
+    if unit == "frames":
+        return len(frames)
+    if unit == "clips":
+        return len({frame_set.clip_of[(video.video_id, frame.index)] for video, frame in frames})
+    return len({video.video_id for video, _ in frames})
+
+
+def facet_object_spec(facet: Facet, value: Any) -> dict[str, Any]:
+    """An object facet's value as the body of an ``object`` node."""
+    if facet.kind == "label":
+        return {"label": value, "attrs": {}}
+    return {"label": facet.label, "attrs": {facet.attr: {"in": [value]}}}
+
+
+def facet_hits(facet: Facet, value: Any, frame_set: FrameSet) -> tuple[list[tuple[StoredVideo, StoredFrame]],
+                                                                       list[tuple[int, StoredObject]]]:
+    """The frames and detections a facet value counts, before the unit is applied."""
+    frames: list[tuple[StoredVideo, StoredFrame]] = []
+    objects: list[tuple[int, StoredObject]] = []
+    if facet.kind in OBJECT_KINDS:
+        spec = facet_object_spec(facet, value)
+        for video, frame in frame_set.frames:
+            hits = [obj for obj in frame.objects if object_holds(spec, obj)]
+            if hits:
+                frames.append((video, frame))
+                objects.extend((video.video_id, obj) for obj in hits)
+        return frames, objects
+    node = facet.node([value])
+    for video, frame in frame_set.frames:
+        if frame_holds(node, video, frame):
+            frames.append((video, frame))
+            objects.extend((video.video_id, obj) for obj in frame.objects)
+    return frames, objects
+
+
+def values_held(facets: list[Facet], video: StoredVideo, frame: StoredFrame,
+                obj: StoredObject | None) -> set[Feature]:
+    """The facet values a detection (``obj``) or a frame (``obj`` None) has."""
+    features: set[Feature] = set()
+    for facet in facets:
+        for value in facet.values:
+            if facet.kind in OBJECT_KINDS:
+                spec = facet_object_spec(facet, value)
+                held = object_holds(spec, obj) if obj is not None else any(
+                    object_holds(spec, other) for other in frame.objects)
+            else:
+                held = frame_holds(facet.node([value]), video, frame)
+            if held:
+                features.add((facet.key, value))
+    return features
+
+
+def unit_values(scope: str, main: FrameSet, facets: list[Facet]) -> list[set[Feature]]:
+    """For every unit of ``scope`` (detections, frames or clips of ``main``), the values it has."""
+    if scope == "object":
+        return [values_held(facets, video, frame, obj) for video, frame in main.frames for obj in frame.objects]
+    per_frame = [values_held(facets, video, frame, None) for video, frame in main.frames]
+    if scope == "frame":
+        return per_frame
+    per_clip: list[set[Feature]] = [set() for _ in main.clips]
+    for (video, frame), features in zip(main.frames, per_frame, strict=True):
+        per_clip[main.clip_of[(video.video_id, frame.index)]] |= features
+    return per_clip
+
+
+def sorted_frames(frame_set: FrameSet) -> list[tuple[StoredVideo, StoredFrame]]:
+    """Matching frames by video id, then frame index."""
+    return sorted(frame_set.frames, key=lambda pair: (pair[0].video_id, pair[1].index))
+
+
+def label_json(obj: StoredObject) -> dict[str, Any]:
+    """A detection as frame labels show it (:meth:`~indexer.search.contract.BaseSearchBackend.frame_labels`)."""
+    return {"label": obj.label, "track": obj.track,
+            "confidence": None if obj.confidence is None else float(obj.confidence),
+            "box": plain_box(obj.box), "attrs": plain_attrs(obj.attrs)}
