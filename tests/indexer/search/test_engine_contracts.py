@@ -1,9 +1,7 @@
-"""The layout contracts of ``[tool.importlinter]`` in pyproject.toml hold, and they can break.
-
-``lint-imports`` checks every contract against the real import graph. A contract that names a
-module wrongly would be an error, but one that checks nothing would pass quietly, so the
-engine contracts are also run against a small package tree in which one engine imports another
-and the reference engine: they must report both breaks.
+"""The search engines' import contracts can break. tests/test_layout.py checks that every
+contract holds on the real import graph; a contract that checks nothing would pass quietly
+there, so the engine contracts are also run against a small package tree in which one engine
+imports another and the reference engine: they must report both breaks.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 ENGINE_CONTRACTS = ("search-engines-independent", "search-reference-is-an-oracle")
 
@@ -21,12 +19,6 @@ ENGINE_CONTRACTS = ("search-engines-independent", "search-reference-is-an-oracle
 def lint_imports(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300)
-
-
-def test_the_import_contracts_hold():
-    result = lint_imports(REPO)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert " 0 broken." in result.stdout
 
 
 def _ini(contract: dict) -> str:
