@@ -32,12 +32,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, without the slash redirect that loses an API POST's body (scoop/api_middleware.py).
+    "scoop.api_middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "scoop.security.SecurityHeadersMiddleware",
+    # Innermost, to see every error page Django makes: under /api/ and /media/, JSON instead.
+    "scoop.api_middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "scoop.urls"
@@ -109,7 +112,8 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # "Authorization: Token <token>" or "Bearer <token>".
+        "scoop.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
