@@ -218,7 +218,7 @@ class VideoDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class VideoStreamApi(APIView):
+class LiveChunkApi(APIView):
     """One chunk of a live video's stream: newline-delimited JSON, one message a line
     (:mod:`indexer.live`). ``stream_format`` and ``mode`` query parameters override the video's."""
 

@@ -1,5 +1,5 @@
-"""Endpoints that answer with bytes: the video stream (with byte ranges),
-thumbnails, sprite strips and clip exports. Analysts and admins only, by
+"""Endpoints that answer with bytes: a video's bytes (with byte ranges, for the
+player), thumbnails, sprite strips and clip exports. Analysts and admins only, by
 session or token; errors answer JSON whatever the client accepts."""
 
 from pathlib import Path
@@ -41,7 +41,9 @@ class _MediaView(APIView):
     content_negotiation_class = AnyAccept
 
 
-class VideoStreamApi(_MediaView):
+class VideoBytesApi(_MediaView):
+    """The video file, with byte ranges, for the player (or handed to nginx)."""
+
     @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY})
     def get(self, request, video_id: int):
         video = get_object_or_404(Video, pk=video_id)

@@ -76,7 +76,7 @@ def videos_all() -> QuerySet[Video]:
 def video_stream_url(video: Video) -> str | None:
     """Where a player gets the video: Scoop's stream of the local file, else the media URL."""
     if video.media_path:
-        return reverse("video-stream", args=[video.pk])
+        return reverse("video-bytes", args=[video.pk])
     return video.media_url or None
 
 

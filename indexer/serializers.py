@@ -2,6 +2,7 @@
 
 import json
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -160,7 +161,7 @@ class LiveVideoOutput(serializers.ModelSerializer):
                   "schema", "counts", "stream"]
 
     def get_stream(self, video: Video) -> str:
-        return f"/api/v1/videos/{video.pk}/stream/"
+        return reverse("video-live-chunks", args=[video.pk])
 
     def get_schema(self, video: Video) -> dict | None:
         if video.schema is None:
