@@ -26,9 +26,9 @@ from typing import Any
 from indexer.backends import get_search_backend
 from indexer.backends.base import GEO_TARGETS, MAX_TILE_LEVEL, SearchRequest
 from indexer.facets import FacetError
+from indexer.limits import GEO_POINTS_MAX as MAX_POINTS
 
 CELL_LEVELS_ABOVE_ZOOM = 3
-MAX_POINTS = 5000
 GRIDS = ("tiles",)
 FORMATS = ("cells", "points")
 

@@ -10,20 +10,34 @@ from typing import Any
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest, SearchResult
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
+from indexer.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from indexer.models import LabelSchema, Video
 from indexer.query import compile_query
 from indexer.selectors import video_stream_url, video_thumbnail_url
 from indexer.services import schema_ontology
 
-MAX_PAGE_SIZE = 500
-
 
 @dataclass
 class SearchAnswer:
+    """A search's result and the page asked for (:class:`analytics.serializers.SearchOutput`)."""
+
     schema: LabelSchema
     result: SearchResult
     page: int
     page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.result.total_clips / self.page_size))
+
+    def clips(self) -> list[dict[str, Any]]:
+        """The page's clips as a player needs them, each saying whether its video is still live."""
+        videos = Video.objects.in_bulk({clip.video_id for clip in self.result.clips})
+        clips = []
+        for clip in self.result.clips:
+            video = videos.get(clip.video_id)
+            clips.append({**clip_json(clip, video), "live": bool(video and video.live)})
+        return clips
 
 
 def search_request(
@@ -34,7 +48,7 @@ def search_request(
     filters: Any = None,
     gap_s: float = 1.0,
     page: int = 1,
-    page_size: int = 20,
+    page_size: int = PAGE_SIZE_DEFAULT,
     facet_unit: str | None = None,
     facets: list[str] | None = None,
 ) -> SearchRequest:
@@ -54,9 +68,9 @@ def search_request(
             raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
     if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
         raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+    if page < 1 or not 1 <= page_size <= PAGE_SIZE_MAX:
         raise FacetError("page_size" if page >= 1 else "page",
-                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+                         f"page must be >= 1 and page_size between 1 and {PAGE_SIZE_MAX}")
     return SearchRequest(
         ontology=ontology,
         query=tree,
@@ -104,28 +118,4 @@ def clip_json(clip: Any, video: Video | None) -> dict[str, Any]:
         "frames": clip.frames,
         "thumbnail_url": video_thumbnail_url(video, clip.start_s) if video else None,
         "stream_url": video_stream_url(video) if video else None,
-    }
-
-
-def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
-    """The REST form of a search answer."""
-    result = answer.result
-    videos = Video.objects.in_bulk({clip.video_id for clip in result.clips})
-    clips = []
-    for clip in result.clips:
-        video = videos.get(clip.video_id)
-        clips.append({**clip_json(clip, video), "live": bool(video and video.live)})
-    counts = dict(result.counts)
-    for key in ("videos", "clips", "frames", "objects", "tracks"):
-        counts[key] = int(counts[key])
-    counts["duration_s"] = seconds(counts["duration_s"])
-    return {
-        "schema": {"id": answer.schema.id, "name": answer.schema.name, "version": answer.schema.version},
-        "counts": counts,
-        "facets": {key: {json_key(v): n for v, n in values.items()} for key, values in result.facets.items()},
-        "clips": clips,
-        "page": answer.page,
-        "page_size": answer.page_size,
-        "pages": max(1, math.ceil(result.total_clips / answer.page_size)),
-        "total_clips": result.total_clips,
     }

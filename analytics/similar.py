@@ -20,12 +20,10 @@ import numpy as np
 from analytics.search import clip_json, search_request
 from indexer.backends import get_search_backend
 from indexer.backends.base import SearchRequest, SimilarTrack
-from indexer.backends.vectors import MAX_K
+from indexer.limits import MAX_K
 from indexer.models import Video
 from indexer.selectors import schema_resolve
 from indexer.services import schema_ontology
-
-DEFAULT_K = 20
 
 
 class SimilarError(ValueError):

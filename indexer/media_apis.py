@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from indexer.models import Video
 from indexer.serializers import ClipInput, ThumbnailInput
 from indexer.streaming import accel_redirect_response, file_response
 from scoop.accounts.roles import IsAnalyst
+from scoop.api import ErrorOutput
 
 # Browsers cache pictures for this long; a replaced media file changes them under the same URL.
 PICTURE_MAX_AGE_S = 300
@@ -44,7 +45,8 @@ class _MediaView(APIView):
 class VideoBytesApi(_MediaView):
     """The video file, with byte ranges, for the player (or handed to nginx)."""
 
-    @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY,
+                              416: OpenApiResponse(ErrorOutput, description="a range the file does not have")})
     def get(self, request, video_id: int):
         video = get_object_or_404(Video, pk=video_id)
         path = selectors.video_media_file(video=video)

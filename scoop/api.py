@@ -1,28 +1,57 @@
 """API-wide error shape: every error answers ``{"detail": str}`` plus, where
 known, ``problems: [{"path", "message"}]``, ``path``, ``position``, ``line``,
-``column`` and ``suggestions``, so a client can point at what is wrong."""
+``column`` and ``suggestions``, so a client can point at what is wrong
+(:class:`ErrorOutput`). Django's own error pages under ``/api/`` and ``/media/``
+are answered the same way by :mod:`scoop.api_middleware`.
+
+Also the serializer fields the apps share: JSON text read with a bounded depth, the
+JSON shapes the OpenAPI document names (query trees, filters), and fields whose values
+the services check while the document shows them."""
 
 from __future__ import annotations
 
-import io
-import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
-from rest_framework import parsers, serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from indexer.facets import FacetError
 from indexer.media import MediaError
 from indexer.ontology import SchemaError
-from indexer.payloads import PayloadError, StorageError, json_too_deep_at, storage_error
+from indexer.payloads import PayloadError, StorageError, storage_error
 from indexer.query.errors import QueryError
 from indexer.selectors import SchemaNotFound
+from scoop.api_parsers import json_loads_bounded
+
+
+class ProblemOutput(serializers.Serializer):
+    path = serializers.CharField(help_text="where: a JSON path, a field name, or 'line N'")
+    message = serializers.CharField()
+    line = serializers.IntegerField(required=False, help_text="live chunks: the line of the chunk")
+
+
+class ErrorOutput(serializers.Serializer):
+    """The answer of every error status."""
+
+    detail = serializers.CharField(help_text="what is wrong, in one line")
+    problems = ProblemOutput(many=True, required=False, help_text="every problem found, each with where it is")
+    path = serializers.CharField(required=False, allow_null=True, help_text="the field or JSON path at fault")
+    position = serializers.IntegerField(required=False, help_text="query text: the character at fault")
+    line = serializers.IntegerField(required=False, help_text="query text: its line")
+    column = serializers.IntegerField(required=False, help_text="query text: its column")
+    suggestions = serializers.ListField(child=serializers.CharField(), required=False,
+                                        help_text="the nearest known names")
+    accepted = serializers.ListField(child=serializers.CharField(), required=False,
+                                     help_text="415: the media types the endpoint reads")
 
 
 def _query_error_body(error: QueryError) -> dict[str, Any]:
@@ -99,15 +128,6 @@ def _request_refused(error: Exception, context: dict[str, Any]) -> Response | No
     return None
 
 
-def refuse_content_encoding(request) -> None:
-    """Raise 415 for a compressed request body: nothing decompresses it, and a
-    compressed body could be a decompression bomb."""
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
-    if encoding not in ("", "identity"):
-        raise UnsupportedMediaType(request.content_type, detail=(
-            f"Content-Encoding '{encoding}' is not accepted: send the body uncompressed."))
-
-
 def _flatten(errors: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(errors, dict):
         items: list[dict[str, str]] = []
@@ -125,39 +145,6 @@ def _flatten(errors: Any, prefix: str = "") -> list[dict[str, str]]:
     return [{"path": prefix, "message": str(errors)}]
 
 
-# JSON in requests (bodies, JSON text in parameters and form fields) nests at most this
-# deep: room for a query tree of the 64 levels the query language allows (two JSON
-# levels a node) and its wrapping, while Python's json, which recurses, stays far
-# from its recursion limit. Analytics payloads have their own, tighter limit.
-REQUEST_JSON_MAX_DEPTH = 256
-
-
-def json_loads_bounded(text: str | bytes) -> Any:
-    """``json.loads``, refusing text nested deeper than :data:`REQUEST_JSON_MAX_DEPTH`
-    with a :class:`json.JSONDecodeError` at the offending position."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    too_deep = json_too_deep_at([data], max_depth=REQUEST_JSON_MAX_DEPTH)
-    if too_deep is not None:
-        position = len(data[:too_deep].decode("utf-8", "replace")) if isinstance(text, str) else too_deep
-        raise json.JSONDecodeError(f"nested more than {REQUEST_JSON_MAX_DEPTH} levels deep", text, position)
-    return json.loads(text)
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing a body nested deeper than
-    :data:`REQUEST_JSON_MAX_DEPTH` (a 400 naming the byte) before ``json`` recurses."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        if parser_context and parser_context.get("request") is not None:
-            refuse_content_encoding(parser_context["request"])
-        body = stream.read() if stream is not None else b""
-        too_deep = json_too_deep_at([body], max_depth=REQUEST_JSON_MAX_DEPTH)
-        if too_deep is not None:
-            raise ParseError(f"JSON parse error - nested more than {REQUEST_JSON_MAX_DEPTH} levels deep "
-                             f"at byte {too_deep}")
-        return super().parse(io.BytesIO(body), media_type, parser_context)
-
-
 class JSONField(serializers.JSONField):
     """DRF's JSONField, with JSON text (a query parameter, a form field) read by
     :func:`json_loads_bounded`."""
@@ -169,3 +156,70 @@ class JSONField(serializers.JSONField):
             except ValueError as error:
                 raise serializers.ValidationError(f"not valid JSON: {error}") from error
         return super().to_internal_value(data)
+
+
+def _component(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+@extend_schema_field(_component("QueryTree"))
+class QueryTreeField(JSONField):
+    """A query tree; the query language checks it (errors name the node at fault)."""
+
+
+@extend_schema_field(_component("Filters"))
+class FiltersField(JSONField):
+    """Sidebar filters ``{facet key: [values]}``; checked against the schema's facets."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "description": "facet keys"})
+class FacetKeysField(JSONField):
+    """A list of facet keys; checked against the schema's facets."""
+
+
+@extend_schema_field({**_component("FacetValue"), "nullable": True})
+class FacetValueField(JSONField):
+    """A facet or attribute value as the index holds it: text, a number or a boolean."""
+
+
+class TextChoiceField(serializers.CharField):
+    """Text whose allowed values the service checks (its error names the field and the
+    values); the OpenAPI document lists them as an enum."""
+
+    def __init__(self, *, choices: Iterable[str], **kwargs):
+        self.choices = list(choices)
+        super().__init__(**kwargs)
+
+
+class TextChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = TextChoiceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": self.target.choices}
+
+
+class IntegerRangeField(serializers.IntegerField):
+    """An integer whose range the service checks (its error names the field and the
+    range); the OpenAPI document shows the range."""
+
+    def __init__(self, *, minimum: int, maximum: int | None = None, **kwargs):
+        self.minimum, self.maximum = minimum, maximum
+        super().__init__(**kwargs)
+
+
+class IntegerRangeFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = IntegerRangeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "integer", "minimum": self.target.minimum}
+        if self.target.maximum is not None:
+            schema["maximum"] = self.target.maximum
+        return schema
+
+
+@extend_schema_field({"type": "number"})
+class NumberField(serializers.FloatField):
+    """A number as computed: an integer stays an integer in the answer."""
+
+    def to_representation(self, value):
+        return value

@@ -16,6 +16,7 @@ from django.urls import reverse
 from indexer.facets import Facet, facets_for
 from indexer.models import LabelSchema, Video
 from indexer.ontology import NUMERIC, AttrSpec, Ontology
+from indexer.serializers import SchemaRef
 from indexer.services import schema_ontology
 
 OTHER_GROUP = "Other"
@@ -28,7 +29,7 @@ ROUTE_POINTS = 64
 def dashboard_page_data(*, schema: LabelSchema | None, roles: set[str]) -> dict[str, Any]:
     """Everything the dashboard's scripts read at start-up."""
     return {
-        "schema": _schema_json(schema),
+        "schema": SchemaRef(schema).data if schema else None,
         "sidebar": sidebar_tree(ontology=schema_ontology(schema)) if schema else [],
         "facets": facet_catalog(ontology=schema_ontology(schema)) if schema else {},
         "vocabulary": query_vocabulary(ontology=schema_ontology(schema)) if schema else {},
@@ -42,12 +43,6 @@ def dashboard_page_data(*, schema: LabelSchema | None, roles: set[str]) -> dict[
         },
         "video_count": Video.objects.filter(indexed_at__isnull=False).count(),
     }
-
-
-def _schema_json(schema: LabelSchema | None) -> dict[str, Any] | None:
-    if schema is None:
-        return None
-    return {"id": schema.id, "name": schema.name, "version": schema.version}
 
 
 def display_name(ontology: Ontology, name: str) -> str:
