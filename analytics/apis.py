@@ -1,8 +1,9 @@
-"""Search, statistics, region layers and exports. Every query endpoint takes the
-search's query fields (``query`` or ``q``, ``filters``, ``schema``, ``gap_s``);
-a POST sends JSON, a GET the same fields as query parameters (``query``,
+"""Search, statistics, similar tracks, region layers and exports. Every query endpoint
+takes the search's query fields (``query`` or ``q``, ``filters``, ``schema``,
+``gap_s``); a POST sends JSON, a GET the same fields as query parameters (``query``,
 ``filters`` and ``facets`` as JSON text). ``figure=1`` (body or query parameter)
-adds plotly figures to a statistic."""
+adds plotly figures to a statistic. Each view validates its input, calls one service
+and answers with its output serializer (:mod:`analytics.serializers`)."""
 
 import json
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -20,92 +21,45 @@ from rest_framework.views import APIView
 from accounts.roles import IsAdmin, IsAnalyst
 from analytics import export, figures, geo, regions, selectors, similar, stats
 from analytics.models import RegionLayer
-from analytics.search import search_answer_json, search_run
+from analytics.search import search_run
+from analytics.serializers import (
+    CooccurrenceInput,
+    CooccurrenceOutput,
+    DetectionsGeojsonOutput,
+    GeoCellsOutput,
+    GeoInput,
+    GeoPointsOutput,
+    OccurrenceInput,
+    OccurrenceOutput,
+    QueryInput,
+    RegionCountsOutput,
+    RegionLayerCreatedOutput,
+    RegionLayerDetailOutput,
+    RegionLayerOutput,
+    RegionStatsInput,
+    RegionUploadInput,
+    SearchInput,
+    SearchOutput,
+    SimilarInput,
+    SimilarOutput,
+    TimelineInput,
+    TimelineOutput,
+    TopPairsOutput,
+)
 from indexer.media_apis import AnyAccept
 from indexer.request_parsing import JSONParser, json_loads_bounded
 from indexer.search.contract import SearchRequest
 from indexer.selectors import schema_resolve, search_request
 
-MAX_PAGE = 10**9
-
-
-class QueryInput(serializers.Serializer):
-    query = serializers.JSONField(
-        required=False, help_text="query tree (see the query language guide, docs/guide/query-language.md)")
-    q = serializers.CharField(required=False, allow_blank=True, help_text="query in the text form")
-    filters = serializers.JSONField(required=False, help_text="{facet_key: [values]}; '!value' excludes")
-    gap_s = serializers.FloatField(required=False, default=1.0, min_value=0)
-    schema = serializers.CharField(required=False, allow_blank=True)
-
-
-class SearchInput(QueryInput):
-    # An index takes offsets up to 2**63: a page past that is a 400, not an engine error.
-    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
-    page_size = serializers.IntegerField(required=False, default=20, min_value=1, max_value=500)
-    facet_unit = serializers.CharField(required=False, allow_blank=True)
-    facets = serializers.JSONField(required=False, help_text="facet keys to count; default all")
-
-
-class OccurrenceInput(QueryInput):
-    unit = serializers.CharField(required=False, default="objects",
-                                 help_text="objects, tracks, frames, clips, videos or seconds")
-    facets = serializers.JSONField(required=False, help_text="facet keys to count; default all")
-    figure = serializers.BooleanField(required=False, default=False, help_text="add a bar chart per facet")
-
-
-class CooccurrenceInput(QueryInput):
-    a = serializers.CharField(required=False, help_text="facet key of the rows")
-    b = serializers.CharField(required=False, help_text="facet key of the columns")
-    scope = serializers.CharField(required=False, default="frame", help_text="object, frame or clip")
-    top = serializers.IntegerField(required=False, help_text="instead of a and b: the N most over-represented pairs")
-    min_count = serializers.IntegerField(required=False, default=1, help_text="top pairs seen fewer times are left out")
-    figure = serializers.BooleanField(required=False, default=False, help_text="add a heatmap")
-
-    def validate(self, data):
-        given = [name for name in ("a", "b") if name in data]
-        if "top" in data and given:
-            raise serializers.ValidationError({"top": ["give facets a and b, or top, not both"]})
-        if "top" not in data and len(given) != 2:
-            raise serializers.ValidationError({"a" if "a" not in data else "b": [
-                "give two facets a and b (or top: N for the most over-represented pairs)"]})
-        return data
-
-
-class GeoInput(QueryInput):
-    bbox = serializers.JSONField(help_text="the view: [west, south, east, north], degrees")
-    zoom = serializers.FloatField(min_value=0, max_value=22, help_text="the map zoom; cells are tiles of zoom + 3")
-    target = serializers.CharField(required=False, default="frames", help_text="frames or objects")
-    format = serializers.ChoiceField(choices=geo.FORMATS, required=False, default="cells")
-    grid = serializers.CharField(required=False, default="tiles", help_text="tiles (web-mercator)")
-
-
-class RegionStatsInput(QueryInput):
-    layer = serializers.IntegerField(help_text="region layer id")
-    target = serializers.CharField(required=False, default="frames", help_text="frames or objects")
-
-
-class TimelineInput(QueryInput):
-    bins = serializers.IntegerField(required=False, default=stats.DEFAULT_BINS, help_text="at most this many bins")
-    figure = serializers.BooleanField(required=False, default=False, help_text="add bar charts")
-
-
-class RegionUploadInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    file = serializers.FileField(help_text="GeoJSON (.geojson, .json), zipped shapefile (.zip) or GeoPackage (.gpkg)")
-
-
-class RegionLayerOutput(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None)
-
-    class Meta:
-        model = RegionLayer
-        fields = ["id", "name", "regions", "invalid", "source_format", "source_crs", "author", "created_at"]
+# Query parameters that carry JSON text.
+JSON_PARAMETERS = ("query", "filters", "facets", "bbox")
+FIGURE_PARAMETER = OpenApiParameter("figure", bool, description="add plotly figures (like figure in the body)")
 
 
 def _from_query_params(params) -> dict:
     data = {}
     for key, value in params.items():
-        if key in ("query", "filters", "facets", "bbox"):
+        if key in JSON_PARAMETERS:
             try:
                 data[key] = json_loads_bounded(value)
             except json.JSONDecodeError as error:
@@ -137,6 +91,8 @@ def _figure(request, values: dict[str, Any]) -> bool:
 
 
 class SearchApi(APIView):
+    """Exact counts, disjunctive facets and a page of clips of the frames matching a query and filters."""
+
     permission_classes = [IsAnalyst]
 
     def _answer(self, data) -> Response:
@@ -152,16 +108,13 @@ class SearchApi(APIView):
             facet_unit=values.get("facet_unit") or None,
             facets=_facet_keys(values.get("facets")),
         )
-        return Response(search_answer_json(answer))
+        return Response(SearchOutput(answer).data)
 
-    @extend_schema(request=SearchInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=SearchInput, responses=SearchOutput)
     def post(self, request):
         return self._answer(request.data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter(name, str) for name in SearchInput().fields],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=[SearchInput], responses=SearchOutput)
     def get(self, request):
         return self._answer(_from_query_params(request.query_params))
 
@@ -171,14 +124,14 @@ class OccurrenceApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(request=OccurrenceInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=OccurrenceInput, parameters=[FIGURE_PARAMETER], responses=OccurrenceOutput)
     def post(self, request):
         values = _valid(OccurrenceInput, request.data)
         search = _search_request(values, facets=_facet_keys(values.get("facets")))
         answer = stats.occurrence_run(request=search, unit=values["unit"])
         if _figure(request, values):
             answer["figures"] = figures.occurrence_figures(ontology=search.ontology, answer=answer)
-        return Response(answer)
+        return Response(OccurrenceOutput(answer).data)
 
 
 class CooccurrenceApi(APIView):
@@ -186,17 +139,20 @@ class CooccurrenceApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(request=CooccurrenceInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=CooccurrenceInput, parameters=[FIGURE_PARAMETER], responses=PolymorphicProxySerializer(
+        component_name="CooccurrenceAnswer", serializers=[CooccurrenceOutput, TopPairsOutput],
+        resource_type_field_name=None))
     def post(self, request):
         values = _valid(CooccurrenceInput, request.data)
         search = _search_request(values)
         if "top" in values:
-            return Response(stats.top_pairs_run(request=search, scope=values["scope"], top=values["top"],
-                                                min_count=values["min_count"]))
+            pairs = stats.top_pairs_run(request=search, scope=values["scope"], top=values["top"],
+                                        min_count=values["min_count"])
+            return Response(TopPairsOutput(pairs).data)
         answer = stats.cooccurrence_run(request=search, a=values["a"], b=values["b"], scope=values["scope"])
         if _figure(request, values):
             answer["figure"] = figures.cooccurrence_figure(ontology=search.ontology, answer=answer)
-        return Response(answer)
+        return Response(CooccurrenceOutput(answer).data)
 
 
 class GeoApi(APIView):
@@ -204,12 +160,15 @@ class GeoApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(request=GeoInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=GeoInput, responses=PolymorphicProxySerializer(
+        component_name="GeoAnswer", serializers=[GeoCellsOutput, GeoPointsOutput], resource_type_field_name=None))
     def post(self, request):
         values = _valid(GeoInput, request.data)
-        build = geo.geo_points if values["format"] == "points" else geo.geo_cells
-        return Response(build(request=_search_request(values), bbox=values["bbox"], zoom=values["zoom"],
-                              target=values["target"], grid=values["grid"]))
+        points = values["format"] == "points"
+        build, output = (geo.geo_points, GeoPointsOutput) if points else (geo.geo_cells, GeoCellsOutput)
+        answer = build(request=_search_request(values), bbox=values["bbox"], zoom=values["zoom"],
+                       target=values["target"], grid=values["grid"])
+        return Response(output(answer).data)
 
 
 class RegionStatsApi(APIView):
@@ -217,14 +176,15 @@ class RegionStatsApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(request=RegionStatsInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=RegionStatsInput, responses=RegionCountsOutput)
     def post(self, request):
         values = _valid(RegionStatsInput, request.data)
         search = _search_request(values)
         layer = selectors.region_layer_find(layer_id=values["layer"])
         if layer is None:
             raise serializers.ValidationError({"layer": [f"no region layer has id {values['layer']}"]})
-        return Response(regions.region_counts(layer=layer, request=search, target=values["target"]))
+        return Response(RegionCountsOutput(regions.region_counts(layer=layer, request=search,
+                                                                 target=values["target"])).data)
 
 
 class TimelineApi(APIView):
@@ -232,13 +192,13 @@ class TimelineApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(request=TimelineInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=TimelineInput, parameters=[FIGURE_PARAMETER], responses=TimelineOutput)
     def post(self, request):
         values = _valid(TimelineInput, request.data)
         answer = stats.timeline_run(request=_search_request(values), bins=values["bins"])
         if _figure(request, values):
             answer["figures"] = figures.timeline_figures(answer=answer)
-        return Response(answer)
+        return Response(TimelineOutput(answer).data)
 
 
 class RegionLayerListApi(APIView):
@@ -253,12 +213,11 @@ class RegionLayerListApi(APIView):
     def get(self, request):
         return Response(RegionLayerOutput(selectors.region_layers(), many=True).data)
 
-    @extend_schema(request={"multipart/form-data": RegionUploadInput}, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request={"multipart/form-data": RegionUploadInput}, responses={201: RegionLayerCreatedOutput})
     def post(self, request):
         values = _valid(RegionUploadInput, request.data)
         layer = regions.region_layer_create(name=values["name"], upload=values["file"], author=request.user)
-        return Response({"id": layer.pk, "name": layer.name, "regions": layer.regions, "invalid": layer.invalid},
-                        status=status.HTTP_201_CREATED)
+        return Response(RegionLayerCreatedOutput(layer).data, status=status.HTTP_201_CREATED)
 
 
 class RegionLayerDetailApi(APIView):
@@ -267,10 +226,9 @@ class RegionLayerDetailApi(APIView):
     def get_permissions(self):
         return [IsAdmin()] if self.request.method == "DELETE" else [IsAnalyst()]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=RegionLayerDetailOutput)
     def get(self, request, layer_id: int):
-        layer = get_object_or_404(RegionLayer, pk=layer_id)
-        return Response({**layer.geojson, "id": layer.pk, "name": layer.name})
+        return Response(RegionLayerDetailOutput(get_object_or_404(RegionLayer, pk=layer_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, layer_id: int):
@@ -288,8 +246,6 @@ class _ExportApi(APIView):
     filename = ""
     stream: Any = None  # (request=SearchRequest) -> the text chunks
 
-    @extend_schema(parameters=[OpenApiParameter(name, str) for name in QueryInput().fields],
-                   responses={200: OpenApiTypes.BINARY})
     def get(self, request):
         search = _search_request(_valid(QueryInput, _from_query_params(request.query_params)))
         response = StreamingHttpResponse(self.stream(request=search), content_type=self.content_type)
@@ -298,37 +254,27 @@ class _ExportApi(APIView):
 
 
 class DetectionsGeojsonApi(_ExportApi):
+    """Every detection of the matching frames as GeoJSON Points, streamed."""
+
     content_type = "application/geo+json"
     filename = "scoop-detections.geojson"
     stream = staticmethod(export.detections_geojson)
 
+    @extend_schema(parameters=[QueryInput], responses={(200, "application/geo+json"): DetectionsGeojsonOutput})
+    def get(self, request):
+        return super().get(request)
+
 
 class DetectionsCsvApi(_ExportApi):
+    """Every detection of the matching frames as CSV rows (one column per object attribute), streamed."""
+
     content_type = "text/csv; charset=utf-8"
     filename = "scoop-detections.csv"
     stream = staticmethod(export.detections_csv)
 
-
-SIMILAR_IMAGE_MAX_BYTES = 20 * 2**20
-
-
-class SimilarInput(QueryInput):
-    video = serializers.IntegerField(required=False, help_text="id of the video of the picked track")
-    track = serializers.CharField(required=False, help_text="the picked track's id")
-    image = serializers.FileField(required=False, help_text="instead of video and track: a crop to embed")
-    k = serializers.IntegerField(required=False, default=similar.DEFAULT_K, min_value=1,
-                                 max_value=similar.MAX_K, help_text="how many tracks to return")
-
-    def validate(self, data):
-        picked = [name for name in ("video", "track") if name in data]
-        if "image" in data and picked:
-            raise serializers.ValidationError({"image": ["give a track (video and track) or an image, not both"]})
-        if "image" not in data and len(picked) != 2:
-            raise serializers.ValidationError({"track" if "video" in data else "video": [
-                "give the video and track of the picked track (or a multipart image)"]})
-        if "image" in data and data["image"].size > SIMILAR_IMAGE_MAX_BYTES:
-            raise serializers.ValidationError({"image": [f"larger than {SIMILAR_IMAGE_MAX_BYTES // 2**20} MiB"]})
-        return data
+    @extend_schema(parameters=[QueryInput], responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request):
+        return super().get(request)
 
 
 class SimilarApi(APIView):
@@ -339,7 +285,7 @@ class SimilarApi(APIView):
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(request={"application/json": SimilarInput, "multipart/form-data": SimilarInput},
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses=SimilarOutput)
     def post(self, request):
         data = request.data if request.content_type.startswith("application/json") else _from_query_params(
             request.data)
@@ -352,4 +298,4 @@ class SimilarApi(APIView):
                 filters=values.get("filters"))
         except similar.SimilarError as error:
             raise serializers.ValidationError({error.path: [error.message]}) from error
-        return Response(answer)
+        return Response(SimilarOutput(answer).data)

@@ -1,5 +1,4 @@
-"""Where matching frames and objects were seen, for a map view, as GeoJSON (see the
-statistics guide, docs/guide/statistics.md).
+"""Where matching frames and objects were seen, for a map view (SPEC 5), as GeoJSON.
 
 - **Cells**: the located matching frames (``target`` ``frames``) or their detections
   (``objects``) inside the view's bbox, counted per web-mercator tile. The tile
@@ -25,11 +24,11 @@ from contextlib import closing
 from typing import Any
 
 from indexer.facets import FacetError
+from indexer.limits import GEO_POINTS_MAX as MAX_POINTS
 from indexer.search import get_search_backend
 from indexer.search.contract import GEO_TARGETS, MAX_TILE_LEVEL, SearchRequest
 
 CELL_LEVELS_ABOVE_ZOOM = 3
-MAX_POINTS = 5000
 GRIDS = ("tiles",)
 FORMATS = ("cells", "points")
 

@@ -35,12 +35,12 @@ from shapely.validation import explain_validity
 
 from analytics.models import RegionLayer
 from indexer.facets import FacetError
+from indexer.limits import REGION_UPLOAD_MAX_BYTES
 from indexer.payloads import PayloadError
 from indexer.search import get_search_backend
 from indexer.search.contract import GEO_TARGETS, SearchRequest
 
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".zip": "shapefile", ".gpkg": "geopackage"}
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 WGS84 = "EPSG:4326"
 POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -98,8 +98,8 @@ def region_layer_create(*, name: str, upload: UploadedFile, author: AbstractBase
     if source_format is None:
         raise RegionError(f"{filename}: expected a .geojson or .json file, a zipped shapefile (.zip) "
                           "or a GeoPackage (.gpkg)", path="file")
-    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-        raise RegionError(f"{filename} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", path="file")
+    if upload.size is not None and upload.size > REGION_UPLOAD_MAX_BYTES:
+        raise RegionError(f"{filename} is larger than {REGION_UPLOAD_MAX_BYTES // (1024 * 1024)} MB", path="file")
     with tempfile.TemporaryDirectory(prefix="scoop-regions-") as directory:
         path = Path(directory) / f"upload{Path(filename).suffix.lower()}"
         with open(path, "wb") as handle:

@@ -16,14 +16,29 @@ from indexer.selectors import search_request, video_stream_url, video_thumbnail_
 
 @dataclass
 class SearchAnswer:
+    """A search's result and the page asked for (:class:`analytics.serializers.SearchOutput`)."""
+
     schema: LabelSchema
     result: SearchResult
     page: int
     page_size: int
 
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.result.total_clips / self.page_size))
+
+    def clips(self) -> list[dict[str, Any]]:
+        """The page's clips as a player needs them, each saying whether its video is still live."""
+        videos = videos_by_id(ids=(clip.video_id for clip in self.result.clips))
+        clips = []
+        for clip in self.result.clips:
+            video = videos.get(clip.video_id)
+            clips.append({**clip_json(clip, video), "live": bool(video and video.live)})
+        return clips
+
 
 def search_run(*, schema: LabelSchema, **fields: Any) -> SearchAnswer:
-    """Validate a search against ``schema``'s ontology (:func:`indexer.selectors.search_request`) and run it
+    """Validate a search against ``schema``'s ontology (:func:`search_request`) and run it
     on the index."""
     request = search_request(schema=schema, **fields)
     result = get_search_backend().search(request=request)
@@ -57,28 +72,4 @@ def clip_json(clip: Any, video: Video | None) -> dict[str, Any]:
         "frames": clip.frames,
         "thumbnail_url": video_thumbnail_url(video, clip.start_s) if video else None,
         "stream_url": video_stream_url(video) if video else None,
-    }
-
-
-def search_answer_json(answer: SearchAnswer) -> dict[str, Any]:
-    """The REST form of a search answer."""
-    result = answer.result
-    videos = videos_by_id(ids=(clip.video_id for clip in result.clips))
-    clips = []
-    for clip in result.clips:
-        video = videos.get(clip.video_id)
-        clips.append({**clip_json(clip, video), "live": bool(video and video.live)})
-    counts = dict(result.counts)
-    for key in ("videos", "clips", "frames", "objects", "tracks"):
-        counts[key] = int(counts[key])
-    counts["duration_s"] = seconds(counts["duration_s"])
-    return {
-        "schema": {"id": answer.schema.id, "name": answer.schema.name, "version": answer.schema.version},
-        "counts": counts,
-        "facets": {key: {json_key(v): n for v, n in values.items()} for key, values in result.facets.items()},
-        "clips": clips,
-        "page": answer.page,
-        "page_size": answer.page_size,
-        "pages": max(1, math.ceil(result.total_clips / answer.page_size)),
-        "total_clips": result.total_clips,
     }

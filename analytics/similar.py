@@ -18,13 +18,11 @@ import cv2
 import numpy as np
 
 from analytics.search import clip_json
+from indexer.limits import MAX_K
 from indexer.models import Video
 from indexer.search import get_search_backend
 from indexer.search.contract import SearchRequest, SimilarTrack
-from indexer.search.vectors import MAX_K
 from indexer.selectors import schema_ontology, schema_resolve, search_request, videos_by_id
-
-DEFAULT_K = 20
 
 
 class SimilarError(ValueError):

@@ -41,14 +41,11 @@ from typing import Any
 
 from analytics.search import json_key
 from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
+from indexer.limits import TIMELINE_BINS_DEFAULT, TIMELINE_BINS_MAX, TOP_PAIRS_MAX
 from indexer.ontology import suggestion
 from indexer.search import get_search_backend
 from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
 from indexer.search.semantics import implied_pair, scope_problem
-
-DEFAULT_BINS = 50
-MAX_BINS = 1000
-MAX_TOP = 1000
 
 
 def lift(count: int, total: int, row_total: int, col_total: int) -> float | None:
@@ -104,8 +101,8 @@ def top_pairs_run(*, request: SearchRequest, scope: str, top: int, min_count: in
     """The ``top`` most over-represented pairs of values of two different facets."""
     if scope not in SCOPES:
         raise FacetError("scope", f"unknown scope '{scope}'; expected one of {', '.join(SCOPES)}")
-    if not 1 <= top <= MAX_TOP:
-        raise FacetError("top", f"top must be between 1 and {MAX_TOP}")
+    if not 1 <= top <= TOP_PAIRS_MAX:
+        raise FacetError("top", f"top must be between 1 and {TOP_PAIRS_MAX}")
     if min_count < 1:
         raise FacetError("min_count", "min_count must be >= 1")
     known = facets_for(request.ontology)
@@ -135,10 +132,10 @@ def _feature_rank(known: dict[str, Facet], keys: list[str]) -> dict[Feature, tup
     return {(key, value): (i, j) for i, key in enumerate(keys) for j, value in enumerate(known[key].values)}
 
 
-def timeline_run(*, request: SearchRequest, bins: int = DEFAULT_BINS) -> dict[str, Any]:
+def timeline_run(*, request: SearchRequest, bins: int = TIMELINE_BINS_DEFAULT) -> dict[str, Any]:
     """Histograms of the matching frames over video time and wall-clock time."""
-    if not 1 <= bins <= MAX_BINS:
-        raise FacetError("bins", f"bins must be between 1 and {MAX_BINS}")
+    if not 1 <= bins <= TIMELINE_BINS_MAX:
+        raise FacetError("bins", f"bins must be between 1 and {TIMELINE_BINS_MAX}")
     timeline = get_search_backend().timeline(request=request, max_bins=bins)
     video, wall = timeline.video_time, timeline.wall_clock
     return {

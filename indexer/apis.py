@@ -1,7 +1,7 @@
-"""REST endpoints for label schemas, ingest, videos, their media and labels.
-Each view validates input, calls one service or selector, and serializes the
-answer. The views that answer with bytes (streams, pictures, clips) are in
-:mod:`indexer.media_apis`."""
+"""REST endpoints for label schemas, ingest, videos, their media, live chunks and
+labels. Each view validates input, calls one service or selector, and answers with
+its output serializer (:mod:`indexer.serializers`). The views that answer with bytes
+(video bytes, pictures, clips) are in :mod:`indexer.media_apis`."""
 
 import json
 
@@ -9,39 +9,44 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
-from indexer import live, selectors, services
+from indexer import limits, live, selectors, services
+from indexer.api_fields import ErrorOutput
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video
 from indexer.payloads import PayloadError
 from indexer.request_parsing import JSONParser, refuse_content_encoding
 from indexer.selectors import search_request
 from indexer.serializers import (
-    IngestInput,
     IngestJobOutput,
+    IngestJsonInput,
+    IngestQueuedOutput,
+    IngestUploadInput,
     LabelsInput,
+    LabelsOutput,
+    LiveChunkInput,
+    LiveChunkOutput,
     LiveVideoOutput,
     MediaInput,
     MediaOutput,
+    SchemaCreatedOutput,
     SchemaDetail,
     SchemaInput,
     SchemaSummary,
-    StreamInput,
     VideoCreateInput,
     VideoLiveInput,
     VideoOutput,
 )
 
 CHUNK = 1024 * 1024
-ENVELOPE_BYTES = 64 * 1024
 
 
 class SchemaListCreateApi(APIView):
@@ -53,19 +58,18 @@ class SchemaListCreateApi(APIView):
         schemas = selectors.schemas_all()
         return Response(SchemaSummary(schemas, many=True).data)
 
-    @extend_schema(request=SchemaInput, responses={201: SchemaSummary})
+    @extend_schema(request=SchemaInput, responses={201: SchemaCreatedOutput})
     def post(self, request):
         data = SchemaInput(data=request.data)
         data.is_valid(raise_exception=True)
         name = data.validated_data["name"]
         previous = selectors.schema_newest(name=name)
         schema = services.schema_create(name=name, document=data.validated_data["schema"], author=request.user)
-        body = {"id": schema.id, "name": schema.name, "version": schema.version}
         if previous is not None:
             # What the new version drops that indexed videos still hold: they keep it, but
             # searches and facets under the new version no longer see it.
-            body["dropped_in_use"] = selectors.schema_dropped_in_use(previous=previous, current=schema)
-        return Response(body, status=status.HTTP_201_CREATED)
+            schema.dropped_in_use = selectors.schema_dropped_in_use(previous=previous, current=schema)
+        return Response(SchemaCreatedOutput(schema).data, status=status.HTTP_201_CREATED)
 
 
 class SchemaDetailApi(APIView):
@@ -78,61 +82,57 @@ class SchemaDetailApi(APIView):
 
 
 class IngestApi(APIView):
+    """Workers post analytics (a multipart ``file``, streamed, or ``analytics`` in a JSON
+    body); the job is queued and answered at once. Admins see every job, workers their own."""
+
     permission_classes = [IsWorker]
     parser_classes = [MultiPartParser, JSONParser]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
-    @extend_schema(request=IngestInput, responses={202: IngestJobOutput})
+    @extend_schema(request={"multipart/form-data": IngestUploadInput, "application/json": IngestJsonInput},
+                   responses={202: IngestQueuedOutput})
     def post(self, request):
         refuse_content_encoding(request)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        # The request holds more than the payload (form fields, multipart boundaries): the
-        # exact limit is applied to the payload itself as it is stored.
-        if declared > settings.SCOOP_INGEST_MAX_BYTES + ENVELOPE_BYTES:
+        if declared > settings.SCOOP_INGEST_MAX_BYTES + limits.INGEST_ENVELOPE_BYTES:
             raise PayloadError(
                 f"the payload is larger than the limit of {settings.SCOOP_INGEST_MAX_BYTES} bytes "
                 "(SCOOP_INGEST_MAX_BYTES)",
                 status=413,
             )
-        data = IngestInput(data=request.data)
+        upload = not request.content_type.startswith("application/json")
+        data = (IngestUploadInput if upload else IngestJsonInput)(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         schema = selectors.schema_resolve(ref=fields.get("schema"))
         job = services.ingest_job_create(
-            chunks=_payload_chunks(request),
+            chunks=_payload_chunks(fields),
             video_name=fields["video"],
             schema=schema,
             format=fields.get("format") or None,
             mode=fields["mode"],
-            options=_with_seqinfo(request, fields.get("options")),
+            options=_with_seqinfo(fields.get("seqinfo"), fields.get("options")),
             user=request.user,
         )
-        body = IngestJobOutput(job).data
-        return Response(
-            {"id": body["id"], "status": body["status"], "url": body["url"]},
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": body["url"]},
-        )
+        body = IngestQueuedOutput(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
     @extend_schema(responses=IngestJobOutput(many=True))
     def get(self, request):
-        jobs = selectors.ingest_jobs_visible(user=request.user)
-        page = ListAPIView.pagination_class()
-        items = page.paginate_queryset(jobs, request, view=self)
+        page = self.pagination_class()
+        items = page.paginate_queryset(selectors.ingest_jobs_visible(user=request.user), request, view=self)
         return page.get_paginated_response(IngestJobOutput(items, many=True).data)
 
 
-SEQINFO_MAX_BYTES = 64 * 1024
-
-
-def _with_seqinfo(request, options):
+def _with_seqinfo(upload, options):
     """The reader options, plus the text of a multipart ``seqinfo`` part
     (MOTChallenge's seqinfo.ini) as ``options["seqinfo"]``: kept with the job,
     so that a rebuild reads the payload the same way."""
-    upload = request.FILES.get("seqinfo")
     if upload is None:
         return options
-    if upload.size > SEQINFO_MAX_BYTES:
-        raise PayloadError(f"seqinfo is larger than {SEQINFO_MAX_BYTES} bytes: is it a seqinfo.ini?", path="seqinfo")
+    if upload.size > limits.SEQINFO_MAX_BYTES:
+        raise PayloadError(f"seqinfo is larger than {limits.SEQINFO_MAX_BYTES} bytes: is it a seqinfo.ini?",
+                           path="seqinfo")
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -140,12 +140,11 @@ def _with_seqinfo(request, options):
     return {**(options or {}), "seqinfo": text}
 
 
-def _payload_chunks(request):
+def _payload_chunks(fields):
     """The analytics: the uploaded ``file`` (streamed) or the JSON body's ``analytics``."""
-    upload = request.FILES.get("file")
-    if upload is not None:
-        return upload.chunks(CHUNK)
-    analytics = request.data.get("analytics") if hasattr(request.data, "get") else None
+    if "file" in fields:
+        return fields["file"].chunks(CHUNK)
+    analytics = fields.get("analytics")
     if analytics is None:
         raise PayloadError("send the analytics as a multipart 'file' or as 'analytics' in a JSON body",
                            path="file")
@@ -164,16 +163,23 @@ class IngestDetailApi(APIView):
 
 
 class VideoListApi(APIView):
+    """Analysts list the videos, a page at a time; workers name new ones or start live streams."""
+
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
     def get_permissions(self):
         return [IsWorker()] if self.request.method == "POST" else [IsAnalyst()]
 
     @extend_schema(responses=VideoOutput(many=True))
     def get(self, request):
-        page = ListAPIView.pagination_class()
+        page = self.pagination_class()
         items = page.paginate_queryset(selectors.videos_all().select_related("schema"), request, view=self)
         return page.get_paginated_response(VideoOutput(items, many=True).data)
 
-    @extend_schema(request=VideoCreateInput, responses={201: MediaOutput, 200: MediaOutput})
+    @extend_schema(request=VideoCreateInput, responses={
+        (status_code, "application/json"): PolymorphicProxySerializer(
+            component_name="VideoCreated", serializers=[MediaOutput, LiveVideoOutput], resource_type_field_name=None)
+        for status_code in (201, 200)})
     def post(self, request):
         """Name a video before its analytics arrive (to give it media first), or, with
         ``"live": true``, start a live stream (answered with ``LiveVideoOutput``);
@@ -218,43 +224,37 @@ class VideoDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class VideoStreamApi(APIView):
+STREAM_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json", "text/plain")
+
+
+class LiveChunkApi(APIView):
     """One chunk of a live video's stream: newline-delimited JSON, one message a line
     (:mod:`indexer.live`). ``stream_format`` and ``mode`` query parameters override the video's."""
 
     permission_classes = [IsWorker]
 
-    @extend_schema(parameters=[StreamInput], request={"application/x-ndjson": OpenApiTypes.STR},
-                   responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[LiveChunkInput],
+                   request={content_type: OpenApiTypes.STR for content_type in STREAM_CONTENT_TYPES},
+                   responses={200: LiveChunkOutput,
+                              409: OpenApiResponse(ErrorOutput, description="the video is not live")})
     def post(self, request, video_id: int):
         video = get_object_or_404(Video.objects.select_related("schema"), pk=video_id)
         if request.content_type.split(";")[0].strip() not in STREAM_CONTENT_TYPES:
             raise UnsupportedMediaType(request.content_type,
                                        detail=f"send the chunk as {' or '.join(STREAM_CONTENT_TYPES)}")
-        data = StreamInput(data=request.query_params)
+        data = LiveChunkInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         try:
-            outcome = live.live_append(video=video, body=_stream_body(request),
+            outcome = live.live_append(video=video, body=_chunk_body(request),
                                        format=data.validated_data.get("stream_format"),
                                        mode=data.validated_data.get("mode"))
         except live.ChunkRefused as refused:
-            return Response({"detail": refused.message, "problems": refused.problems},
+            return Response(ErrorOutput({"detail": refused.message, "problems": refused.problems}).data,
                             status=status.HTTP_400_BAD_REQUEST)
-        result = outcome.result
-        return Response({
-            "video": video.pk, "lines": outcome.lines, "mode": outcome.mode,
-            "appended": {"frames": result.appended.frames, "objects": result.appended.objects,
-                         "tracks": result.appended.tracks, "events": result.appended.events},
-            "duplicates": {"frames": result.duplicate_frames, "objects": result.duplicate_objects},
-            "dropped": outcome.dropped, "violations": outcome.violations, "violation_count": outcome.violation_count,
-            "counts": outcome.video.counts,
-        })
+        return Response(LiveChunkOutput(outcome).data)
 
 
-STREAM_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json", "text/plain")
-
-
-def _stream_body(request) -> bytes:
+def _chunk_body(request) -> bytes:
     """The chunk's bytes, refused (413) past ``SCOOP_JSON_BODY_MAX_BYTES``."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     too_large = PayloadError(f"the chunk is larger than the limit of {limit} bytes (SCOOP_JSON_BODY_MAX_BYTES); "
@@ -309,7 +309,7 @@ class VideoLabelsApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(parameters=[LabelsInput], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[LabelsInput], responses=LabelsOutput)
     def get(self, request, video_id: int):
         video = get_object_or_404(Video.objects.select_related("schema"), pk=video_id)
         data = LabelsInput(data=request.query_params)
@@ -322,14 +322,6 @@ class VideoLabelsApi(APIView):
         ) if matching else None
         frames = selectors.video_labels(video=video, start_s=window["start_s"], end_s=window.get("end_s"),
                                         request=search)
-        answer = {
-            "video": video.pk,
-            "start_s": window["start_s"],
-            "end_s": window.get("end_s", video.duration_s),
-            "width": video.width,
-            "height": video.height,
-            "frames": frames,
-        }
-        if matching:
-            answer["matching"] = True
-        return Response(answer)
+        labels = {"video": video, "start_s": window["start_s"], "end_s": window.get("end_s", video.duration_s),
+                  "frames": frames}
+        return Response(LabelsOutput({**labels, "matching": True} if matching else labels).data)

@@ -1,5 +1,5 @@
-"""Endpoints that answer with bytes: the video stream (with byte ranges),
-thumbnails, sprite strips and clip exports. Analysts and admins only, by
+"""Endpoints that answer with bytes: a video's bytes (with byte ranges, for the
+player), thumbnails, sprite strips and clip exports. Analysts and admins only, by
 session or token; errors answer JSON whatever the client accepts."""
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import IsAnalyst
 from indexer import selectors
+from indexer.api_fields import ErrorOutput
 from indexer.byte_ranges import accel_redirect_response, file_response
 from indexer.models import Video
 from indexer.serializers import ClipInput, ThumbnailInput
@@ -41,8 +42,11 @@ class _MediaView(APIView):
     content_negotiation_class = AnyAccept
 
 
-class VideoStreamApi(_MediaView):
-    @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY})
+class VideoBytesApi(_MediaView):
+    """The video file, with byte ranges, for the player (or handed to nginx)."""
+
+    @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY,
+                              416: OpenApiResponse(ErrorOutput, description="a range the file does not have")})
     def get(self, request, video_id: int):
         video = get_object_or_404(Video, pk=video_id)
         path = selectors.video_media_file(video=video)

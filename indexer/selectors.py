@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.roles import ADMIN, user_has_role
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
+from indexer.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from indexer.media import MediaError, frame_index
 from indexer.models import IngestJob, LabelSchema, Video
 from indexer.ontology import Ontology, parse_schema_document, suggestion
@@ -23,8 +24,6 @@ from indexer.search import get_search_backend
 from indexer.search.contract import SearchRequest
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
 from indexer.video_cuts import CUT_MAX_S, cut_mp4
-
-MAX_PAGE_SIZE = 500
 
 
 class SchemaNotFound(LookupError):
@@ -96,7 +95,7 @@ def search_request(
     filters: Any = None,
     gap_s: float = 1.0,
     page: int = 1,
-    page_size: int = 20,
+    page_size: int = PAGE_SIZE_DEFAULT,
     facet_unit: str | None = None,
     facets: list[str] | None = None,
 ) -> SearchRequest:
@@ -116,9 +115,9 @@ def search_request(
             raise FacetError(f"facets[{i}]", f"unknown facet '{key}'")
     if not (isinstance(gap_s, int | float) and math.isfinite(gap_s) and gap_s >= 0):
         raise FacetError("gap_s", "gap_s must be a number of seconds >= 0")
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+    if page < 1 or not 1 <= page_size <= PAGE_SIZE_MAX:
         raise FacetError("page_size" if page >= 1 else "page",
-                         f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+                         f"page must be >= 1 and page_size between 1 and {PAGE_SIZE_MAX}")
     return SearchRequest(
         ontology=ontology,
         query=tree,
@@ -161,7 +160,7 @@ def videos_by_id(*, ids: Iterable[int]) -> dict[int, Video]:
 def video_stream_url(video: Video) -> str | None:
     """Where a player gets the video: Scoop's byte-range download of its local file, else its media URL."""
     if video.media_path:
-        return reverse("video-stream", args=[video.pk])
+        return reverse("video-bytes", args=[video.pk])
     return video.media_url or None
 
 

@@ -1,37 +1,137 @@
-"""Small input/output serializers for the indexer's API."""
+"""Small input/output serializers for the indexer's API: label schemas, ingest jobs,
+videos, their media, live chunks and labels. The output serializers make the answers;
+drf-spectacular reads both kinds for the OpenAPI document."""
 
 import json
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from indexer import selectors
-from indexer.formats.json_walk import MAX_FPS, MIN_FPS
+from indexer import limits, selectors
+from indexer.api_fields import (
+    FacetValueField,
+    FiltersField,
+    ProblemOutput,
+    QueryTreeField,
+    TextChoiceField,
+)
+from indexer.formats import FORMATS, STREAM_READERS
 from indexer.models import IngestJob, LabelSchema, Video
-from indexer.request_parsing import JSONField, json_loads_bounded
+from indexer.request_parsing import json_loads_bounded
+from indexer.validation import MODES
+
+# Label schemas ---------------------------------------------------------------------------------
+
+
+class SchemaRef(serializers.ModelSerializer):
+    """Which label schema version: ``{"id", "name", "version"}``."""
+
+    class Meta:
+        model = LabelSchema
+        fields = ["id", "name", "version"]
 
 
 class SchemaInput(serializers.Serializer):
     # Not digits alone: a schema reference of digits is an id (selectors.schema_resolve).
-    name = serializers.RegexField(r"^(?![0-9]+$)[A-Za-z0-9_.\-]{1,200}$", help_text="letters, digits, _ . -; "
-                                  "not digits alone", error_messages={"invalid": "use 1 to 200 letters, digits, "
-                                                                      "_ . or -, not digits alone"})
+    name = serializers.RegexField(
+        rf"^(?![0-9]+$)[A-Za-z0-9_.\-]{{1,{limits.SCHEMA_NAME_MAX}}}$",
+        help_text="letters, digits, _ . -; not digits alone",
+        error_messages={"invalid": f"use 1 to {limits.SCHEMA_NAME_MAX} letters, digits, _ . or -, not digits alone"},
+    )
     schema = serializers.JSONField(help_text="ETA VideoLabelsSchema (current or 2019) or a Scoop ontology")
 
 
+class DroppedValueOutput(serializers.Serializer):
+    facet = serializers.CharField()
+    value = FacetValueField()
+    unit = serializers.ChoiceField(choices=["objects", "frames"])
+    count = serializers.IntegerField(help_text="how many the indexed videos of the schema's name still hold")
+
+
+class SchemaCreatedOutput(SchemaRef):
+    """The new version; from the second version on, with what it drops that indexed videos
+    still hold (the view sets ``dropped_in_use`` on the schema; absent, it is left out)."""
+
+    dropped_in_use = DroppedValueOutput(
+        many=True, required=False,
+        help_text="values the previous version allowed and this one drops, still held by indexed videos: "
+                  "they keep them, but searches and facets under this version no longer see them",
+    )
+
+    class Meta(SchemaRef.Meta):
+        fields = [*SchemaRef.Meta.fields, "dropped_in_use"]
+
+
 class SchemaSummary(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
 
     class Meta:
         model = LabelSchema
         fields = ["id", "name", "version", "source_format", "author", "created_at"]
 
 
+class AttrDocument(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField(help_text="the ETA attribute type, e.g. eta.core.data.CategoricalAttribute")
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
+    values = serializers.ListField(child=serializers.BooleanField(), required=False)
+    range = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, required=False)
+
+
+class AttrsDocument(serializers.Serializer):
+    schema = serializers.DictField(child=AttrDocument(), help_text="{attribute name: attribute}")
+
+
+class ObjectLabelDocument(serializers.Serializer):
+    label = serializers.CharField()
+    attrs = AttrsDocument(help_text="constant attributes: one value for the whole track")
+    frames = AttrsDocument(help_text="per-detection attributes")
+
+
+class EventLabelDocument(serializers.Serializer):
+    label = serializers.CharField()
+    attrs = AttrsDocument()
+
+
+class ObjectLabelsDocument(serializers.Serializer):
+    schema = serializers.DictField(child=ObjectLabelDocument(), help_text="{label: object label}")
+
+
+class EventLabelsDocument(serializers.Serializer):
+    schema = serializers.DictField(child=EventLabelDocument(), help_text="{label: event label}")
+
+
+class DisplayGroup(serializers.Serializer):
+    name = serializers.CharField()
+    items = serializers.ListField(child=serializers.CharField())
+
+
+class DisplayDocument(serializers.Serializer):
+    groups = DisplayGroup(many=True, help_text="sidebar groups")
+    names = serializers.DictField(child=serializers.CharField(), help_text="{name: display name}")
+    colors = serializers.DictField(child=serializers.CharField(), help_text="{label: CSS color}")
+    synonyms = serializers.DictField(child=serializers.CharField(), help_text="{synonym: label}")
+
+
+class OntologyDocument(serializers.Serializer):
+    """An ontology in Scoop's layout, whatever layout was uploaded."""
+
+    attrs = AttrsDocument(help_text="video attributes")
+    frames = AttrsDocument(help_text="frame attributes")
+    objects = ObjectLabelsDocument()
+    events = EventLabelsDocument()
+    display = DisplayDocument()
+
+
 class SchemaDetail(SchemaSummary):
-    document = serializers.JSONField(read_only=True)
+    document = OntologyDocument(read_only=True)
 
     class Meta(SchemaSummary.Meta):
         fields = [*SchemaSummary.Meta.fields, "document"]
+
+
+# Ingest ----------------------------------------------------------------------------------------
 
 
 class JSONObjectField(serializers.JSONField):
@@ -48,21 +148,55 @@ class JSONObjectField(serializers.JSONField):
         return data
 
 
-class IngestInput(serializers.Serializer):
-    video = serializers.CharField(max_length=500, help_text="video name; re-ingesting a name replaces its analytics")
+@extend_schema_field({"anyOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {}},
+                                {"type": "string"}],
+                      "description": "the analytics in one of the input formats: decoded JSON, or JSON text"})
+class AnalyticsField(serializers.Field):
+    """The analytics of a JSON body, passed on as sent: the format reader checks them."""
+
+    def to_internal_value(self, data):
+        return data
+
+
+class IngestFields(serializers.Serializer):
+    video = serializers.CharField(max_length=limits.VIDEO_NAME_MAX,
+                                  help_text="video name; re-ingesting a name replaces its analytics")
     schema = serializers.CharField(required=False, allow_blank=True, help_text="schema id, name or name:version")
-    format = serializers.CharField(
-        required=False, allow_blank=True,
-        help_text="eta, roboflow, bdd100k, deepstream, supervision, motchallenge, cvat or camio; detected when absent",
-    )
-    mode = serializers.ChoiceField(choices=["strict", "filter"], default="strict")
+    format = TextChoiceField(choices=FORMATS, required=False, allow_blank=True,
+                             help_text="the input format; detected when absent")
+    mode = serializers.ChoiceField(choices=MODES, default="strict")
     options = JSONObjectField(required=False, help_text='reader options, e.g. {"fps": 5}')
 
 
+class IngestJsonInput(IngestFields):
+    analytics = AnalyticsField(required=False, allow_null=True, help_text="the analytics")
+
+
+class IngestUploadInput(IngestFields):
+    file = serializers.FileField(required=False, allow_empty_file=True,
+                                 help_text="the analytics file, streamed (or, for small ones, an analytics field)")
+    analytics = serializers.CharField(required=False, help_text="the analytics as JSON text, instead of a file")
+    seqinfo = serializers.FileField(required=False, allow_empty_file=True,
+                                    help_text=f"MOTChallenge: the sequence's seqinfo.ini "
+                                              f"(at most {limits.SEQINFO_MAX_BYTES} bytes)")
+
+
+class IndexCountsOutput(serializers.Serializer):
+    """What the index holds (or what was added): empty until the first ingest."""
+
+    frames = serializers.IntegerField(required=False)
+    objects = serializers.IntegerField(required=False)
+    tracks = serializers.IntegerField(required=False)
+    events = serializers.IntegerField(required=False)
+
+
 class IngestJobOutput(serializers.ModelSerializer):
-    video = serializers.SerializerMethodField()
-    schema = serializers.SerializerMethodField()
+    video = serializers.IntegerField(source="video_id", allow_null=True, help_text="the video, once indexed")
+    schema = SchemaRef()
     url = serializers.SerializerMethodField()
+    counts = IndexCountsOutput()
+    violations = ProblemOutput(many=True, help_text="the first violations of the schema")
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="what the reader repaired")
 
     class Meta:
         model = IngestJob
@@ -72,14 +206,18 @@ class IngestJobOutput(serializers.ModelSerializer):
             "created_at", "started_at", "finished_at",
         ]
 
-    def get_video(self, job: IngestJob) -> int | None:
-        return job.video_id
-
-    def get_schema(self, job: IngestJob) -> dict:
-        return {"id": job.schema_id, "name": job.schema.name, "version": job.schema.version}
-
     def get_url(self, job: IngestJob) -> str:
-        return f"/api/v1/ingest/{job.id}/"
+        return reverse("ingest-detail", args=[job.id])
+
+
+class IngestQueuedOutput(IngestJobOutput):
+    """A queued job: where to follow it."""
+
+    class Meta(IngestJobOutput.Meta):
+        fields = ["id", "status", "url"]
+
+
+# Videos and media ------------------------------------------------------------------------------
 
 
 class SpriteOutput(serializers.Serializer):
@@ -90,11 +228,21 @@ class SpriteOutput(serializers.Serializer):
     interval_s = serializers.FloatField(help_text="tile i shows the frame at i * interval_s seconds")
 
 
+@extend_schema_field({"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 3,
+                                                 "maxItems": 3},
+                      "description": "GPS waypoints [[t, lat, lon], ...]: seconds from the start, degrees"})
+class WaypointsField(serializers.JSONField):
+    """A video's waypoints, as stored."""
+
+
 class VideoOutput(serializers.ModelSerializer):
-    schema = serializers.SerializerMethodField()
+    media_url = serializers.CharField(help_text="an http(s) URL the browser plays; empty when none")
+    schema = SchemaRef(allow_null=True)
     stream_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     sprite = serializers.SerializerMethodField()
+    gps = WaypointsField()
+    counts = IndexCountsOutput()
 
     class Meta:
         model = Video
@@ -104,11 +252,6 @@ class VideoOutput(serializers.ModelSerializer):
             "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "live", "created_at",
             "indexed_at",
         ]
-
-    def get_schema(self, video: Video) -> dict | None:
-        if video.schema is None:
-            return None
-        return {"id": video.schema_id, "name": video.schema.name, "version": video.schema.version}
 
     def get_stream_url(self, video: Video) -> str | None:
         return selectors.video_stream_url(video)
@@ -122,17 +265,18 @@ class VideoOutput(serializers.ModelSerializer):
 
 
 class VideoCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=500, help_text="the name analytics will be ingested under")
+    name = serializers.CharField(max_length=limits.VIDEO_NAME_MAX,
+                                 help_text="the name analytics will be ingested under")
     live = serializers.BooleanField(default=False, help_text="true: a live stream, fed by POST .../stream/")
-    fps = serializers.FloatField(required=False, min_value=MIN_FPS, max_value=MAX_FPS,
-                                 help_text=f"live: frames per second, {MIN_FPS:g} to {MAX_FPS:g} (required)")
+    fps = serializers.FloatField(required=False, min_value=0.001, help_text="live: frames per second (required)")
     width = serializers.IntegerField(required=False, min_value=1, help_text="live: frame width in pixels")
     height = serializers.IntegerField(required=False, min_value=1, help_text="live: frame height in pixels")
     recorded_at = serializers.DateTimeField(required=False, help_text="live: wall-clock time of t = 0 (naive = UTC)")
-    camera = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    format = serializers.CharField(required=False, default="eta", help_text="live: the stream format of its lines")
+    camera = serializers.CharField(required=False, allow_blank=True, max_length=limits.CAMERA_MAX, default="")
+    format = TextChoiceField(choices=sorted(STREAM_READERS), required=False, default="eta",
+                             help_text="live: the stream format of its lines")
     schema = serializers.CharField(required=False, allow_blank=True, help_text="live: schema id, name or name:version")
-    mode = serializers.ChoiceField(choices=["strict", "filter"], default="strict", help_text="live: validation mode")
+    mode = serializers.ChoiceField(choices=MODES, default="strict", help_text="live: validation mode")
 
     def validate(self, data):
         if data["live"] and "fps" not in data:
@@ -144,17 +288,12 @@ class VideoLiveInput(serializers.Serializer):
     live = serializers.BooleanField(help_text="false ends the stream (chunks are then refused); true resumes it")
 
 
-class StreamInput(serializers.Serializer):
-    # Not "format": DRF reads that query parameter as the response format.
-    stream_format = serializers.CharField(required=False,
-                                          help_text="the format of this chunk's lines (default: the video's)")
-    mode = serializers.ChoiceField(choices=["strict", "filter"], required=False,
-                                   help_text="validation mode for this chunk (default: the video's)")
-
-
 class LiveVideoOutput(serializers.ModelSerializer):
-    stream = serializers.SerializerMethodField()
-    schema = serializers.SerializerMethodField()
+    """A live video: where to send its chunks."""
+
+    stream = serializers.SerializerMethodField(help_text="POST chunks of newline-delimited JSON here")
+    schema = SchemaRef(allow_null=True)
+    counts = IndexCountsOutput()
 
     class Meta:
         model = Video
@@ -162,19 +301,15 @@ class LiveVideoOutput(serializers.ModelSerializer):
                   "schema", "counts", "stream"]
 
     def get_stream(self, video: Video) -> str:
-        return f"/api/v1/videos/{video.pk}/stream/"
-
-    def get_schema(self, video: Video) -> dict | None:
-        if video.schema is None:
-            return None
-        return {"id": video.schema_id, "name": video.schema.name, "version": video.schema.version}
+        return reverse("video-live-chunks", args=[video.pk])
 
 
 class MediaInput(serializers.Serializer):
     file = serializers.FileField(required=False, help_text="the video file (multipart)")
-    path = serializers.CharField(required=False, max_length=2000,
+    path = serializers.CharField(required=False, max_length=limits.MEDIA_LOCATION_MAX,
                                  help_text="a file on the server, under SCOOP_DATA_DIR/media or SCOOP_MEDIA_ROOTS")
-    url = serializers.URLField(required=False, max_length=2000, help_text="an http(s) URL the browser plays")
+    url = serializers.URLField(required=False, max_length=limits.MEDIA_LOCATION_MAX,
+                               help_text="an http(s) URL the browser plays")
 
     def validate(self, data):
         given = [name for name in ("file", "path", "url") if name in data]
@@ -187,6 +322,7 @@ class MediaInput(serializers.Serializer):
 
 
 class MediaOutput(serializers.ModelSerializer):
+    media_url = serializers.CharField(help_text="an http(s) URL the browser plays; empty when none")
     stream_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -200,12 +336,47 @@ class MediaOutput(serializers.ModelSerializer):
         return selectors.video_stream_url(video)
 
 
+# Live chunks -----------------------------------------------------------------------------------
+
+
+class LiveChunkInput(serializers.Serializer):
+    # Not "format": DRF reads that query parameter as the response format.
+    stream_format = TextChoiceField(choices=sorted(STREAM_READERS), required=False,
+                                    help_text="the format of this chunk's lines (default: the video's)")
+    mode = serializers.ChoiceField(choices=MODES, required=False,
+                                   help_text="validation mode for this chunk (default: the video's)")
+
+
+class DuplicatesOutput(serializers.Serializer):
+    frames = serializers.IntegerField(source="duplicate_frames", help_text="frames already indexed, left as they were")
+    objects = serializers.IntegerField(source="duplicate_objects", help_text="detections in those frames, not added")
+
+
+class LiveChunkOutput(serializers.Serializer):
+    """What one chunk did (:class:`indexer.live.AppendOutcome`)."""
+
+    video = serializers.IntegerField(source="video.pk")
+    lines = serializers.IntegerField(help_text="the messages of the chunk")
+    mode = serializers.ChoiceField(choices=MODES)
+    appended = IndexCountsOutput(source="result.appended",
+                                 help_text="frames, detections and events added; tracks: track ids new to the video")
+    duplicates = DuplicatesOutput(source="result")
+    dropped = serializers.DictField(child=serializers.IntegerField(), help_text="filter mode: what was left out, "
+                                                                                "by kind")
+    violations = ProblemOutput(many=True, help_text="filter mode: what broke the schema, with its line")
+    violation_count = serializers.IntegerField()
+    counts = IndexCountsOutput(source="video.counts", help_text="what the video holds now")
+
+
+# Labels, thumbnails and clips ------------------------------------------------------------------
+
+
 class LabelsInput(serializers.Serializer):
     start_s = serializers.FloatField(min_value=0.0, default=0.0)
     end_s = serializers.FloatField(min_value=0.0, required=False, help_text="exclusive; the end when left out")
     q = serializers.CharField(required=False, allow_blank=True, help_text="only the labels matching this query")
-    query = JSONField(required=False, binary=True, help_text="the query as a JSON tree (text)")
-    filters = JSONField(required=False, binary=True, help_text="sidebar filters as JSON text")
+    query = QueryTreeField(required=False, binary=True, help_text="the query as a JSON tree (text)")
+    filters = FiltersField(required=False, binary=True, help_text="sidebar filters as JSON text")
     schema = serializers.CharField(required=False, allow_blank=True, help_text="the schema q and filters use")
 
     def validate(self, data):
@@ -214,14 +385,45 @@ class LabelsInput(serializers.Serializer):
         return data
 
 
+class LabelObjectOutput(serializers.Serializer):
+    label = serializers.CharField()
+    track = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, allow_null=True,
+                                help_text="[x1, y1, x2, y2] relative to the frame (0..1)")
+    attrs = serializers.DictField(child=FacetValueField(), help_text="{attribute: value}: per detection, and the "
+                                                                     "track's constant ones")
+    box_px = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, allow_null=True,
+                                   help_text="the box in pixels, when the frame size is known")
+
+
+class LabelFrameOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="frame number")
+    t = serializers.FloatField(help_text="seconds from the start")
+    objects = LabelObjectOutput(many=True)
+
+
+class LabelsOutput(serializers.Serializer):
+    """The labeled frames of a window of a video."""
+
+    video = serializers.IntegerField(source="video.pk")
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField(allow_null=True, help_text="the window's end (the video's duration by default)")
+    width = serializers.IntegerField(source="video.width", allow_null=True)
+    height = serializers.IntegerField(source="video.height", allow_null=True)
+    frames = LabelFrameOutput(many=True)
+    matching = serializers.BooleanField(required=False, help_text="true: only the labels matching q, query, filters")
+
+
 class ThumbnailInput(serializers.Serializer):
     t = serializers.FloatField(min_value=0.0, default=0.0, help_text="seconds")
-    w = serializers.IntegerField(min_value=16, max_value=1920, default=320, help_text="width in pixels")
+    w = serializers.IntegerField(min_value=limits.THUMBNAIL_WIDTH_MIN, max_value=limits.THUMBNAIL_WIDTH_MAX,
+                                 default=limits.THUMBNAIL_WIDTH_DEFAULT, help_text="width in pixels")
 
 
 class ClipInput(serializers.Serializer):
     start_s = serializers.FloatField(min_value=0.0)
-    end_s = serializers.FloatField(min_value=0.0, help_text="exclusive")
+    end_s = serializers.FloatField(min_value=0.0, help_text=f"exclusive; at most {limits.CUT_MAX_S:g} s after start_s")
     overlay = serializers.BooleanField(default=False, help_text="1 draws the labels on the video")
 
     def validate(self, data):

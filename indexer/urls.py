@@ -11,6 +11,6 @@ urlpatterns = [
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
     path("videos/<int:video_id>/media/", apis.VideoMediaApi.as_view(), name="video-media"),
     path("videos/<int:video_id>/labels/", apis.VideoLabelsApi.as_view(), name="video-labels"),
-    path("videos/<int:video_id>/stream/", apis.VideoStreamApi.as_view(), name="video-stream"),
+    path("videos/<int:video_id>/stream/", apis.LiveChunkApi.as_view(), name="video-live-chunks"),
     path("videos/<int:video_id>/clip.mp4", media_apis.VideoClipApi.as_view(), name="video-clip"),
 ]

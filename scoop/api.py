@@ -1,6 +1,8 @@
 """API-wide error shape: every error answers ``{"detail": str}`` plus, where
 known, ``problems: [{"path", "message"}]``, ``path``, ``position``, ``line``,
-``column`` and ``suggestions``, so a client can point at what is wrong.
+``column`` and ``suggestions``, so a client can point at what is wrong
+(:class:`indexer.api_fields.ErrorOutput` documents it). Django's own error pages under
+``/api/`` and ``/media/`` are answered the same way by :mod:`scoop.api_middleware`.
 
 How requests are read (bounded JSON, no compressed bodies) is :mod:`indexer.request_parsing`."""
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from indexer.display import facet_catalog, query_vocabulary, sidebar_tree
 from indexer.models import LabelSchema
 from indexer.selectors import schema_ontology, video_gps_tracks, videos_indexed_count
+from indexer.serializers import SchemaRef
 
 # The map draws the routes of at most this many videos, each with at most this
 # many waypoints: enough to see where the corpus was recorded, small enough to embed.
@@ -26,7 +27,7 @@ ROUTE_POINTS = 64
 def dashboard_page_data(*, schema: LabelSchema | None, roles: set[str]) -> dict[str, Any]:
     """Everything the dashboard's scripts read at start-up."""
     return {
-        "schema": _schema_json(schema),
+        "schema": SchemaRef(schema).data if schema else None,
         "sidebar": sidebar_tree(ontology=schema_ontology(schema)) if schema else [],
         "facets": facet_catalog(ontology=schema_ontology(schema)) if schema else {},
         "vocabulary": query_vocabulary(ontology=schema_ontology(schema)) if schema else {},
@@ -42,10 +43,6 @@ def dashboard_page_data(*, schema: LabelSchema | None, roles: set[str]) -> dict[
     }
 
 
-def _schema_json(schema: LabelSchema | None) -> dict[str, Any] | None:
-    if schema is None:
-        return None
-    return {"id": schema.id, "name": schema.name, "version": schema.version}
 
 
 def map_setup() -> dict[str, Any]:

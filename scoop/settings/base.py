@@ -35,12 +35,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, without the slash redirect that loses an API POST's body (scoop/api_middleware.py).
+    "scoop.api_middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "scoop.security.SecurityHeadersMiddleware",
+    # Innermost, to see every error page Django makes: under /api/ and /media/, JSON instead.
+    "scoop.api_middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "scoop.urls"
@@ -112,11 +115,13 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # "Authorization: Token <token>" or "Bearer <token>".
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting every operation's error answers too.
+    "DEFAULT_SCHEMA_CLASS": "scoop.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "scoop.api.exception_handler",
     # DRF's three, with a JSON parser that refuses absurdly deep JSON with a 400.
     "DEFAULT_PARSER_CLASSES": [
@@ -140,10 +145,26 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Scoop API",
     "DESCRIPTION": "Faceted search and insights over video analytics.",
     "VERSION": "1.0.0",
-    # Only logged-in users see the API docs; Swagger UI is served from the sidecar
-    # package, never a CDN.
+    # Only logged-in users see the API docs (anonymous browsers are sent to the login
+    # page, scoop/api_docs.py); Swagger UI is served from the sidecar package, never a CDN.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Requests and answers get components of their own (XRequest, X): what a client sends
+    # and what it reads differ (read-only fields, uploads).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The JSON components (query trees, filters, GeoJSON, figures), JSON-text parameters
+    # and the limits, after drf-spectacular's own enum naming.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "scoop.api_schema.postprocess_schema"],
+    # Names of the choice sets that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "GeoJsonFeatureEnum": ["Feature"],
+        "GeoJsonCollectionEnum": ["FeatureCollection"],
+        "StatUnitEnum": "scoop.api_schema.STAT_UNITS",
+        "FramesOrObjectsEnum": "scoop.api_schema.FRAMES_OR_OBJECTS",
+        "GeoFormatEnum": "scoop.api_schema.GEO_FORMATS",
+        "IngestFormatEnum": "scoop.api_schema.INGEST_FORMATS",
+        "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }

@@ -1,0 +1,441 @@
+"""Small input/output serializers for search, statistics, similar tracks, region layers
+and exports. The output serializers make the answers from what the services compute;
+drf-spectacular reads both kinds for the OpenAPI document."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from analytics import geo
+from analytics.models import RegionLayer
+from analytics.search import json_key, seconds
+from indexer import limits
+from indexer.api_fields import (
+    FacetKeysField,
+    FacetValueField,
+    FiltersField,
+    IntegerRangeField,
+    NumberField,
+    QueryTreeField,
+    TextChoiceField,
+)
+from indexer.facets import UNITS
+from indexer.search.contract import GEO_TARGETS, SCOPES, STAT_UNITS
+from indexer.serializers import SchemaRef
+
+# Inputs ----------------------------------------------------------------------------------------
+
+
+class QueryInput(serializers.Serializer):
+    """The fields every query endpoint takes: which frames match."""
+
+    query = QueryTreeField(required=False, help_text="the query as a tree")
+    q = serializers.CharField(required=False, allow_blank=True, help_text="the query in the text form")
+    filters = FiltersField(required=False)
+    gap_s = serializers.FloatField(
+        required=False, default=1.0, min_value=0,
+        help_text="a new clip starts where matching frames are more than this many seconds apart")
+    schema = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="schema id, name or name:version; default: the newest")
+
+
+class SearchInput(QueryInput):
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=limits.PAGE_MAX)
+    page_size = serializers.IntegerField(required=False, default=limits.PAGE_SIZE_DEFAULT, min_value=1,
+                                         max_value=limits.PAGE_SIZE_MAX)
+    facet_unit = TextChoiceField(choices=UNITS, required=False, allow_blank=True,
+                                 help_text="what the facet counts count; default: each facet's own unit")
+    facets = FacetKeysField(required=False, help_text="facet keys to count; default all")
+
+
+class FigureInput(serializers.Serializer):
+    figure = serializers.BooleanField(required=False, default=False, help_text="add plotly figures")
+
+
+class OccurrenceInput(QueryInput, FigureInput):
+    unit = TextChoiceField(choices=STAT_UNITS, required=False, default="objects")
+    facets = FacetKeysField(required=False, help_text="facet keys to count; default all")
+
+
+class CooccurrenceInput(QueryInput, FigureInput):
+    a = serializers.CharField(required=False, help_text="facet key of the rows")
+    b = serializers.CharField(required=False, help_text="facet key of the columns")
+    scope = TextChoiceField(choices=SCOPES, required=False, default="frame", help_text="the units counted")
+    top = IntegerRangeField(required=False, minimum=1, maximum=limits.TOP_PAIRS_MAX,
+                            help_text="instead of a and b: the N most over-represented pairs")
+    min_count = IntegerRangeField(required=False, default=1, minimum=1,
+                                  help_text="top pairs seen fewer times are left out")
+
+    def validate(self, data):
+        given = [name for name in ("a", "b") if name in data]
+        if "top" in data and given:
+            raise serializers.ValidationError({"top": ["give facets a and b, or top, not both"]})
+        if "top" not in data and len(given) != 2:
+            raise serializers.ValidationError({"a" if "a" not in data else "b": [
+                "give two facets a and b (or top: N for the most over-represented pairs)"]})
+        return data
+
+
+@extend_schema_field({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                      "description": "[west, south, east, north], degrees"})
+class BBoxField(serializers.JSONField):
+    """A map view; checked by :func:`analytics.geo.view_bbox`."""
+
+
+class GeoInput(QueryInput):
+    bbox = BBoxField(help_text="the view: [west, south, east, north], degrees")
+    zoom = serializers.FloatField(min_value=0, max_value=limits.MAX_TILE_LEVEL,
+                                  help_text="the map zoom; cells are tiles of zoom + 3")
+    target = TextChoiceField(choices=GEO_TARGETS, required=False, default="frames")
+    format = serializers.ChoiceField(choices=geo.FORMATS, required=False, default="cells")
+    grid = TextChoiceField(choices=geo.GRIDS, required=False, default="tiles", help_text="web-mercator tiles")
+
+
+class RegionStatsInput(QueryInput):
+    layer = serializers.IntegerField(help_text="region layer id")
+    target = TextChoiceField(choices=GEO_TARGETS, required=False, default="frames")
+
+
+class TimelineInput(QueryInput, FigureInput):
+    bins = IntegerRangeField(required=False, default=limits.TIMELINE_BINS_DEFAULT, minimum=1,
+                             maximum=limits.TIMELINE_BINS_MAX, help_text="at most this many bins")
+
+
+class RegionUploadInput(serializers.Serializer):
+    name = serializers.CharField(max_length=limits.REGION_NAME_MAX)
+    file = serializers.FileField(help_text="GeoJSON (.geojson, .json), zipped shapefile (.zip) or GeoPackage (.gpkg)")
+
+
+class SimilarInput(QueryInput):
+    video = serializers.IntegerField(required=False, help_text="id of the video of the picked track")
+    track = serializers.CharField(required=False, help_text="the picked track's id")
+    image = serializers.FileField(required=False, help_text="instead of video and track: a crop to embed "
+                                                            "(multipart)")
+    k = serializers.IntegerField(required=False, default=limits.SIMILAR_K_DEFAULT, min_value=1,
+                                 max_value=limits.MAX_K, help_text="how many tracks to return")
+
+    def validate(self, data):
+        picked = [name for name in ("video", "track") if name in data]
+        if "image" in data and picked:
+            raise serializers.ValidationError({"image": ["give a track (video and track) or an image, not both"]})
+        if "image" not in data and len(picked) != 2:
+            raise serializers.ValidationError({"track" if "video" in data else "video": [
+                "give the video and track of the picked track (or a multipart image)"]})
+        if "image" in data and data["image"].size > limits.SIMILAR_IMAGE_MAX_BYTES:
+            raise serializers.ValidationError({"image": [f"larger than {limits.SIMILAR_IMAGE_MAX_BYTES // 2**20} MiB"]})
+        return data
+
+
+# Shared output fields --------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "object", "description": "{facet key: {value: count}}; for unit seconds, durations",
+                      "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}}})
+class FacetCountsField(serializers.Field):
+    """Counts per facet value; values as JSON text (booleans ``true``/``false``)."""
+
+    def to_representation(self, value):
+        return {key: {json_key(v): n for v, n in counts.items()} for key, counts in value.items()}
+
+
+class SecondsField(serializers.FloatField):
+    """Seconds to the microsecond (:func:`analytics.search.seconds`)."""
+
+    def to_representation(self, value):
+        return seconds(value)
+
+
+@extend_schema_field({"$ref": "#/components/schemas/Geometry"})
+class GeometryField(serializers.JSONField):
+    """A GeoJSON geometry, as computed."""
+
+
+@extend_schema_field({"$ref": "#/components/schemas/PlotlyFigure"})
+class PlotlyFigureField(serializers.JSONField):
+    """A plotly figure, as plotly made it."""
+
+
+# Search ----------------------------------------------------------------------------------------
+
+
+class SearchCountsOutput(serializers.Serializer):
+    videos = serializers.IntegerField()
+    clips = serializers.IntegerField()
+    frames = serializers.IntegerField()
+    objects = serializers.IntegerField()
+    tracks = serializers.IntegerField()
+    duration_s = SecondsField(help_text="the clips' total duration")
+
+
+class ClipOutput(serializers.Serializer):
+    """A span of a video, with what a player needs."""
+
+    video = serializers.IntegerField()
+    video_name = serializers.CharField(allow_null=True)
+    start_s = NumberField()
+    end_s = NumberField()
+    duration_s = NumberField()
+    start_frame = serializers.IntegerField()
+    end_frame = serializers.IntegerField()
+    frames = serializers.IntegerField(help_text="frames of the span that match")
+    thumbnail_url = serializers.CharField(allow_null=True)
+    stream_url = serializers.CharField(allow_null=True)
+
+
+class SearchClipOutput(ClipOutput):
+    live = serializers.BooleanField(help_text="its video is a live stream still growing")
+
+
+class SearchOutput(serializers.Serializer):
+    """Exact counts, disjunctive facet counts and one page of clips
+    (:class:`analytics.search.SearchAnswer`)."""
+
+    schema = SchemaRef()
+    counts = SearchCountsOutput(source="result.counts")
+    facets = FacetCountsField(source="result.facets")
+    clips = SearchClipOutput(many=True)
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    total_clips = serializers.IntegerField(source="result.total_clips")
+
+
+# Statistics ------------------------------------------------------------------------------------
+
+
+class OccurrenceOutput(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=STAT_UNITS)
+    counts = FacetCountsField()
+    figures = serializers.DictField(child=PlotlyFigureField(), required=False,
+                                    help_text="figure=1: a bar chart per facet")
+
+
+class CooccurrenceOutput(serializers.Serializer):
+    """The matrix of facets a x b: ``lift[i][j] = matrix[i][j] * total / (row_totals[i] * col_totals[j])``."""
+
+    a = serializers.CharField()
+    b = serializers.CharField()
+    scope = serializers.ChoiceField(choices=SCOPES)
+    rows = serializers.ListField(child=serializers.CharField(), help_text="a's values")
+    cols = serializers.ListField(child=serializers.CharField(), help_text="b's values")
+    matrix = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+    row_totals = serializers.ListField(child=serializers.IntegerField())
+    col_totals = serializers.ListField(child=serializers.IntegerField())
+    total = serializers.IntegerField(help_text="every unit of the scope")
+    lift = serializers.ListField(child=serializers.ListField(child=NumberField(allow_null=True)),
+                                 help_text="observed over expected; null when a denominator is 0")
+    figure = PlotlyFigureField(required=False, help_text="figure=1: a heatmap")
+
+
+class PairOutput(serializers.Serializer):
+    a = serializers.CharField()
+    a_value = serializers.CharField()
+    b = serializers.CharField()
+    b_value = serializers.CharField()
+    count = serializers.IntegerField()
+    lift = NumberField(allow_null=True)
+
+
+class TopPairsOutput(serializers.Serializer):
+    """The most over-represented pairs of values of two different facets."""
+
+    scope = serializers.ChoiceField(choices=SCOPES)
+    total = serializers.IntegerField()
+    pairs = PairOutput(many=True)
+
+
+class VideoTimeBinOutput(serializers.Serializer):
+    start_s = NumberField()
+    count = serializers.IntegerField()
+
+
+class VideoTimeOutput(serializers.Serializer):
+    bin_s = NumberField(allow_null=True, help_text="bin width, seconds; null without matching frames")
+    bins = VideoTimeBinOutput(many=True)
+
+
+class WallClockBinOutput(serializers.Serializer):
+    start = serializers.CharField(help_text="ISO 8601, UTC")
+    count = serializers.IntegerField()
+
+
+class WallClockOutput(serializers.Serializer):
+    bin = serializers.CharField(allow_null=True, help_text="bin width as people write it: 15min, 6h, 7d")
+    bin_s = NumberField(allow_null=True)
+    bins = WallClockBinOutput(many=True)
+    unplaced = serializers.IntegerField(help_text="matching frames of videos without recorded_at")
+
+
+class TimelineFiguresOutput(serializers.Serializer):
+    video_time = PlotlyFigureField()
+    wall_clock = PlotlyFigureField()
+
+
+class TimelineOutput(serializers.Serializer):
+    video_time = VideoTimeOutput()
+    wall_clock = WallClockOutput()
+    figures = TimelineFiguresOutput(required=False, help_text="figure=1: bar charts")
+
+
+# Maps and regions ------------------------------------------------------------------------------
+
+
+class CellPropertiesOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    tile = serializers.CharField(help_text="z/x/y")
+
+
+class CellOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    geometry = GeometryField()
+    properties = CellPropertiesOutput()
+
+
+class GeoCellsOutput(serializers.Serializer):
+    """Matching frames or objects counted per web-mercator tile."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    grid = serializers.ChoiceField(choices=geo.GRIDS)
+    level = serializers.IntegerField(help_text="the tile level of the cells")
+    target = serializers.ChoiceField(choices=GEO_TARGETS)
+    features = CellOutput(many=True)
+
+
+class PointPropertiesOutput(serializers.Serializer):
+    video = serializers.IntegerField()
+    frame = serializers.IntegerField()
+    t = NumberField()
+    count = serializers.IntegerField()
+
+
+class PointOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    geometry = GeometryField()
+    properties = PointPropertiesOutput()
+
+
+class GeoPointsOutput(serializers.Serializer):
+    """Each located matching frame."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    target = serializers.ChoiceField(choices=GEO_TARGETS)
+    features = PointOutput(many=True)
+
+
+REGION_PROPERTY = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": REGION_PROPERTY,
+                      "description": "the uploaded file's attributes of the region"})
+class RegionPropertiesField(serializers.JSONField):
+    """A region's attributes, as uploaded."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": REGION_PROPERTY,
+                      "properties": {"count": {"type": "integer", "description": "matching frames or objects"}},
+                      "required": ["count"],
+                      "description": "the uploaded file's attributes of the region, and its count"})
+class RegionCountPropertiesField(serializers.JSONField):
+    """A region's attributes with its count."""
+
+
+class RegionFeatureOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.IntegerField(help_text="the row in the uploaded file")
+    geometry = GeometryField()
+    properties = RegionPropertiesField()
+
+
+class RegionCountFeatureOutput(RegionFeatureOutput):
+    properties = RegionCountPropertiesField()
+
+
+class RegionCountsOutput(serializers.Serializer):
+    """A region layer with the matching frames or objects counted per region."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    layer = serializers.IntegerField()
+    name = serializers.CharField()
+    target = serializers.ChoiceField(choices=GEO_TARGETS)
+    outside = serializers.IntegerField(help_text="counted in no region")
+    features = RegionCountFeatureOutput(many=True)
+
+
+class InvalidRowOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="the row in the uploaded file")
+    reason = serializers.CharField()
+
+
+class RegionLayerOutput(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
+    invalid = InvalidRowOutput(many=True, help_text="rows left out, and why")
+
+    class Meta:
+        model = RegionLayer
+        fields = ["id", "name", "regions", "invalid", "source_format", "source_crs", "author", "created_at"]
+
+
+class RegionLayerCreatedOutput(RegionLayerOutput):
+    class Meta(RegionLayerOutput.Meta):
+        fields = ["id", "name", "regions", "invalid"]
+
+
+class RegionLayerDetailOutput(serializers.Serializer):
+    """A region layer as a GeoJSON FeatureCollection (WGS84)."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"], source="geojson.type")
+    features = RegionFeatureOutput(many=True, source="geojson.features")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+# Similar tracks --------------------------------------------------------------------------------
+
+
+class SimilarSourceOutput(serializers.Serializer):
+    """What the query vector came from: a picked track, or an uploaded image."""
+
+    video = serializers.IntegerField(required=False)
+    video_name = serializers.CharField(required=False)
+    track = serializers.CharField(required=False)
+    image = serializers.BooleanField(required=False)
+
+
+class SimilarHitOutput(ClipOutput):
+    track = serializers.CharField()
+    label = serializers.CharField()
+    score = NumberField(help_text="cosine similarity to the query")
+
+
+class SimilarOutput(serializers.Serializer):
+    query = SimilarSourceOutput()
+    k = serializers.IntegerField()
+    results = SimilarHitOutput(many=True, help_text="the most similar tracks, best first, each with its span")
+
+
+# Exports ---------------------------------------------------------------------------------------
+
+
+class DetectionPropertiesOutput(serializers.Serializer):
+    video = serializers.IntegerField()
+    video_name = serializers.CharField()
+    frame = serializers.IntegerField()
+    t = serializers.FloatField()
+    label = serializers.CharField()
+    track = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    box = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="[x1, y1, x2, y2], 0..1")
+    attrs = serializers.DictField(child=FacetValueField())
+
+
+class DetectionFeatureOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    geometry = GeometryField(allow_null=True, help_text="the frame's location; null when it has none")
+    properties = DetectionPropertiesOutput()
+
+
+class DetectionsGeojsonOutput(serializers.Serializer):
+    """Every detection of the matching frames (written by :func:`analytics.export.detections_geojson`)."""
+
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    features = DetectionFeatureOutput(many=True)
+

@@ -1,0 +1,369 @@
+"""Real answers of every endpoint conform to the OpenAPI document.
+
+``CALLS`` lists, for every operation of the document, requests that succeed and the
+main ways they fail, each with the status it must get. Each answer's status and media
+type must be documented, and its JSON must conform to the documented schema (strictly:
+no property the document does not name). ``test_every_operation_is_called`` fails for
+an operation of the document that ``CALLS`` does not exercise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.analytics.corpus import ONTOLOGY, analytics, create_schema, index_video, street, vehicle
+from tests.conftest import _client_for
+from tests.openapi import answer_schema, operations, path_of, problems
+
+SQUARE = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "a", "n": 1}, '
+          b'"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}]}')
+UNKNOWN_ID = 999_999
+
+
+def eta_frame(number: int, *objects: dict) -> dict:
+    return {"frame_number": number, "objects": {"objects": list(objects)}}
+
+
+def eta_object(label: str, track: int, **attrs: str) -> dict:
+    return {"label": label, "index": track, "confidence": 0.9,
+            "bounding_box": {"top_left": {"x": 0.1, "y": 0.2}, "bottom_right": {"x": 0.3, "y": 0.5}},
+            "attrs": {"attrs": [{"type": "eta.core.data.CategoricalAttribute", "name": name, "value": value}
+                                for name, value in attrs.items()]}}
+
+
+ETA = {"metadata": {"frame_rate": 10.0, "total_frame_count": 3},
+       "frames": {"1": eta_frame(1, eta_object("vehicle", 1, type="sedan", color="black"),
+                                 eta_object("unicorn", 2)),
+                  "2": eta_frame(2, eta_object("vehicle", 1, type="sedan", color="black"))}}
+
+
+class World:
+    """What the calls need, each piece made when a call first asks for it."""
+
+    def __init__(self, capture_on_commit):
+        self.capture_on_commit = capture_on_commit
+
+    @cached_property
+    def schema(self):
+        return create_schema()
+
+    @cached_property
+    def street(self):
+        """An indexed video with media, under the schema."""
+        from django.utils import timezone
+
+        from indexer.models import Video
+        from tests.indexer.media_samples import media_video
+
+        video = media_video("street")
+        index_video(video.pk, "street", street())
+        Video.objects.filter(pk=video.pk).update(schema=self.schema, indexed_at=timezone.now())
+        return video
+
+    @cached_property
+    def bare(self):
+        """A video without media or analytics."""
+        from indexer.models import Video
+
+        return Video.objects.create(name="bare")
+
+    @cached_property
+    def embedded(self):
+        """A video whose two tracks have embeddings."""
+        from indexer.models import Video
+
+        video = Video.objects.create(name="embedded", schema=self.schema)
+        first, second = vehicle(0, "sedan", "black", track="1"), vehicle(1, "suv", "white", track="2")
+        first.embedding, second.embedding = (1.0, 0.0), (0.6, 0.8)
+        index_video(video.pk, "embedded", analytics(first, second))
+        return video
+
+    @cached_property
+    def spare_media(self) -> str:
+        from indexer.media import media_dir
+        from tests.indexer.media_samples import write_video
+
+        write_video(media_dir() / "spare.webm")
+        return "spare.webm"
+
+    @cached_property
+    def layer(self):
+        from analytics.regions import region_layer_create
+
+        self.schema  # noqa: B018  (statistics need a schema)
+        return region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
+
+    @cached_property
+    def job(self) -> str:
+        """A succeeded ingest job of the worker, with a violation (filter mode)."""
+        self.schema  # noqa: B018
+        with self.capture_on_commit(execute=True):
+            queued = client("worker").post("/api/v1/ingest/", {"video": "posted", "analytics": ETA, "schema": "road",
+                                                               "mode": "filter"}, format="json")
+        assert queued.status_code == 202, queued.content
+        return queued.json()["id"]
+
+    @cached_property
+    def live(self) -> int:
+        self.schema  # noqa: B018
+        started = client("worker").post("/api/v1/videos/", {"name": "cam-live", "live": True, "fps": 10,
+                                                            "schema": "road"}, format="json")
+        assert started.status_code == 201, started.content
+        return started.json()["id"]
+
+
+def client(role: str):
+    username = {"worker": "wes", "analyst": "ann", "admin": "ada"}.get(role, "")
+    return _client_for(None, username, None if role == "anonymous" else role)
+
+
+def ndjson(*lines: dict) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+@dataclass
+class Call:
+    """One request: ``needs`` names the world's pieces to make first, ``ids`` fill the path
+    template and ``request`` gives the client's keyword arguments (data, format,
+    content_type), both from the world."""
+
+    role: str
+    status: int
+    needs: tuple[str, ...] = ()
+    ids: Callable[[World], dict[str, Any]] = lambda world: {}
+    request: Callable[[World], dict[str, Any]] = lambda world: {}
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_body(body: Any) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": body, "format": "json"}
+
+
+def form(**fields: Any) -> Callable[[World], dict[str, Any]]:
+    """A multipart body; file values are (name, bytes)."""
+    def request(world: World) -> dict[str, Any]:
+        return {"data": {name: SimpleUploadedFile(*value) if isinstance(value, tuple) else value
+                         for name, value in fields.items()}}
+    return request
+
+
+def raw(body: bytes, content_type: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": body, "content_type": content_type}
+
+
+def video(name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"video_id": world.live if name == "live" else getattr(world, name).pk}
+
+
+def unknown(name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {name: UNKNOWN_ID}
+
+
+def layer(world: World) -> dict[str, Any]:
+    return {"layer_id": world.layer.pk}
+
+
+ROAD = ONTOLOGY.to_document()
+# A second version of the road ontology without the colour white, which the indexed street holds.
+ROAD_WITHOUT_WHITE = json.loads(json.dumps(ROAD).replace(', "white"', ""))
+BROKEN_SCHEMA = {"objects": {"schema": {"car": {"label": "car", "attrs": {"schema": {"color": {
+    "name": "colour", "type": "Colour"}}}}}}}
+NDJSON = "application/x-ndjson"
+CHUNK = ndjson(eta_frame(1, eta_object("vehicle", 1, color="black")), eta_frame(2, eta_object("unicorn", 2)))
+ETA_TEXT = json.dumps(ETA).encode()
+
+CALLS: dict[tuple[str, str], list[Call]] = {
+    ("GET", "/api/v1/schemas/"): [Call("analyst", 200, needs=("schema",)), Call("anonymous", 401)],
+    ("POST", "/api/v1/schemas/"): [
+        Call("admin", 201, needs=("street",), request=json_body({"name": "road", "schema": ROAD_WITHOUT_WHITE})),
+        Call("admin", 201, request=json_body({"name": "other", "schema": ROAD})),
+        Call("admin", 400, request=json_body({"name": "bad", "schema": BROKEN_SCHEMA})),
+        Call("admin", 400, request=json_body({"name": "123", "schema": ROAD})),
+        Call("analyst", 403, request=json_body({"name": "road", "schema": ROAD})),
+    ],
+    ("GET", "/api/v1/schemas/{schema_id}/"): [
+        Call("worker", 200, ids=lambda world: {"schema_id": world.schema.pk}),
+        Call("worker", 404, ids=unknown("schema_id")),
+    ],
+    ("GET", "/api/v1/ingest/"): [
+        Call("worker", 200, needs=("job",)), Call("admin", 200, needs=("job",)),
+        Call("worker", 404, query="?page=9"), Call("analyst", 403),
+    ],
+    ("POST", "/api/v1/ingest/"): [
+        Call("worker", 202, needs=("schema",), request=json_body({"video": "json", "analytics": ETA})),
+        Call("worker", 202, needs=("schema",), request=form(video="upload", file=("a.json", ETA_TEXT))),
+        Call("worker", 400, needs=("schema",), request=json_body({"video": "v", "analytics": ETA, "format": "mp4"})),
+        Call("worker", 400, needs=("schema",), request=json_body({"video": "v"})),
+        Call("worker", 415, request=raw(b"video=v", "text/plain")),
+        Call("analyst", 403, request=json_body({"video": "v", "analytics": ETA})),
+    ],
+    ("GET", "/api/v1/ingest/{job_id}/"): [
+        Call("worker", 200, ids=lambda world: {"job_id": world.job}),
+        Call("worker", 404, ids=lambda world: {"job_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("GET", "/api/v1/videos/"): [
+        Call("analyst", 200, needs=("street", "bare")), Call("analyst", 404, query="?page=9"), Call("worker", 403),
+    ],
+    ("POST", "/api/v1/videos/"): [
+        Call("worker", 201, request=json_body({"name": "new"})),
+        Call("worker", 200, needs=("bare",), request=json_body({"name": "bare"})),
+        Call("worker", 201, needs=("schema",), request=json_body({"name": "cam", "live": True, "fps": 5,
+                                                                  "schema": "road"})),
+        Call("worker", 400, request=json_body({"name": "x", "live": True})),
+    ],
+    ("GET", "/api/v1/videos/{video_id}/"): [
+        Call("analyst", 200, ids=video("street")), Call("analyst", 200, ids=video("live")),
+        Call("analyst", 404, ids=unknown("video_id")),
+    ],
+    ("PATCH", "/api/v1/videos/{video_id}/"): [
+        Call("worker", 200, ids=video("live"), request=json_body({"live": False})),
+        Call("worker", 400, ids=video("live"), request=json_body({"live": "maybe"})),
+        Call("worker", 404, ids=unknown("video_id"), request=json_body({"live": True})),
+    ],
+    ("DELETE", "/api/v1/videos/{video_id}/"): [
+        Call("admin", 204, ids=video("bare")), Call("admin", 404, ids=unknown("video_id")),
+    ],
+    ("POST", "/api/v1/videos/{video_id}/stream/"): [
+        Call("worker", 200, ids=video("live"), request=raw(CHUNK, NDJSON), query="?mode=filter"),
+        Call("worker", 400, ids=video("live"), request=raw(CHUNK, NDJSON)),
+        Call("worker", 400, ids=video("live"), request=raw(b"{not json\n", NDJSON)),
+        Call("worker", 409, ids=video("street"), request=raw(CHUNK, NDJSON)),
+        Call("worker", 415, ids=video("live"), request=raw(b"a,b", "text/csv")),
+    ],
+    ("GET", "/api/v1/videos/{video_id}/media/"): [
+        Call("analyst", 200, ids=video("street")), Call("analyst", 404, ids=unknown("video_id")),
+    ],
+    ("POST", "/api/v1/videos/{video_id}/media/"): [
+        Call("worker", 202, ids=video("bare"), request=lambda world: {"data": {"path": world.spare_media},
+                                                                      "format": "json"}),
+        Call("worker", 200, ids=video("bare"), request=json_body({"url": "https://example.org/v.mp4"})),
+        Call("worker", 400, ids=video("bare"), request=json_body({})),
+    ],
+    ("GET", "/api/v1/videos/{video_id}/labels/"): [
+        Call("analyst", 200, ids=video("street")),
+        Call("analyst", 200, ids=video("street"), query="?q=vehicle&end_s=1"),
+        Call("analyst", 400, ids=video("street"), query="?q=vehicle(colour=black)"),
+        Call("analyst", 404, ids=unknown("video_id")),
+    ],
+    ("GET", "/api/v1/videos/{video_id}/clip.mp4"): [
+        Call("analyst", 200, ids=video("street"), query="?start_s=0&end_s=1&overlay=1"),
+        Call("analyst", 400, ids=video("street"), query="?start_s=2&end_s=1"),
+    ],
+    ("GET", "/api/v1/search/"): [
+        Call("analyst", 200, needs=("street",), query='?q=vehicle&facets=["label"]&page_size=1'),
+        Call("analyst", 400, needs=("schema",), query="?filters={bad"),
+    ],
+    ("POST", "/api/v1/search/"): [
+        Call("analyst", 200, needs=("street", "live"), request=json_body({
+            "q": "vehicle", "filters": {"object:vehicle.color": ["black"]}})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"q": "vehicle(colour=black)"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"query": {"object": {"lable": "x"}}})),
+        Call("worker", 403, request=json_body({"q": "vehicle"})),
+    ],
+    ("POST", "/api/v1/similar/"): [
+        Call("analyst", 200, request=lambda world: {"data": {"video": world.embedded.pk, "track": "1", "k": 5},
+                                                    "format": "json"}),
+        Call("analyst", 400, request=lambda world: {"data": {"video": world.embedded.pk}, "format": "json"}),
+    ],
+    ("POST", "/api/v1/stats/occurrence/"): [
+        Call("analyst", 200, needs=("street",), request=json_body({"facets": ["label"], "figure": True})),
+        Call("analyst", 200, needs=("street",), request=json_body({"unit": "seconds"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"unit": "parsecs"})),
+    ],
+    ("POST", "/api/v1/stats/cooccurrence/"): [
+        Call("analyst", 200, needs=("street",), request=json_body({"a": "label", "b": "object:vehicle.color",
+                                                                    "figure": True})),
+        Call("analyst", 200, needs=("street",), request=json_body({"top": 5})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"a": "label"})),
+    ],
+    ("POST", "/api/v1/stats/geo/"): [
+        Call("analyst", 200, needs=("street",), request=json_body({"bbox": [-10, -10, 10, 10], "zoom": 3})),
+        Call("analyst", 200, needs=("street",), request=json_body({"bbox": [-10, -10, 10, 10], "zoom": 3,
+                                                                    "format": "points", "target": "objects"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"bbox": [0, 0, 1], "zoom": 3})),
+    ],
+    ("POST", "/api/v1/stats/regions/"): [
+        Call("analyst", 200, needs=("street",), request=lambda world: {"data": {"layer": world.layer.pk},
+                                                                       "format": "json"}),
+        Call("analyst", 400, needs=("schema",), request=json_body({"layer": UNKNOWN_ID})),
+    ],
+    ("POST", "/api/v1/stats/timeline/"): [
+        Call("analyst", 200, needs=("street",), request=json_body({"figure": True})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"bins": 0})),
+    ],
+    ("GET", "/api/v1/regions/"): [Call("analyst", 200, needs=("layer",))],
+    ("POST", "/api/v1/regions/"): [
+        Call("admin", 201, request=form(name="b", file=("b.geojson", SQUARE))),
+        Call("admin", 400, request=form(name="b", file=("b.txt", b"x"))),
+        Call("analyst", 403, request=form(name="b")),
+    ],
+    ("GET", "/api/v1/regions/{layer_id}/"): [
+        Call("analyst", 200, ids=layer), Call("analyst", 404, ids=unknown("layer_id")),
+    ],
+    ("DELETE", "/api/v1/regions/{layer_id}/"): [Call("admin", 204, ids=layer), Call("analyst", 403, ids=layer)],
+    ("GET", "/api/v1/export/detections.geojson"): [
+        Call("analyst", 200, needs=("street",), query="?q=vehicle"),
+        Call("analyst", 400, needs=("schema",), query="?q=vehicle(colour=black)"),
+    ],
+    ("GET", "/api/v1/export/detections.csv"): [
+        Call("analyst", 200, needs=("street",), query="?q=vehicle"),
+        Call("analyst", 400, needs=("schema",), query="?q=vehicle("),
+    ],
+    ("GET", "/media/videos/{video_id}/stream"): [
+        Call("analyst", 200, ids=video("street")),
+        Call("analyst", 206, ids=video("street"), headers={"HTTP_RANGE": "bytes=0-9"}),
+        Call("analyst", 416, ids=video("street"), headers={"HTTP_RANGE": "bytes=99999999-"}),
+        Call("analyst", 404, ids=video("bare")),
+    ],
+    ("GET", "/media/videos/{video_id}/thumbnail.jpg"): [
+        Call("analyst", 200, ids=video("street"), query="?t=1&w=64"),
+        Call("analyst", 400, ids=video("street"), query="?w=5"),
+        Call("analyst", 404, ids=video("bare")),
+    ],
+    ("GET", "/media/videos/{video_id}/sprite.jpg"): [
+        Call("analyst", 200, ids=video("street")), Call("anonymous", 401, ids=video("street")),
+    ],
+}
+
+
+def test_every_operation_is_called():
+    assert set(CALLS) == operations()
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _check(method: str, template: str, call: Call, world: World) -> None:
+    for piece in call.needs:
+        getattr(world, piece)
+    kwargs = call.request(world)
+    path = path_of(template, **call.ids(world)) + call.query
+    response = getattr(client(call.role), method.lower())(path, **kwargs, **call.headers)
+    body = _body(response)
+    where = f"{method} {path} as {call.role}"
+    assert response.status_code == call.status, f"{where}: {response.status_code} {body[:300]!r}"
+    if call.status == 204:
+        assert body == b""
+        return
+    content_type = response["Content-Type"]
+    schema = answer_schema(method, template, response.status_code, content_type)
+    if content_type.startswith(("application/json", "application/geo+json")):
+        assert problems(json.loads(body), schema) == [], where
+    else:
+        assert body, f"{where}: an empty {content_type} answer"
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(CALLS), ids=[f"{m} {t}" for m, t in sorted(CALLS)])
+def test_answers_conform_to_the_document(db, django_capture_on_commit_callbacks, method, template):
+    world = World(django_capture_on_commit_callbacks)
+    for call in CALLS[(method, template)]:
+        _check(method, template, call, world)
