@@ -1,4 +1,5 @@
-"""Where matching frames and objects were seen, for a map view (SPEC 5), as GeoJSON.
+"""Where matching frames and objects were seen, for a map view, as GeoJSON (see the
+statistics guide, docs/guide/statistics.md).
 
 - **Cells**: the located matching frames (``target`` ``frames``) or their detections
   (``objects``) inside the view's bbox, counted per web-mercator tile. The tile

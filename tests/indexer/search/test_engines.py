@@ -13,12 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
-from indexer.management.commands import serve
 from indexer.models import IngestJob
 from indexer.search import ENGINES, engine_module, engine_settings, get_search_backend, search_backend
 from indexer.search import duckdb as duckdb_engine
 from indexer.search import reference as reference_engine
 from indexer.search.elasticsearch import backend as es_backend
+from scoop.management.commands import serve
 from tests.indexer.search.elasticsearch.test_requests import Cluster, production_settings
 
 KINDS = ("str", "int", "float", "bool")

@@ -1,6 +1,6 @@
-"""Search semantics an analyst relies on (SPEC 2, 3, 4), checked on every backend,
-plus what only the DuckDB engine must guarantee (persistence, concurrent readers
-and writers, values that look like SQL)."""
+"""Search semantics an analyst relies on (the query language, clips and counts, and
+facets of docs/guide/), checked on every backend, plus what only the DuckDB engine must
+guarantee (persistence, concurrent readers and writers, values that look like SQL)."""
 
 from __future__ import annotations
 
