@@ -34,7 +34,7 @@ def hostile(demo):
     payloads, and a video named with one, ingested (strict) with those values, with media."""
     from fixtures.demo import demo_videos
     from indexer import services
-    from indexer.management.commands.load_demo import ONTOLOGY
+    from scoop.management.commands.load_demo import ONTOLOGY
     from indexer.models import Video
 
     document = json.loads(ONTOLOGY.read_text())
