@@ -1,4 +1,4 @@
-"""REST endpoints for label schemas, ingest, videos, their media, live chunks and
+"""REST endpoints for label schemas and the default one, ingest, videos, their media, live chunks and
 labels. Each view validates input, calls one service or selector, and answers with
 its output serializer (:mod:`indexer.serializers`). The views that answer with bytes
 (video bytes, pictures, clips) are in :mod:`indexer.media_apis`."""
@@ -11,7 +11,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.exceptions import NotFound, UnsupportedMediaType
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -26,6 +26,8 @@ from indexer.payloads import PayloadError
 from indexer.request_parsing import JSONParser, refuse_content_encoding
 from indexer.selectors import search_request
 from indexer.serializers import (
+    DefaultSchemaInput,
+    DefaultSchemaOutput,
     IngestJobOutput,
     IngestJsonInput,
     IngestQueuedOutput,
@@ -79,6 +81,29 @@ class SchemaDetailApi(APIView):
     def get(self, request, schema_id: int):
         schema = get_object_or_404(LabelSchema.objects.select_related("author"), pk=schema_id)
         return Response(SchemaDetail(schema).data)
+
+
+class SchemaDefaultApi(APIView):
+    """The schema that requests naming no ``schema`` use: every role reads it, admins
+    choose another name."""
+
+    def get_permissions(self):
+        return [IsAdmin()] if self.request.method == "PUT" else [IsAnyRole()]
+
+    @extend_schema(responses={200: DefaultSchemaOutput,
+                              404: OpenApiResponse(ErrorOutput, description="no schema has been uploaded yet")})
+    def get(self, request):
+        schema = selectors.schema_default()
+        if schema is None:
+            raise NotFound(selectors.NO_SCHEMA_YET)
+        return Response(DefaultSchemaOutput(schema).data)
+
+    @extend_schema(request=DefaultSchemaInput, responses=DefaultSchemaOutput)
+    def put(self, request):
+        data = DefaultSchemaInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        schema = services.schema_default_set(name=data.validated_data["name"], user=request.user)
+        return Response(DefaultSchemaOutput(schema).data)
 
 
 class IngestApi(APIView):

@@ -1,4 +1,4 @@
-"""Relational records: label schemas, videos and ingest jobs. The detections
+"""Relational records: label schemas, the default schema, videos and ingest jobs. The detections
 themselves live in the search index (``indexer.search``)."""
 
 import json
@@ -36,6 +36,25 @@ class LabelSchema(models.Model):
     @document.setter
     def document(self, value: dict) -> None:
         self.document_json = json.dumps(value)
+
+
+class DefaultSchema(models.Model):
+    """The schema name that requests naming no schema use (its newest version), as an
+    admin chose it. One row at most (id 1); without it, or once its name has no version
+    left, the first name uploaded is the default (``indexer.selectors.schema_default``)."""
+
+    ONLY_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ONLY_ID, editable=False)
+    name = models.CharField(max_length=200)
+    chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    chosen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_default_schema")]
+
+    def __str__(self) -> str:
+        return f"default schema: {self.name}"
 
 
 class Video(models.Model):

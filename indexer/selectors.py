@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 
 from accounts.roles import ADMIN, user_has_role
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from indexer.media import MediaError, frame_index
-from indexer.models import IngestJob, LabelSchema, Video
-from indexer.ontology import Ontology, parse_schema_document, suggestion
+from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video
+from indexer.ontology import Ontology, parse_schema_document
 from indexer.query import compile_query
+from indexer.query.errors import hint, nearest
 from indexer.query.tree import normalize
 from indexer.search import get_search_backend
 from indexer.search.contract import SearchRequest
@@ -27,22 +28,30 @@ from indexer.video_cuts import CUT_MAX_S, cut_mp4
 
 
 class SchemaNotFound(LookupError):
-    pass
+    """A schema reference that no stored schema answers: ``path`` is the request field
+    that gave it, ``suggestions`` the nearest known names."""
+
+    def __init__(self, message: str, *, path: str = "schema", suggestions: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.suggestions = suggestions or []
+
+
+NO_SCHEMA_YET = "no label schema has been uploaded yet; an admin must POST /api/v1/schemas/ first"
 
 
 def schema_resolve(*, ref: str | int | None) -> LabelSchema:
     """The schema a request names: an id, ``name`` (its newest version) or
-    ``name:version``; with no name, the newest version of the only schema.
+    ``name:version``; with no name, the default schema (:func:`schema_default`).
 
     Raises :class:`SchemaNotFound` saying why.
     """
     if ref in (None, ""):
-        names = list(LabelSchema.objects.order_by("name").values_list("name", flat=True).distinct())
-        if not names:
-            raise SchemaNotFound("no label schema has been uploaded yet; an admin must POST /api/v1/schemas/ first")
-        if len(names) > 1:
-            raise SchemaNotFound(f"several schemas exist ({', '.join(sorted(names))}): name one with 'schema'")
-        return LabelSchema.objects.filter(name=names[0]).order_by("-version").first()
+        schema = schema_default()
+        if schema is None:
+            raise SchemaNotFound(NO_SCHEMA_YET)
+        return schema
     text = str(ref)
     if text.isdigit():
         schema = LabelSchema.objects.filter(pk=int(text)).first()
@@ -57,9 +66,45 @@ def schema_resolve(*, ref: str | int | None) -> LabelSchema:
         schemas = schemas.filter(version=int(version))
     schema = schemas.order_by("-version").first()
     if schema is None:
-        known = LabelSchema.objects.order_by("name").values_list("name", flat=True).distinct()
-        raise SchemaNotFound(f"no schema named '{text}'{suggestion(name, known)}")
+        raise _unknown_schema(text, name=name, path="schema")
     return schema
+
+
+def schema_named(*, name: str, path: str) -> LabelSchema:
+    """The newest version of the schema ``name``; :class:`SchemaNotFound` at the
+    request field ``path``, with the nearest names, when no schema has that name."""
+    schema = schema_newest(name=name)
+    if schema is None:
+        raise _unknown_schema(name, name=name, path=path)
+    return schema
+
+
+def _unknown_schema(text: str, *, name: str, path: str) -> SchemaNotFound:
+    close = nearest(name, schema_names())
+    return SchemaNotFound(f"no schema named '{text}'{hint(close)}", path=path, suggestions=close)
+
+
+def schema_default() -> LabelSchema | None:
+    """The schema of requests that name none: the newest version of the name an admin
+    made the default, else (none chosen yet, or its versions all deleted since) of the
+    first name uploaded; None before the first upload."""
+    chosen = DefaultSchema.objects.values_list("name", flat=True).first()
+    schema = schema_newest(name=chosen) if chosen else None
+    if schema is None:
+        first = LabelSchema.objects.order_by("created_at", "id").values_list("name", flat=True).first()
+        schema = schema_newest(name=first) if first else None
+    return schema
+
+
+def schema_names() -> list[str]:
+    """Every schema name, in order."""
+    return list(LabelSchema.objects.order_by("name").values_list("name", flat=True).distinct())
+
+
+def schemas_newest() -> list[LabelSchema]:
+    """The newest version of every schema name, by name."""
+    newest_version = LabelSchema.objects.filter(name=OuterRef("name")).order_by("-version").values("version")[:1]
+    return list(LabelSchema.objects.filter(version=Subquery(newest_version)).order_by("name"))
 
 
 def schemas_all() -> QuerySet[LabelSchema]:
@@ -80,11 +125,6 @@ def schema_newest(*, name: str) -> LabelSchema | None:
 def schema_ontology(schema: LabelSchema) -> Ontology:
     """The ontology a stored schema describes."""
     return parse_schema_document(schema.document)
-
-
-def schema_active() -> LabelSchema | None:
-    """The schema the dashboard and searches use: the newest upload of all."""
-    return LabelSchema.objects.order_by("-created_at", "-id").first()
 
 
 def search_request(

@@ -32,14 +32,27 @@ class SchemaRef(serializers.ModelSerializer):
         fields = ["id", "name", "version"]
 
 
-class SchemaInput(serializers.Serializer):
+def _schema_name(help_text: str) -> serializers.RegexField:
     # Not digits alone: a schema reference of digits is an id (selectors.schema_resolve).
-    name = serializers.RegexField(
+    return serializers.RegexField(
         rf"^(?![0-9]+$)[A-Za-z0-9_.\-]{{1,{limits.SCHEMA_NAME_MAX}}}$",
-        help_text="letters, digits, _ . -; not digits alone",
+        help_text=help_text,
         error_messages={"invalid": f"use 1 to {limits.SCHEMA_NAME_MAX} letters, digits, _ . or -, not digits alone"},
     )
+
+
+class SchemaInput(serializers.Serializer):
+    name = _schema_name("letters, digits, _ . -; not digits alone")
     schema = serializers.JSONField(help_text="ETA VideoLabelsSchema (current or 2019) or a Scoop ontology")
+
+
+class DefaultSchemaInput(serializers.Serializer):
+    name = _schema_name("the schema name whose newest version requests without 'schema' use (not name:version)")
+
+
+class DefaultSchemaOutput(SchemaRef):
+    """The default schema: the newest version of the name that requests naming no
+    ``schema`` use."""
 
 
 class DroppedValueOutput(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Writes: label schemas, ingest jobs, videos and their media."""
+"""Writes: label schemas and the default one, ingest jobs, videos and their media."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ from django.utils import timezone
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
 from indexer.live import live_analytics
 from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
-from indexer.models import IngestJob, LabelSchema, Video
+from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, VideoMeta
 from indexer.search import get_search_backend
-from indexer.selectors import schema_ontology, schema_resolve
+from indexer.selectors import schema_named, schema_ontology, schema_resolve
 from indexer.validation import ValidationFailed, checked_records, validate
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,18 @@ def schema_create(*, name: str, document: Any, author: AbstractBaseUser | None) 
             # Another upload of the same name took this version number: take the next.
             continue
     raise IntegrityError(f"could not allocate a version for schema '{name}'")
+
+
+def schema_default_set(*, name: str, user: AbstractBaseUser | None) -> LabelSchema:
+    """Make ``name`` the default schema: requests that name no schema then use its
+    newest version, today's and those uploaded later. Returns that version.
+
+    Raises :class:`indexer.selectors.SchemaNotFound` (at ``name``, with the nearest
+    names) when no schema has that name.
+    """
+    schema = schema_named(name=name, path="name")
+    DefaultSchema.objects.update_or_create(pk=DefaultSchema.ONLY_ID, defaults={"name": name, "chosen_by": user})
+    return schema
 
 
 def ingest_job_create(

@@ -4,6 +4,7 @@ from indexer import apis, media_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
+    path("schemas/default/", apis.SchemaDefaultApi.as_view(), name="schema-default"),
     path("schemas/<int:schema_id>/", apis.SchemaDetailApi.as_view(), name="schema-detail"),
     path("ingest/", apis.IngestApi.as_view(), name="ingest"),
     path("ingest/<uuid:job_id>/", apis.IngestDetailApi.as_view(), name="ingest-detail"),

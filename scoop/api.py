@@ -60,7 +60,10 @@ def domain_error_response(error: Exception) -> Response | None:
     if isinstance(error, FacetError):
         return Response({"detail": error.message, "path": error.path}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(error, SchemaNotFound):
-        return Response({"detail": str(error), "path": "schema"}, status=status.HTTP_400_BAD_REQUEST)
+        body = {"detail": error.message, "path": error.path}
+        if error.suggestions:
+            body["suggestions"] = error.suggestions
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return None
 
 

@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from accounts.roles import ADMIN, ANALYST, user_roles
 from indexer import selectors
-from scoop.dashboard import dashboard_page_data
+from scoop.dashboard import dashboard_page_data, dashboard_schema
 
 # The schema page lists this many of the latest uploads.
 SCHEMAS_LISTED = 50
@@ -39,15 +39,16 @@ def _page(request, template: str, **context):
 
 @role_required(ANALYST, ADMIN)
 def dashboard(request):
-    schema = selectors.schema_active()
-    return _page(request, "dashboard.html", schema=schema,
-                 page_data=dashboard_page_data(schema=schema, roles=user_roles(request.user)))
+    shown = dashboard_schema(choice=request.GET.get("schema", "").strip())
+    return _page(request, "dashboard.html", schema=shown.schema, shown=shown,
+                 page_data=dashboard_page_data(shown=shown, roles=user_roles(request.user)))
 
 
 @role_required(ADMIN)
 def schemas_page(request):
     schemas = selectors.schemas_recent(limit=SCHEMAS_LISTED)
-    return _page(request, "manage/schemas.html", schemas=schemas)
+    return _page(request, "manage/schemas.html", schemas=schemas, default=selectors.schema_default(),
+                 names=selectors.schema_names())
 
 
 @role_required(ADMIN)

@@ -80,6 +80,15 @@ class ScoopClient:
         """Upload a new version of the ontology ``name`` (admin token)."""
         return self.request("POST", "/api/v1/schemas/", json_body={"name": name, "schema": document})
 
+    def schema_default(self) -> Json:
+        """The default schema ``{"id", "name", "version"}``: the version requests that
+        name no schema use."""
+        return self.request("GET", "/api/v1/schemas/default/")
+
+    def schema_default_set(self, *, name: str) -> Json:
+        """Make the schema ``name`` the default (admin token); answers its newest version."""
+        return self.request("PUT", "/api/v1/schemas/default/", json_body={"name": name})
+
     def video_create(self, *, name: str) -> Json:
         """The video called ``name``, made if it does not exist yet (worker token)."""
         return self.request("POST", "/api/v1/videos/", json_body={"name": name})

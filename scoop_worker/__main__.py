@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--url", help="Scoop's base URL, e.g. http://127.0.0.1:8000 (omit to only write --output)")
     cli.add_argument("--token", help="a worker token (manage.py issue_token NAME --role worker)")
     cli.add_argument("--video-name", help="the name to ingest under (default: the file name)")
-    cli.add_argument("--schema", help="schema id, name or name:version (default: the only one)")
+    cli.add_argument("--schema", help="schema id, name or name:version (default: the server's default schema)")
     cli.add_argument("--mode", choices=["strict", "filter"], default="filter",
                      help="ingest validation mode (default filter: drop labels the ontology lacks)")
     cli.add_argument("--upload-media", action="store_true", help="also upload the video file to Scoop")

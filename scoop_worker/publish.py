@@ -18,18 +18,19 @@ class SchemaMissing(LookupError):
 def schema_document(client: ScoopClient, ref: str | None) -> tuple[str, dict[str, Any]]:
     """The reference (``name:version``) and document of the schema ``ref``
     (an id, ``name`` for its newest version, or ``name:version``); with no ref,
-    the only schema's newest version, as ingest chooses it."""
+    the default schema's newest version, as ingest chooses it."""
+    if not ref:
+        chosen = client.schema_default()
+        return f"{chosen['name']}:{chosen['version']}", client.schema(chosen["id"])["document"]
     schemas = client.schemas()
-    name, _, version = (ref or "").partition(":")
-    if ref and ref.isdigit():
+    name, _, version = ref.partition(":")
+    if ref.isdigit():
         candidates = [s for s in schemas if str(s["id"]) == ref]
     else:
-        candidates = [s for s in schemas
-                      if (not ref or s["name"] == name) and (not version or str(s["version"]) == version)]
-    if not candidates or (not ref and len({s["name"] for s in candidates}) > 1):
+        candidates = [s for s in schemas if s["name"] == name and (not version or str(s["version"]) == version)]
+    if not candidates:
         known = ", ".join(sorted({s["name"] for s in schemas})) or "none"
-        wanted = f"schema '{ref}'" if ref else "a single schema"
-        raise SchemaMissing(f"{wanted} is not on the server (known: {known})")
+        raise SchemaMissing(f"schema '{ref}' is not on the server (known: {known})")
     chosen = max(candidates, key=lambda s: s["version"])
     return f"{chosen['name']}:{chosen['version']}", client.schema(chosen["id"])["document"]
 

@@ -1,5 +1,5 @@
 // Calls to Scoop's REST API with the browser session: JSON in and out, Django's
-// CSRF token on every POST, stale requests cancelled, and a progress bar shown
+// CSRF token on every POST and PUT, stale requests cancelled, and a progress bar shown
 // for anything slower than a moment.
 
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -50,13 +50,21 @@ async function request(url, options) {
   }
 }
 
-export function apiPost(url, body, { signal } = {}) {
+function send(method, url, body, signal) {
   return request(url, {
-    method: "POST",
+    method,
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": CSRF },
     body: JSON.stringify(body),
     signal,
   });
+}
+
+export function apiPost(url, body, { signal } = {}) {
+  return send("POST", url, body, signal);
+}
+
+export function apiPut(url, body, { signal } = {}) {
+  return send("PUT", url, body, signal);
 }
 
 export function apiGet(url, params = {}, { signal } = {}) {

@@ -1,7 +1,8 @@
-// The dashboard: wires the query bar, sidebar, totals, statistics, map, clip
-// grid and player to one state that lives in the URL (state.js). Every change
-// of query or filters re-runs the search (totals, facet counts, clips) and the
-// statistics and map that follow it.
+// The dashboard: wires the schema picker, query bar, sidebar, totals, statistics,
+// map, clip grid and player to one state that lives in the URL (state.js). Every
+// change of query or filters re-runs the search (totals, facet counts, clips) and
+// the statistics and map that follow it. Every API call names the schema the page
+// shows (context.schema), so all of them follow the picker.
 
 import { ApiError, apiGet, apiPost, isAbort, Latest } from "./api.js";
 import { clipsCsv, ClipGrid } from "./clips.js";
@@ -11,7 +12,7 @@ import { Player, playerParts } from "./player.js";
 import { QueryBar } from "./querybar.js";
 import { andText, bboxOf, withBbox, withoutBbox } from "./querytext.js";
 import { Sidebar } from "./sidebar.js";
-import { readState, writeState } from "./state.js";
+import { readState, stateSearch, writeState } from "./state.js";
 import { StatsPanel } from "./stats.js";
 
 const PAGE_SIZE = 24;
@@ -21,7 +22,10 @@ const SEARCH_UNITS = ["objects", "tracks", "frames", "clips", "videos"];
 
 const context = JSON.parse(document.getElementById("page-data").textContent);
 const byId = (id) => document.getElementById(id);
-let state = readState();
+// The address's state, with the schema the server shows: the address's, or '' (the
+// default) when it named none or one the server does not have.
+const addressState = () => ({ ...readState(), schema: context.schema_choice });
+let state = addressState();
 const searches = new Latest();
 
 function request() {
@@ -254,10 +258,17 @@ byId("export-csv").addEventListener("click", async (event) => {
 
 byId("unit").addEventListener("change", (event) => change({ unit: event.target.value }));
 
+// Another schema loads the page anew, keeping only the map view: the sidebar, the query
+// bar's vocabulary and what a query or filter may name all come from the schema.
+byId("schema-picker").addEventListener("change", (event) => {
+  const next = { ...readState(""), schema: event.target.value, map: state.map };
+  window.location.assign(`${window.location.pathname}${stateSearch(next)}`);
+});
+
 // Back and Forward restore the screen the address describes.
 window.addEventListener("popstate", () => {
   const clip = state.clip;
-  state = readState();
+  state = addressState();
   refresh();
   if (state.clip && JSON.stringify(state.clip) !== JSON.stringify(clip)) player.open(state.clip, request(), state.labels);
   else if (!state.clip && clip) byId("player").close();
@@ -266,6 +277,7 @@ window.addEventListener("popstate", () => {
 // --- start ---
 
 map.start(state.map);
+writeState(state);
 refresh();
 if (state.clip) player.open(state.clip, request(), state.labels);
 document.body.dataset.ready = "true";

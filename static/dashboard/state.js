@@ -1,8 +1,10 @@
 // The whole screen's state lives in the URL's query string, so that a copied
-// URL opens the same screen: query text (q), sidebar filters (f, JSON), count
-// unit, clip page, map view, open clip, statistics tab and chart choices.
+// URL opens the same screen: the schema (empty: the server's default), query
+// text (q), sidebar filters (f, JSON), count unit, clip page, map view, open
+// clip, statistics tab and chart choices.
 
 const DEFAULTS = {
+  schema: "",
   q: "",
   filters: {},
   unit: "",
@@ -36,6 +38,7 @@ function cleanFilters(raw) {
 export function readState(search = window.location.search) {
   const params = new URLSearchParams(search);
   const state = structuredClone(DEFAULTS);
+  state.schema = params.get("schema") || "";
   state.q = params.get("q") || "";
   state.filters = cleanFilters(parseJSON(params.get("f") || "{}", {}));
   state.unit = params.get("unit") || "";
@@ -56,6 +59,7 @@ export function readState(search = window.location.search) {
 
 export function stateSearch(state) {
   const params = new URLSearchParams();
+  if (state.schema) params.set("schema", state.schema);
   if (state.q) params.set("q", state.q);
   if (Object.keys(state.filters).length) params.set("f", JSON.stringify(state.filters));
   if (state.unit) params.set("unit", state.unit);

@@ -1,12 +1,13 @@
 // Upload a label schema and show its validation report: every problem with
-// its JSON path, as the API reports them.
+// its JSON path, as the API reports them; choose the default schema.
 
-import { ApiError, apiPost } from "../dashboard/api.js";
+import { ApiError, apiPost, apiPut } from "../dashboard/api.js";
 import { el, replace } from "../dashboard/dom.js";
 
 const form = document.getElementById("schema-form");
 const report = document.getElementById("schema-report");
 const list = document.querySelector("#schema-list tbody");
+const defaultForm = document.getElementById("default-form");
 
 async function documentText() {
   const file = document.getElementById("schema-file").files[0];
@@ -42,8 +43,9 @@ form.addEventListener("submit", async (event) => {
   try {
     const created = await apiPost("/api/v1/schemas/", { name, schema });
     report.className = "report ok";
-    replace(report, el("p", {}, `Valid. Stored as ${created.name} v${created.version} (id ${created.id}); `
-      + "the dashboard now uses it."));
+    replace(report, el("p", {}, `Valid. Stored as ${created.name} v${created.version} (id ${created.id}). `
+      + defaultNote(created.name)));
+    nameChoice(created.name);
     list.querySelector("tr.empty")?.remove();
     list.prepend(el("tr", {}, el("td", {}, created.name), el("td", {}, `v${created.version}`),
       el("td", {}, String(created.id)), el("td", {}, "-"), el("td", {}, "you"), el("td", {}, "just now")));
@@ -53,6 +55,39 @@ form.addEventListener("submit", async (event) => {
     replace(report,
       el("p", { class: "error" }, `Not stored: ${error.message}`),
       problems.length ? problemsTable(problems) : null);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// What the new upload changes for requests that name no schema.
+function defaultNote(name) {
+  if (!defaultForm) return "It is the default schema: requests that name no schema use it.";
+  if (defaultForm.dataset.default === name) return "Requests that name no schema use this version now.";
+  return `Requests name it with "schema": "${name}"; the default stays ${defaultForm.dataset.default}.`;
+}
+
+function nameChoice(name) {
+  const select = document.getElementById("default-name");
+  if (!select || [...select.options].some((option) => option.value === name)) return;
+  select.append(el("option", { value: name }, name));
+}
+
+defaultForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const defaultReport = document.getElementById("default-report");
+  const button = defaultForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const chosen = await apiPut("/api/v1/schemas/default/", { name: document.getElementById("default-name").value });
+    defaultForm.dataset.default = chosen.name;
+    defaultReport.className = "report ok";
+    replace(defaultReport, el("p", {}, "The default is ",
+      el("strong", { id: "default-shown" }, `${chosen.name} v${chosen.version}`),
+      ": requests that name no schema use it."));
+  } catch (error) {
+    defaultReport.className = "report";
+    replace(defaultReport, el("p", { class: "error" }, `Not changed: ${error.message}`));
   } finally {
     button.disabled = false;
   }

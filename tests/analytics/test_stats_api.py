@@ -232,3 +232,60 @@ def test_occurrence_rejects_an_unknown_unit_and_facet(analyst_client, corpus):
 
     assert unit["path"] == "unit" and "seconds" in unit["detail"]
     assert facet["path"] == "facets[1]"
+
+
+# The default schema ----------------------------------------------------------------------------
+
+# A second schema that knows shelves and nothing of the corpus's vehicles and people.
+RETAIL = {"objects": {"schema": {"shelf": {"label": "shelf"}}}}
+
+
+@pytest.fixture
+def two_schemas(admin_client, corpus):
+    """The corpus under road (uploaded first: the default) and a second schema, retail."""
+    response = admin_client.post("/api/v1/schemas/", {"name": "retail", "schema": RETAIL}, format="json")
+    assert response.status_code == 201
+    return response.json()
+
+
+def _label_counts(client) -> dict:
+    return post(client, "occurrence", {"facets": ["label"]})["counts"]["label"]
+
+
+def test_with_two_schemas_calls_without_one_use_the_default(analyst_client, two_schemas):
+    search = analyst_client.post("/api/v1/search/", {"q": "vehicle", "facets": []}, format="json")
+    bodies = {"cooccurrence": {"a": "label", "b": "label"}, "timeline": {"q": "vehicle"},
+              "geo": {"q": "vehicle", "bbox": [-180, -90, 180, 90], "zoom": 2}}
+    statistics = {endpoint: analyst_client.post(f"/api/v1/stats/{endpoint}/", body, format="json").status_code
+                  for endpoint, body in bodies.items()}
+    exports = [analyst_client.get(f"/api/v1/export/detections.{kind}?q=vehicle") for kind in ("csv", "geojson")]
+
+    assert search.status_code == 200
+    assert search.json()["schema"]["name"] == "road"
+    assert search.json()["counts"]["frames"] == 5  # frames 0, 1, 2 and 50 of the street, 0 of the garage
+    assert _label_counts(analyst_client) == {"vehicle": 6, "person": 2}
+    assert statistics == {"cooccurrence": 200, "timeline": 200, "geo": 200}
+    assert [response.status_code for response in exports] == [200, 200]
+
+
+def test_changing_the_default_changes_the_schema_of_calls_without_one(admin_client, analyst_client, two_schemas):
+    chosen = admin_client.put("/api/v1/schemas/default/", {"name": "retail"}, format="json")
+
+    search = analyst_client.post("/api/v1/search/", {"q": "shelf", "facets": []}, format="json")
+    vehicles = analyst_client.post("/api/v1/search/", {"q": "vehicle", "facets": []}, format="json")
+    named = analyst_client.post("/api/v1/search/", {"q": "vehicle", "facets": [], "schema": "road"}, format="json")
+
+    assert chosen.json() == two_schemas
+    assert (search.status_code, search.json()["schema"], search.json()["counts"]["frames"]) == (200, two_schemas, 0)
+    assert _label_counts(analyst_client) == {"shelf": 0}
+    assert vehicles.status_code == 400
+    assert vehicles.json()["detail"].startswith("unknown object label 'vehicle'")
+    # Naming a schema still works as before.
+    assert (named.status_code, named.json()["counts"]["frames"]) == (200, 5)
+
+
+def test_an_unknown_schema_is_a_400_with_the_nearest_names(analyst_client, two_schemas):
+    answer = post(analyst_client, "occurrence", {"facets": ["label"], "schema": "retial"}, status=400)
+
+    assert answer == {"detail": "no schema named 'retial' (did you mean 'retail'?)", "path": "schema",
+                      "suggestions": ["retail"]}

@@ -34,8 +34,8 @@ def hostile(demo):
     payloads, and a video named with one, ingested (strict) with those values, with media."""
     from fixtures.demo import demo_videos
     from indexer import services
-    from scoop.management.commands.load_demo import ONTOLOGY
     from indexer.models import Video
+    from scoop.management.commands.load_demo import ONTOLOGY
 
     document = json.loads(ONTOLOGY.read_text())
     colors = document["objects"]["schema"]["vehicle"]["frames"]["schema"]["color"]["categories"]
@@ -89,7 +89,7 @@ def _check_value(page, key: str, value: str) -> None:
 
 def test_payloads_render_as_text_on_the_dashboard(open_page):
     page = open_page()
-    log_in(page)
+    log_in(page, path="/?schema=hostile")
     wait_for_search(page)
 
     assert SVG in _texts(page, "#sidebar details.group > summary")

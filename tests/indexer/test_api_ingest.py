@@ -192,7 +192,7 @@ def test_missing_video_name_and_unknown_mode(worker_client, eta_schema):
 
 
 @pytest.mark.django_db
-def test_schema_must_be_named_when_several_exist(
+def test_without_a_schema_ingest_uses_the_default_one_even_when_several_exist(
     worker_client, admin_client, eta_schema, demo_ontology_document
 ):
     admin_client.post("/api/v1/schemas/", {"name": "road", "schema": demo_ontology_document}, format="json")
@@ -206,10 +206,12 @@ def test_schema_must_be_named_when_several_exist(
         format="json",
     )
 
-    assert response.status_code == 400
-    assert response.json()["detail"] == "several schemas exist (eta, road): name one with 'schema'"
+    assert response.status_code == 202
+    assert worker_client.get(response.json()["url"]).json()["schema"] == {
+        "id": eta_schema["id"], "name": "eta", "version": 1}
     assert unknown.status_code == 400
-    assert unknown.json()["detail"] == "no schema named 'raod' (did you mean 'road'?)"
+    assert unknown.json() == {"detail": "no schema named 'raod' (did you mean 'road'?)", "path": "schema",
+                              "suggestions": ["road"]}
 
 
 @pytest.mark.django_db

@@ -113,3 +113,127 @@ def test_several_versions_of_one_schema_are_one_default(admin_client, worker_cli
 
     assert schema_resolve(ref=None).id == newest["id"]
     assert schema_resolve(ref="road:1").version == 1
+
+
+# The default schema -----------------------------------------------------------------------------
+
+
+def _default(client):
+    return client.get("/api/v1/schemas/default/")
+
+
+def _choose(client, name):
+    return client.put("/api/v1/schemas/default/", {"name": name}, format="json")
+
+
+@pytest.mark.django_db
+def test_the_first_name_uploaded_is_the_default_and_follows_its_new_versions(
+    admin_client, worker_client, demo_ontology_document
+):
+    road = _upload(admin_client, "road", demo_ontology_document).json()
+    _upload(admin_client, "retail", demo_ontology_document)
+    assert _default(worker_client).json() == road
+
+    road_v2 = _upload(admin_client, "road", demo_ontology_document).json()
+
+    assert road_v2["version"] == 2
+    assert _default(worker_client).json() == {"id": road_v2["id"], "name": "road", "version": 2}
+
+
+@pytest.mark.django_db
+def test_an_admin_chooses_another_default_name(admin_client, analyst_client, demo_ontology_document):
+    _upload(admin_client, "road", demo_ontology_document)
+    retail = _upload(admin_client, "retail", demo_ontology_document).json()
+
+    chosen = _choose(admin_client, "retail")
+    retail_v2 = _upload(admin_client, "retail", demo_ontology_document).json()
+
+    assert chosen.status_code == 200
+    assert chosen.json() == retail
+    # The default is a name: its later versions are the default too.
+    assert _default(analyst_client).json() == {"id": retail_v2["id"], "name": "retail", "version": 2}
+
+
+@pytest.mark.django_db
+def test_only_admins_change_the_default_and_every_role_reads_it(
+    admin_client, analyst_client, worker_client, anon_client, demo_ontology_document
+):
+    road = _upload(admin_client, "road", demo_ontology_document).json()
+    _upload(admin_client, "retail", demo_ontology_document)
+
+    worker = _choose(worker_client, "retail")
+    analyst = _choose(analyst_client, "retail")
+
+    assert (worker.status_code, worker.json()) == (403, {"detail": "This needs the role admin."})
+    assert (analyst.status_code, analyst.json()) == (403, {"detail": "This needs the role admin."})
+    assert _choose(anon_client, "retail").status_code == 401
+    assert _default(anon_client).status_code == 401
+    assert [_default(client).json() for client in (admin_client, analyst_client, worker_client)] == [road] * 3
+
+
+@pytest.mark.django_db
+def test_an_unknown_default_name_is_refused_with_the_nearest_names(admin_client, demo_ontology_document):
+    road = _upload(admin_client, "road", demo_ontology_document).json()
+
+    typo = _choose(admin_client, "raod")
+    versioned = _choose(admin_client, "road:1")
+    missing = admin_client.put("/api/v1/schemas/default/", {}, format="json")
+
+    assert typo.status_code == 400
+    assert typo.json() == {"detail": "no schema named 'raod' (did you mean 'road'?)", "path": "name",
+                           "suggestions": ["road"]}
+    assert versioned.status_code == 400
+    assert [p["path"] for p in versioned.json()["problems"]] == ["name"]
+    assert missing.status_code == 400
+    assert [p["path"] for p in missing.json()["problems"]] == ["name"]
+    assert _default(admin_client).json() == road
+
+
+@pytest.mark.django_db
+def test_before_any_upload_there_is_no_default(admin_client, worker_client):
+    response = _default(worker_client)
+    chosen = _choose(admin_client, "road")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "no label schema has been uploaded yet; an admin must POST /api/v1/schemas/ first"}
+    assert chosen.status_code == 400
+    assert chosen.json() == {"detail": "no schema named 'road'", "path": "name"}
+
+
+@pytest.mark.django_db
+def test_when_the_chosen_name_is_deleted_the_first_name_uploaded_is_the_default_again(
+    admin_client, worker_client, demo_ontology_document
+):
+    from indexer.models import LabelSchema
+
+    road = _upload(admin_client, "road", demo_ontology_document).json()
+    _upload(admin_client, "retail", demo_ontology_document)
+    _choose(admin_client, "retail")
+
+    LabelSchema.objects.filter(name="retail").delete()  # as an admin may in the Django admin
+
+    assert _default(worker_client).json() == road
+
+
+# A schema that knows shelves and nothing of the demo's vehicles.
+RETAIL = {"objects": {"schema": {"shelf": {"label": "shelf"}}}}
+
+
+@pytest.mark.django_db
+def test_live_videos_and_labels_without_a_schema_take_the_default(admin_client, worker_client, analyst_client,
+                                                                   demo_ontology_document):
+    _upload(admin_client, "road", demo_ontology_document)
+    retail = _upload(admin_client, "retail", RETAIL).json()
+    _choose(admin_client, "retail")
+
+    live = worker_client.post("/api/v1/videos/", {"name": "cam", "live": True, "fps": 10}, format="json")
+    labels = f"/api/v1/videos/{live.json()['id']}/labels/"
+    shelves = analyst_client.get(f"{labels}?q=shelf")
+    vehicles = analyst_client.get(f"{labels}?q=vehicle")
+
+    assert live.status_code == 201
+    assert live.json()["schema"] == retail
+    assert shelves.status_code == 200
+    assert vehicles.status_code == 400
+    assert vehicles.json()["detail"].startswith("unknown object label 'vehicle'")

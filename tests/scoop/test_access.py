@@ -58,6 +58,8 @@ ACCESS = [
     Access("GET", "api/schema/", "token", (401, 200, 200, 200)),
     Access("GET", "api/v1/schemas/", "token", (401, 200, 200, 200)),
     Access("POST", "api/v1/schemas/", "token", (401, 403, 403, 201)),
+    Access("GET", "api/v1/schemas/default/", "token", (401, 200, 200, 200)),
+    Access("PUT", "api/v1/schemas/default/", "token", (401, 403, 403, 200)),
     Access("GET", "api/v1/schemas/<int:schema_id>/", "token", (401, 200, 200, 200)),
     Access("GET", "api/v1/ingest/", "token", (401, 200, 403, 200)),
     Access("POST", "api/v1/ingest/", "token", (401, 202, 403, 202)),
@@ -100,6 +102,7 @@ SQUARE = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "prop
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "login/"): lambda world, role: {"username": "nobody", "password": "wrong"},
     ("POST", "api/v1/schemas/"): lambda world, role: {"name": "road", "schema": world["ontology"]},
+    ("PUT", "api/v1/schemas/default/"): lambda world, role: {"name": "road"},
     ("POST", "api/v1/ingest/"): lambda world, role: {"video": f"by-{role}", "analytics": world["analytics"]},
     ("POST", "api/v1/videos/"): lambda world, role: {"name": f"new-by-{role}"},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},

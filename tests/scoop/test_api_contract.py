@@ -189,6 +189,15 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("admin", 400, request=json_body({"name": "123", "schema": ROAD})),
         Call("analyst", 403, request=json_body({"name": "road", "schema": ROAD})),
     ],
+    ("GET", "/api/v1/schemas/default/"): [
+        Call("worker", 404), Call("worker", 200, needs=("schema",)),
+    ],
+    ("PUT", "/api/v1/schemas/default/"): [
+        Call("admin", 200, needs=("schema",), request=json_body({"name": "road"})),
+        Call("admin", 400, needs=("schema",), request=json_body({"name": "raod"})),
+        Call("admin", 400, request=json_body({"name": "road:1"})),
+        Call("analyst", 403, request=json_body({"name": "road"})),
+    ],
     ("GET", "/api/v1/schemas/{schema_id}/"): [
         Call("worker", 200, ids=lambda world: {"schema_id": world.schema.pk}),
         Call("worker", 404, ids=unknown("schema_id")),

@@ -105,6 +105,59 @@ def test_facets_no_display_group_names_go_to_a_last_group(client, db, demo_ontol
     assert "vehicle" not in {v["value"] for item in other if item["key"] == "label" for v in item["values"]}
 
 
+def _picker(response) -> list[tuple[str, str, bool]]:
+    """The schema picker's options: (value, text, selected)."""
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>',
+                         response.content.decode().split('id="schema-picker"')[1].split("</select>")[0])
+    return [(value, text, bool(selected)) for value, selected, text in options]
+
+
+@pytest.fixture
+def retail(road):
+    return services.schema_create(name="retail", document={"objects": {"schema": {"shelf": {"label": "shelf"}}}},
+                                  author=None)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_default_schema_and_says_so(client, road, retail):
+    response = _login(client, "ann", "analyst").get("/")
+
+    data = _page_data(response)
+    assert data["schema"] == {"id": road.id, "name": "road", "version": 1}
+    assert data["schema_choice"] == ""
+    assert [group["name"] for group in data["sidebar"]][0] == "Vehicles"
+    assert "Showing <strong>road v1</strong>, the default schema</span>" in response.content.decode()
+    assert _picker(response) == [("retail", "retail v1", False), ("road", "road v1 (default)", True)]
+
+
+@pytest.mark.django_db
+def test_the_address_picks_the_schema_the_dashboard_shows(client, road, retail, demo_ontology_document):
+    road_v2 = services.schema_create(name="road", document=demo_ontology_document, author=None)
+    _login(client, "ann", "analyst")
+
+    chosen = client.get("/?schema=retail")
+    pinned = client.get("/?schema=road:1")
+
+    assert _page_data(chosen)["schema"] == {"id": retail.id, "name": "retail", "version": 1}
+    assert _page_data(chosen)["schema_choice"] == "retail"
+    assert _page_data(chosen)["vocabulary"]["objects"] == {"shelf": {}}
+    assert "Showing <strong>retail v1</strong></span>" in chosen.content.decode()
+    assert _picker(chosen) == [("retail", "retail v1", True), ("road", "road v2 (default)", False)]
+    assert _page_data(pinned)["schema"] == {"id": road.id, "name": "road", "version": 1}
+    assert _picker(pinned)[-1] == ("road:1", "road v1 (an older version)", True)
+    assert road_v2.version == 2
+
+
+@pytest.mark.django_db
+def test_an_unknown_schema_in_the_address_shows_the_default_and_says_why(client, road, retail):
+    response = _login(client, "ann", "analyst").get("/?schema=raod")
+
+    assert _page_data(response)["schema"]["name"] == "road"
+    assert _page_data(response)["schema_choice"] == ""
+    assert ("no schema named &#x27;raod&#x27; (did you mean &#x27;road&#x27;?): showing the default schema instead."
+            in response.content.decode())
+
+
 @pytest.mark.django_db
 def test_without_a_schema_the_dashboard_says_what_to_do(client):
     analyst = _login(client, "ann", "analyst").get("/").content.decode()

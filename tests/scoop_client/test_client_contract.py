@@ -96,6 +96,10 @@ def test_the_answers_the_client_parses_conform_to_the_document(live_scoop, tmp_p
     schema = admin.schema_upload(name="road", document=demo_ontology())
     admin.schemas()
     admin.schema(schema["id"])
+    admin.schema_default_set(name="road")
+    with pytest.raises(ScoopBadRequest):
+        admin.schema_default_set(name="raod")
+    worker.schema_default()
     with pytest.raises(ScoopBadRequest):
         admin.schema_upload(name="broken", document={"objects": []})
     video = worker.video_create(name="cam-1")
