@@ -35,7 +35,7 @@ class QueryInput(serializers.Serializer):
         required=False, default=1.0, min_value=0,
         help_text="a new clip starts where matching frames are more than this many seconds apart")
     schema = serializers.CharField(required=False, allow_blank=True,
-                                   help_text="schema id, name or name:version; default: the newest")
+                                   help_text="schema id, name or name:version; default: the default schema")
 
 
 class SearchInput(QueryInput):

@@ -174,7 +174,8 @@ class AnalyticsField(serializers.Field):
 class IngestFields(serializers.Serializer):
     video = serializers.CharField(max_length=limits.VIDEO_NAME_MAX,
                                   help_text="video name; re-ingesting a name replaces its analytics")
-    schema = serializers.CharField(required=False, allow_blank=True, help_text="schema id, name or name:version")
+    schema = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="schema id, name or name:version; default: the default schema")
     format = TextChoiceField(choices=FORMATS, required=False, allow_blank=True,
                              help_text="the input format; detected when absent")
     mode = serializers.ChoiceField(choices=MODES, default="strict")
@@ -288,7 +289,8 @@ class VideoCreateInput(serializers.Serializer):
     camera = serializers.CharField(required=False, allow_blank=True, max_length=limits.CAMERA_MAX, default="")
     format = TextChoiceField(choices=sorted(STREAM_READERS), required=False, default="eta",
                              help_text="live: the stream format of its lines")
-    schema = serializers.CharField(required=False, allow_blank=True, help_text="live: schema id, name or name:version")
+    schema = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="live: schema id, name or name:version; default: the default schema")
     mode = serializers.ChoiceField(choices=MODES, default="strict", help_text="live: validation mode")
 
     def validate(self, data):
@@ -390,7 +392,8 @@ class LabelsInput(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, help_text="only the labels matching this query")
     query = QueryTreeField(required=False, binary=True, help_text="the query as a JSON tree (text)")
     filters = FiltersField(required=False, binary=True, help_text="sidebar filters as JSON text")
-    schema = serializers.CharField(required=False, allow_blank=True, help_text="the schema q and filters use")
+    schema = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="the schema q and filters use; default: the default schema")
 
     def validate(self, data):
         if "end_s" in data and data["end_s"] <= data["start_s"]:

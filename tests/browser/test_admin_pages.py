@@ -1,9 +1,9 @@
 """The admin pages in headless Chromium: uploading a label schema with its
-validation report, and the ingest jobs board."""
+validation report, choosing the default schema, and the ingest jobs board."""
 
 import json
 
-from tests.browser.pages import log_in, screenshot
+from tests.browser.pages import api, log_in, screenshot
 from tests.conftest import REPO
 
 BROKEN = {
@@ -40,6 +40,29 @@ def test_a_schema_upload_reports_every_problem_with_its_path(page):
     assert "Stored as road v2" in page.text_content("#schema-report")
     assert page.locator("#schema-list tbody tr").first.locator("td").all_text_contents()[:2] == ["road", "v2"]
     page.watch.assert_clean(rejected=("/api/v1/schemas/",))
+
+
+def test_an_admin_makes_another_schema_the_default(page):
+    log_in(page, "admin", "scoop-admin", path="/manage/schemas/")
+    assert page.text_content("#default-report").strip() == "The default is road v1."
+
+    page.fill("#schema-name", "retail")
+    page.fill("#schema-text", json.dumps({"objects": {"schema": {"shelf": {"label": "shelf"}}}}))
+    page.click("#schema-form button[type=submit]")
+    page.wait_for_selector("#schema-report.ok")
+    assert 'Requests name it with "schema": "retail"; the default stays road.' in page.text_content("#schema-report")
+
+    page.select_option("#default-name", "retail")
+    page.click("#default-form button[type=submit]")
+    page.wait_for_selector("#default-report.ok")
+
+    assert page.text_content("#default-report") == "The default is retail v1: requests that name no schema use it."
+    status, default = api(page, "/api/v1/schemas/default/")
+    assert (status, default["name"], default["version"]) == (200, "retail", 1)
+    screenshot(page, "schema-default")
+    page.goto("/")
+    assert page.text_content("#schema-shown") == "Showing retail v1, the default schema"
+    page.watch.assert_clean()
 
 
 def test_the_ingest_board_lists_the_jobs_like_a_console(page):

@@ -1,5 +1,6 @@
 """The analyst dashboard in headless Chromium: facets and totals against the
-API, query errors, the map rectangle, the clip player, and the URL as state."""
+API, query errors, the map rectangle, the clip player, the URL as state, and the
+schema picker."""
 
 import json
 import re
@@ -283,3 +284,76 @@ def test_a_copied_url_opens_the_same_screen(page):
     screenshot(other, "reloaded-url")
     page.watch.assert_clean()
     other.watch.assert_clean()
+
+
+# A second schema: the demo's people, and shelves that no demo video holds.
+RETAIL = {"objects": {"schema": {"person": {"label": "person"}, "shelf": {"label": "shelf"}}},
+          "display": {"groups": [{"name": "Shop floor", "items": ["person", "shelf"]}]}}
+
+
+@pytest.fixture
+def retail(demo) -> int:
+    """The demo (its road schema uploaded first: the default) and a second schema, retail."""
+    from indexer import services
+
+    return services.schema_create(name="retail", document=RETAIL, author=None).pk
+
+
+def _schema_requests(page) -> list[tuple[str, str | None]]:
+    """(path, schema) of every API call the page makes from now on."""
+    seen = []
+
+    def record(request):
+        url = urlparse(request.url)
+        if not url.path.startswith("/api/v1/"):
+            return
+        if request.method == "POST":
+            schema = json.loads(request.post_data or "{}").get("schema")
+        else:
+            schema = parse_qs(url.query).get("schema", [None])[0]
+        seen.append((url.path, schema))
+
+    page.on("request", record)
+    return seen
+
+
+def test_the_schema_picker_switches_schema_and_the_address_keeps_it(retail, page):
+    log_in(page)
+    wait_for_search(page)
+    assert page.text_content("#schema-shown") == "Showing road v1, the default schema"
+    assert page.input_value("#schema-picker") == "road"
+    assert page.locator("#schema-picker option").all_text_contents() == ["retail v1", "road v1 (default)"]
+    assert "Vehicles" in page.locator("#sidebar details.group > summary").all_text_contents()
+    requests = _schema_requests(page)
+
+    page.select_option("#schema-picker", "retail")
+    page.wait_for_url(re.compile(r"\?schema=retail"))
+    wait_for_search(page)
+    page.wait_for_selector("#stats-body[data-state=ready]")
+
+    assert page.text_content("#schema-shown") == "Showing retail v1"
+    assert page.locator("#sidebar details.group > summary").all_text_contents() == ["Shop floor"]
+    answer = _search(page, schema="retail")
+    _assert_screen_matches_api(page, answer)
+    assert answer["facets"]["label"]["shelf"] == 0 and answer["facets"]["label"]["person"] > 0
+    # The search, the statistics, the map and the export link all name the schema the page shows.
+    paths = {path for path, _ in requests}
+    assert {"/api/v1/search/", "/api/v1/stats/occurrence/", "/api/v1/stats/geo/"} <= paths
+    assert {schema for _, schema in requests} == {str(retail)}
+    page.fill("#query-input", "")
+    page.type("#query-input", "sh")
+    assert page.locator("#query-suggest li .text").all_text_contents() == ["shelf"]
+    page.press("#query-input", "Escape")
+
+    page.check(f"{_row(page, 'label', 'person')} input[type=checkbox]")
+    wait_for_search(page)
+    assert parse_qs(urlparse(page.url).query)["schema"] == ["retail"]
+    screenshot(page, "schema-picker")
+
+    page.reload()
+    wait_for_search(page)
+    assert page.text_content("#schema-shown") == "Showing retail v1"
+    assert page.input_value("#schema-picker") == "retail"
+    assert json.loads(parse_qs(urlparse(page.url).query)["f"][0]) == {"label": ["person"]}
+    _assert_screen_matches_api(page, _search(page, schema="retail", filters={"label": ["person"]}))
+    page.watch.assert_clean()
