@@ -23,12 +23,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def template_of(method: str, path: str) -> str | None:
     """The document's path template that ``path`` (``{name}`` standing for any segment) is an
-    instance of, for ``method``; None when there is none."""
+    instance of, for ``method``, the one with the fewest parameters first (as the URL conf
+    routes ``/schemas/default/`` before ``/schemas/{schema_id}/``); None when there is none."""
+    matching = []
     for template, item in document()["paths"].items():
         pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
         if method.lower() in item and re.fullmatch(pattern, re.sub(r"\{\w+\}", "x", path)):
-            return template
-    return None
+            matching.append(template)
+    return min(matching, key=lambda template: template.count("{"), default=None)
 
 
 def requests_in_the_source() -> set[tuple[str, str]]:

@@ -10,6 +10,7 @@ import torch
 
 from scoop_client import ScoopClient
 from scoop_worker.__main__ import main
+from scoop_worker.publish import schema_document
 from tests.live_scoop import demo_ontology
 from tests.scoop_worker import worker_video
 
@@ -112,6 +113,18 @@ def test_an_unknown_schema_is_reported_before_any_work(scoop, tmp_path, capsys):
     status = main([str(video), "--url", scoop.url, "--token", scoop.worker, "--schema", "nope"])
     assert status == 1
     assert "schema 'nope' is not on the server (known: road)" in capsys.readouterr().err
+
+
+def test_without_a_schema_the_worker_labels_against_the_servers_default(scoop):
+    admin, worker = ScoopClient(scoop.url, scoop.admin), ScoopClient(scoop.url, scoop.worker)
+    admin.schema_upload(name="retail", document={"objects": {"schema": {"shelf": {"label": "shelf"}}}})
+
+    first, _ = schema_document(worker, None)
+    admin.schema_default_set(name="retail")
+    chosen, document = schema_document(worker, None)
+
+    assert first == "road:1"
+    assert (chosen, list(document["objects"]["schema"])) == ("retail:1", ["shelf"])
 
 
 def test_a_wrong_token_is_reported(scoop, tmp_path, capsys):

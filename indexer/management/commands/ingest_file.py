@@ -19,7 +19,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", type=Path, nargs="+")
         parser.add_argument("--video", default=None, help="video name (one file only; default: the file stem)")
-        parser.add_argument("--schema", default=None, help="schema id, name or name:version")
+        parser.add_argument("--schema", default=None,
+                            help="schema id, name or name:version (default: the default schema)")
         parser.add_argument("--format", default=None)
         parser.add_argument("--mode", default="strict", choices=services.MODES)
         parser.add_argument(
