@@ -299,13 +299,15 @@ def retail(demo) -> int:
     return services.schema_create(name="retail", document=RETAIL, author=None).pk
 
 
-def _schema_requests(page) -> list[tuple[str, str | None]]:
-    """(path, schema) of every API call the page makes from now on."""
+def _schema_requests(page, shown: str) -> list[tuple[str, str | None]]:
+    """(path, schema) of every API call made from now on by a page whose address names
+    the schema ``shown`` (calls still running for the page before are left out)."""
     seen = []
 
     def record(request):
         url = urlparse(request.url)
-        if not url.path.startswith("/api/v1/"):
+        page_address = urlparse(request.headers.get("referer", ""))
+        if not url.path.startswith("/api/v1/") or parse_qs(page_address.query).get("schema") != [shown]:
             return
         if request.method == "POST":
             schema = json.loads(request.post_data or "{}").get("schema")
@@ -324,7 +326,7 @@ def test_the_schema_picker_switches_schema_and_the_address_keeps_it(retail, page
     assert page.input_value("#schema-picker") == "road"
     assert page.locator("#schema-picker option").all_text_contents() == ["retail v1", "road v1 (default)"]
     assert "Vehicles" in page.locator("#sidebar details.group > summary").all_text_contents()
-    requests = _schema_requests(page)
+    requests = _schema_requests(page, "retail")
 
     page.select_option("#schema-picker", "retail")
     page.wait_for_url(re.compile(r"\?schema=retail"))
