@@ -1,7 +1,7 @@
-"""REST endpoints for label schemas and the default one, ingest, videos, their media, live chunks and
-labels. Each view validates input, calls one service or selector, and answers with
-its output serializer (:mod:`indexer.serializers`). The views that answer with bytes
-(video bytes, pictures, clips) are in :mod:`indexer.media_apis`."""
+"""REST endpoints for label schemas and the default one, ingest, videos, their media,
+live chunks and labels. Each view validates input, calls one service or selector, and
+answers with its output serializer (:mod:`indexer.serializers`). The views that answer
+with bytes (video bytes, pictures, clips) are in :mod:`indexer.media_apis`."""
 
 import json
 

@@ -1,5 +1,5 @@
-"""Relational records: label schemas, the default schema, videos and ingest jobs. The detections
-themselves live in the search index (``indexer.search``)."""
+"""Relational records: label schemas, the default schema, videos and ingest jobs. The
+detections themselves live in the search index (``indexer.search``)."""
 
 import json
 import uuid

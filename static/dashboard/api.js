@@ -1,6 +1,6 @@
 // Calls to Scoop's REST API with the browser session: JSON in and out, Django's
-// CSRF token on every POST and PUT, stale requests cancelled, and a progress bar shown
-// for anything slower than a moment.
+// CSRF token on every POST and PUT, stale requests cancelled, and a progress bar
+// shown for anything slower than a moment.
 
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const SHOW_AFTER_MS = 150;

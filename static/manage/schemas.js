@@ -45,7 +45,7 @@ form.addEventListener("submit", async (event) => {
     report.className = "report ok";
     replace(report, el("p", {}, `Valid. Stored as ${created.name} v${created.version} (id ${created.id}). `
       + defaultNote(created.name)));
-    nameChoice(created.name);
+    defaultChoices(created);
     list.querySelector("tr.empty")?.remove();
     list.prepend(el("tr", {}, el("td", {}, created.name), el("td", {}, `v${created.version}`),
       el("td", {}, String(created.id)), el("td", {}, "-"), el("td", {}, "you"), el("td", {}, "just now")));
@@ -67,10 +67,17 @@ function defaultNote(name) {
   return `Requests name it with "schema": "${name}"; the default stays ${defaultForm.dataset.default}.`;
 }
 
-function nameChoice(name) {
+// A new name becomes one of the default's choices; the first upload becomes the default.
+function defaultChoices(created) {
   const select = document.getElementById("default-name");
-  if (!select || [...select.options].some((option) => option.value === name)) return;
-  select.append(el("option", { value: name }, name));
+  if (!select) {
+    replace(document.getElementById("default-report"), el("p", {}, "The default is ",
+      el("strong", { id: "default-shown" }, `${created.name} v${created.version}`), "."));
+    return;
+  }
+  if (![...select.options].some((option) => option.value === created.name)) {
+    select.append(el("option", { value: created.name }, created.name));
+  }
 }
 
 defaultForm?.addEventListener("submit", async (event) => {
