@@ -34,8 +34,8 @@ def hostile(demo):
     payloads, and a video named with one, ingested (strict) with those values, with media."""
     from fixtures.demo import demo_videos
     from indexer import services
-    from scoop.management.commands.load_demo import ONTOLOGY
     from indexer.models import Video
+    from scoop.management.commands.load_demo import ONTOLOGY
 
     document = json.loads(ONTOLOGY.read_text())
     colors = document["objects"]["schema"]["vehicle"]["frames"]["schema"]["color"]["categories"]
@@ -54,7 +54,8 @@ def hostile(demo):
                                      mode="strict", options={}, user=None, enqueue=False)
     assert services.ingest_run(job_id=str(job.id)).status == "succeeded"
     video = Video.objects.get(name=SVG)
-    services.video_media_register(video=video, path=Video.objects.get(name=source.name).media_path, enqueue=False)
+    services.video_media_register(actor=None, video=video, path=Video.objects.get(name=source.name).media_path,
+                                  enqueue=False)
     services.video_media_probe(video_id=video.pk)
     return demo
 
