@@ -50,6 +50,11 @@ class AuditDetailsOutput(serializers.Serializer):
     rotated = serializers.BooleanField(required=False, help_text="token.issue: the old token was replaced")
     via = serializers.CharField(required=False, help_text="role.change: issue_token or admin (the Django admin)")
 
+    def to_representation(self, details):
+        # Each action has its own fields: leave out those it did not record (rather than null).
+        answer = super().to_representation(details)
+        return {key: value for key, value in answer.items() if key in details}
+
     def get_fields(self):
         # "from" and "to" are Python keywords: declared here.
         fields = super().get_fields()
