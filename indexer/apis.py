@@ -18,7 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
-from indexer import limits, live, selectors, services
+from indexer import limits, live, ownership, selectors, services
 from indexer.api_fields import ErrorOutput
 from indexer.media import MediaError
 from indexer.models import LabelSchema, Video, VideoVersion
@@ -329,6 +329,8 @@ class VideoMediaApi(APIView):
         """Give the video media, or replace its media: the video's owner or an admin. A
         replaced file is kept while a kept version of the video refers to it."""
         video = get_object_or_404(Video.objects.select_related("owner"), pk=video_id)
+        # Before the body is read: another's video must not make Scoop take in a large upload.
+        ownership.video_write_check(video=video, user=request.user)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.SCOOP_MEDIA_MAX_BYTES:
             raise MediaError(
