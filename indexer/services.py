@@ -457,7 +457,8 @@ def video_update(*, video: Video, actor: AbstractBaseUser | None, live: bool | N
         admin_check(user=actor, what="reassign a video")
         new_owner = _owner_named(owner)
         with transaction.atomic():
-            locked = Video.objects.select_for_update().select_related("owner").get(pk=video.pk)
+            # Only the video's row: PostgreSQL locks no row of an outer join's nullable side (the owner).
+            locked = Video.objects.select_for_update(of=("self",)).select_related("owner").get(pk=video.pk)
             before = locked.owner.get_username() if locked.owner else None
             Video.objects.filter(pk=video.pk).update(owner=new_owner)
             audit_record(actor=actor, action=VIDEO_OWNER, target=locked, details={"from": before, "to": owner})
