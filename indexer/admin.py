@@ -12,7 +12,7 @@ class LabelSchemaAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["name", "fps", "frame_count", "duration_s", "camera", "indexed_at"]
+    list_display = ["name", "owner", "fps", "frame_count", "duration_s", "camera", "indexed_at"]
     search_fields = ["name", "camera"]
 
 

@@ -18,10 +18,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst, IsAnyRole, IsWorker
-from indexer import limits, live, selectors, services
+from indexer import limits, live, ownership, selectors, services
 from indexer.api_fields import ErrorOutput
 from indexer.media import MediaError
-from indexer.models import LabelSchema, Video
+from indexer.models import LabelSchema, Video, VideoVersion
 from indexer.payloads import PayloadError
 from indexer.request_parsing import JSONParser, refuse_content_encoding
 from indexer.selectors import search_request
@@ -43,9 +43,12 @@ from indexer.serializers import (
     SchemaDetail,
     SchemaInput,
     SchemaSummary,
+    VideoBusyOutput,
     VideoCreateInput,
-    VideoLiveInput,
+    VideoDeletedOutput,
     VideoOutput,
+    VideoPatchInput,
+    VideoVersionOutput,
 )
 
 CHUNK = 1024 * 1024
@@ -138,6 +141,7 @@ class IngestApi(APIView):
             mode=fields["mode"],
             options=_with_seqinfo(fields.get("seqinfo"), fields.get("options")),
             user=request.user,
+            allow_empty=fields["allow_empty"],
         )
         body = IngestQueuedOutput(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
@@ -216,11 +220,11 @@ class VideoListApi(APIView):
             video, created = live.live_video_start(
                 name=fields["name"], schema=selectors.schema_resolve(ref=fields.get("schema")), fps=fields["fps"],
                 width=fields.get("width"), height=fields.get("height"), recorded_at=fields.get("recorded_at"),
-                camera=fields["camera"], format=fields["format"], mode=fields["mode"],
+                camera=fields["camera"], format=fields["format"], mode=fields["mode"], user=request.user,
             )
             body = LiveVideoOutput(video).data
         else:
-            video, created = services.video_get_or_create(name=fields["name"])
+            video, created = services.video_get_or_create(name=fields["name"], user=request.user)
             body = MediaOutput(video).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                         headers={"Location": reverse("video-detail", args=[video.pk])})
@@ -233,20 +237,60 @@ class VideoDetailApi(APIView):
 
     @extend_schema(responses=VideoOutput)
     def get(self, request, video_id: int):
-        return Response(VideoOutput(get_object_or_404(Video, pk=video_id)).data)
+        return Response(VideoOutput(get_object_or_404(selectors.videos_all(), pk=video_id)).data)
 
-    @extend_schema(request=VideoLiveInput, responses=VideoOutput)
+    @extend_schema(request=VideoPatchInput, responses=VideoOutput)
     def patch(self, request, video_id: int):
-        """End a live stream (``{"live": false}``) or resume it (``true``)."""
-        data = VideoLiveInput(data=request.data)
+        """End a live stream (``{"live": false}``) or resume it (``true``): the video's
+        owner or an admin. Reassign the video (``{"owner": "<username>"}``, or null for
+        admins only): admins."""
+        data = VideoPatchInput(data=request.data)
         data.is_valid(raise_exception=True)
-        video = live.live_video_end(video=get_object_or_404(Video, pk=video_id), live=data.validated_data["live"])
+        fields = data.validated_data
+        video = services.video_update(video=get_object_or_404(Video, pk=video_id), actor=request.user,
+                                      live=fields.get("live"), owner=fields.get("owner"),
+                                      owner_given="owner" in fields)
         return Response(VideoOutput(video).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={200: VideoDeletedOutput,
+                              409: OpenApiResponse(VideoBusyOutput, description="a job of the video is running")})
     def delete(self, request, video_id: int):
-        services.video_delete(video=get_object_or_404(Video, pk=video_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        """Delete the video; its queued ingest jobs are cancelled and named in the answer.
+        While one of its jobs runs: 409 naming the job (delete again once it has ended)."""
+        video = get_object_or_404(Video, pk=video_id)
+        cancelled = services.video_delete(video=video, actor=request.user)
+        return Response(VideoDeletedOutput({"id": video_id, "name": video.name, "cancelled_jobs": cancelled}).data)
+
+
+class VideoVersionsApi(APIView):
+    """The versions a video keeps (``SCOOP_KEEP_VERSIONS``), newest first: admins."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=VideoVersionOutput(many=True))
+    def get(self, request, video_id: int):
+        versions = selectors.video_versions(video=get_object_or_404(Video, pk=video_id))
+        current = versions[0].number if versions else None
+        return Response(VideoVersionOutput(versions, many=True, context={"current": current}).data)
+
+
+class VideoVersionRestoreApi(APIView):
+    """Bring back a kept version: its payload is indexed again by an ingest job (answered
+    at once, 202), and its media returns; the restore becomes the video's next version."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={202: IngestQueuedOutput,
+                                            409: OpenApiResponse(ErrorOutput, description="its payload is gone")})
+    def post(self, request, video_id: int, number: int):
+        video = get_object_or_404(Video, pk=video_id)
+        try:
+            job = services.video_restore(video=video, number=number, actor=request.user)
+        except VideoVersion.DoesNotExist:
+            raise NotFound(f"video '{video.name}' keeps no version {number} (GET "
+                           f"{reverse('video-versions', args=[video.pk])} lists those it keeps)") from None
+        body = IngestQueuedOutput(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
 STREAM_CONTENT_TYPES = ("application/x-ndjson", "application/jsonl", "application/json", "text/plain")
@@ -270,7 +314,7 @@ class LiveChunkApi(APIView):
         data = LiveChunkInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         try:
-            outcome = live.live_append(video=video, body=_chunk_body(request),
+            outcome = live.live_append(video=video, body=_chunk_body(request), actor=request.user,
                                        format=data.validated_data.get("stream_format"),
                                        mode=data.validated_data.get("mode"))
         except live.ChunkRefused as refused:
@@ -307,7 +351,11 @@ class VideoMediaApi(APIView):
 
     @extend_schema(request=MediaInput, responses={202: MediaOutput, 200: MediaOutput})
     def post(self, request, video_id: int):
-        video = get_object_or_404(Video, pk=video_id)
+        """Give the video media, or replace its media: the video's owner or an admin. A
+        replaced file is kept while a kept version of the video refers to it."""
+        video = get_object_or_404(Video.objects.select_related("owner"), pk=video_id)
+        # Before the body is read: another's video must not make Scoop take in a large upload.
+        ownership.video_write_check(video=video, user=request.user)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.SCOOP_MEDIA_MAX_BYTES:
             raise MediaError(
@@ -320,9 +368,10 @@ class VideoMediaApi(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         if "file" in fields:
-            video = services.video_media_upload(video=video, upload=fields["file"])
+            video = services.video_media_upload(video=video, upload=fields["file"], actor=request.user)
         else:
-            video = services.video_media_register(video=video, path=fields.get("path"), url=fields.get("url"))
+            video = services.video_media_register(video=video, path=fields.get("path"), url=fields.get("url"),
+                                                  actor=request.user)
         # A local file is probed by a queued task: 202 until it has been.
         probing = video.media_status == Video.MEDIA_PROBING
         return Response(MediaOutput(video).data, status=status.HTTP_202_ACCEPTED if probing else status.HTTP_200_OK)

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,6 +45,7 @@ from indexer.formats.json_walk import MAX_FPS, MIN_FPS
 from indexer.formats.stream import StreamContext
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
+from indexer.ownership import video_write_check
 from indexer.payloads import PayloadError, payload_dir, storage_guard
 from indexer.records import Analytics, EventRecord, Record, TrackRecord, VideoMeta, Waypoint
 from indexer.search import get_search_backend
@@ -90,12 +92,14 @@ def live_video_start(
     camera: str = "",
     format: str = "eta",
     mode: str = "strict",
+    user: AbstractBaseUser | None,
 ) -> tuple[Video, bool]:
-    """Make ``name`` a live video (True when the record is new) and index it, empty.
+    """Make ``name`` a live video (True when the record is new, created by and owned by
+    ``user``) and index it, empty.
 
     A video that already holds analytics from a file is refused (409): a stream
     would mix two sources. A video created for its media first, or an ended stream,
-    becomes live.
+    becomes live, if ``user`` may write to it (:mod:`indexer.ownership`).
     """
     if format not in STREAM_READERS:
         raise PayloadError(f"unknown stream format '{format}'; expected one of {', '.join(sorted(STREAM_READERS))}",
@@ -105,7 +109,10 @@ def live_video_start(
     if not MIN_FPS <= fps <= MAX_FPS:
         raise PayloadError(f"fps must lie between {MIN_FPS:g} and {MAX_FPS:g}, got {fps!r}", path="fps")
     with transaction.atomic():
-        video, created = Video.objects.select_for_update().get_or_create(name=name)
+        video, created = Video.objects.select_for_update().get_or_create(
+            name=name, defaults={"created_by": user, "owner": user})
+        if not created:
+            video_write_check(video=video, user=user)
         if video.payload_path and not video.streamed:
             raise PayloadError(f"video '{name}' holds analytics ingested from a file; a live stream needs its own "
                                "video (choose another name)", status=409, path="name")
@@ -123,8 +130,10 @@ def live_video_start(
     return video, created
 
 
-def live_video_end(*, video: Video, live: bool = False) -> Video:
-    """End a live stream (``live`` False: further chunks are refused) or resume it."""
+def live_video_end(*, video: Video, actor: AbstractBaseUser | None, live: bool = False) -> Video:
+    """End a live stream (``live`` False: further chunks are refused) or resume it, if
+    ``actor`` may write to the video."""
+    video_write_check(video=video, user=actor)
     if live and not video.streamed:
         raise PayloadError(f"video '{video.name}' was not created as a live stream: POST /api/v1/videos/ with "
                            '"live": true and a new name', status=409, path="live")
@@ -142,8 +151,11 @@ def _new_spool() -> Path:
 # Appending ---------------------------------------------------------------------------------------
 
 
-def live_append(*, video: Video, body: bytes, format: str | None = None, mode: str | None = None) -> AppendOutcome:
-    """Read, check and append one chunk of newline-delimited messages (module docstring)."""
+def live_append(*, video: Video, body: bytes, actor: AbstractBaseUser | None, format: str | None = None,
+                mode: str | None = None) -> AppendOutcome:
+    """Read, check and append one chunk of newline-delimited messages (module docstring),
+    if ``actor`` may write to the video."""
+    video_write_check(video=video, user=actor)
     if not video.live:
         raise PayloadError(f"video '{video.name}' is not live: its stream has ended (PATCH it with "
                            '"live": true to resume)', status=409)

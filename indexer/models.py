@@ -60,7 +60,12 @@ class DefaultSchema(models.Model):
 class Video(models.Model):
     """A video and its analytics. Its media is a local file (``media_path``,
     streamed by Scoop) or an http(s) URL (``media_url``, played by the browser
-    directly); ``media_status`` tells how probing the local file went."""
+    directly); ``media_status`` tells how probing the local file went.
+
+    ``owner`` may write to it (re-ingest, append, change, give media); admins may
+    write to any video, and a video without an owner is the admins' alone
+    (:mod:`indexer.ownership`). Its payload, format, mode, options, schema and media
+    are those of its newest :class:`VideoVersion`."""
 
     MEDIA_NONE = "none"
     MEDIA_PROBING = "probing"
@@ -95,6 +100,10 @@ class Video(models.Model):
     streamed = models.BooleanField(
         default=False, help_text="its analytics arrived as a stream: payload_path is an NDJSON spool"
     )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="videos_created", help_text="who named it first")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="videos_owned", help_text="who may write to it besides admins")
     created_at = models.DateTimeField(auto_now_add=True)
     indexed_at = models.DateTimeField(null=True, blank=True)
 
@@ -105,12 +114,53 @@ class Video(models.Model):
         return self.name
 
 
+class VideoVersion(models.Model):
+    """What a video held after one change: its payload (with how it is read and the
+    schema it was validated against), what was indexed from it, and its media.
+
+    A successful ingest, a restore and a media change each add one; a video keeps its
+    newest ``SCOOP_KEEP_VERSIONS``, and a payload or media file is deleted only once no
+    kept version (and no video) refers to it."""
+
+    INGEST = "ingest"
+    RESTORE = "restore"
+    MEDIA = "media"
+    CHANGES = [(c, c) for c in (INGEST, RESTORE, MEDIA)]
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1 for the video's first version, then counting up")
+    change = models.CharField(max_length=10, choices=CHANGES)
+    restored_from = models.PositiveIntegerField(null=True, blank=True, help_text="the version a restore brought back")
+    schema = models.ForeignKey(LabelSchema, on_delete=models.PROTECT, related_name="video_versions")
+    format = models.CharField(max_length=20)
+    mode = models.CharField(max_length=10)
+    options = models.JSONField(default=dict, blank=True)
+    payload_path = models.CharField(max_length=2000)
+    payload_bytes = models.BigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    media_path = models.CharField(max_length=2000, blank=True)
+    media_url = models.URLField(max_length=2000, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="video_versions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["video", "-number"]
+        constraints = [models.UniqueConstraint(fields=["video", "number"], name="unique_video_version")]
+
+    def __str__(self) -> str:
+        return f"{self.video} v{self.number}"
+
+
 class IngestJob(models.Model):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED)]
+    CANCELLED = "cancelled"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)]
+    UNFINISHED = (QUEUED, RUNNING)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     video_name = models.CharField(max_length=500)
@@ -119,6 +169,12 @@ class IngestJob(models.Model):
     format = models.CharField(max_length=20)
     mode = models.CharField(max_length=10)
     options = models.JSONField(default=dict, blank=True)
+    allow_empty = models.BooleanField(default=False, help_text="may replace a video's frames or detections with none")
+    replacing = models.BooleanField(
+        default=False, help_text="the video existed when the job was made: if it is deleted, the job must not "
+                                 "make it again")
+    restore_of = models.ForeignKey(VideoVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="restore_jobs", help_text="the version this job brings back")
     status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
     progress = models.FloatField(default=0.0)
     payload_path = models.CharField(max_length=2000)

@@ -16,7 +16,7 @@ from accounts.roles import ADMIN, user_has_role
 from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from indexer.media import MediaError, frame_index
-from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video
+from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.query import compile_query
 from indexer.query.errors import hint, nearest
@@ -177,7 +177,12 @@ def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
 
 
 def videos_all() -> QuerySet[Video]:
-    return Video.objects.all()
+    return Video.objects.select_related("owner", "created_by")
+
+
+def video_versions(*, video: Video) -> list[VideoVersion]:
+    """The versions ``video`` keeps, newest (its current one) first."""
+    return list(video.versions.select_related("schema", "created_by").order_by("-number"))
 
 
 def videos_indexed_count() -> int:

@@ -3,6 +3,7 @@ videos, their media, live chunks and labels. The output serializers make the ans
 drf-spectacular reads both kinds for the OpenAPI document."""
 
 import json
+from pathlib import Path
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +11,7 @@ from rest_framework import serializers
 
 from indexer import limits, selectors
 from indexer.api_fields import (
+    ErrorOutput,
     FacetValueField,
     FiltersField,
     ProblemOutput,
@@ -17,7 +19,7 @@ from indexer.api_fields import (
     TextChoiceField,
 )
 from indexer.formats import FORMATS, STREAM_READERS
-from indexer.models import IngestJob, LabelSchema, Video
+from indexer.models import IngestJob, LabelSchema, Video, VideoVersion
 from indexer.request_parsing import json_loads_bounded
 from indexer.validation import MODES
 
@@ -180,6 +182,9 @@ class IngestFields(serializers.Serializer):
                              help_text="the input format; detected when absent")
     mode = serializers.ChoiceField(choices=MODES, default="strict")
     options = JSONObjectField(required=False, help_text='reader options, e.g. {"fps": 5}')
+    allow_empty = serializers.BooleanField(
+        default=False, help_text="true: the payload may replace a video's frames or detections with none "
+                                 "(without it, such a job fails and the video keeps what it has)")
 
 
 class IngestJsonInput(IngestFields):
@@ -207,6 +212,8 @@ class IndexCountsOutput(serializers.Serializer):
 class IngestJobOutput(serializers.ModelSerializer):
     video = serializers.IntegerField(source="video_id", allow_null=True, help_text="the video, once indexed")
     schema = SchemaRef()
+    restore_of = serializers.IntegerField(source="restore_of.number", allow_null=True, default=None,
+                                          help_text="a restore: the version it brings back")
     url = serializers.SerializerMethodField()
     counts = IndexCountsOutput()
     violations = ProblemOutput(many=True, help_text="the first violations of the schema")
@@ -215,8 +222,8 @@ class IngestJobOutput(serializers.ModelSerializer):
     class Meta:
         model = IngestJob
         fields = [
-            "id", "url", "status", "progress", "video", "video_name", "schema", "format", "mode", "counts",
-            "violations", "violation_count", "warnings", "error", "attempts", "payload_bytes",
+            "id", "url", "status", "progress", "video", "video_name", "schema", "format", "mode", "allow_empty",
+            "restore_of", "counts", "violations", "violation_count", "warnings", "error", "attempts", "payload_bytes",
             "created_at", "started_at", "finished_at",
         ]
 
@@ -229,6 +236,13 @@ class IngestQueuedOutput(IngestJobOutput):
 
     class Meta(IngestJobOutput.Meta):
         fields = ["id", "status", "url"]
+
+
+class IngestCancelledOutput(IngestJobOutput):
+    """A job cancelled because its video was deleted: ``error`` says by whom."""
+
+    class Meta(IngestJobOutput.Meta):
+        fields = ["id", "url", "status", "video_name", "error"]
 
 
 # Videos and media ------------------------------------------------------------------------------
@@ -252,6 +266,10 @@ class WaypointsField(serializers.JSONField):
 class VideoOutput(serializers.ModelSerializer):
     media_url = serializers.CharField(help_text="an http(s) URL the browser plays; empty when none")
     schema = SchemaRef(allow_null=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True,
+                                  help_text="who may write to it besides admins; null: admins only")
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True,
+                                       help_text="who named it first; null: the server (demo data, commands)")
     stream_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     sprite = serializers.SerializerMethodField()
@@ -263,8 +281,8 @@ class VideoOutput(serializers.ModelSerializer):
         fields = [
             "id", "name", "media_url", "stream_url", "thumbnail_url", "sprite", "media_status", "media_error",
             "media_probed_at", "codec", "fps", "frame_count", "duration_s", "width", "height", "size_bytes",
-            "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "live", "created_at",
-            "indexed_at",
+            "mime_type", "recorded_at", "camera", "gps", "schema", "format", "counts", "live", "owner", "created_by",
+            "created_at", "indexed_at",
         ]
 
     def get_stream_url(self, video: Video) -> str | None:
@@ -299,8 +317,59 @@ class VideoCreateInput(serializers.Serializer):
         return data
 
 
-class VideoLiveInput(serializers.Serializer):
-    live = serializers.BooleanField(help_text="false ends the stream (chunks are then refused); true resumes it")
+class VideoPatchInput(serializers.Serializer):
+    live = serializers.BooleanField(required=False,
+                                    help_text="false ends the stream (chunks are then refused); true resumes it")
+    owner = serializers.CharField(required=False, allow_null=True, max_length=150,
+                                  help_text="admins: the username of the worker (or admin) who may write to it; "
+                                            "null: admins only")
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("send 'live', 'owner' or both")
+        return data
+
+
+class VideoDeletedOutput(serializers.Serializer):
+    """A deleted video, and its ingest jobs that were queued and are now cancelled."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    cancelled_jobs = IngestCancelledOutput(many=True)
+
+
+class VideoBusyOutput(ErrorOutput):
+    """409: a job is running for the video; it may be deleted once the job has ended."""
+
+    job = serializers.UUIDField(help_text="the running job")
+    job_url = serializers.CharField(help_text="where to follow it")
+
+
+class VideoVersionOutput(serializers.ModelSerializer):
+    """One kept version of a video: its payload, what was indexed from it, its media."""
+
+    current = serializers.SerializerMethodField(help_text="true for what the video holds now")
+    schema = SchemaRef()
+    counts = IndexCountsOutput()
+    media_file = serializers.SerializerMethodField(help_text="the name of its media file on the server, if any")
+    media_url = serializers.CharField(help_text="its media URL, if any")
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True,
+                                       help_text="who made the change; null: the server")
+    restore = serializers.SerializerMethodField(help_text="POST here (admins) to bring this version back")
+
+    class Meta:
+        model = VideoVersion
+        fields = ["number", "current", "change", "restored_from", "schema", "format", "mode", "counts", "payload_bytes",
+                  "media_file", "media_url", "created_by", "created_at", "restore"]
+
+    def get_current(self, version: VideoVersion) -> bool:
+        return version.number == self.context["current"]
+
+    def get_media_file(self, version: VideoVersion) -> str | None:
+        return Path(version.media_path).name if version.media_path else None
+
+    def get_restore(self, version: VideoVersion) -> str:
+        return reverse("video-version-restore", args=[version.video_id, version.number])
 
 
 class LiveVideoOutput(serializers.ModelSerializer):

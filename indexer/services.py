@@ -11,24 +11,37 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import SCHEMA_UPLOAD, VIDEO_DELETE, VIDEO_MEDIA, VIDEO_OWNER, VIDEO_REPLACE, VIDEO_RESTORE
+from accounts.roles import ADMIN, WORKER, user_has_role
+from accounts.services import audit_record
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
-from indexer.live import live_analytics
-from indexer.media import MediaError, cache_clear, media_owned, media_probe, media_resolve, media_store, media_type
-from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video
-from indexer.ontology import parse_schema_document
+from indexer.live import live_analytics, live_video_end
+from indexer.media import MediaError, cache_clear, media_probe, media_resolve, media_store, media_type
+from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
+from indexer.ontology import Ontology, parse_schema_document
+from indexer.ownership import admin_check, video_write_check, video_write_refusal
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
-from indexer.records import Analytics, VideoMeta
+from indexer.records import Analytics, FrameRecord, ObjectRecord, VideoMeta
 from indexer.search import get_search_backend
 from indexer.selectors import schema_named, schema_ontology, schema_resolve
-from indexer.validation import ValidationFailed, checked_records, validate
+from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
+from indexer.versions import (
+    Unreferenced,
+    payload_release,
+    version_record,
+    versions_files,
+    versions_prune,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +89,16 @@ def schema_create(*, name: str, document: Any, author: AbstractBaseUser | None) 
         try:
             with transaction.atomic():
                 latest = LabelSchema.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
-                return LabelSchema.objects.create(
+                schema = LabelSchema.objects.create(
                     name=name,
                     version=latest + 1,
                     document=ontology.to_document(),
                     source_format=layout,
                     author=author,
                 )
+                audit_record(actor=author, action=SCHEMA_UPLOAD, target=schema,
+                             details={"name": name, "version": schema.version, "source_format": layout})
+                return schema
         except IntegrityError:
             # Another upload of the same name took this version number: take the next.
             continue
@@ -110,20 +126,28 @@ def ingest_job_create(
     mode: str,
     options: dict[str, Any] | None,
     user: AbstractBaseUser | None,
+    allow_empty: bool = False,
     enqueue: bool = True,
 ) -> IngestJob:
     """Store a payload, check it, and queue its ingest (``enqueue=False``
     leaves running it to the caller, as ``load_demo`` does).
 
-    The payload is refused (:class:`PayloadError`, nothing stored) when it is
-    too large, empty, malformed (JSON, NDJSON, CSV, XML or Camio's lenient
-    JSON), in no known format, or when its options cannot work (pixel boxes
-    without a frame size, MOTChallenge without its sequence facts).
+    Refused before anything is stored: a write to an existing video that ``user`` may
+    not make (:class:`WriteRefused`, 403: see :mod:`indexer.ownership`), and a file for
+    a live stream's video (409). The payload is refused (:class:`PayloadError`, nothing
+    stored) when it is too large, empty, malformed (JSON, NDJSON, CSV, XML or Camio's
+    lenient JSON), in no known format, or when its options cannot work (pixel boxes
+    without a frame size, MOTChallenge without its sequence facts). ``allow_empty``
+    lets the job replace a video's frames or detections with none.
     """
     if mode not in MODES:
         raise PayloadError(f"unknown mode '{mode}'; expected strict or filter", path="mode")
     if format is not None and format not in FORMATS:
         raise PayloadError(f"unknown format '{format}'; expected one of {', '.join(FORMATS)}", path="format")
+    target = Video.objects.select_related("owner").filter(name=video_name).first()
+    if target is not None:
+        video_write_check(video=target, user=user)
+        _refuse_file_for_stream(target)
     path, size = payload_store(chunks=chunks, max_bytes=settings.SCOOP_INGEST_MAX_BYTES)
     try:
         payload_check(path)
@@ -143,6 +167,8 @@ def ingest_job_create(
             format=chosen,
             mode=mode,
             options=options or {},
+            allow_empty=allow_empty,
+            replacing=target is not None,
             payload_path=str(path),
             payload_bytes=size,
             created_by=user,
@@ -156,26 +182,45 @@ def ingest_job_create(
     return job
 
 
+def _refuse_file_for_stream(video: Video) -> None:
+    # A stream's analytics live in its spool, which a file would replace unversioned.
+    if video.streamed:
+        raise PayloadError(f"video '{video.name}' is a live stream: its analytics arrive as chunks "
+                           f"(POST /api/v1/videos/{video.pk}/stream/); a file needs a video of its own "
+                           "(choose another name)", status=409, path="video")
+
+
+class JobRefused(Exception):
+    """What makes a job fail before it indexes anything: its video is not its to write,
+    was deleted since, or holds data the payload would wipe out."""
+
+
 def ingest_run(*, job_id: str) -> IngestJob:
     """Read, validate and index one job's payload, then record the video; returns the job.
 
-    The analytics are indexed first, validated as the index reads them; the
-    video's record and the job's success are then written in one database
-    transaction (see :func:`_index`). A payload that cannot be read, that breaks
-    the schema in strict mode or that does not fit on the disk leaves the index as
-    it was and fails the job with the reason. A finished job is returned as it
-    is; a job whose worker died during each of ``MAX_ATTEMPTS`` attempts fails
-    without another.
+    The job first checks, again, that its user may write to the video (and that a video
+    it was to replace has not been deleted since); a finished or cancelled job is
+    returned as it is. The analytics are indexed next, validated as the index reads
+    them; the video's record, its new version and the job's success are then written in
+    one database transaction (see :func:`_index`). A payload that cannot be read, that
+    breaks the schema in strict mode, that would replace a video's frames or detections
+    with none (unless the job allows it), or that does not fit on the disk leaves the
+    index as it was and fails the job with the reason. A job whose worker died during
+    each of ``MAX_ATTEMPTS`` attempts fails without another.
     """
-    job = IngestJob.objects.select_related("schema").get(pk=job_id)
-    if job.status in (IngestJob.SUCCEEDED, IngestJob.FAILED):
+    job = IngestJob.objects.select_related("schema", "created_by", "restore_of").get(pk=job_id)
+    if job.status in IngestJob.FINISHED:
         return job
     if job.attempts >= MAX_ATTEMPTS:
         # The worker died during every attempt (out of memory, killed): stop re-running it.
         return _job_fail(job, f"the worker stopped during each of {job.attempts} attempts; giving up")
-    IngestJob.objects.filter(pk=job.pk).update(
+    started = IngestJob.objects.filter(pk=job.pk, status__in=IngestJob.UNFINISHED).update(
         status=IngestJob.RUNNING, started_at=timezone.now(), attempts=job.attempts + 1, progress=0.05
     )
+    if not started:
+        # Cancelled (its video deleted) since it was fetched: it must not write.
+        job.refresh_from_db()
+        return job
     try:
         ontology = schema_ontology(job.schema)
         analytics = read_analytics(job.payload_path, format=job.format, options=job.options)
@@ -184,9 +229,11 @@ def ingest_run(*, job_id: str) -> IngestJob:
         check = checked_records(analytics, ontology, mode=job.mode)
         IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
         try:
-            video = _index(job, check.analytics)
+            video = _index(job, analytics, check.analytics, ontology)
         finally:
             _record_report(job, check)
+    except JobRefused as refused:
+        return _job_fail(job, str(refused))
     except ValidationFailed:
         return _job_fail(job, f"{check.violation_count} violation(s) of schema {job.schema}; nothing was indexed")
     except (FormatError, ValueError) as error:
@@ -208,42 +255,114 @@ def _record_report(job: IngestJob, report) -> None:
     )
 
 
-def _index(job: IngestJob, analytics: Analytics) -> Video:
-    """Index the analytics, then record the video, in that order.
+def _index(job: IngestJob, payload: Analytics, checked: Analytics, ontology: Ontology) -> Video:
+    """Index the analytics, then record the video and its new version, in that order.
 
     The index swap is atomic on its own; the database is not held in a
     transaction while the (long) indexing runs, because on SQLite that would
     lock every other writer out. A video row this job had to create is removed
-    again if indexing fails, so a failed job leaves no trace.
+    again if indexing fails, so a failed job leaves no trace. ``payload`` is what
+    the reader gives, ``checked`` the records that conform to the schema.
     """
-    video, created = Video.objects.get_or_create(name=job.video_name)
+    video, created = _job_video(job)
+    if not created:
+        _refuse_empty_replacement(job, video, payload, ontology)
     try:
-        counts = get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
+        counts = get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=checked)
     except BaseException:
         if created:
             Video.objects.filter(pk=video.pk, indexed_at__isnull=True, media_path="", media_url="").delete()
         raise
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video.pk)
-        previous_payload = video.payload_path
-        _video_apply_meta(video, analytics.meta)
+        replaced = {"payload": video.payload_path, "version": video.versions.aggregate(n=Max("number"))["n"],
+                    "counts": video.counts}
+        _video_apply_meta(video, checked.meta)
         video.schema = job.schema
         video.format = job.format
         video.mode = job.mode
         video.options = job.options
         video.payload_path = job.payload_path
-        video.live = video.streamed = False  # a file replaces a stream's analytics and ends it
         video.indexed_at = timezone.now()
         video.counts = {"frames": counts.frames, "objects": counts.objects, "tracks": counts.tracks,
                         "events": counts.events}
+        if job.restore_of is not None:
+            _media_restore(video, job.restore_of)
         video.save()
+        version = version_record(
+            video=video, change=VideoVersion.RESTORE if job.restore_of else VideoVersion.INGEST,
+            created_by=job.created_by, payload_bytes=job.payload_bytes,
+            restored_from=job.restore_of.number if job.restore_of else None,
+        )
+        pruned = versions_prune(video=video)
         IngestJob.objects.filter(pk=job.pk).update(
             status=IngestJob.SUCCEEDED, progress=1.0, video=video, counts=video.counts,
             finished_at=timezone.now(), error="",
         )
-    if previous_payload and previous_payload != job.payload_path:
-        payload_delete(previous_payload)
+        if replaced["payload"] and job.restore_of is None:
+            audit_record(actor=job.created_by, action=VIDEO_REPLACE, target=video, details={
+                "job": str(job.id), "version": version.number, "replaced_version": replaced["version"],
+                "format": job.format, "counts": video.counts, "replaced_counts": replaced["counts"]})
+    if job.restore_of is not None and video.media_status == Video.MEDIA_PROBING:
+        _task_queue(VIDEO_PROBE_TASK, video.pk, on_commit=False)
+    pruned.release()
     return video
+
+
+def _job_video(job: IngestJob) -> tuple[Video, bool]:
+    """The video the job writes to (True: made now, owned by the job's user), once the
+    job has checked that it may: the user may write to it, it is no live stream, and it
+    was not deleted since the job was made to replace it (the job never makes it again)."""
+    video, created = Video.objects.select_related("owner").get_or_create(
+        name=job.video_name, defaults={"created_by": job.created_by, "owner": job.created_by})
+    if created and job.replacing:
+        video.delete()
+        raise JobRefused(f"video '{job.video_name}' was deleted after this job was queued; "
+                         "it is not made again and nothing was indexed")
+    if not created:
+        refusal = video_write_refusal(video=video, user=job.created_by)
+        if refusal is not None:
+            raise JobRefused(f"{refusal}; nothing was indexed")
+        try:
+            _refuse_file_for_stream(video)
+        except PayloadError as error:
+            raise JobRefused(f"{error.message}; nothing was indexed") from None
+    return video, created
+
+
+def _refuse_empty_replacement(job: IngestJob, video: Video, payload: Analytics, ontology: Ontology) -> None:
+    """Refuse a payload without frames, or without detections, that would replace a video
+    that has some, unless the job allows it. The payload's conforming records are read
+    only until they show what the video holds (usually the first few)."""
+    held_frames, held_objects = video.counts.get("frames", 0), video.counts.get("objects", 0)
+    if job.allow_empty or not (held_frames or held_objects):
+        return
+    has_frames = has_objects = False
+    for record in conforming_records(payload, ontology):
+        has_frames = has_frames or isinstance(record, FrameRecord | ObjectRecord)
+        has_objects = has_objects or isinstance(record, ObjectRecord)
+        if (has_frames or not held_frames) and (has_objects or not held_objects):
+            return
+    lacks = "none" if not has_frames else "no detections"
+    raise JobRefused(f"video '{video.name}' has {_plural(held_frames, 'frame')} and "
+                     f"{_plural(held_objects, 'detection')}; this payload has {lacks}: send allow_empty=true to "
+                     "replace them anyway (nothing was indexed)")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _media_restore(video: Video, version: VideoVersion) -> None:
+    """Give ``video`` (locked) the media of ``version``. The media it had stays: the
+    version before this restore refers to it."""
+    if version.media_path == video.media_path and version.media_url == video.media_url:
+        return
+    video.media_path, video.media_url, video.codec, video.media_error = version.media_path, version.media_url, "", ""
+    video.media_status = Video.MEDIA_PROBING if version.media_path else Video.MEDIA_NONE
+    if version.media_path and Path(version.media_path).is_file():
+        video.size_bytes = Path(version.media_path).stat().st_size
+        video.mime_type = media_type(version.media_path)[1]
 
 
 def _video_apply_meta(video: Video, meta: VideoMeta) -> None:
@@ -269,14 +388,8 @@ def _job_fail(job: IngestJob, message: str) -> IngestJob:
     IngestJob.objects.filter(pk=job.pk).update(
         status=IngestJob.FAILED, error=message.replace("\x00", "\\x00"), finished_at=timezone.now()
     )
-    # A failed payload is never needed for a rebuild.
-    video_uses_it = Video.objects.filter(payload_path=job.payload_path).exists()
-    if not video_uses_it:
-        try:
-            payload_delete(job.payload_path)
-        except OSError as error:
-            # A read-only data dir keeps the file; the job's failure is what matters.
-            logger.warning("could not delete the payload of failed job %s: %s", job.id, error)
+    # A failed payload is never needed for a rebuild, unless a kept version holds it (a restore).
+    payload_release(job.payload_path)
     job.refresh_from_db()
     return job
 
@@ -284,42 +397,118 @@ def _job_fail(job: IngestJob, message: str) -> IngestJob:
 def ingest_fail_unexpected(*, job_id: str, error: BaseException) -> None:
     """Mark a job failed after an error the task will not retry."""
     job = IngestJob.objects.filter(pk=job_id).first()
-    if job is not None and job.status not in (IngestJob.SUCCEEDED, IngestJob.FAILED):
+    if job is not None and job.status not in IngestJob.FINISHED:
         _job_fail(job, f"internal error: {type(error).__name__}: {error}")
 
 
-def video_delete(*, video: Video) -> None:
-    """Remove a video from the index and its record (in one transaction), then its payload,
-    its uploaded media (unless another video uses the file) and its cached pictures and cuts."""
+class VideoBusy(Exception):
+    """The video cannot be deleted while ``job`` (running) ingests it: 409."""
+
+    status = 409
+
+    def __init__(self, message: str, *, job: IngestJob):
+        self.message = message
+        self.job = job
+        super().__init__(message)
+
+
+def video_delete(*, video: Video, actor: AbstractBaseUser | None) -> list[IngestJob]:
+    """Remove a video from the index, its record and its versions (in one transaction),
+    then the files they alone held (payloads, uploaded media) and its cached pictures and
+    cuts; returns the video's queued ingest jobs, now cancelled.
+
+    Raises :class:`VideoBusy` (409, nothing changed) while one of its jobs is running: a
+    job that was already writing would otherwise finish after the delete.
+    """
+    name = video.name
     with transaction.atomic():
-        payload = video.payload_path
+        jobs = IngestJob.objects.filter(Q(video=video) | Q(video_name=name))
+        queued = list(jobs.filter(status=IngestJob.QUEUED).values_list("pk", flat=True))
+        # Cancelled first, then checked for a running one: a job that starts meanwhile
+        # either finds itself cancelled or is seen running (and this transaction rolls back).
+        IngestJob.objects.filter(pk__in=queued, status=IngestJob.QUEUED).update(
+            status=IngestJob.CANCELLED, finished_at=timezone.now(),
+            error=f"cancelled: video '{name}' was deleted by {_who(actor)} before this job ran",
+        )
+        running = jobs.filter(status=IngestJob.RUNNING).order_by("created_at").first()
+        if running is not None:
+            url = reverse("ingest-detail", args=[running.pk])
+            raise VideoBusy(f"video '{name}' is being ingested by job {running.pk} (running): wait until it "
+                            f"ends (GET {url}), then delete the video", job=running)
+        cancelled = list(IngestJob.objects.filter(pk__in=queued).order_by("created_at"))
+        files = versions_files(video=video)
+        files.payloads |= {job.payload_path for job in cancelled}
         get_search_backend().delete_video(video_id=video.pk)
-        video_id, media = video.pk, video.media_path
+        audit_record(actor=actor, action=VIDEO_DELETE, target=video, details={
+            "name": name, "counts": video.counts, "versions": video.versions.count(),
+            "cancelled_jobs": [str(job.pk) for job in cancelled]})
+        video_id = video.pk
         video.delete()
-    payload_delete(payload)
-    _media_release(media)
+    files.release()
     cache_clear(video_id)
+    return cancelled
 
 
-def video_get_or_create(*, name: str) -> tuple[Video, bool]:
-    """The video called ``name``, made now (True) when none was: media may
-    arrive before the analytics, and ingest then fills this same record."""
-    return Video.objects.get_or_create(name=name)
+def _who(user: AbstractBaseUser | None) -> str:
+    return user.get_username() if user is not None else "the server"
 
 
-def video_media_upload(*, video: Video, upload: UploadedFile, enqueue: bool = True) -> Video:
+def video_get_or_create(*, name: str, user: AbstractBaseUser | None) -> tuple[Video, bool]:
+    """The video called ``name``, made now (True) when none was, created by and owned by
+    ``user``: media may arrive before the analytics, and ingest then fills this same record."""
+    return Video.objects.get_or_create(name=name, defaults={"created_by": user, "owner": user})
+
+
+def video_update(*, video: Video, actor: AbstractBaseUser | None, live: bool | None = None,
+                 owner: str | None = None, owner_given: bool = False) -> Video:
+    """Change a video: end or resume its live stream (``live``; its owner or an admin),
+    and, with ``owner_given``, give it to the user named ``owner`` (None: nobody; admins
+    only). Raises :class:`WriteRefused` (403) for a change ``actor`` may not make and
+    :class:`PayloadError` (400) for an owner who is not a worker or an admin."""
+    if owner_given:
+        admin_check(user=actor, what="reassign a video")
+        new_owner = _owner_named(owner)
+        with transaction.atomic():
+            # Only the video's row: PostgreSQL locks no row of an outer join's nullable side (the owner).
+            locked = Video.objects.select_for_update(of=("self",)).select_related("owner").get(pk=video.pk)
+            before = locked.owner.get_username() if locked.owner else None
+            Video.objects.filter(pk=video.pk).update(owner=new_owner)
+            audit_record(actor=actor, action=VIDEO_OWNER, target=locked, details={"from": before, "to": owner})
+    if live is not None:
+        live_video_end(video=Video.objects.select_related("owner").get(pk=video.pk), live=live, actor=actor)
+    video.refresh_from_db()
+    return video
+
+
+def _owner_named(username: str | None) -> AbstractBaseUser | None:
+    if username is None:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise PayloadError(f"no user is called '{username}'", path="owner")
+    if not user_has_role(user, WORKER, ADMIN):
+        raise PayloadError(f"user '{username}' is neither a worker nor an admin: only they write to videos",
+                           path="owner")
+    return user
+
+
+def video_media_upload(*, video: Video, upload: UploadedFile, actor: AbstractBaseUser | None,
+                       enqueue: bool = True) -> Video:
     """Store an uploaded media file as ``video``'s media and queue its probe.
 
     The file is kept under a generated name in ``SCOOP_DATA_DIR/media``.
-    Raises :class:`MediaError` (413) past ``SCOOP_MEDIA_MAX_BYTES``; the
+    Raises :class:`WriteRefused` (403, nothing stored) when ``actor`` may not write to
+    the video, :class:`MediaError` (413) past ``SCOOP_MEDIA_MAX_BYTES``; the
     video's previous media then stays.
     """
+    video_write_check(video=video, user=actor)
     path, size = media_store(chunks=upload.chunks(UPLOAD_CHUNK), max_bytes=settings.SCOOP_MEDIA_MAX_BYTES)
-    return _media_attach(video=video, path=path, size=size, enqueue=enqueue)
+    return _media_attach(video=video, path=path, size=size, actor=actor, how="upload", enqueue=enqueue)
 
 
 def video_media_register(
-    *, video: Video, path: str | None = None, url: str | None = None, enqueue: bool = True
+    *, video: Video, actor: AbstractBaseUser | None, path: str | None = None, url: str | None = None,
+    enqueue: bool = True
 ) -> Video:
     """Make a file already on the server (``path``) or an http(s) ``url`` the
     media of ``video``.
@@ -327,56 +516,99 @@ def video_media_register(
     A file is used where it is (never copied) and probed by a queued task
     (``enqueue=False`` leaves probing to the caller, as ``load_demo`` does).
     A URL is stored for the browser to play; the server never fetches it.
-    Raises :class:`MediaError` for a path outside the allowed media folders,
-    a missing file or a URL that is not http(s).
+    Raises :class:`WriteRefused` (403) when ``actor`` may not write to the video,
+    :class:`MediaError` for a path outside the allowed media folders, a missing
+    file or a URL that is not http(s).
     """
+    video_write_check(video=video, user=actor)
     if (path is None) == (url is None):
         raise MediaError("give the media as a server-side 'path' or an http(s) 'url', not both")
     if url is not None:
-        return _media_attach_url(video=video, url=url)
+        return _media_attach_url(video=video, url=url, actor=actor)
     real = media_resolve(path)
-    return _media_attach(video=video, path=real, size=real.stat().st_size, enqueue=enqueue)
+    return _media_attach(video=video, path=real, size=real.stat().st_size, actor=actor, how="path",
+                         enqueue=enqueue)
 
 
-def _media_attach(*, video: Video, path: Path, size: int, enqueue: bool) -> Video:
+def _media_attach(*, video: Video, path: Path, size: int, actor: AbstractBaseUser | None, how: str,
+                  enqueue: bool) -> Video:
     _extension, mime_type = media_type(path)
     with transaction.atomic():
         locked = Video.objects.select_for_update().get(pk=video.pk)
-        previous = locked.media_path
+        previous = locked.media_path or locked.media_url
         locked.media_path, locked.media_url = str(path), ""
         locked.size_bytes, locked.mime_type = size, mime_type
         locked.media_status, locked.media_error, locked.codec = Video.MEDIA_PROBING, "", ""
         locked.save(update_fields=["media_path", "media_url", "size_bytes", "mime_type", "media_status",
                                    "media_error", "codec"])
+        files = _media_changed(locked, actor=actor, how=how, previous=previous)
         if enqueue:
             _task_queue(VIDEO_PROBE_TASK, locked.pk)
-    if previous != str(path):
-        _media_release(previous)
+    files.release()
     cache_clear(locked.pk)
     return locked
 
 
-def _media_attach_url(*, video: Video, url: str) -> Video:
+def _media_attach_url(*, video: Video, url: str, actor: AbstractBaseUser | None) -> Video:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise MediaError(f"'{url}' is not an http(s) URL", path="url")
     with transaction.atomic():
         locked = Video.objects.select_for_update().get(pk=video.pk)
-        previous = locked.media_path
+        previous = locked.media_path or locked.media_url
         locked.media_url, locked.media_path = url, ""
         # Nothing local to probe: thumbnails and exports need a file on the server.
         locked.media_status, locked.media_error, locked.codec = Video.MEDIA_NONE, "", ""
         locked.save(update_fields=["media_url", "media_path", "media_status", "media_error", "codec"])
-    _media_release(previous)
+        files = _media_changed(locked, actor=actor, how="url", previous=previous)
+    files.release()
     cache_clear(locked.pk)
     return locked
 
 
-def _media_release(path: str) -> None:
-    """Delete a media file Scoop stored, once no video uses it; registered files are left alone."""
-    if path and media_owned(path) and not Video.objects.filter(media_path=path).exists():
-        Path(path).unlink(missing_ok=True)
+def _media_changed(video: Video, *, actor: AbstractBaseUser | None, how: str, previous: str) -> Unreferenced:
+    """Record a media change of ``video`` (locked): in the audit log and, when it has
+    analytics, as its next version. Returns the files to release after commit: the
+    media file it had (kept while a version refers to it) and what pruning dropped."""
+    latest = video.versions.order_by("-number").first()
+    files = Unreferenced(media={previous} - {video.media_path})
+    version = None
+    if latest is not None:
+        version = version_record(video=video, change=VideoVersion.MEDIA, created_by=actor, media_of=latest)
+        pruned = versions_prune(video=video)
+        files.payloads |= pruned.payloads
+        files.media |= pruned.media
+    audit_record(actor=actor, action=VIDEO_MEDIA, target=video, details={
+        "how": how, "media": video.media_path or video.media_url, "replaced": previous or None,
+        "version": version.number if version else None})
+    return files
+
+
+def video_restore(*, video: Video, number: int, actor: AbstractBaseUser | None) -> IngestJob:
+    """Queue an ingest job that brings back version ``number`` of ``video``: its payload,
+    read as it was then (format, mode, options, schema), and its media. The job's success
+    records the restore as the video's next version.
+
+    Admins only (:class:`WriteRefused`); raises ``VideoVersion.DoesNotExist`` for a
+    version the video does not keep and :class:`PayloadError` (409) when its payload
+    file has gone from the disk.
+    """
+    admin_check(user=actor, what="restore a version of a video")
+    version = video.versions.select_related("schema").get(number=number)
+    if not Path(version.payload_path).is_file():
+        raise PayloadError(f"the payload of version {number} of video '{video.name}' is missing from the server",
+                           status=409)
+    with transaction.atomic():
+        job = IngestJob.objects.create(
+            video_name=video.name, schema=version.schema, format=version.format, mode=version.mode,
+            options=version.options, allow_empty=True, replacing=True, restore_of=version,
+            payload_path=version.payload_path, payload_bytes=version.payload_bytes, created_by=actor,
+        )
+        audit_record(actor=actor, action=VIDEO_RESTORE, target=video,
+                     details={"version": number, "job": str(job.pk)})
+        _task_queue(INGEST_RUN_TASK, str(job.id))
+    return job
 
 
 def video_media_probe(*, video_id: int) -> Video | None:

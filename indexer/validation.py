@@ -153,6 +153,12 @@ def checked_records(analytics: Analytics, ontology: Ontology, *, mode: str) -> R
     return RecordsCheck(analytics=conforming, collector=collector, mode=mode)
 
 
+def conforming_records(analytics: Analytics, ontology: Ontology) -> Iterator[Record]:
+    """The records of ``analytics`` that conform to ``ontology`` (as filter mode keeps
+    them), read lazily: a caller may stop after the first few."""
+    return _conforming(analytics, _Checker(ontology))
+
+
 def _conforming(analytics: Analytics, checker: _Checker) -> Iterator[Record]:
     for record in analytics.records():
         kept, _problems = checker.record(record)

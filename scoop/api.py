@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
+from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
@@ -22,9 +23,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from indexer.facets import FacetError
 from indexer.media import MediaError
 from indexer.ontology import SchemaError
+from indexer.ownership import WriteRefused
 from indexer.payloads import PayloadError, StorageError, storage_error
 from indexer.query.errors import QueryError
 from indexer.selectors import SchemaNotFound
+from indexer.services import VideoBusy
 
 
 def _query_error_body(error: QueryError) -> dict[str, Any]:
@@ -50,7 +53,10 @@ def domain_error_response(error: Exception) -> Response | None:
         error = storage_error(error, _database_location()) or error
     if isinstance(error, StorageError):
         return Response({"detail": error.message, "path": error.path}, status=error.status)
-    if isinstance(error, PayloadError | MediaError):
+    if isinstance(error, VideoBusy):
+        return Response({"detail": error.message, "job": str(error.job.pk),
+                         "job_url": reverse("ingest-detail", args=[error.job.pk])}, status=error.status)
+    if isinstance(error, PayloadError | MediaError | WriteRefused):
         body = {"detail": error.message}
         if error.path:
             body["path"] = error.path

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("indexer.urls")),
     path("api/v1/", include("analytics.urls")),
+    path("api/v1/", include("accounts.urls")),
     path("media/", include("indexer.media_urls")),
     path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", api_docs.DocsView.as_view(url_name="api-schema"), name="api-docs"),

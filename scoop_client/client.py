@@ -118,11 +118,15 @@ class ScoopClient:
     # -- ingest ---------------------------------------------------------------
 
     def ingest(self, *, video: str, analytics: Json | list | str | Path, schema: str | int | None = None,
-               format: str | None = None, mode: str = "strict", options: Json | None = None) -> Json:
+               format: str | None = None, mode: str = "strict", options: Json | None = None,
+               allow_empty: bool = False) -> Json:
         """Post analytics for ``video``: a file path (sent as a streamed
         multipart upload) or a decoded JSON value / JSON text (sent as a JSON
-        body). Answers the queued job ``{"id", "status", "url"}``."""
+        body). ``allow_empty`` lets a payload without frames or detections
+        replace a video that has some. Answers the queued job ``{"id", "status", "url"}``."""
         fields: Json = {"video": video, "mode": mode}
+        if allow_empty:
+            fields["allow_empty"] = "true"
         if schema is not None:
             fields["schema"] = str(schema)
         if format is not None:
@@ -141,13 +145,14 @@ class ScoopClient:
 
     def job_wait(self, job_id: str, *, timeout: float = 600.0, interval: float = 0.5) -> Json:
         """Poll a job until it ends. Returns the succeeded job; raises
-        :class:`JobFailed` for a failed one, :class:`JobTimeout` past ``timeout`` seconds."""
+        :class:`JobFailed` for a failed or cancelled one (its video was deleted),
+        :class:`JobTimeout` past ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             job = self.job(job_id)
             if job["status"] == "succeeded":
                 return job
-            if job["status"] == "failed":
+            if job["status"] in ("failed", "cancelled"):
                 raise JobFailed(job)
             if time.monotonic() >= deadline:
                 raise JobTimeout(job, timeout)

@@ -43,12 +43,13 @@ class ScoopConnectionError(Exception):
 
 
 class JobFailed(Exception):
-    """An ingest job ended in ``failed``; ``job`` holds its last state (``error``, ``violations``)."""
+    """An ingest job ended in ``failed`` or ``cancelled``; ``job`` holds its last state
+    (``status``, ``error``, ``violations``)."""
 
     def __init__(self, job: dict[str, Any]) -> None:
         self.job = job
         message = job.get("error") or f"{job.get('violation_count', 0)} violation(s)"
-        super().__init__(f"ingest job {job.get('id')} failed: {message}")
+        super().__init__(f"ingest job {job.get('id')} {job.get('status', 'failed')}: {message}")
 
 
 class JobTimeout(Exception):

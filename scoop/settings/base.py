@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from indexer.search import engine_settings
 
@@ -178,6 +179,11 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # Media: uploaded video files above this size are refused with 413.
 SCOOP_MEDIA_MAX_BYTES = env.int("SCOOP_MEDIA_MAX_BYTES", default=8 * 1024**3)
+# How many versions of its analytics (payload and media) each video keeps; a replaced
+# payload or media file is deleted once no kept version refers to it (indexer.versions).
+SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
+if SCOOP_KEEP_VERSIONS < 1:
+    raise ImproperlyConfigured(f"SCOOP_KEEP_VERSIONS must be at least 1 (the current version): {SCOOP_KEEP_VERSIONS}")
 # Folders whose files may be registered as a video's media by server-side path. Uploads
 # live in SCOOP_DATA_DIR/media, which is always allowed; this list adds to it.
 SCOOP_MEDIA_ROOTS = env.list("SCOOP_MEDIA_ROOTS", default=[])

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def video_id(db):
     create_schema()
-    video, _ = services.video_get_or_create(name="street")
+    video, _ = services.video_get_or_create(user=None, name="street")
     index_video(video.pk, "street", street())
     return video.pk
 

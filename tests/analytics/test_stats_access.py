@@ -38,7 +38,7 @@ def world(db):
     from indexer import services
 
     create_schema()
-    video, _ = services.video_get_or_create(name="street")
+    video, _ = services.video_get_or_create(user=None, name="street")
     index_video(video.pk, "street", street())
     layer = region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
     return {"layer": layer.pk, "video": video.pk}

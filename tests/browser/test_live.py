@@ -28,13 +28,13 @@ def red_car_frames(numbers) -> bytes:
 
 @pytest.fixture
 def live_stream(demo):
-    """A live video with one stretch of red cars, and a worker token for the rest of its stream.
+    """A live video of the worker wes with one stretch of red cars, and his token for the rest of its stream.
     Made before the browser starts: the database is not reachable from Playwright's thread."""
     schema = LabelSchema.objects.filter(name="road").order_by("-version").first()
-    video, _created = live.live_video_start(name="live-cam", schema=schema, fps=FPS)
-    live.live_append(video=video, body=red_car_frames(range(1, 11)))
-    return {"url": f"{demo}/api/v1/videos/{video.pk}/stream/", "token": user_issue_token(
-        username="wes", role="worker").key}
+    token = user_issue_token(username="wes", role="worker")
+    video, _created = live.live_video_start(user=token.user, name="live-cam", schema=schema, fps=FPS)
+    live.live_append(actor=token.user, video=video, body=red_car_frames(range(1, 11)))
+    return {"url": f"{demo}/api/v1/videos/{video.pk}/stream/", "token": token.key}
 
 
 def send_chunk(stream: dict, body: bytes) -> dict:

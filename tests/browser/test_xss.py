@@ -54,7 +54,8 @@ def hostile(demo):
                                      mode="strict", options={}, user=None, enqueue=False)
     assert services.ingest_run(job_id=str(job.id)).status == "succeeded"
     video = Video.objects.get(name=SVG)
-    services.video_media_register(video=video, path=Video.objects.get(name=source.name).media_path, enqueue=False)
+    services.video_media_register(actor=None, video=video, path=Video.objects.get(name=source.name).media_path,
+                                  enqueue=False)
     services.video_media_probe(video_id=video.pk)
     return demo
 

@@ -41,9 +41,9 @@ def media_video(name: str = "sample", *, frames: int = FRAMES):
     from indexer import services
     from indexer.media import media_dir
 
-    video, _ = services.video_get_or_create(name=name)
+    video, _ = services.video_get_or_create(user=None, name=name)
     path = write_video(media_dir() / f"{name}.webm", frames=frames)
-    services.video_media_register(video=video, path=str(path), enqueue=False)
+    services.video_media_register(actor=None, video=video, path=str(path), enqueue=False)
     return services.video_media_probe(video_id=video.pk)
 
 

@@ -147,10 +147,12 @@ def test_live_video_needs_fps_and_a_known_format(worker_client, demo_schema):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("role", "expected"), [("anonymous", 401), ("analyst", 403), ("worker", 200),
-                                                ("admin", 200)])
-def test_roles_on_the_stream(live_video, role, expected):
-    client = _client_for(None, f"user-{role}", None if role == "anonymous" else role)
+@pytest.mark.parametrize(("user", "role", "expected"), [
+    ("anon", "anonymous", 401), ("ann", "analyst", 403), ("wes", "worker", 200), ("otto", "worker", 403),
+    ("ada", "admin", 200)])
+def test_roles_on_the_stream(live_video, user, role, expected):
+    # wes started the stream: it is his; another worker (otto) may not append to it.
+    client = _client_for(None, user, None if role == "anonymous" else role)
 
     response = send(client, live_video["id"], [frame(1, detection("vehicle", 1, color="red"))])
 
@@ -168,10 +170,11 @@ def test_roles_on_starting_a_live_video(demo_schema, role, expected):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("role", "expected"), [("anonymous", 401), ("analyst", 403), ("worker", 200),
-                                                ("admin", 200)])
-def test_roles_on_ending_a_live_video(live_video, role, expected):
-    client = _client_for(None, f"user-{role}", None if role == "anonymous" else role)
+@pytest.mark.parametrize(("user", "role", "expected"), [
+    ("anon", "anonymous", 401), ("ann", "analyst", 403), ("wes", "worker", 200), ("otto", "worker", 403),
+    ("ada", "admin", 200)])
+def test_roles_on_ending_a_live_video(live_video, user, role, expected):
+    client = _client_for(None, user, None if role == "anonymous" else role)
 
     response = client.patch(f"/api/v1/videos/{live_video['id']}/", {"live": False}, format="json")
 

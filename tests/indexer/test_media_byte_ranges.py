@@ -133,8 +133,8 @@ def test_x_accel_redirect_quotes_the_path(settings, analyst_client):
 def test_a_video_played_from_its_url_has_no_stream_here(analyst_client, worker_client):
     from indexer import services
 
-    video, _ = services.video_get_or_create(name="remote")
-    services.video_media_register(video=video, url="https://cdn.example.com/remote.mp4")
+    video, _ = services.video_get_or_create(user=None, name="remote")
+    services.video_media_register(actor=None, video=video, url="https://cdn.example.com/remote.mp4")
 
     response = stream(analyst_client, video)
 

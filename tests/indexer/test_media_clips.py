@@ -97,7 +97,7 @@ def test_overlays_are_burned_in_on_the_labeled_boxes(
     demo = demo_videos()[0]
     video_id = ingest_demo(worker_client, admin_client, django_capture_on_commit_callbacks, demo)
     render_demo_video(demo, media_dir() / "demo.webm")
-    services.video_media_register(video=Video.objects.get(pk=video_id), path="demo.webm", enqueue=False)
+    services.video_media_register(actor=None, video=Video.objects.get(pk=video_id), path="demo.webm", enqueue=False)
     services.video_media_probe(video_id=video_id)
 
     _response, plain_path = fetch(analyst_client, video_id, "?start_s=3&end_s=3.5", tmp_path, "plain.mp4")

@@ -122,6 +122,6 @@ def test_labels_that_do_not_conform_to_the_schema_are_left_out(
 def test_a_video_without_analytics_has_no_labels(analyst_client, db):
     from indexer import services
 
-    video, _ = services.video_get_or_create(name="media-only")
+    video, _ = services.video_get_or_create(user=None, name="media-only")
 
     assert labels(analyst_client, video.pk)["frames"] == []

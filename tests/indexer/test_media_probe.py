@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def register(name: str, path: Path) -> Video:
-    video, _ = services.video_get_or_create(name=name)
-    services.video_media_register(video=video, path=str(path), enqueue=False)
+    video, _ = services.video_get_or_create(user=None, name=name)
+    services.video_media_register(actor=None, video=video, path=str(path), enqueue=False)
     return services.video_media_probe(video_id=video.pk)
 
 
@@ -68,8 +68,8 @@ def test_a_file_cut_before_its_first_frame_fails_and_says_so():
 
 def test_a_file_removed_before_probing_fails_and_says_so():
     path = write_video(media_dir() / "gone.webm")
-    video, _ = services.video_get_or_create(name="gone")
-    services.video_media_register(video=video, path=str(path), enqueue=False)
+    video, _ = services.video_get_or_create(user=None, name="gone")
+    services.video_media_register(actor=None, video=video, path=str(path), enqueue=False)
     path.unlink()
 
     video = services.video_media_probe(video_id=video.pk)
@@ -81,7 +81,7 @@ def test_a_file_removed_before_probing_fails_and_says_so():
 def test_a_failed_probe_keeps_the_analytics_numbers():
     junk = media_dir() / "junk.webm"
     junk.write_bytes(b"not a video at all" * 100)
-    video, _ = services.video_get_or_create(name="described")
+    video, _ = services.video_get_or_create(user=None, name="described")
     Video.objects.filter(pk=video.pk).update(fps=30.0, frame_count=900, width=1280, height=720)
 
     video = register("described", junk)
@@ -94,7 +94,7 @@ def test_the_probe_task_is_queued_after_commit_and_records_its_result(
     worker_client, django_capture_on_commit_callbacks
 ):
     write_video(media_dir() / "queued.webm", frames=10)
-    video, _ = services.video_get_or_create(name="queued")
+    video, _ = services.video_get_or_create(user=worker_client.user, name="queued")
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = worker_client.post(f"/api/v1/videos/{video.pk}/media/", {"path": "queued.webm"}, format="json")

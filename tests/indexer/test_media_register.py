@@ -19,8 +19,9 @@ OUTSIDE = "is outside the folders media may be registered from (SCOOP_DATA_DIR/m
 
 
 @pytest.fixture
-def video():
-    return services.video_get_or_create(name="cam-1")[0]
+def video(worker_client):
+    """A video the worker named: its to give media."""
+    return services.video_get_or_create(user=worker_client.user, name="cam-1")[0]
 
 
 def post_media(client, capture, video, **body):
@@ -243,7 +244,7 @@ def test_probed_numbers_outrank_the_analytics_ones(
 
     from tests.samples import sample
 
-    video = services.video_get_or_create(name="dashcam_0001")[0]
+    video = services.video_get_or_create(user=worker_client.user, name="dashcam_0001")[0]
     write_video(media_dir() / "dashcam.webm", frames=25)
     post_media(worker_client, django_capture_on_commit_callbacks, video, path="dashcam.webm")
     schema = json.loads(sample("eta_VideoLabelsSchema.json").read_text())
@@ -268,7 +269,8 @@ def test_deleting_a_video_removes_its_uploaded_media_and_cached_pictures(
     thumbs = Path(settings.SCOOP_DATA_DIR) / "cache" / "thumbs" / str(video.pk)
     assert len(list(thumbs.iterdir())) == 1
 
-    assert admin_client.delete(f"/api/v1/videos/{video.pk}/").status_code == 204
+    deleted = admin_client.delete(f"/api/v1/videos/{video.pk}/")
 
+    assert deleted.json() == {"id": video.pk, "name": "cam-1", "cancelled_jobs": []}
     assert not uploaded.exists()
     assert not thumbs.exists()

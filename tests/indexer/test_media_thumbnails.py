@@ -129,7 +129,7 @@ def test_the_sprite_holds_its_frames_side_by_side_as_laid_out(analyst_client, vi
 def test_a_video_without_local_media_has_no_sprite(analyst_client):
     from indexer import services
 
-    video, _ = services.video_get_or_create(name="bare")
+    video, _ = services.video_get_or_create(user=None, name="bare")
 
     response = analyst_client.get(f"/media/videos/{video.pk}/sprite.jpg")
 
@@ -154,9 +154,9 @@ def test_search_clips_carry_their_thumbnail_and_stream_urls(
         )
     remote_id = worker_client.get(remote_job.json()["url"]).json()["video"]
     render_demo_video(local, media_dir() / "local.webm")
-    services.video_media_register(video=Video.objects.get(pk=local_id), path="local.webm", enqueue=False)
+    services.video_media_register(actor=None, video=Video.objects.get(pk=local_id), path="local.webm", enqueue=False)
     services.video_media_probe(video_id=local_id)
-    services.video_media_register(video=Video.objects.get(pk=remote_id), url="https://cdn.example.com/remote.webm")
+    services.video_media_register(actor=None, video=Video.objects.get(pk=remote_id), url="https://cdn.example.com/remote.webm")
 
     answer = analyst_client.post("/api/v1/search/", {"q": "traffic_light", "page_size": 100}, format="json").json()
 

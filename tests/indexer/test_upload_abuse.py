@@ -31,8 +31,9 @@ def eta_schema(admin_client):
 
 
 @pytest.fixture
-def video():
-    return services.video_get_or_create(name="cam-1")[0]
+def video(worker_client):
+    """A video the worker named: its to give media."""
+    return services.video_get_or_create(user=worker_client.user, name="cam-1")[0]
 
 
 def payload_files(settings) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -67,12 +68,16 @@ ACCESS = [
     Access("GET", "api/v1/videos/", "token", (401, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 200, 200)),
-    Access("PATCH", "api/v1/videos/<int:video_id>/", "token", (401, 200, 403, 200)),
-    Access("DELETE", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 204)),
-    # The world's video is not live: 409 once past the role check (test_live_stream.py appends for real).
-    Access("POST", "api/v1/videos/<int:video_id>/stream/", "token", (401, 409, 403, 409)),
+    # The world's video has no owner: workers may not write to it, admins may (docs/operations/security.md;
+    # tests/indexer/test_ownership.py has a worker's own video and another's).
+    Access("PATCH", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200)),
+    Access("DELETE", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200)),
+    # The world's video is not live: 409 once past the role and owner checks (test_live_stream.py appends for real).
+    Access("POST", "api/v1/videos/<int:video_id>/stream/", "token", (401, 403, 403, 409)),
     Access("GET", "api/v1/videos/<int:video_id>/media/", "token", (401, 200, 200, 200)),
-    Access("POST", "api/v1/videos/<int:video_id>/media/", "token", (401, 202, 403, 202)),
+    Access("POST", "api/v1/videos/<int:video_id>/media/", "token", (401, 403, 403, 202)),
+    Access("GET", "api/v1/videos/<int:video_id>/versions/", "token", (401, 403, 403, 200)),
+    Access("POST", "api/v1/videos/<int:video_id>/versions/<int:number>/restore/", "token", (401, 403, 403, 202)),
     Access("GET", "api/v1/videos/<int:video_id>/labels/", "token", (401, 403, 200, 200), "?q=vehicle"),
     Access("GET", "api/v1/videos/<int:video_id>/clip.mp4", "token", (401, 403, 200, 200), "?start_s=0&end_s=1"),
     Access("GET", "api/v1/search/", "token", (401, 403, 200, 200), "?q=vehicle"),
@@ -89,6 +94,7 @@ ACCESS = [
     Access("DELETE", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 204)),
     Access("GET", "api/v1/export/detections.geojson", "token", (401, 403, 200, 200), "?q=vehicle"),
     Access("GET", "api/v1/export/detections.csv", "token", (401, 403, 200, 200), "?q=vehicle"),
+    Access("GET", "api/v1/audit/", "token", (401, 403, 403, 200), "?action=schema.upload"),
     # Media (token here; the player uses the session, see test_media_access.py).
     Access("GET", "media/videos/<int:video_id>/stream", "token", (401, 403, 200, 200)),
     Access("GET", "media/videos/<int:video_id>/thumbnail.jpg", "token", (401, 403, 200, 200), "?t=1"),
@@ -160,8 +166,8 @@ def test_anonymous_users_get_nothing_but_the_login_page():
 
 @pytest.fixture
 def world(db):
-    """A schema, an indexed video with media, a spare media file, a region layer,
-    and an ingest job of the worker ``wes`` (queued: it never runs here)."""
+    """A schema, an indexed video with media and a version, a spare media file, a region
+    layer, and an ingest job of the worker ``wes`` (queued: it never runs here)."""
     from analytics.regions import region_layer_create
     from indexer.media import media_dir
     from tests.analytics.corpus import ONTOLOGY
@@ -170,6 +176,7 @@ def world(db):
     schema = create_schema()
     video = media_video("street")
     index_video(video.pk, "street", street())
+    _version(video, schema)
     similar_video_id = _video_with_embeddings(schema)
     write_video(media_dir() / "spare.webm")
     layer = region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
@@ -178,10 +185,21 @@ def world(db):
     job = worker.post("/api/v1/ingest/", {"video": "queued", "analytics": analytics}, format="json")
     assert job.status_code == 202, job.content
     return {
-        "schema_id": schema.pk, "video_id": video.pk, "layer_id": layer.pk, "job_id": job.json()["id"],
+        "schema_id": schema.pk, "video_id": video.pk, "number": 1, "layer_id": layer.pk, "job_id": job.json()["id"],
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
         "similar_video_id": similar_video_id,
     }
+
+
+def _version(video, schema) -> None:
+    """Version 1 of ``video``, with a payload on disk (a restore of it is queued, never run, here)."""
+    from indexer.models import VideoVersion
+    from indexer.payloads import payload_dir
+
+    payload = payload_dir() / "street.json"
+    payload.write_text(sample("eta_VideoLabels_framewise.json").read_text())
+    VideoVersion.objects.create(video=video, number=1, change="ingest", schema=schema, format="eta", mode="strict",
+                                payload_path=str(payload))
 
 
 def _video_with_embeddings(schema) -> int:
@@ -244,10 +262,13 @@ def test_refusals_say_why(world):
 
 
 def _admin_urls() -> list[str]:
+    """The admin's index, and each registered model's list and add pages (the add page of
+    models nobody may add, such as the audit log, is refused to admins too)."""
+    superuser = type("Request", (), {"user": get_user_model()(is_superuser=True, is_active=True)})()
     urls = ["/admin/"]
-    for model in admin.site._registry:
+    for model, model_admin in admin.site._registry.items():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        urls += [base, base + "add/"]
+        urls += [base, base + "add/"] if model_admin.has_add_permission(superuser) else [base]
     return urls
 
 

@@ -69,10 +69,29 @@ class World:
 
     @cached_property
     def bare(self):
-        """A video without media or analytics."""
+        """A video of the worker's, without media or analytics."""
         from indexer.models import Video
 
-        return Video.objects.create(name="bare")
+        wes = client("worker").user
+        return Video.objects.create(name="bare", created_by=wes, owner=wes)
+
+    @cached_property
+    def posted(self):
+        """The video the worker's job indexed: it has a version."""
+        from indexer.models import Video
+
+        self.job  # noqa: B018
+        return Video.objects.get(name="posted")
+
+    @cached_property
+    def busy(self):
+        """A video whose ingest job is running."""
+        from indexer.models import IngestJob, Video
+
+        video = Video.objects.create(name="busy")
+        IngestJob.objects.create(video_name="busy", schema=self.schema, format="eta", mode="strict",
+                                 payload_path="/nonexistent", status=IngestJob.RUNNING)
+        return video
 
     @cached_property
     def embedded(self):
@@ -211,6 +230,9 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("worker", 202, needs=("schema",), request=form(video="upload", file=("a.json", ETA_TEXT))),
         Call("worker", 400, needs=("schema",), request=json_body({"video": "v", "analytics": ETA, "format": "mp4"})),
         Call("worker", 400, needs=("schema",), request=json_body({"video": "v"})),
+        Call("worker", 202, needs=("schema",), request=json_body({"video": "e", "analytics": {"frames": {}},
+                                                                  "allow_empty": True})),
+        Call("worker", 403, needs=("street",), request=json_body({"video": "street", "analytics": ETA})),
         Call("worker", 415, request=raw(b"video=v", "text/plain")),
         Call("analyst", 403, request=json_body({"video": "v", "analytics": ETA})),
     ],
@@ -235,16 +257,36 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("PATCH", "/api/v1/videos/{video_id}/"): [
         Call("worker", 200, ids=video("live"), request=json_body({"live": False})),
         Call("worker", 400, ids=video("live"), request=json_body({"live": "maybe"})),
+        Call("worker", 403, ids=video("street"), request=json_body({"live": False})),
+        Call("worker", 403, ids=video("live"), request=json_body({"owner": "wes"})),
         Call("worker", 404, ids=unknown("video_id"), request=json_body({"live": True})),
+        Call("admin", 200, ids=video("street"), needs=("bare",), request=json_body({"owner": "wes"})),
+        Call("admin", 400, ids=video("street"), request=json_body({"owner": "nobody"})),
+        Call("admin", 400, ids=video("street"), request=json_body({})),
     ],
     ("DELETE", "/api/v1/videos/{video_id}/"): [
-        Call("admin", 204, ids=video("bare")), Call("admin", 404, ids=unknown("video_id")),
+        Call("admin", 200, ids=video("bare")), Call("admin", 409, ids=video("busy")),
+        Call("admin", 404, ids=unknown("video_id")),
+    ],
+    ("GET", "/api/v1/videos/{video_id}/versions/"): [
+        Call("admin", 200, ids=video("posted")), Call("admin", 404, ids=unknown("video_id")),
+        Call("worker", 403, ids=video("posted")),
+    ],
+    ("POST", "/api/v1/videos/{video_id}/versions/{number}/restore/"): [
+        Call("admin", 202, ids=lambda world: {"video_id": world.posted.pk, "number": 1}),
+        Call("admin", 404, ids=lambda world: {"video_id": world.posted.pk, "number": 99}),
+        Call("worker", 403, ids=lambda world: {"video_id": world.posted.pk, "number": 1}),
+    ],
+    ("GET", "/api/v1/audit/"): [
+        Call("admin", 200, needs=("job",)), Call("admin", 200, needs=("schema",), query="?action=schema.upload"),
+        Call("admin", 400, query="?action=video.rename"), Call("analyst", 403),
     ],
     ("POST", "/api/v1/videos/{video_id}/stream/"): [
         Call("worker", 200, ids=video("live"), request=raw(CHUNK, NDJSON), query="?mode=filter"),
         Call("worker", 400, ids=video("live"), request=raw(CHUNK, NDJSON)),
         Call("worker", 400, ids=video("live"), request=raw(b"{not json\n", NDJSON)),
-        Call("worker", 409, ids=video("street"), request=raw(CHUNK, NDJSON)),
+        Call("admin", 409, ids=video("street"), request=raw(CHUNK, NDJSON)),
+        Call("worker", 403, ids=video("street"), request=raw(CHUNK, NDJSON)),
         Call("worker", 415, ids=video("live"), request=raw(b"a,b", "text/csv")),
     ],
     ("GET", "/api/v1/videos/{video_id}/media/"): [
@@ -255,6 +297,7 @@ CALLS: dict[tuple[str, str], list[Call]] = {
                                                                       "format": "json"}),
         Call("worker", 200, ids=video("bare"), request=json_body({"url": "https://example.org/v.mp4"})),
         Call("worker", 400, ids=video("bare"), request=json_body({})),
+        Call("worker", 403, ids=video("street"), request=json_body({"url": "https://example.org/v.mp4"})),
     ],
     ("GET", "/api/v1/videos/{video_id}/labels/"): [
         Call("analyst", 200, ids=video("street")),

@@ -136,11 +136,11 @@ def test_killed_worker_leaves_nothing_half_indexed_and_the_job_is_retried(
     worker = _client_for(None, "wes", "worker")
     analyst = _client_for(None, "ann", "analyst")
     admin.post("/api/v1/schemas/", {"name": "gen", "schema": DEFAULT_ONTOLOGY.to_document()}, format="json")
-    # A first version of the video, indexed here: the killed re-ingest must leave it exactly as it is.
+    # A first version of the video (wes's), indexed here: the killed re-ingest must leave it exactly as it is.
     small = write_eta_video(tmp_path / "small.json", frames=50, objects_per_frame=2, seed=4)
     first_version = ingest_job_create(
         chunks=[small.path.read_bytes()], video_name="big", schema=LabelSchema.objects.get(name="gen"),
-        format=None, mode="strict", options=None, user=None, enqueue=False,
+        format=None, mode="strict", options=None, user=worker.user, enqueue=False,
     )
     assert ingest_run(job_id=str(first_version.id)).status == "succeeded"
     before = analyst.post("/api/v1/search/", {"q": "*"}, format="json").json()["counts"]

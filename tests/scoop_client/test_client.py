@@ -133,6 +133,32 @@ def test_a_failed_job_raises_job_failed_with_its_violations(scoop):
     assert filtered["counts"]["objects"] == 4 and filtered["violation_count"] == 1
 
 
+def test_a_job_cancelled_by_a_delete_ends_the_wait(scoop):
+    from django.contrib.auth import get_user_model
+
+    from indexer.models import IngestJob, LabelSchema
+
+    job = IngestJob.objects.create(video_name="gone", schema=LabelSchema.objects.get(name="road"), format="eta",
+                                   mode="strict", payload_path="/nonexistent", payload_bytes=1,
+                                   status=IngestJob.CANCELLED, error="cancelled: video 'gone' was deleted by ada",
+                                   created_by=get_user_model().objects.get(username="wes"))
+    with pytest.raises(JobFailed, match=f"ingest job {job.id} cancelled: cancelled: video 'gone' was deleted by ada"):
+        ScoopClient(scoop.url, scoop.worker).job_wait(str(job.id), timeout=5)
+
+
+def test_allow_empty_lets_an_empty_payload_replace_a_video(scoop, tmp_path):
+    worker = ScoopClient(scoop.url, scoop.worker)
+    worker.ingest_wait(video="emptied", analytics=_analytics(), schema="road", timeout=30)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"frames": {}}')
+
+    with pytest.raises(JobFailed, match="video 'emptied' has 3 frames and 4 detections; this payload has none"):
+        worker.ingest_wait(video="emptied", analytics={"frames": {}}, schema="road", timeout=30)
+    as_file = worker.ingest_wait(video="emptied", analytics=empty, schema="road", allow_empty=True, timeout=30)
+
+    assert (as_file["allow_empty"], as_file["counts"]["frames"]) == (True, 0)
+
+
 def test_job_wait_times_out_on_a_job_that_does_not_end(scoop):
     from django.contrib.auth import get_user_model
 

@@ -22,8 +22,8 @@ def test_the_task_is_routed_to_the_gpu_queue():
 
 def test_the_task_analyses_registered_media_and_ingests_what_it_found(road, analyst_client):
     path = worker_video.write_video(media_dir() / "street.avi")
-    video, _ = services.video_get_or_create(name="street")
-    services.video_media_register(video=video, path=str(path), enqueue=False)
+    video, _ = services.video_get_or_create(user=None, name="street")
+    services.video_media_register(actor=None, video=video, path=str(path), enqueue=False)
 
     outcome = video_analyse_task.delay(video.pk)  # eager in the test settings
 
@@ -43,7 +43,7 @@ def test_the_task_analyses_registered_media_and_ingests_what_it_found(road, anal
 
 
 def test_a_video_without_media_fails_the_task_with_the_reason(road):
-    video, _ = services.video_get_or_create(name="no-media")
+    video, _ = services.video_get_or_create(user=None, name="no-media")
     outcome = video_analyse_task.delay(video.pk)
     assert outcome.failed()
     assert str(outcome.result) == f"video {video.pk} has no media file on this server to analyse"

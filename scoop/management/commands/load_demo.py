@@ -48,7 +48,7 @@ class Command(BaseCommand):
             return
         paths = {path.stem: path for path in render_demo_videos(media_dir())}
         for video in waiting:
-            services.video_media_register(video=video, path=str(paths[video.name]), enqueue=False)
+            services.video_media_register(video=video, path=str(paths[video.name]), actor=None, enqueue=False)
             video = services.video_media_probe(video_id=video.pk)
             if video.media_status != Video.MEDIA_READY:
                 self.stderr.write(f"demo video {video.name}: {video.media_error}")
