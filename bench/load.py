@@ -207,7 +207,7 @@ def prepare(data_dir: Path, detections: int, ingest_videos: int, ingest_frames: 
 def start_server(data_dir: Path, port: int, log) -> subprocess.Popen:
     """``manage.py serve`` as ``make run`` starts it, with the in-process worker."""
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 

@@ -117,7 +117,7 @@ class EmbeddedServer(Cluster):
     def __init__(self, data_dir: Path, logs: Path):
         super().__init__(data_dir, logs)
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-                    "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+                    "SCOOP_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
 
     def start_web(self) -> None:
         self.web = self._spawn("web", [sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}"])
