@@ -19,8 +19,10 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": str(SCOOP_DATA_DIR / "test.sqlite3")}
 
 DEBUG = False
-# Templates name static files as they are: no test runs collectstatic first (the server tests do).
+# No test runs collectstatic first (the server tests do): templates name static files as they are,
+# and whitenoise finds them where they are, at each request.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Tests that start a real worker name its broker (Redis) in CELERY_BROKER_URL or set the app's

@@ -109,10 +109,16 @@ def serve_broker(tmp_path):
             ("broker_url", "broker_transport", "broker_transport_options", "task_always_eager")}
     celery_app.conf.update(broker_url="filesystem://localhost", broker_transport=TRANSPORT,
                            broker_transport_options={"folder": str(tmp_path / "tasks")}, task_always_eager=False)
-    celery_app.close()  # forget connections to the test settings' broker
+    _forget_connections()
     yield tmp_path / "tasks"
     celery_app.conf.update(kept)
-    celery_app.close()
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached broker pools so the next send uses the broker now configured."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def queued_job_ids(folder) -> list[str]:
