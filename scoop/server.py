@@ -2,11 +2,12 @@
 
 ::
 
-    manage.py serve HOST:PORT          gunicorn's master: starts, watches and stops the others
-     ├─ web process × SCOOP_WEB_PROCESSES     pages, API and static files (scoop.wsgi, whitenoise),
-     │    SCOOP_WEB_THREADS threads each       each request in a thread (gunicorn's gthread worker)
-     └─ celery -A scoop worker                 ingest, media and index tasks, at niceness
-          └─ pool process × SCOOP_WORKER_CONCURRENCY   SCOOP_WORKER_NICE: searches get the CPU first
+    manage.py serve HOST:PORT        gunicorn's master: starts, watches and stops the others
+     ├─ web process × SCOOP_WEB_PROCESSES
+     │    pages, API and static files (scoop.wsgi, whitenoise),
+     │    a request per thread, SCOOP_WEB_THREADS threads (gunicorn's gthread worker)
+     └─ celery -A scoop worker, at niceness SCOOP_WORKER_NICE (searches get the CPU first)
+          └─ pool process × SCOOP_WORKER_CONCURRENCY: ingest, media and index tasks
 
 The web processes queue tasks as files in ``SCOOP_DATA_DIR/tasks`` (:mod:`scoop.task_files`) and
 the one task worker takes them. Before any of them starts, the unfinished ingest jobs are queued
