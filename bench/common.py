@@ -17,7 +17,7 @@ SERVER_START_S = 60
 def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
     """``manage.py ARGS`` on the embedded settings with ``data_dir`` as its data dir; raises when it fails."""
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING"}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
                           capture_output=capture, text=True)
 

@@ -164,7 +164,7 @@ def _env(data_dir: Path) -> dict[str, str]:
     # The stream sends chunks back to back to find the engine's sustained rate, faster than the
     # per-user ingest rate (120 a minute) lets one client: lift that rate for this server.
     return {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-            "DEBUG": "0", "LOG_LEVEL": "WARNING", "SCOOP_THROTTLE_INGEST": "1000000/minute"}
+            "LOG_LEVEL": "WARNING", "SCOOP_THROTTLE_INGEST": "1000000/minute"}
 
 
 def _row(run: _Run, elapsed: float, chunk_frames: int, objects: int, analysts: int, data_dir: Path) -> dict:

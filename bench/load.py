@@ -5,7 +5,7 @@
 A fresh data dir gets synthetic ETA analytics of the given size (the benchmark's
 generator and set-up, :mod:`bench.corpus`), ingested with ``manage.py
 ingest_file``. Then the server starts as ``make run`` starts it (``manage.py serve``
-with its in-process worker) on a free 127.0.0.1 port, and for ``--duration``
+with its web processes and task worker) on a free 127.0.0.1 port, and for ``--duration``
 seconds:
 
 - ``--analysts`` client threads each run a mix in a loop: the benchmark's four
@@ -205,9 +205,9 @@ def prepare(data_dir: Path, detections: int, ingest_videos: int, ingest_frames: 
 
 
 def start_server(data_dir: Path, port: int, log) -> subprocess.Popen:
-    """``manage.py serve`` as ``make run`` starts it, with the in-process worker."""
+    """``manage.py serve`` as ``make run`` starts it, with its web processes and task worker."""
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 

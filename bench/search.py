@@ -62,7 +62,7 @@ def peak_rss_mb(pid: int) -> float:
 def timed_ingest(data_dir: Path, paths: list[Path], jobs: int) -> tuple[float, float]:
     """Seconds to ingest every file, ``jobs`` at a time, and the peak RSS in MB of the largest
     ingest process."""
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
     log = data_dir / "ingest.log"
     started = time.perf_counter()
     with open(log, "w") as errors:
@@ -84,7 +84,7 @@ def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]],
     port = free_port()
     # Every repetition computes its answer: the server keeps none (a repeated request would
     # otherwise be answered from the result cache, which is not what this measures).
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING",
+    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING",
            "SCOOP_RESULT_CACHE": "0"}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 
 from accounts.roles import ADMIN, user_has_role
@@ -174,6 +174,17 @@ def ingest_jobs_visible(*, user: AbstractBaseUser) -> QuerySet[IngestJob]:
     """Admins see every job, workers their own."""
     jobs = IngestJob.objects.select_related("schema", "video")
     return jobs if user_has_role(user, ADMIN) else jobs.filter(created_by=user)
+
+
+def ingest_job_earlier_unfinished(*, job_id: str) -> IngestJob | None:
+    """The oldest job of the same video, accepted before job ``job_id``, that has not ended
+    (queued or running), if any. Jobs accepted in the same instant are ordered by id."""
+    job = IngestJob.objects.filter(pk=job_id).values("video_name", "created_at").first()
+    if job is None:
+        return None
+    earlier = Q(created_at__lt=job["created_at"]) | Q(created_at=job["created_at"], pk__lt=job_id)
+    unfinished = IngestJob.objects.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING])
+    return unfinished.filter(earlier, video_name=job["video_name"]).order_by("created_at", "pk").first()
 
 
 def videos_all() -> QuerySet[Video]:

@@ -667,9 +667,11 @@ def index_rebuild() -> int:
 
 
 def ingest_jobs_resume() -> int:
-    """Queue again the jobs a stopped process left queued or running (the
-    embedded broker lives in memory, so their messages died with it)."""
-    unfinished = list(IngestJob.objects.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING]))
+    """Queue again, oldest first, the jobs a stopped server left queued or running, whose
+    messages may have died with its worker (``manage.py serve`` empties its ingest queue
+    first, so that each job has one message). Returns how many."""
+    unfinished = list(IngestJob.objects.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING])
+                      .order_by("created_at", "pk"))
     for job in unfinished:
         IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.QUEUED, progress=0.0)
         _task_queue(INGEST_RUN_TASK, str(job.id), on_commit=False)

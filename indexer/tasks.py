@@ -3,8 +3,10 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from indexer import services
-from indexer.embedded_worker import run_heavy
+from indexer import selectors, services
+
+# Seconds after which a job that waits for an earlier job of its video looks again.
+EARLIER_JOB_WAIT_S = 2
 
 
 @shared_task(
@@ -17,10 +19,17 @@ from indexer.embedded_worker import run_heavy
     time_limit=3 * 3600 + 300,
 )
 def ingest_run_task(self, job_id: str) -> str:
-    """Run one ingest job, in the embedded worker's helper process when there is one.
-    A database hiccup is retried; anything else fails the job."""
+    """Run one ingest job. A database hiccup is retried; anything else fails the job.
+
+    Jobs of one video run in the order they were accepted, even on workers that run several jobs
+    at once (where an older version of a video could otherwise replace a newer one): while an
+    earlier job of the video has not ended, this one is queued again, to look again in
+    ``EARLIER_JOB_WAIT_S`` seconds. Eager tasks run in their caller, in the order of the calls."""
     try:
-        return run_heavy(_ingest_status, job_id)
+        if not self.request.is_eager and selectors.ingest_job_earlier_unfinished(job_id=job_id) is not None:
+            self.apply_async((job_id,), countdown=EARLIER_JOB_WAIT_S)
+            return "waiting"
+        return services.ingest_run(job_id=job_id).status
     except OperationalError:
         if self.request.retries >= self.max_retries:
             services.ingest_fail_unexpected(job_id=job_id, error=OperationalError("database unavailable"))
@@ -28,10 +37,6 @@ def ingest_run_task(self, job_id: str) -> str:
     except Exception as error:
         services.ingest_fail_unexpected(job_id=job_id, error=error)
         raise
-
-
-def _ingest_status(job_id: str) -> str:
-    return services.ingest_run(job_id=job_id).status
 
 
 @shared_task(
@@ -51,9 +56,8 @@ def video_probe_task(video_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=12 * 3600, time_limit=12 * 3600 + 600)
 def index_rebuild_task() -> int:
-    """Rebuild the index from the stored payloads (built aside, then swapped in at once),
-    in the embedded worker's helper process when there is one."""
-    return run_heavy(services.index_rebuild)
+    """Rebuild the index from the stored payloads (built aside, then swapped in at once)."""
+    return services.index_rebuild()
 
 
 @shared_task(

@@ -1,9 +1,9 @@
-"""A static files finder for plotly.js, served from the installed plotly package.
+"""Static files: plotly.js from the installed plotly package, and how they are stored.
 
 The dashboard draws the figures that the Python plotly builds with the plotly.js
 bundled in that same package, so the two versions always match and the 4.6 MB
-bundle is never committed. ``runserver`` and the test live server find it here;
-``collectstatic`` copies it to ``STATIC_ROOT/vendor/plotly.min.js`` for production.
+bundle is never committed. The test live server finds it here; ``collectstatic``
+copies it to ``STATIC_ROOT/vendor/plotly.min.js`` with the others.
 """
 
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 import plotly
 from django.contrib.staticfiles.finders import BaseFinder
 from django.core.files.storage import FileSystemStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 PREFIX = "vendor"
 NAME = "plotly.min.js"
@@ -38,3 +39,11 @@ class PlotlyFinder(BaseFinder):
         storage = FileSystemStorage(location=str(plotly_js_path().parent))
         storage.prefix = PREFIX
         yield NAME, storage
+
+
+class StaticFilesStorage(CompressedManifestStaticFilesStorage):
+    """whitenoise's storage (each file under a name with its content's hash, and gzipped),
+    which also rewrites the dashboard's JavaScript module imports (``from "./api.js"``) to
+    the hashed names, so that a page never mixes modules of two versions."""
+
+    support_js_module_import_aggregation = True

@@ -1,5 +1,6 @@
 """Settings shared by every deployment. Read from the environment only."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -43,6 +44,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "scoop.security.SecurityHeadersMiddleware",
+    # Static files (STATIC_ROOT). Below the security headers, not right after SecurityMiddleware
+    # as whitenoise suggests, so that a static file gets the pages' CSP and X-Frame-Options
+    # too (an HTML file among them, such as Swagger UI's oauth2-redirect.html, must not run
+    # script the pages may not); the middlewares above do nothing to an answer that reads no session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Innermost, to see every error page Django makes: under /api/ and /media/, JSON instead.
     "scoop.api_middleware.JsonErrorsMiddleware",
 ]
@@ -79,7 +85,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# `collectstatic` copies every static file here (`manage.py serve` runs it at start), under a name
+# that holds a hash of its content, with a gzip copy beside it; whitenoise serves them from the web
+# processes, cached by browsers for good (a changed file gets a new name).
 STATIC_ROOT = SCOOP_DATA_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "scoop.staticfiles.StaticFilesStorage"},
+}
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -221,8 +234,12 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
 }
 SCOOP_TASK_QUEUES = ("ingest", "media", "index")
-# `manage.py serve`: the niceness of the helper process in which the in-process worker runs
-# ingests and rebuilds, so that searches get the CPU first (-1: run them in the worker thread).
+# `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
+# task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
+# process per core) and at what niceness, so that searches get the CPU first.
+SCOOP_WEB_PROCESSES = env.int("SCOOP_WEB_PROCESSES", default=min(max(os.cpu_count() or 1, 2), 8))
+SCOOP_WEB_THREADS = env.int("SCOOP_WEB_THREADS", default=4)
+SCOOP_WORKER_CONCURRENCY = env.int("SCOOP_WORKER_CONCURRENCY", default=os.cpu_count() or 1)
 SCOOP_WORKER_NICE = env.int("SCOOP_WORKER_NICE", default=10)
 # A message whose worker died unacknowledged is delivered again after this many seconds
 # (Redis); it must exceed the longest task.

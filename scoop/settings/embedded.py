@@ -1,6 +1,7 @@
 """Embedded default: one machine, nothing to install. SQLite for records,
-DuckDB for the index, Celery tasks run by a worker thread inside the web
-process (``manage.py serve``)."""
+DuckDB for the index, and ``manage.py serve`` (scoop/server.py): gunicorn's web
+processes, and one Celery worker process that they hand tasks to through files in
+the data dir (scoop/task_files.py)."""
 
 import secrets
 
@@ -21,7 +22,8 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
-DEBUG = env.bool("DEBUG", default=True)
+# Django's debug pages show settings and code to whoever meets an error: only when asked for.
+DEBUG = env.bool("SCOOP_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 
 DATABASES = {
@@ -33,4 +35,12 @@ DATABASES = {
     }
 }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+if not CELERY_BROKER_URL:
+    # Messages as files in SCOOP_DATA_DIR/tasks, which every process on this machine shares:
+    # the web processes queue tasks there and serve's worker process takes them.
+    CELERY_BROKER_URL = "filesystem://localhost"
+    CELERY_BROKER_TRANSPORT = "scoop.task_files:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"folder": str(SCOOP_DATA_DIR / "tasks"), "polling_interval": 0.2}
+    # Nobody sends the worker remote-control commands; without them it keeps no broadcast queue.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False

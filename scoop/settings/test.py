@@ -10,7 +10,7 @@ import tempfile
 os.environ.setdefault("SCOOP_DATA_DIR", tempfile.mkdtemp(prefix="scoop-test-"))
 
 from scoop.settings.embedded import *  # noqa: E402, F403
-from scoop.settings.embedded import DATABASES, REST_FRAMEWORK, SCOOP_DATA_DIR, env  # noqa: E402
+from scoop.settings.embedded import DATABASES, REST_FRAMEWORK, SCOOP_DATA_DIR, STORAGES, env  # noqa: E402
 
 if env.str("SCOOP_TEST_DATABASE_URL", default=""):
     DATABASES = {"default": env.db("SCOOP_TEST_DATABASE_URL")}
@@ -19,8 +19,16 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": str(SCOOP_DATA_DIR / "test.sqlite3")}
 
 DEBUG = False
+# No test runs collectstatic first (the server tests do): templates name static files as they are,
+# and whitenoise finds them where they are, at each request.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Tests that start a real worker name its broker (Redis) in CELERY_BROKER_URL or set the app's
+# broker_url at run time: no transport of the embedded settings may stand in for it.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_TRANSPORT = None
 CELERY_TASK_EAGER_PROPAGATES = False
 # Many tests make many token calls: rates no test reaches. tests/scoop/test_security.py
 # sets real low rates to see the 429.

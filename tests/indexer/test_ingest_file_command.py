@@ -34,7 +34,7 @@ print(json.dumps({"videos": {v.name: v.counts for v in Video.objects.all()},
 
 def _manage(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING"}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=check,
                           capture_output=True, text=True)
 

@@ -2,11 +2,11 @@
 
 Two deployments, real processes: production (PostgreSQL, Redis, a web server
 ``manage.py runserver``, which serves the same WSGI app as deploy/'s gunicorn, and a
-``celery worker``) and embedded (``manage.py serve`` as ``make run`` starts it: SQLite
-and the in-process worker, which re-queues unfinished jobs when it starts). While jobs
-are posted and an analyst searches in a loop, the processes are stopped with SIGTERM
-and then with SIGKILL while a job runs, and started again. Afterwards every job the
-server created has ended (succeeded: never stuck queued or running), every video is
+``celery worker``) and embedded (``manage.py serve`` as ``make run`` starts it: SQLite,
+gunicorn, and a task worker process that lives and dies with it; serve re-queues the
+unfinished jobs when it starts). While jobs are posted and an analyst searches in a loop,
+the processes are stopped with SIGTERM and then with SIGKILL while a job runs, and started
+again. Afterwards every job the server created has ended (succeeded: never stuck queued or running), every video is
 searchable with exactly its job's counts, and no search ever answered an error or a
 half-indexed total. The production test owns its PostgreSQL database and Redis DB."""
 
@@ -112,19 +112,19 @@ class Cluster:
 
 
 class EmbeddedServer(Cluster):
-    """``manage.py serve`` as ``make run`` starts it: SQLite and the in-process worker."""
+    """``manage.py serve`` as ``make run`` starts it: SQLite, and the task worker it starts itself."""
 
     def __init__(self, data_dir: Path, logs: Path):
         super().__init__(data_dir, logs)
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-                    "SCOOP_DATA_DIR": str(data_dir), "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+                    "SCOOP_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING"}
 
     def start_web(self) -> None:
         self.web = self._spawn("web", [sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}"])
         self._wait_for_web()
 
     def start_worker(self) -> None:
-        """The worker lives in the web process."""
+        """serve starts and stops its task worker itself."""
 
     def jobs(self) -> list[dict]:
         with closing(sqlite3.connect(self.data_dir / "scoop.sqlite3", timeout=30)) as db:

@@ -279,7 +279,10 @@ print(json.dumps({
 
 
 def test_production_sends_secure_cookies_hsts_and_redirects_to_https(tmp_path):
-    result = manage("shell", "-c", PRODUCTION_PROBE, env={**PRODUCTION_ENV, "SCOOP_DATA_DIR": str(tmp_path)})
+    env = {**PRODUCTION_ENV, "SCOOP_DATA_DIR": str(tmp_path)}
+    # As a production deployment does before serving: pages name the collected, hashed files.
+    assert manage("collectstatic", "--noinput", env=env).returncode == 0
+    result = manage("shell", "-c", PRODUCTION_PROBE, env=env)
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
 

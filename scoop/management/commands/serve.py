@@ -1,35 +1,50 @@
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from indexer.embedded_worker import start_inprocess_worker
-from indexer.search import get_search_backend
-from indexer.services import index_rebuild, ingest_jobs_resume
+from indexer.search import engine_module
 from scoop.celery import app
+from scoop.server import TaskWorker, WebServer, gunicorn_options, index_and_work_in_process, ingest_jobs_requeue
 
 
 class Command(BaseCommand):
-    help = ("Serve Scoop with an in-process task worker (the embedded deployment), whose ingests and "
-            "rebuilds run in a helper process at niceness SCOOP_WORKER_NICE (in the worker thread when the "
-            "search engine keeps its index in this process's memory).")
+    help = ("Serve Scoop on one machine (scoop/server.py): gunicorn's web processes, and a Celery worker "
+            "process at niceness SCOOP_WORKER_NICE that runs their tasks; static files collected first, "
+            "unfinished ingest jobs queued again.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options):
-        nice = settings.SCOOP_WORKER_NICE
-        if get_search_backend().process_local:
-            # A helper process would index into its own copy of the index, which no search reads.
-            nice = -1
+        _check_settings()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        requeued = ingest_jobs_requeue(app)
+        if requeued:
+            self.stdout.write(f"re-queued {requeued} unfinished ingest job(s)")
+        engine = settings.SCOOP_SEARCH_BACKEND["ENGINE"]
+        threads = settings.SCOOP_WEB_THREADS
+        if engine_module(engine).SearchBackend.process_local:
             self.stderr.write(self.style.WARNING(
-                f"{settings.SCOOP_SEARCH_BACKEND['ENGINE']} keeps its index in this process's memory: ingests "
-                "and rebuilds run in the worker thread (SCOOP_WORKER_NICE is ignored), and the index is built "
-                "from the stored payloads now"))
-            self.stdout.write(f"indexed {index_rebuild()} video(s)")
-        start_inprocess_worker(app, helper_nice=None if nice < 0 else nice)
-        resumed = ingest_jobs_resume()
-        if resumed:
-            self.stdout.write(f"re-queued {resumed} unfinished ingest job(s)")
-        self.stdout.write(f"Scoop data in {settings.SCOOP_DATA_DIR}; serving http://{addrport}/")
-        # The autoreloader would fork a second process with its own worker and broker.
-        call_command("runserver", addrport, use_reloader=False)
+                f"{engine} keeps its index in one process's memory: one web process builds the index from the "
+                "stored payloads when it starts and runs the tasks in a thread (no task worker process)"))
+            server_options = gunicorn_options(bind=addrport, processes=1, threads=threads)
+            server_options["post_worker_init"] = index_and_work_in_process(app, self.stdout.write)
+            task_worker = None
+            tasks = "tasks in the web process"
+        else:
+            server_options = gunicorn_options(bind=addrport, processes=settings.SCOOP_WEB_PROCESSES, threads=threads)
+            task_worker = TaskWorker(concurrency=settings.SCOOP_WORKER_CONCURRENCY, nice=settings.SCOOP_WORKER_NICE,
+                                     log_level=settings.LOGGING["root"]["level"])
+            tasks = f"task worker: {task_worker.concurrency} process(es) at nice {task_worker.nice}"
+        self.stdout.write(f"Scoop data in {settings.SCOOP_DATA_DIR}; serving http://{addrport}/ with gunicorn "
+                          f"({server_options['workers']} web process(es) x {threads} threads; {tasks})")
+        WebServer(server_options, task_worker=task_worker).run()
+
+
+def _check_settings() -> None:
+    """Refuse values of serve's settings that gunicorn or the worker would reject less clearly."""
+    for name in ("SCOOP_WEB_PROCESSES", "SCOOP_WEB_THREADS", "SCOOP_WORKER_CONCURRENCY"):
+        if getattr(settings, name) < 1:
+            raise CommandError(f"{name} must be 1 or more, not {getattr(settings, name)}")
+    if not 0 <= settings.SCOOP_WORKER_NICE <= 19:
+        raise CommandError(f"SCOOP_WORKER_NICE must be between 0 and 19, not {settings.SCOOP_WORKER_NICE}")

@@ -5,6 +5,7 @@ answers searches once chosen."""
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
 import environ
 import pytest
@@ -18,6 +19,8 @@ from indexer.search import ENGINES, engine_module, engine_settings, get_search_b
 from indexer.search import duckdb as duckdb_engine
 from indexer.search import reference as reference_engine
 from indexer.search.elasticsearch import backend as es_backend
+from scoop import server
+from scoop.celery import app as celery_app
 from scoop.management.commands import serve
 from tests.indexer.search.elasticsearch.test_requests import Cluster, production_settings
 
@@ -140,7 +143,7 @@ def test_elasticsearch_chosen_in_the_settings_reaches_its_cluster_and_answers(
 
 
 @pytest.mark.django_db
-def test_serve_with_the_reference_engine_indexes_in_its_own_process(
+def test_serve_with_the_reference_engine_indexes_and_runs_tasks_in_its_one_web_process(
     settings, monkeypatch, tmp_path, admin_client, worker_client, analyst_client, django_capture_on_commit_callbacks,
     capsys
 ):
@@ -151,15 +154,19 @@ def test_serve_with_the_reference_engine_indexes_in_its_own_process(
     assert job.status == "succeeded", job.error
     search_backend.cache_clear()  # a new process: its in-memory index starts empty
     assert get_search_backend().video_ids() == []
-    started = {}
-    monkeypatch.setattr(serve, "start_inprocess_worker", lambda app, helper_nice: started.update(nice=helper_nice))
-    monkeypatch.setattr(serve, "call_command", lambda *args, **options: started.update(command=args))
+    served = {}
+    monkeypatch.setattr(serve, "WebServer", lambda options, task_worker: SimpleNamespace(
+        run=lambda: served.update(options=options, task_worker=task_worker)))
+    monkeypatch.setattr(server, "start_inprocess_worker", lambda app: served.update(worker_thread_app=app))
 
     call_command("serve", "127.0.0.1:8123")
+    served["options"]["post_worker_init"](None)  # what the web process does once gunicorn has forked it
 
     output = capsys.readouterr()
-    assert started == {"nice": None, "command": ("runserver", "127.0.0.1:8123")}  # no helper process
-    assert "keeps its index in this process's memory" in output.err and "indexed 1 video(s)" in output.out
+    assert (served["options"]["bind"], served["options"]["workers"]) == (["127.0.0.1:8123"], 1)
+    assert served["task_worker"] is None  # no task worker process: its index would be its own
+    assert served["worker_thread_app"] is celery_app
+    assert "keeps its index in one process's memory" in output.err and "indexed 1 video(s)" in output.out
     assert search_counts(analyst_client)["objects"] == 120
 
 

@@ -1,0 +1,229 @@
+"""``manage.py serve``: the embedded deployment's processes on one machine.
+
+::
+
+    manage.py serve HOST:PORT        gunicorn's master: starts, watches and stops the others
+     ├─ web process × SCOOP_WEB_PROCESSES
+     │    pages, API and static files (scoop.wsgi, whitenoise),
+     │    a request per thread, SCOOP_WEB_THREADS threads (gunicorn's gthread worker)
+     └─ celery -A scoop worker, at niceness SCOOP_WORKER_NICE (searches get the CPU first)
+          └─ pool process × SCOOP_WORKER_CONCURRENCY: ingest, media and index tasks
+
+The web processes queue tasks as files in ``SCOOP_DATA_DIR/tasks`` (:mod:`scoop.task_files`) and
+the one task worker takes them. Before any of them starts, the unfinished ingest jobs are queued
+again from the database (:func:`ingest_jobs_requeue`), so a job that a stopped or killed server left
+queued or running runs once more, and only once.
+
+Every child dies with the master, even a killed one (Linux's parent-death signal): the web
+processes and the task worker, whose pool processes die with it in turn. When the task worker
+stops on its own, the master stops the whole server with exit status 1 rather than accept jobs that
+nobody runs; started again, it queues them again.
+
+An engine that keeps its index in one process's memory (the reference engine) gets one web process,
+which builds the index from the stored payloads when it starts and runs the tasks itself, in a
+worker thread (:func:`start_inprocess_worker`): a task worker process would index into its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from billiard.util import set_pdeathsig
+from celery import Celery
+from celery.worker import WorkController
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+from django.db import connections
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.errors import HaltServer
+
+from indexer.services import index_rebuild, ingest_jobs_resume
+
+# One line per request, ending with the id of the web process that answered it.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms %(p)s'
+# Seconds a web process may go without a sign of life before the master replaces it (a request runs
+# in a thread, so only a stuck process misses them), and that stopping waits for requests to end.
+WEB_TIMEOUT_S = 120
+GRACEFUL_STOP_S = 30
+# Seconds the task worker gets to finish its running tasks when the server stops (Celery's warm
+# shutdown, which puts the messages it took but did not start back in the queue) before it is killed.
+WORKER_STOP_S = 10
+
+
+def ingest_jobs_requeue(app: Celery) -> int:
+    """Empty the ingest queue, then queue every unfinished ingest job again, oldest first.
+
+    After a stop, a queued job may still have its message in the queue, or have lost it with the
+    worker that held it (a running job, or a queued one the worker had taken): emptying the queue
+    first leaves exactly one message per job. Run it while no worker and no web process runs.
+    Returns how many jobs were queued again."""
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(settings.CELERY_TASK_ROUTES["indexer.tasks.ingest_run_task"]["queue"])
+    return ingest_jobs_resume()
+
+
+class TaskWorker:
+    """serve's Celery worker: one ``celery worker`` child process with ``concurrency`` pool processes,
+    at niceness ``nice``, in a session of its own (a Ctrl-C at the terminal reaches serve, which
+    stops it), killed by Linux if serve dies."""
+
+    def __init__(self, *, concurrency: int, nice: int, log_level: str):
+        self.concurrency, self.nice, self.log_level = concurrency, nice, log_level
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "scoop", "worker", "--pool", "prefork",
+            "--concurrency", str(self.concurrency), "--queues", ",".join(settings.SCOOP_TASK_QUEUES),
+            "--hostname", "serve@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel", self.log_level,
+        ]
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command(), preexec_fn=self._in_child, start_new_session=True)
+
+    def _in_child(self) -> None:
+        die_with_parent()
+        os.nice(self.nice)
+
+    def exit_status(self) -> int | None:
+        """None while it runs; else its exit status (minus the signal that killed it)."""
+        return None if self.process is None else self.process.poll()
+
+    def stop(self) -> None:
+        """Let it finish its tasks for up to ``WORKER_STOP_S`` seconds, then kill it. Killed, a task
+        simply stops (its job stays running and is queued again at the next start); Celery's cold
+        shutdown would interrupt it, and an interrupted ingest would be recorded as failed."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(WORKER_STOP_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def die_with_parent() -> None:
+    """Have Linux kill this process (SIGKILL) when its parent process ends."""
+    if sys.platform.startswith("linux"):
+        set_pdeathsig(signal.SIGKILL)
+
+
+def start_inprocess_worker(app: Celery) -> WorkController:
+    """Start a Celery worker in a daemon thread of this process (one task at a time) and return
+    once it consumes."""
+    started = threading.Event()
+
+    class ThreadWorker(WorkController):
+        def on_consumer_ready(self, consumer):
+            started.set()
+
+    worker = ThreadWorker(
+        app=app,
+        concurrency=1,
+        pool="solo",
+        hostname="serve-thread@scoop",
+        queues=list(settings.SCOOP_TASK_QUEUES),
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+    )
+    threading.Thread(target=worker.start, name="scoop-worker", daemon=True).start()
+    if not started.wait(timeout=30):
+        raise RuntimeError("the in-process task worker did not start within 30 s")
+    return worker
+
+
+def index_and_work_in_process(app: Celery, say: Callable[[str], None]) -> Callable[[Any], None]:
+    """gunicorn's ``post_worker_init`` hook for an engine whose index lives in one process: the web
+    process builds the index from the stored payloads, then runs the tasks in a worker thread."""
+
+    def post_worker_init(worker) -> None:
+        say(f"indexed {index_rebuild()} video(s)")
+        start_inprocess_worker(app)
+
+    return post_worker_init
+
+
+class ServeArbiter(Arbiter):
+    """gunicorn's master, which also stops the server when its task worker stops."""
+
+    def handle_chld(self):
+        # Collect the task worker's exit status before gunicorn reaps every child it has.
+        self._task_worker_status()
+        super().handle_chld()
+
+    handle_cld = handle_chld  # gunicorn calls SIGCHLD's handler by either of its names
+
+    def manage_workers(self):
+        status = self._task_worker_status()
+        if status is not None:
+            ended = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
+            raise HaltServer(f"the task worker {ended}; start the server again, which queues the "
+                             "unfinished ingest jobs again", 1)
+        super().manage_workers()
+
+    def _task_worker_status(self) -> int | None:
+        return None if self.app.task_worker is None else self.app.task_worker.exit_status()
+
+
+class WebServer(BaseApplication):
+    """gunicorn serving Scoop's WSGI application with ``options`` (gunicorn's settings), with
+    ``task_worker`` (or none) started once it listens and stopped when it stops."""
+
+    def __init__(self, options: dict[str, Any], *, task_worker: TaskWorker | None):
+        self.options, self.task_worker = options, task_worker
+        super().__init__()
+
+    def load_config(self):
+        hooks = {"post_fork": self._forked, "when_ready": self._listening, "on_exit": self._stopped}
+        for name, value in {**self.options, **hooks}.items():
+            self.cfg.set(name, value)
+
+    def _forked(self, server: Arbiter, worker) -> None:
+        die_with_parent()
+
+    def _listening(self, server: Arbiter) -> None:
+        if self.task_worker is not None:
+            self.task_worker.start()
+
+    def _stopped(self, server: Arbiter) -> None:
+        if self.task_worker is not None:
+            self.task_worker.stop()
+
+    def load(self):
+        return get_wsgi_application()
+
+    def run(self):
+        # The web processes are forked from this one: none may inherit its database connections.
+        connections.close_all()
+        ServeArbiter(self).run()
+
+
+def gunicorn_options(*, bind: str, processes: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for ``manage.py serve``."""
+    return {
+        "bind": [bind],
+        "workers": processes,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": WEB_TIMEOUT_S,
+        "graceful_timeout": GRACEFUL_STOP_S,
+        # Loaded once in the master, before the web processes are forked from it.
+        "preload_app": True,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        # The longest request line gunicorn takes (not its 4094 default): search links carry queries.
+        "limit_request_line": 8190,
+        "proc_name": "scoop",
+        # gunicorn's control socket lives in the home folder, one for every server of the user.
+        "control_socket_disable": True,
+    }
