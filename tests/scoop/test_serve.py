@@ -79,6 +79,9 @@ class Server:
         self.process = spawn([sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}"], env=self.env,
                              log=self.log)
         wait_until_answering(self.port, self.process, self.log)
+        # gunicorn forks its web processes one by one, a random tenth of a second apart: the first
+        # may answer before the last exists.
+        wait_for(lambda: len(self.web_processes()) == WEB_PROCESSES, 60, f"{WEB_PROCESSES} web processes")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
