@@ -320,6 +320,7 @@ class LiveChunkApi(APIView):
         except live.ChunkRefused as refused:
             return Response(ErrorOutput({"detail": refused.message, "problems": refused.problems}).data,
                             status=status.HTTP_400_BAD_REQUEST)
+        services.index_merge_queue()
         return Response(LiveChunkOutput(outcome).data)
 
 

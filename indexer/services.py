@@ -55,6 +55,7 @@ PROBED_FIELDS = ("fps", "frame_count", "duration_s", "width", "height")
 # by name, so neither module imports the other. IndexerConfig.ready() registers them.
 INGEST_RUN_TASK = "indexer.tasks.ingest_run_task"
 VIDEO_PROBE_TASK = "indexer.tasks.video_probe_task"
+INDEX_MERGE_TASK = "indexer.tasks.index_merge_task"
 
 
 def _task_queue(name: str, *args: Any, on_commit: bool = True) -> None:
@@ -273,6 +274,7 @@ def _index(job: IngestJob, payload: Analytics, checked: Analytics, ontology: Ont
         if created:
             Video.objects.filter(pk=video.pk, indexed_at__isnull=True, media_path="", media_url="").delete()
         raise
+    index_merge_queue()
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video.pk)
         replaced = {"payload": video.payload_path, "version": video.versions.aggregate(n=Max("number"))["n"],
@@ -439,6 +441,7 @@ def video_delete(*, video: Video, actor: AbstractBaseUser | None) -> list[Ingest
         files = versions_files(video=video)
         files.payloads |= {job.payload_path for job in cancelled}
         get_search_backend().delete_video(video_id=video.pk)
+        index_merge_queue()
         audit_record(actor=actor, action=VIDEO_DELETE, target=video, details={
             "name": name, "counts": video.counts, "versions": video.versions.count(),
             "cancelled_jobs": [str(job.pk) for job in cancelled]})
@@ -664,6 +667,23 @@ def index_rebuild() -> int:
         entries.append((video.pk, video.name, report.analytics))
     get_search_backend().rebuild(videos=entries)
     return len(entries)
+
+
+def index_merge_queue() -> bool:
+    """After a write: queue the index's merge work (:meth:`BaseSearchBackend.merge`) when it has
+    some, off the request path. Whether it was queued."""
+    if not get_search_backend().merge_due():
+        return False
+    _task_queue(INDEX_MERGE_TASK, on_commit=False)
+    return True
+
+
+def index_merge() -> int:
+    """Merge the index's segments while its plan asks for it; returns the merges done."""
+    backend, merges = get_search_backend(), 0
+    while backend.merge():
+        merges += 1
+    return merges
 
 
 def ingest_jobs_resume() -> int:

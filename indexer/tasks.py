@@ -60,6 +60,12 @@ def index_rebuild_task() -> int:
     return services.index_rebuild()
 
 
+@shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 600)
+def index_merge_task() -> int:
+    """Merge the index's segments (off the request path); another merge running makes it a no-op."""
+    return services.index_merge()
+
+
 @shared_task(
     acks_late=True,
     autoretry_for=(OperationalError,),

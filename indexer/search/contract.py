@@ -304,6 +304,15 @@ class BaseSearchBackend(abc.ABC):
     def video_ids(self) -> list[int]:
         """Ids of the indexed videos, ascending."""
 
+    def merge_due(self) -> bool:
+        """Whether writes left work for :meth:`merge`, which runs off the request path (a task
+        on the ``index`` queue). Engines that merge on their own answer False."""
+        return False
+
+    def merge(self) -> bool:
+        """Do one step of that work, without changing any answer; whether there was any."""
+        return False
+
     # Statistics (the statistics guide), all over the frames matching the query AND every filter.
 
     @abc.abstractmethod

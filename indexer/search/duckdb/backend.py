@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import shutil
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -42,13 +41,13 @@ from indexer.search.contract import (
     SimilarTrack,
     Timeline,
 )
+from indexer.search.duckdb.catalog import SEGMENT_TABLES, Catalog, create_tables, segment_alias, union_selects
 from indexer.search.duckdb.compiler import located
-from indexer.search.duckdb.generations import Generations, Snapshot, generation_number, log_generation
+from indexer.search.duckdb.generations import Generations, Manifest, Segment, Snapshot, fsync_file, remove_database
 from indexer.search.duckdb.result_cache import ResultCache, result_key
-from indexer.search.duckdb.schema import SCHEMA
 from indexer.search.duckdb.search import Search
 from indexer.search.duckdb.sql import TRUE, Sql, joined
-from indexer.search.duckdb.staging import append_video, delete_rows, insert_staged, load_video, stage_video
+from indexer.search.duckdb.staging import append_video, insert_staged, load_video, stage_video
 from indexer.search.duckdb.statistics import (
     ATTRS_CTE,
     DETECTIONS,
@@ -58,7 +57,7 @@ from indexer.search.duckdb.statistics import (
     matched_ids,
     row_detection,
 )
-from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_delete, vectors_store
+from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_store
 from indexer.search.semantics import (
     check_target,
     check_tile_level,
@@ -109,9 +108,9 @@ class SearchBackend(BaseSearchBackend):
         self.memory_limit = memory_limit
         self.threads = threads
         self._generations = Generations(self.root)
+        # What does not fit in memory (staging a big video) spills next to the index.
+        self._catalog = Catalog(self._generations, {**self._config(), "temp_directory": str(self.root / "spill.tmp")})
         self._local = threading.local()
-        self._open_lock = threading.Lock()
-        self._shared: tuple[int, str, duckdb.DuckDBPyConnection, tuple] | None = None
         # Search answers of the live generation (result_cache entries; 0: none kept).
         self._results = ResultCache(result_cache)
         # Searches computed at once in this process; the others queue (first come, first
@@ -128,92 +127,141 @@ class SearchBackend(BaseSearchBackend):
     # Writing
 
     @contextmanager
-    def _new_generation(self, *, copy_current: bool, videos: Collection[int] | None,
-                        staging: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to the next generation; published only if the block succeeds.
-
-        With ``staging`` (an in-memory connection holding staged temp tables), the next
-        generation is attached to it and made its default database, so the block's
-        statements read the staged tables and write the index. ``videos``: those the block
-        writes (None: any, as a rebuild does), for the generation log.
+    def _write(self, *, videos: Collection[int], replacing: Collection[int] = (), rebuild: bool = False,
+               con: duckdb.DuckDBPyConnection | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+        """A cursor reading the live generation and the alias of a new segment attached to it for
+        writing; the next generation (the live one plus that segment, ``replacing`` hidden in the
+        segments before it) is published only if the block succeeds. ``videos``: those the block
+        writes, for the write log. ``rebuild``: the segment alone, reading an empty index. ``con``:
+        the cursor (holding staged temp tables) to write with.
 
         A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
-        unpublished file is removed and the live generation stays as it was.
+        unpublished segment is removed and the live generation stays as it was.
         """
         with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
             previous = self._generations.current()
-            name = self._generations.next_name()
-            path = self.root / name
+            owned = con is None
+            con = self._catalog.cursor() if owned else con
+            live = self._generations.read(previous)
+            self._catalog.point(con, None if rebuild else previous)  # a rebuild reads an empty index
+            name = self._generations.new_segment_name()
+            path = self._generations.segment_path(name)
+            alias = "w" + segment_alias(name, live.lineage)
             try:
-                if copy_current and previous:
-                    shutil.copyfile(self.root / previous, path)
-                con = duckdb.connect(str(path), config=self._config()) if staging is None else _attached(staging, path)
+                self._catalog.attach(con, path, alias)
                 try:
-                    con.execute(SCHEMA)
-                    log_generation(con, generation_number(name), videos)
-                    # No transaction: nobody can see this file until it is published, and
-                    # DuckDB keeps every DataFrame staged inside a transaction alive until it
-                    # ends, which made memory grow with the payload.
-                    yield con
-                    con.execute("CHECKPOINT" if staging is None else f"CHECKPOINT {_ATTACHED}")
+                    yield con, alias
+                    rows, vector_files = _segment_contents(con, alias)
+                    con.execute(f"CHECKPOINT {alias}")
                 finally:
-                    if staging is None:
+                    con.execute(f"DETACH {alias}")
+                    if owned:
                         con.close()
-                    else:
-                        staging.execute(f"USE memory; DETACH {_ATTACHED}")
-                self._generations.publish(name)
+                fsync_file(path)
+                segment = Segment(name=name, videos=tuple(sorted(set(videos))), rows=rows, vector_files=vector_files)
+                manifest = live.rebuilt(segment) if rebuild else live.written(segment, videos, replacing=replacing)
+                self._generations.publish(manifest)
             except BaseException:
-                if self._generations.current() != name:
-                    self._generations.remove_unpublished(name)
+                remove_database(path)
                 raise
-            self._generations.prune(previous=previous)
-            vector_files_prune(self.root, [previous, name], self._config())
+            self._pruned(manifest, live)
+
+    def _pruned(self, manifest: Manifest, previous: Manifest) -> None:
+        kept = self._generations.prune(live=manifest, previous=previous)
+        vector_files_prune(self.root, kept)
 
     def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
-        """Replace the video's rows in a new generation and publish it.
+        """Write the video's rows into a new segment and publish a generation with it, its
+        earlier rows hidden.
 
         The records are read, checked and staged in memory first, outside the write lock, so
-        that several workers parse their videos at once and take turns only to insert them."""
+        that several workers parse their videos at once and take turns only to write them."""
         check_video_id(video_id)
         builder = TrackVectorBuilder()
         with storage_guard(self.root, errors=(OSError, duckdb.Error)):
-            self.root.mkdir(parents=True, exist_ok=True)
-            # What does not fit in memory spills next to the index, not into the working directory.
-            spill = str(self.root / "staging.tmp")
-            staging = duckdb.connect(":memory:", config={**self._config(), "temp_directory": spill})
+            staging = self._catalog.cursor()
         try:
             with storage_guard(self.root, errors=(OSError, duckdb.Error)):
                 stage_video(staging, name, builder.tap(analytics))
-            with self._new_generation(copy_current=True, videos=[video_id], staging=staging) as con:
-                delete_rows(con, video_id)
-                counts = insert_staged(con, video_id, name, analytics.meta)
-                vectors_store(con, self.root, video_id, builder.tracks())
+            with self._write(videos=[video_id], replacing=[video_id], con=staging) as (con, out):
+                counts = insert_staged(con, video_id, name, analytics.meta, out=out)
+                vectors_store(con, self.root, video_id, builder.tracks(), table=f"{out}.track_vectors")
                 return counts
         finally:
             staging.close()
 
     def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
-        """Add the chunk's new frames in a new generation and publish it."""
-        with self._new_generation(copy_current=True, videos=[video_id]) as con:
-            return append_video(con, video_id, name, analytics)
+        """Write the chunk's new frames into a new segment and publish a generation with it."""
+        with self._write(videos=[video_id]) as (con, out):
+            return append_video(con, video_id, name, analytics, out=out)
 
     def delete_video(self, *, video_id: int) -> None:
-        """Publish a generation without the video (a no-op write when it is absent)."""
-        with self._new_generation(copy_current=True, videos=[video_id]) as con:
-            delete_rows(con, video_id)
-            vectors_delete(con, video_id)
+        """Publish a generation that hides the video (a no-op write when it is absent): a
+        manifest of tombstones, no segment."""
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
+            live = self._generations.read(self._generations.current())
+            manifest = live.written(None, [video_id], replacing=[video_id])
+            self._generations.publish(manifest)
+            self._pruned(manifest, live)
 
     def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
-        """Build a fresh generation from scratch (videos in id order) and publish it."""
+        """Build one segment from scratch (videos in id order) and publish it alone."""
         latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
-        with self._new_generation(copy_current=False, videos=None) as con:
+        with self._write(videos=sorted(latest), rebuild=True) as (con, out):
             for video_id in sorted(latest):
-                _load_video_with_vectors(con, self.root, video_id, *latest[video_id])
+                _load_video_with_vectors(con, self.root, video_id, *latest[video_id], out=out)
+
+    # Merging
+
+    def merge_due(self) -> bool:
+        """Whether the live generation has segments worth merging (:meth:`merge`)."""
+        name = self._generations.current()
+        try:
+            return name is not None and self._generations.merge_plan(self._generations.read(name)) is not None
+        except FileNotFoundError:
+            return True  # replaced meanwhile: the merge looks again
+
+    def merge(self) -> bool:
+        """Merge the segments the live generation's plan names into one and publish it; False when
+        there was nothing to merge or another process merges. Reads and writes outside the write
+        lock (writes go on meanwhile), which it takes only to publish: then what the merged
+        segments lost since it read them stays hidden in the new one."""
+        with self._generations.locked("merge.lock", wait=False) as mine:
+            if not mine:
+                return False
+            with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+                read = self._generations.read(self._generations.current())
+                plan = self._generations.merge_plan(read)
+                if plan is None:
+                    return False
+                inputs = [segment for segment in read.segments if segment.name in plan.inputs]
+                temporary = self._generations.temporary_path()
+                try:
+                    rows, vector_files = _merge_into(temporary, inputs, self._generations, self._config())
+                    fsync_file(temporary)
+                    with self._generations.locked():
+                        live = self._generations.read(self._generations.current())
+                        now = {segment.name: segment for segment in live.segments}
+                        if any(segment.name not in now for segment in inputs):
+                            return False  # a rebuild replaced them: this merge is moot
+                        videos = set().union(*(segment.live_videos() for segment in inputs))
+                        hidden = set().union(*(set(now[segment.name].deleted) - set(segment.deleted)
+                                               for segment in inputs))
+                        name = self._generations.new_segment_name()
+                        os.replace(temporary, self._generations.segment_path(name))
+                        merged = Segment(name=name, videos=tuple(sorted(videos)),
+                                         deleted=tuple(sorted(hidden & videos)), rows=rows, vector_files=vector_files)
+                        manifest = live.merged(plan.inputs, merged)
+                        self._generations.publish(manifest)
+                        self._pruned(manifest, live)
+                        return True
+                finally:
+                    remove_database(temporary)
 
     # Reading
 
     def _reader(self) -> duckdb.DuckDBPyConnection | None:
-        """This thread's read-only cursor on the live generation (None before the first write)."""
+        """This thread's cursor on the live generation (None before the first write)."""
         for _attempt in range(3):
             name = self._generations.current()
             if name is None:
@@ -225,46 +273,21 @@ class SearchBackend(BaseSearchBackend):
                 cached[2].close()
             self._local.reader = None
             try:
-                database, snapshot = self._database(name)
+                con, snapshot = self._catalog.read(name)
             except (duckdb.IOException, FileNotFoundError):
                 continue  # pruned between reading CURRENT and opening it: read CURRENT again
-            con = database.cursor()
             self._local.reader = (os.getpid(), name, con, snapshot)
             return con
         raise RuntimeError(f"could not open the current index generation in {self.root}")
 
-    def _database(self, name: str) -> tuple[duckdb.DuckDBPyConnection, Snapshot]:
-        """The process's connection to generation ``name``, whose cursors the threads use.
-
-        One database instance per process keeps its catalog and buffer pool warm across
-        requests: a web server that answers each request on a new thread would otherwise
-        open the file afresh every time (about 50 ms at 1M detections). The previous
-        generation's connection is dropped, not closed: threads still reading it keep
-        their cursors, and it closes when the last one goes.
-
-        Also the generation's :class:`Snapshot`: kept answers are keyed by its lineage (or,
-        in a generation without one, its file's identity), so a data dir wiped and written
-        again can never serve old ones."""
-        with self._open_lock:
-            shared = self._shared
-            if shared is None or shared[0] != os.getpid() or shared[1] != name:
-                path = self.root / name
-                con = duckdb.connect(str(path), read_only=True, config=self._config())
-                stat = path.stat()
-                identity = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
-                snapshot = Snapshot.read(con, identity, generation_number(name) or 0)
-                self._shared = shared = (os.getpid(), name, con, snapshot)
-            return shared[2], shared[3]
-
     def close(self) -> None:
-        """Close this thread's cursor and let go of the process's connection (tests; a process
+        """Close this thread's cursor and let go of the process's database (tests; a process
         exit does it too)."""
         cached = getattr(self._local, "reader", None)
         if cached is not None and cached[0] == os.getpid():
             cached[2].close()
         self._local.reader = None
-        with self._open_lock:
-            self._shared = None
+        self._catalog.close()
 
     def search(self, *, request: SearchRequest) -> SearchResult:
         """Counts, disjunctive facets and a page of clips from the live generation."""
@@ -336,7 +359,7 @@ class SearchBackend(BaseSearchBackend):
         if reader is None:
             yield None
             return
-        con = reader.cursor() if own_connection else reader
+        con = self._catalog.read(self._local.reader[1])[0] if own_connection else reader
         stats = Stats(con, request, clip_ids=clip_ids)
         try:
             yield stats
@@ -498,21 +521,43 @@ class SearchBackend(BaseSearchBackend):
 
 # Writing helpers ---------------------------------------------------------------------------------
 
-_ATTACHED = "scoop_generation"
+def _segment_contents(con: duckdb.DuckDBPyConnection, alias: str) -> tuple[int, tuple[str, ...]]:
+    """The rows of every table of the segment ``alias`` (attr_keys excepted) and its vector files."""
+    counts = " + ".join(f"(SELECT count(*) FROM {alias}.{table})" for table in SEGMENT_TABLES)
+    (rows,) = con.execute(f"SELECT {counts}").fetchone()
+    files = con.execute(f"SELECT DISTINCT file FROM {alias}.track_vectors ORDER BY file").fetchall()
+    return rows, tuple(row[0] for row in files)
 
 
-def _attached(staging: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
-    """``staging`` with the database file at ``path`` attached as its default database."""
-    quoted = str(path).replace("'", "''")
-    staging.execute(f"ATTACH '{quoted}' AS {_ATTACHED}; USE {_ATTACHED}")
-    return staging
+def _merge_into(path: Path, inputs: list[Segment], generations: Generations,
+                config: dict[str, Any]) -> tuple[int, tuple[str, ...]]:
+    """Write the live rows of the segments ``inputs`` (their tombstones applied) into a new
+    DuckDB file at ``path``; its row count and vector files."""
+    con = duckdb.connect(str(path), config=config)
+    try:
+        create_tables(con, "main")
+        aliases = {segment.name: f"m{number}" for number, segment in enumerate(inputs)}
+        for segment in inputs:
+            con.execute(f"ATTACH '{_quoted(generations.segment_path(segment.name))}' AS {aliases[segment.name]} "
+                        "(READ_ONLY)")
+        for table, select in union_selects(Manifest(segments=tuple(inputs)), aliases.__getitem__, empty=None).items():
+            con.execute(f"INSERT INTO main.{table} {select}")
+        rows, files = _segment_contents(con, "main")
+        con.execute("CHECKPOINT")
+        return rows, files
+    finally:
+        con.close()
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,
-                             analytics: Analytics) -> IndexCounts:
+                             analytics: Analytics, *, out: str) -> IndexCounts:
     """:func:`~indexer.search.duckdb.staging.load_video`, plus the video's track vectors,
     computed in the same pass over the records."""
     builder = TrackVectorBuilder()
-    counts = load_video(con, video_id, name, builder.tap(analytics))
-    vectors_store(con, root, video_id, builder.tracks())
+    counts = load_video(con, video_id, name, builder.tap(analytics), out=out)
+    vectors_store(con, root, video_id, builder.tracks(), table=f"{out}.track_vectors")
     return counts

@@ -20,7 +20,6 @@ import pandas as pd
 
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import AppendResult, IndexCounts
-from indexer.search.duckdb.schema import TABLES
 from indexer.search.semantics import (
     check_frame_index,
     check_video_id,
@@ -174,58 +173,62 @@ _KEY_SOURCES = {
     "video": "SELECT '' AS label, name, s, b FROM st_video_attrs",
     "event": "SELECT ev.label, a.name, a.s, a.b FROM st_event_attrs a JOIN st_events ev USING (seq)",
 }
-_REGISTER_KEYS = f"""INSERT INTO attr_keys
-    SELECT (SELECT coalesce(max(key_id), 0) FROM attr_keys) + row_number() OVER (ORDER BY label, name, vt),
+# Keys are registered in the segment being written (``{out}``), numbered after every key of the
+# index (the live generation's ``attr_keys``, read through the search path) and of the segment.
+_KEYS = "(SELECT * FROM attr_keys UNION ALL SELECT * FROM {out}.attr_keys)"
+_REGISTER_KEYS = f"""INSERT INTO {{out}}.attr_keys
+    SELECT (SELECT coalesce(max(key_id), 0) FROM {_KEYS}) + row_number() OVER (ORDER BY label, name, vt),
            $scope, label, name, vt, s, b
     FROM (SELECT DISTINCT label, name, {_value_text("v")} AS vt, s, b
           FROM ({{source}}) v WHERE s IS NOT NULL OR b IS NOT NULL) fresh
-    WHERE NOT EXISTS (SELECT 1 FROM attr_keys k
+    WHERE NOT EXISTS (SELECT 1 FROM {_KEYS} k
                       WHERE k.scope = $scope AND k.label = fresh.label AND k.name = fresh.name AND k.vt = fresh.vt)"""
 
 
 def _key_join(scope: str, alias: str, label: str) -> str:
-    return (f"LEFT JOIN attr_keys k ON k.scope = '{scope}' AND k.label = {label} AND k.name = {alias}.name "
+    return (f"LEFT JOIN {_KEYS} k ON k.scope = '{scope}' AND k.label = {label} AND k.name = {alias}.name "
             f"AND k.vt = {_value_text(alias)}")
 
 
 _ID = "(CAST($video_id AS BIGINT) << 32)"
 _HAS_VALUE = "(a.s IS NOT NULL OR a.n IS NOT NULL OR a.b IS NOT NULL)"
 _INSERTS = (
-    f"""INSERT INTO frames
+    f"""INSERT INTO {{out}}.frames
         SELECT {_ID} | l.idx, $video_id, l.idx, l.t, l.lat, l.lon, coalesce(c.n_objects, 0)
         FROM st_located l LEFT JOIN (SELECT idx, count(*) AS n_objects FROM st_objects GROUP BY idx) c USING (idx)
         ORDER BY l.idx""",
-    f"""INSERT INTO frame_attrs
+    f"""INSERT INTO {{out}}.frame_attrs
         SELECT {_ID} | a.idx, $video_id, a.name, k.key_id, a.n
         FROM st_frame_final a {_key_join("frame", "a", "''")}
         WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, a.idx""",
-    f"""INSERT INTO objects
+    f"""INSERT INTO {{out}}.objects
         SELECT {_ID} | o.seq, {_ID} | o.idx, $video_id, o.label, o.track, {_ID} | t.track_no,
                o.confidence, o.x1, o.y1, o.x2, o.y2
         FROM st_objects o LEFT JOIN st_tracks t USING (track)
         ORDER BY o.idx, o.seq""",
-    f"""INSERT INTO object_attrs
+    f"""INSERT INTO {{out}}.object_attrs
         SELECT {_ID} | o.seq, {_ID} | o.idx, $video_id, o.label, {_ID} | t.track_no, a.name, k.key_id, a.n
         FROM st_object_final a JOIN st_objects o USING (seq) LEFT JOIN st_tracks t ON t.track = o.track
         {_key_join("object", "a", "o.label")}
         WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, o.idx""",
-    f"""INSERT INTO events
+    f"""INSERT INTO {{out}}.events
         SELECT {_ID} | seq, $video_id, label, start_idx, end_idx, confidence FROM st_events ORDER BY seq""",
-    f"""INSERT INTO event_attrs
+    f"""INSERT INTO {{out}}.event_attrs
         SELECT {_ID} | a.seq, $video_id, a.name, k.key_id, a.n
         FROM st_event_attrs a JOIN st_events ev USING (seq) {_key_join("event", "a", "ev.label")}
         WHERE {_HAS_VALUE} ORDER BY k.key_id, a.name, a.seq""",
-    f"""INSERT INTO video_attrs
+    f"""INSERT INTO {{out}}.video_attrs
         SELECT $video_id, a.name, k.key_id, a.n FROM st_video_attrs a {_key_join("video", "a", "''")}
         WHERE {_HAS_VALUE}""",
 )
 
 
-def load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
-    """Stage one video's records and derive its rows in an unpublished generation."""
+def load_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics, *,
+               out: str) -> IndexCounts:
+    """Stage one video's records and derive its rows in the segment ``out`` being written."""
     check_video_id(video_id)
     stage_video(con, name, analytics)
-    return insert_staged(con, video_id, name, analytics.meta)
+    return insert_staged(con, video_id, name, analytics.meta, out=out)
 
 
 def stage_video(con: duckdb.DuckDBPyConnection, name: str, analytics: Analytics) -> None:
@@ -239,15 +242,16 @@ def stage_video(con: duckdb.DuckDBPyConnection, name: str, analytics: Analytics)
     _stage_locations(con, sorted_gps(meta))
 
 
-def insert_staged(con: duckdb.DuckDBPyConnection, video_id: int, name: str, meta: VideoMeta) -> IndexCounts:
-    """Register the staged video's attribute values and insert its rows into the index tables."""
-    for scope, source in _KEY_SOURCES.items():
-        con.execute(_REGISTER_KEYS.format(source=source), {"scope": scope})
+def insert_staged(con: duckdb.DuckDBPyConnection, video_id: int, name: str, meta: VideoMeta, *,
+                  out: str) -> IndexCounts:
+    """Register the staged video's attribute values and insert its rows into the tables of the
+    segment ``out`` being written."""
+    _register_keys(con, out)
     params = {"video_id": video_id}
     for statement in _INSERTS:
-        con.execute(statement, params)
+        con.execute(statement.format(out=out), params)
     con.execute(
-        "INSERT INTO videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
+        f"INSERT INTO {out}.videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
         {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
          "fps": effective_fps(meta)},
     )
@@ -284,8 +288,10 @@ _APPEND_TRACKS = f"""
     FROM fresh"""
 
 
-def append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics) -> AppendResult:
-    """Stage a chunk, drop what the video already has, and add the rest to an unpublished generation."""
+def append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analytics: Analytics, *,
+                 out: str) -> AppendResult:
+    """Stage a chunk, drop what the video already has (in the generation ``con`` reads), and add
+    the rest to the segment ``out`` being written."""
     check_video_id(video_id)
     params = {"video_id": video_id}
     known_video = con.execute("SELECT fps FROM videos WHERE video_id = $video_id", params).fetchone()
@@ -314,13 +320,12 @@ def append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analy
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE st_tracks AS {_APPEND_TRACKS}", params)
     _stage_locations(con, sorted_gps(meta))
-    for scope, source in _KEY_SOURCES.items():
-        con.execute(_REGISTER_KEYS.format(source=source), {"scope": scope})
+    _register_keys(con, out)
     for statement in _INSERTS:
-        con.execute(statement, params)
+        con.execute(statement.format(out=out), params)
     if known_video is None:
         con.execute(
-            "INSERT INTO videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
+            f"INSERT INTO {out}.videos VALUES ($video_id, $name, $camera, $recorded_at, $fps)",
             {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
              "fps": effective_fps(meta)},
         )
@@ -346,7 +351,6 @@ def _stage_locations(con: duckdb.DuckDBPyConnection, gps: list[Waypoint]) -> Non
     con.unregister("scoop_located")
 
 
-def delete_rows(con: duckdb.DuckDBPyConnection, video_id: int) -> None:
-    """Delete every row of a video from an unpublished generation (its vectors excepted)."""
-    for table in TABLES:
-        con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])
+def _register_keys(con: duckdb.DuckDBPyConnection, out: str) -> None:
+    for scope, source in _KEY_SOURCES.items():
+        con.execute(_REGISTER_KEYS.format(source=source, out=out), {"scope": scope})

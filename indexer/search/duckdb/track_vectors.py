@@ -1,12 +1,11 @@
 """The DuckDB engine's track vectors: stored beside the index, searched exactly.
 
 Each indexed video with vectors writes one immutable file
-``index/vectors/<video>-<uuid>.npy`` (float32, one row per track) and rows of the
-generation's table ``track_vectors`` pointing into it, so a generation copies only those
-rows, never the vectors. After a generation is published, files referenced by neither it
-nor the previous generation (which readers may still hold) are deleted
-(:func:`vector_files_prune`). Readers load a generation's vectors of one dimension once
-into memory (:class:`VectorSearch`), then search them per request.
+``index/vectors/<video>-<uuid>.npy`` (float32, one row per track) and rows pointing into it
+in the table ``track_vectors`` of the segment the video is written to, so no write copies
+vectors. After a generation is published, files that neither it nor the previous generation
+(which readers may still hold) names are deleted (:func:`vector_files_prune`). Readers load a
+generation's vectors of one dimension once into memory (:class:`VectorSearch`), then search them per request.
 
 Scores, shortlists and ranking are the shared ones of :mod:`indexer.search.vectors`.
 """
@@ -50,10 +49,11 @@ TABLE = """CREATE TABLE IF NOT EXISTS track_vectors (
     first_t DOUBLE NOT NULL, last_t DOUBLE NOT NULL, frames INTEGER NOT NULL)"""
 
 
-def vectors_store(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, tracks: list[TrackVector]) -> None:
-    """Replace the video's rows of ``track_vectors`` in an unpublished generation, writing its
-    vectors to a new immutable file (durable before the generation can be published)."""
-    vectors_delete(con, video_id)
+def vectors_store(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, tracks: list[TrackVector], *,
+                  table: str) -> None:
+    """Write the video's vectors to a new immutable file (durable before the segment holding
+    ``table``'s new rows can be published) and its rows into ``table`` (a segment's
+    ``track_vectors``)."""
     if not tracks:
         return
     directory = root / VECTORS_DIR
@@ -71,37 +71,18 @@ def vectors_store(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, tra
         "frames": [track.frames for track in tracks]})
     con.register("scoop_track_vectors", rows)  # one bulk insert: executemany runs a statement per row
     try:
-        con.execute("INSERT INTO track_vectors BY NAME SELECT * FROM scoop_track_vectors")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM scoop_track_vectors")
     finally:
         con.unregister("scoop_track_vectors")
 
 
-def vectors_delete(con: duckdb.DuckDBPyConnection, video_id: int) -> None:
-    """Drop a video's rows (its file goes when no kept generation refers to it)."""
-    con.execute(TABLE)
-    con.execute("DELETE FROM track_vectors WHERE video_id = ?", [video_id])
-
-
-def vector_files_prune(root: Path, generations: list[str | None], config: dict[str, Any]) -> None:
-    """Delete vector files that none of ``generations`` (the live one and the one it replaced)
-    refers to: leftovers of replaced videos and of writers that failed."""
+def vector_files_prune(root: Path, kept: Collection[str]) -> None:
+    """Delete vector files that are not ``kept`` (those the live generation and the one it
+    replaced name): leftovers of replaced videos and of writers that failed."""
     directory = root / VECTORS_DIR
     if not directory.is_dir():
         return
-    kept: set[str] = set()
-    try:
-        for name in generations:
-            if name is None or not (root / name).exists():
-                continue
-            con = duckdb.connect(str(root / name), read_only=True, config=config)
-            try:
-                kept.update(row[0] for row in _rows(con, "SELECT DISTINCT file FROM track_vectors", []))
-            finally:
-                con.close()
-    except duckdb.Error as error:
-        # The write itself succeeded: leave the leftovers to the next one rather than guess.
-        logger.warning("vector files in %s were not pruned: %s", directory, error)
-        return
+    kept = set(kept)
     for path in directory.iterdir():
         if path.name not in kept:
             try:

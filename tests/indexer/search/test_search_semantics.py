@@ -419,8 +419,8 @@ def test_old_generations_are_removed(engine, tmp_path):
     for video_id in range(1, 5):
         engine.index_video(video_id=video_id, name="v", analytics=video(frame(0)))
     generations = sorted(path.name for path in (tmp_path / "index").glob("gen-*"))
-    assert generations == ["gen-3.duckdb", "gen-4.duckdb"]
-    assert (tmp_path / "index" / "CURRENT").read_text() == "gen-4.duckdb"
+    assert generations == ["gen-3.json", "gen-4.json"]
+    assert (tmp_path / "index" / "CURRENT").read_text() == "gen-4.json"
 
 
 def old_analytics() -> Analytics:
