@@ -32,6 +32,9 @@ OPTIONS = (
                  env="SCOOP_DUCKDB_THREADS", kind="int"),
     EngineOption("searches", "searches computed at once per process; the others queue (default: one per core)",
                  env="SCOOP_DUCKDB_SEARCHES", kind="int"),
+    EngineOption("merge_factor", "segments of one size that are merged into one (at least 2): higher makes "
+                 "writes cheaper and searches read more segments", env="SCOOP_DUCKDB_MERGE_FACTOR", kind="int",
+                 default=4),
     EngineOption("result_cache", "search answers kept per process for the live index generation (0: none)",
                  env="SCOOP_RESULT_CACHE", kind="int", default=256),
 )

@@ -43,7 +43,7 @@ from indexer.search.contract import (
 )
 from indexer.search.duckdb.catalog import SEGMENT_TABLES, Catalog, create_tables, segment_alias, union_selects
 from indexer.search.duckdb.compiler import located
-from indexer.search.duckdb.generations import Generations, Manifest, Segment, Snapshot, fsync_file, remove_database
+from indexer.search.duckdb.generations import MERGE_FACTOR, Generations, Manifest, Segment, Snapshot, fsync_file, remove_database
 from indexer.search.duckdb.result_cache import ResultCache, result_key
 from indexer.search.duckdb.search import Search
 from indexer.search.duckdb.sql import TRUE, Sql, joined
@@ -103,11 +103,13 @@ class SearchBackend(BaseSearchBackend):
     """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
 
     def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None,
-                 result_cache: int = 256, searches: int | None = None):
+                 result_cache: int = 256, searches: int | None = None, merge_factor: int = MERGE_FACTOR):
         self.root = Path(data_dir) / "index"
         self.memory_limit = memory_limit
         self.threads = threads
-        self._generations = Generations(self.root)
+        if merge_factor < 2:
+            raise ValueError(f"merge_factor must be >= 2, got {merge_factor}")
+        self._generations = Generations(self.root, merge_factor=merge_factor)
         # What does not fit in memory (staging a big video) spills next to the index.
         self._catalog = Catalog(self._generations, {**self._config(), "temp_directory": str(self.root / "spill.tmp")})
         self._local = threading.local()

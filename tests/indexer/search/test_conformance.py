@@ -410,6 +410,53 @@ def test_kept_answers_after_each_write_answer_like_the_reference(case):
                 assert_same(truth.search(request=request), engine.search(request=request))
 
 
+@st.composite
+def interleaved_cases(draw) -> tuple[list[tuple[str, int, Analytics | None]], list[SearchRequest]]:
+    """Ingests, re-ingests, live appends, deletes and merges of up to three videos, in any order."""
+    ontology = draw(ontologies())
+    steps = []
+    for _ in range(draw(st.integers(2, 8))):
+        kind = draw(st.sampled_from(("index", "index", "append", "append", "delete", "merge")))
+        analytics = draw(videos(ontology)) if kind in ("index", "append") else None
+        if kind == "append":  # an append takes no track records
+            analytics = Analytics.from_list(format="test", meta=analytics.meta, records=[
+                record for record in analytics.records() if not isinstance(record, TrackRecord)])
+        steps.append((kind, draw(st.integers(1, 3)), analytics))
+    return steps, draw(st.lists(requests(ontology), min_size=2, max_size=4))
+
+
+def apply_step(backend, kind: str, video_id: int, analytics: Analytics | None) -> Any:
+    if kind == "index":
+        return backend.index_video(video_id=video_id, name=f"v{video_id}", analytics=analytics)
+    if kind == "append":
+        return backend.append_frames(video_id=video_id, name=f"v{video_id}", analytics=analytics)
+    if kind == "delete":
+        return backend.delete_video(video_id=video_id)
+    while backend.merge():  # the reference has nothing to merge
+        pass
+    return None
+
+
+@settings(CONFORMANCE, max_examples=max(EXAMPLES // 2, 1))
+@given(interleaved_cases())
+def test_interleaved_writes_and_merges_answer_like_the_reference(case):
+    """Segments of the DuckDB engine: every write adds one, deletes and re-ingests hide rows with
+    tombstones, and merges (every two segments here) copy the live rows into one. After every
+    step, every request gets the reference's answer (the result cache on, as served)."""
+    steps, search_requests = case
+    truth = reference.SearchBackend()
+    with tempfile.TemporaryDirectory() as data_dir:
+        engine = duckdb_backend.SearchBackend(data_dir, merge_factor=2)
+        try:
+            for step in steps:
+                assert apply_step(engine, *step) == apply_step(truth, *step), step[:2]
+                assert engine.video_ids() == truth.video_ids()
+                for request in search_requests:
+                    assert_same(truth.search(request=request), engine.search(request=request))
+        finally:
+            engine.close()
+
+
 GRID = (-1.0, 0.0, 0.5, 1.0, 2.0)
 
 
