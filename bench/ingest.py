@@ -125,13 +125,12 @@ def postings(corpus_dir: Path, files: int, detections: int) -> list[Posting]:
     return [Posting(f"ingest-{number:04d}", path, detections) for number, path in enumerate(paths)]
 
 
-def warm_up(client: ScoopClient, corpus_dir: Path) -> None:
+def warm_up(client: ScoopClient, run: FleetRun, corpus_dir: Path) -> None:
     """Post a video of one frame without detections and wait for its job: the task worker
     starts after the web processes listen, and the timed run should not wait for it."""
     path = corpus_dir / "warm-up-1x0.json"
     if not path.exists():
         write_eta_video(path, frames=1, objects_per_frame=0, seed=0, ontology=demo_ontology())
-    run = FleetRun(postings=queue.Queue())
     _unthrottled(run, client.ingest_wait, video="bench-warm-up", analytics=path, schema="road", timeout=JOB_TIMEOUT_S)
 
 
@@ -159,7 +158,7 @@ def serve_and_post(data_dir: Path, corpus_dir: Path, files: list[Posting], fleet
         try:
             wait_for_port(port)
             url = f"http://127.0.0.1:{port}"
-            warm_up(ScoopClient(url, tokens[0]), corpus_dir)
+            warm_up(ScoopClient(url, tokens[0]), run, corpus_dir)
             threads = [threading.Thread(target=fleet_client, args=(ScoopClient(url, token), run)) for token in tokens]
             for thread in threads:
                 thread.start()
