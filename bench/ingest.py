@@ -19,8 +19,9 @@ and counted.
 It reports, from the jobs' own times (``created_at``: accepted; ``finished_at``):
 
 - detections/s end to end, from the first accepted post to the last job's end;
-- job latency p50/p95, accepted to succeeded; with ``--fleet 1`` jobs never queue behind
-  each other, so the p50 is the cost of one write at the preloaded size;
+- job latency p50/p95, accepted to succeeded, and the p50s of its two parts, queued
+  (accepted to started) and running (started to succeeded); with ``--fleet 1`` jobs never
+  queue behind each other, so the p50 is the cost of one write at the preloaded size;
 - the rate of the first and of the last ``--window`` detections (100K) by job end time,
   to show whether writes slow down as the index grows;
 - the detections a search for everything counts afterwards (``POST /api/v1/search/``),
@@ -174,6 +175,10 @@ def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
 
 
+def _ms(job: dict, since: str, until: str) -> float:
+    return (_seconds(job[until]) - _seconds(job[since])) * 1000
+
+
 def window_rates(jobs: list[dict], window: int) -> tuple[int, float, float]:
     """The detections of the window actually used (``window``, or all when there are
     fewer) and the rates of the first and of the last ones, by job end time: the first
@@ -219,7 +224,7 @@ def report(*, run: FleetRun, counted: int, files: int, detections: int, fleet: i
     result["count_ok"] = counted == result["expected_count"]
     if not run.jobs:
         return result
-    latencies_ms = [(_seconds(job["finished_at"]) - _seconds(job["created_at"])) * 1000 for job in run.jobs]
+    latencies_ms = [_ms(job, "created_at", "finished_at") for job in run.jobs]
     seconds = max(_seconds(job["finished_at"]) for job in run.jobs) - min(_seconds(job["created_at"])
                                                                           for job in run.jobs)
     used, first_rate, last_rate = window_rates(run.jobs, window)
@@ -228,6 +233,8 @@ def report(*, run: FleetRun, counted: int, files: int, detections: int, fleet: i
         "detections_s": round(posted / seconds),
         "job_p50_ms": round(statistics.median(latencies_ms)),
         "job_p95_ms": round(percentile(latencies_ms, 0.95)),
+        "queued_p50_ms": round(statistics.median(_ms(job, "created_at", "started_at") for job in run.jobs)),
+        "running_p50_ms": round(statistics.median(_ms(job, "started_at", "finished_at") for job in run.jobs)),
         "window": used, "first_window_det_s": round(first_rate), "last_window_det_s": round(last_rate),
     }
 
@@ -247,6 +254,9 @@ def markdown(result: dict) -> str:
     check = "ok" if result["count_ok"] else f"WRONG: expected {result['expected_count']:,}"
     lines.append(f"| {result['files']} x {result['detections_per_file']:,} | {result['preloaded']:,} "
                  f"| {result['fleet']} | {timing} | {result['search_count']:,} ({check}) | {result['index_mb']:,.1f} |")
+    if "detections_s" in result:
+        lines.append(f"\nOf a job, p50: {result['queued_p50_ms']:,} ms queued (accepted to started), "
+                     f"{result['running_p50_ms']:,} ms running (started to succeeded).")
     if result["preloaded"]:
         lines.append(f"\nPreloaded {result['preloaded']:,} detections with `manage.py ingest_file --jobs "
                      f"{PRELOAD_JOBS}` in {result['preload_s']} s, before the timed run.")

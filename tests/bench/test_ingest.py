@@ -15,7 +15,8 @@ from tests.conftest import REPO
 
 
 def _job(created: str, finished: str, objects: int) -> dict:
-    return {"created_at": f"2026-12-07T10:00:{created}Z", "finished_at": f"2026-12-07T10:00:{finished}Z",
+    created_at, finished_at = f"2026-12-07T10:00:{created}Z", f"2026-12-07T10:00:{finished}Z"
+    return {"created_at": created_at, "started_at": created_at, "finished_at": finished_at,
             "counts": {"objects": objects}}
 
 
@@ -71,6 +72,8 @@ def test_tiny_fleet_run_counts_every_posted_detection(tmp_path):
     assert report["window"] == 600  # fewer detections than the 100K window: all of them
     assert report["detections_s"] > 0
     assert 0 < report["job_p50_ms"] <= report["job_p95_ms"]
+    assert 0 <= report["queued_p50_ms"] < report["job_p50_ms"]
+    assert 0 < report["running_p50_ms"] <= report["job_p50_ms"]
     assert report["first_window_det_s"] > 0 and report["last_window_det_s"] > 0
     assert "| 3 x 200 | 1,000 | 2 |" in finished.stdout
     assert "1,600 (ok)" in finished.stdout
