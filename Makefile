@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-dev lint docs bench load clean
+.PHONY: run test install install-dev lint docs bench bench-ingest load clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,8 @@ clean:
 
 # Ingest throughput, search p50/p95 through the HTTP API and peak memory at
 # 10K..10M detections (BENCH_SIZES=10k,100k to run fewer). Takes a while at 10M.
-# Then top-k similarity over BENCH_VECTORS 256-d vectors and BENCH_LIVE_S seconds of live appends
-# while 5 analysts search.
+# Then top-k similarity over BENCH_VECTORS 256-d vectors, BENCH_LIVE_S seconds of live appends
+# while 5 analysts search, and ingest through the HTTP API (bench-ingest).
 BENCH_SIZES ?= 10k,100k,1m,10m
 BENCH_VECTORS ?= 1000000
 BENCH_LIVE_S ?= 60
@@ -61,6 +61,14 @@ bench: install
 	$(PY) -m bench.search --sizes $(BENCH_SIZES)
 	$(PY) -m bench.similar --vectors $(BENCH_VECTORS)
 	$(PY) -m bench.live --duration $(BENCH_LIVE_S)
+	$(PY) -m bench.ingest $(INGEST_ARGS)
+
+# A fleet of worker clients posts ETA files to `manage.py serve` through the HTTP API, each as
+# its own video; detections/s, job latency, the first and last 100K's rates, the search count.
+# INGEST_ARGS="--preload 1m --files 20 --fleet 1": the cost of one write with 1M indexed.
+INGEST_ARGS ?= --files 200 --detections 5000 --fleet 8
+bench-ingest: install
+	$(PY) -m bench.ingest $(INGEST_ARGS)
 
 # Concurrent analysts searching and paging clips while a worker ingests more videos,
 # through the HTTP API of `manage.py serve`; exits non-zero on any error.

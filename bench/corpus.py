@@ -32,16 +32,16 @@ def demo_ontology() -> Ontology:
     return parse_schema_document(json.loads(DEMO_ONTOLOGY.read_text()))
 
 
-def write_corpus(directory: Path, detections: int) -> list[Path]:
-    """The corpus's files, generated into ``directory`` unless already there: the
-    generator is deterministic, so a file named by its seed and size is reused
-    (10M detections take minutes to write)."""
+def write_corpus(directory: Path, detections: int, *, frames_per_video: int = MAX_FRAMES_PER_VIDEO) -> list[Path]:
+    """The corpus's files, videos of up to ``frames_per_video`` frames, generated into
+    ``directory`` unless already there: the generator is deterministic, so a file named
+    by its seed and size is reused (10M detections take minutes to write)."""
     ontology = demo_ontology()
     directory.mkdir(parents=True, exist_ok=True)
     frames_left = max(1, detections // DETECTIONS_PER_FRAME)
     paths, seed = [], 0
     while frames_left > 0:
-        frames = min(frames_left, MAX_FRAMES_PER_VIDEO)
+        frames = min(frames_left, frames_per_video)
         path = directory / f"bench-{seed:04d}-{frames}x{DETECTIONS_PER_FRAME}.json"
         if not path.exists():
             partial = path.with_suffix(".part")
