@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import os
 import threading
+import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,15 @@ from indexer.search.contract import (
 )
 from indexer.search.duckdb.catalog import SEGMENT_TABLES, Catalog, create_tables, segment_alias, union_selects
 from indexer.search.duckdb.compiler import located
-from indexer.search.duckdb.generations import MERGE_FACTOR, Generations, Manifest, Segment, Snapshot, fsync_file, remove_database
+from indexer.search.duckdb.generations import (
+    MERGE_FACTOR,
+    Generations,
+    Manifest,
+    Segment,
+    Snapshot,
+    fsync_file,
+    remove_database,
+)
 from indexer.search.duckdb.result_cache import ResultCache, result_key
 from indexer.search.duckdb.search import Search
 from indexer.search.duckdb.sql import TRUE, Sql, joined
@@ -140,6 +149,7 @@ class SearchBackend(BaseSearchBackend):
         A full or read-only disk raises :class:`~indexer.payloads.StorageError`; the
         unpublished segment is removed and the live generation stays as it was.
         """
+        self._upgraded(self._generations.current())
         with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
             previous = self._generations.current()
             owned = con is None
@@ -200,6 +210,7 @@ class SearchBackend(BaseSearchBackend):
     def delete_video(self, *, video_id: int) -> None:
         """Publish a generation that hides the video (a no-op write when it is absent): a
         manifest of tombstones, no segment."""
+        self._upgraded(self._generations.current())
         with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
             live = self._generations.read(self._generations.current())
             manifest = live.written(None, [video_id], replacing=[video_id])
@@ -262,10 +273,21 @@ class SearchBackend(BaseSearchBackend):
 
     # Reading
 
+    def _upgraded(self, name: str | None) -> str | None:
+        """``name``, or for an index written before segments (``CURRENT`` naming a
+        ``gen-<N>.duckdb`` file) the manifest that now lists that file as its one segment."""
+        if name is None or not name.endswith(".duckdb"):
+            return name
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)), self._generations.locked():
+            name = self._generations.current()
+            if name.endswith(".duckdb"):
+                name = self._generations.publish(_single_file_upgraded(self.root, name, self._generations))
+            return name
+
     def _reader(self) -> duckdb.DuckDBPyConnection | None:
         """This thread's cursor on the live generation (None before the first write)."""
         for _attempt in range(3):
-            name = self._generations.current()
+            name = self._upgraded(self._generations.current())
             if name is None:
                 return None
             cached = getattr(self._local, "reader", None)
@@ -549,6 +571,31 @@ def _merge_into(path: Path, inputs: list[Segment], generations: Generations,
         return rows, files
     finally:
         con.close()
+
+
+def _single_file_upgraded(root: Path, name: str, generations: Generations) -> Manifest:
+    """The manifest of an index written before segments, whose one file ``name`` (the live
+    ``gen-<N>.duckdb``) becomes its one segment, keeping its lineage; older files go."""
+    path = root / name
+    con = duckdb.connect(str(path), config={"threads": 1})
+    try:
+        create_tables(con, "main")  # track_vectors, in a file older than vectors
+        videos = tuple(row[0] for row in con.execute("SELECT video_id FROM videos ORDER BY video_id").fetchall())
+        try:
+            lineage = con.execute("SELECT uid FROM index_lineage").fetchall()
+        except duckdb.CatalogException:
+            lineage = []
+        rows, vector_files = _segment_contents(con, "main")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    segment = generations.new_segment_name()
+    os.replace(path, generations.segment_path(segment))
+    for old in root.glob("gen-*.duckdb*"):
+        old.unlink(missing_ok=True)
+    number = int(name.removeprefix("gen-").removesuffix(".duckdb"))
+    return Manifest(generation=number + 1, lineage=lineage[0][0] if len(lineage) == 1 else uuid.uuid4().hex,
+                    logged_from=number + 1, segments=(Segment(segment, videos, rows=rows, vector_files=vector_files),))
 
 
 def _quoted(path: Path) -> str:

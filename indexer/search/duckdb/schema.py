@@ -1,4 +1,5 @@
-"""The DuckDB index's tables, as each generation file holds them.
+"""The DuckDB index's tables, as each segment file holds them (a generation's are the union of
+its segments', :mod:`~indexer.search.duckdb.catalog`).
 
 Attribute values are typed: categorical and boolean values are integer keys into
 ``attr_keys``, whose text ``vt`` is ``'s:<text>'`` or ``'b:true'``, so ``"true"``,
@@ -26,9 +27,9 @@ Attribute values are typed: categorical and boolean values are integer keys into
 Rows are appended per video: frames and objects in frame order, attribute rows by
 ``key_id`` (zone maps then skip row groups for key filters).
 
-``index_lineage`` and ``generation_log`` record which videos each generation wrote
-(:func:`indexer.search.duckdb.generations.log_generation`); ``track_vectors`` is created by
-:mod:`indexer.search.duckdb.track_vectors`.
+Across segments (and in a merged one, across the segments it merged) rows have no order. Which
+videos each generation wrote is logged in its manifest (:mod:`indexer.search.duckdb.generations`);
+``track_vectors`` is defined by :mod:`indexer.search.duckdb.track_vectors`.
 """
 
 SCHEMA = """
@@ -55,9 +56,6 @@ CREATE TABLE IF NOT EXISTS events (
     start_idx BIGINT NOT NULL, end_idx BIGINT NOT NULL, confidence DOUBLE);
 CREATE TABLE IF NOT EXISTS event_attrs (
     event_id BIGINT NOT NULL, video_id BIGINT NOT NULL, name VARCHAR NOT NULL, key_id INTEGER, n DOUBLE);
-CREATE TABLE IF NOT EXISTS index_lineage (uid VARCHAR NOT NULL, logged_from BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS generation_log (
-    generation BIGINT NOT NULL, video_id BIGINT NOT NULL, existed BOOLEAN NOT NULL);
 """
 # The tables holding a video's rows (deleting a video deletes from each).
 TABLES = ("videos", "video_attrs", "frames", "frame_attrs", "objects", "object_attrs", "events", "event_attrs")

@@ -243,3 +243,31 @@ def test_searches_during_merges_always_see_one_whole_generation(tmp_path):
     assert errors == []
     assert merges >= 3
     assert answers and set(answers) == {expected}
+
+
+# Upgrading --------------------------------------------------------------------------------------------
+
+
+def test_an_index_written_before_segments_is_read_and_written_as_its_one_segment(tmp_path):
+    """A data dir of the single-file layout (``CURRENT`` naming ``gen-<N>.duckdb``): its file
+    becomes the first segment, keeping every answer, and writes go on from there."""
+    writer = SearchBackend(tmp_path / "new")
+    writer.index_video(video_id=4, name="v4", analytics=chunk(0, 11))
+    expected = counts(writer)
+    writer.close()
+    index = tmp_path / "old" / "index"
+    index.mkdir(parents=True)
+    (tmp_path / "new" / "index" / "segments" / "seg-1.duckdb").rename(index / "gen-7.duckdb")
+    (index / "gen-6.duckdb").write_bytes(b"an older generation")
+    (index / "CURRENT").write_text("gen-7.duckdb")
+
+    engine = SearchBackend(tmp_path / "old")
+    try:
+        assert counts(engine) == expected
+        engine.index_video(video_id=5, name="v5", analytics=chunk(0, 2))
+        assert engine.video_ids() == [4, 5]
+    finally:
+        engine.close()
+    assert sorted(path.name for path in index.glob("gen-*")) == ["gen-8.json", "gen-9.json"]
+    assert [(s.name, s.videos) for s in manifest(tmp_path / "old").segments] == [
+        ("seg-1.duckdb", (4,)), ("seg-2.duckdb", (5,))]
