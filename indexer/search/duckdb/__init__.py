@@ -2,11 +2,15 @@
 
 It answers as the contract (:mod:`indexer.search.contract`) and the shared rules
 (:mod:`indexer.search.semantics`) say, and makes that fast and safe to share between
-processes: many readers and one writer at a time, each write published as a new immutable
-generation of the index file. Its modules, by job:
+processes: many readers and one writer at a time, each write adding an immutable segment and
+publishing a new generation (a manifest of segments), merges off the request path. Its
+modules, by job:
 
 - :mod:`~indexer.search.duckdb.schema`: the tables;
-- :mod:`~indexer.search.duckdb.generations`: generation files, the write lock, publishing;
+- :mod:`~indexer.search.duckdb.generations`: segments, manifests, the write lock, publishing,
+  merge plans;
+- :mod:`~indexer.search.duckdb.catalog`: the segments a process has attached and a schema of
+  views per generation it reads;
 - :mod:`~indexer.search.duckdb.staging`: records staged in temp tables, then inserted;
 - :mod:`~indexer.search.duckdb.sql` and :mod:`~indexer.search.duckdb.compiler`: the query
   tree as SQL;

@@ -1,8 +1,10 @@
 """The DuckDB engine's :class:`SearchBackend`: generations written, read and searched.
 
-Writes stage a video (:mod:`~indexer.search.duckdb.staging`), then copy the live generation,
-change the copy and publish it (:mod:`~indexer.search.duckdb.generations`). Reads open the
-live generation read-only once per process and a cursor per thread; searches
+Writes stage a video (:mod:`~indexer.search.duckdb.staging`), then write its rows into a new
+segment and publish the next generation's manifest (:mod:`~indexer.search.duckdb.generations`);
+merges of segments run as a task. Reads go through the process's database, where each
+generation is a schema of views over its segments (:mod:`~indexer.search.duckdb.catalog`),
+with a cursor per thread; searches
 (:mod:`~indexer.search.duckdb.search`) and statistics (:mod:`~indexer.search.duckdb.statistics`)
 run on it. Search answers are kept per process (:mod:`~indexer.search.duckdb.result_cache`)
 in two parts, counts with the first clips and facets; an answer kept from an earlier
