@@ -70,15 +70,13 @@ def fail_writes(monkeypatch, module, code: int, *, room: int | None = None) -> N
     monkeypatch.setattr(module, "open", fake_open, raising=False)
 
 
-def partial_copy(monkeypatch, code: int) -> None:
-    """The index copy writes half of the live generation, then the disk is full."""
+def full_at_flush(monkeypatch, code: int) -> None:
+    """The new segment is written, then the disk is full when it is flushed to disk."""
 
-    def fake_copyfile(source, target):
-        data = Path(source).read_bytes()
-        Path(target).write_bytes(data[: len(data) // 2])
-        raise OSError(code, os.strerror(code), str(target))
+    def fake_fsync(path):
+        raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(duckdb_backend.shutil, "copyfile", fake_copyfile)
+    monkeypatch.setattr(duckdb_backend, "fsync_file", fake_fsync)
 
 
 @pytest.fixture
@@ -149,8 +147,13 @@ def test_payload_upload_refused_when_the_disk_cannot_take_it(
 # Ingest: indexing -------------------------------------------------------------------------------
 
 
+def index_files(index_dir: Path) -> list[str]:
+    """Every file under the index folder (segments included), by relative path."""
+    return sorted(str(path.relative_to(index_dir)) for path in index_dir.rglob("*") if path.is_file())
+
+
 def _index_files_unchanged(index_dir: Path, before: list[str]) -> None:
-    after = listing(index_dir)
+    after = index_files(index_dir)
     assert after == before, after
     assert not [name for name in after if name.endswith(".tmp")]
 
@@ -160,14 +163,14 @@ def test_full_disk_while_indexing_fails_the_job_and_keeps_the_previous_index(
     corpus, worker_client, analyst_client, monkeypatch, django_capture_on_commit_callbacks
 ):
     index_dir = corpus["data"] / "index"
-    files = listing(index_dir)
-    partial_copy(monkeypatch, errno.ENOSPC)
+    files = index_files(index_dir)
+    full_at_flush(monkeypatch, errno.ENOSPC)
 
     job = ingest(worker_client, django_capture_on_commit_callbacks, second_payload(corpus), "cam")
 
     assert job.status == "failed"
     assert job.error == f"disk full: no space left to write in {index_dir}"
-    _index_files_unchanged(index_dir, files)  # the half-copied gen-N is gone
+    _index_files_unchanged(index_dir, files)  # the unpublished segment is gone
     assert search_counts(analyst_client) == corpus["before"]
     assert Video.objects.get(name="cam").counts["objects"] == 120
     # The failed payload is not kept; the indexed video's payload is.
@@ -179,7 +182,7 @@ def test_read_only_index_dir_fails_the_job_and_keeps_the_previous_index(
     corpus, worker_client, analyst_client, monkeypatch, django_capture_on_commit_callbacks
 ):
     index_dir = corpus["data"] / "index"
-    files = listing(index_dir)
+    files = index_files(index_dir)
     fail_writes(monkeypatch, duckdb_generations, errno.EROFS)
 
     job = ingest(worker_client, django_capture_on_commit_callbacks, second_payload(corpus), "cam-new")
@@ -195,7 +198,7 @@ def test_read_only_index_dir_fails_the_job_and_keeps_the_previous_index(
 def test_failed_publish_removes_the_new_generation(corpus, analyst_client, monkeypatch):
     """The generation is complete but CURRENT cannot be rewritten: nothing half-published remains."""
     index_dir = corpus["data"] / "index"
-    files = listing(index_dir)
+    files = index_files(index_dir)
     real_open = builtins.open
 
     def refuse_pointer(file, mode="r", *args, **kwargs):
@@ -218,7 +221,7 @@ def test_failed_publish_removes_the_new_generation(corpus, analyst_client, monke
 @pytest.mark.django_db
 def test_rebuild_on_a_read_only_index_dir_is_a_clear_error(corpus, analyst_client, monkeypatch):
     index_dir = corpus["data"] / "index"
-    files = listing(index_dir)
+    files = index_files(index_dir)
     fail_writes(monkeypatch, duckdb_generations, errno.EACCES)
 
     with pytest.raises(payloads.StorageError) as raised:
@@ -260,8 +263,8 @@ def test_rebuild_index_meets_a_real_file_size_limit(admin_client, worker_client,
     before = search_counts(analyst_client)
     assert before["objects"] == video.objects == 12000
     index_dir = Path(settings.SCOOP_DATA_DIR) / "index"
-    files = listing(index_dir)
-    live = index_dir / (index_dir / "CURRENT").read_text().strip()
+    files = index_files(index_dir)
+    (live,) = (index_dir / "segments").glob("seg-*.duckdb")  # the one video's segment
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "scoop.settings.test",
            "SCOOP_DATA_DIR": str(settings.SCOOP_DATA_DIR), "SCOOP_TEST_DATABASE_URL": _database_url(connection)}
 
