@@ -5,8 +5,19 @@ Each indexed video with vectors writes one immutable file
 generation's table ``track_vectors`` pointing into it, so a generation copies only those
 rows, never the vectors. After a generation is published, files referenced by neither it
 nor the previous generation (which readers may still hold) are deleted
-(:func:`vector_files_prune`). Readers load a generation's vectors of one dimension once
-into memory (:class:`VectorSearch`), then search them per request.
+(:func:`vector_files_prune`).
+
+**Reading them: a block per file.** A file never changes, so readers keep its rows in
+memory as a block once it is read (:class:`VectorSearch`), with the fields of its rows
+in ``track_vectors``, and the same block serves every generation that refers to the
+file. A generation's vectors of one dimension are its files' blocks, one after the
+other; its first search asks the generation which files it refers to and reads only the
+files no cached generation referred to: after a write, the written video's file. Blocks
+are scored one by one and their scores put end to end, so no write copies the vectors
+already in memory. A deleted or re-ingested video's file is not in the new generation,
+so its rows are never scored again; the blocks no cached generation refers to are
+dropped. Scoring block by block costs a few microseconds per file and search (measured
+in ``docs/performance.md``).
 
 Scores, shortlists and ranking are the shared ones of :mod:`indexer.search.vectors`.
 """
@@ -257,7 +268,7 @@ class VectorSearch:
             if host.shape != (count, dim) or host.dtype != np.float32:
                 raise RuntimeError(f"the vector file {file} holds {host.dtype} values of shape {host.shape}, "
                                    f"not the {count} rows of {dim} float32 values the index refers to")
-            part = {name: values[start:end] for name, values in fields.items()}
+            part = {name: values[start:end].copy() for name, values in fields.items()}  # the rest can go
             blocks[file] = _Block(
                 file=file, video_ids=part["video_id"], tracks=part["track"], labels=part["label"],
                 first_idx=part["first_idx"], last_idx=part["last_idx"], first_t=part["first_t"],
