@@ -9,8 +9,8 @@ A fresh index under a temporary folder (``--data-dir`` to choose, ``--keep`` to 
 half ``person``, built in one ``rebuild`` (records are generated lazily, so memory holds one
 video's tracks at a time). Then, with random query vectors:
 
-- ``load``: the first search, which reads the generation's vectors into memory (once per
-  generation and process);
+- ``load``: the first search, which reads every vector file into memory (once per file and
+  process);
 - ``all tracks``: top-k over every vector (``request`` None);
 - ``query car``: top-k over the tracks of frames matching ``car`` (half of them), which adds
   the DuckDB query for the candidate tracks;

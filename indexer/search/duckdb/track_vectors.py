@@ -16,8 +16,10 @@ files no cached generation referred to: after a write, the written video's file.
 are scored one by one and their scores put end to end, so no write copies the vectors
 already in memory. A deleted or re-ingested video's file is not in the new generation,
 so its rows are never scored again; the blocks no cached generation refers to are
-dropped. Scoring block by block costs a few microseconds per file and search (measured
-in ``docs/performance.md``).
+dropped. Scoring block by block costs a few microseconds per file and search. At 1M
+vectors of 256 values in 100 files, the first search after a write of 1,000 tracks took
+278 ms (p50), against 4.8 s when every generation reread all files
+(``python -m bench.similar --vectors 1000000``; ``docs/performance.md``).
 
 Scores, shortlists and ranking are the shared ones of :mod:`indexer.search.vectors`.
 """
