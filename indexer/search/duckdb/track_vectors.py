@@ -131,7 +131,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[t
         return []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class _Block:
     """One vector file's tracks, row ``i`` being the file's row ``i``. Files never change, so a
     block loaded once is valid for every generation that refers to its file."""
@@ -157,7 +157,7 @@ class _Block:
                            float(self.last_t[row]), int(self.frames[row]))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class _Matrix:
     """One generation's vectors of one dimension: its files' blocks, one after the other. A
     position counts rows across the blocks in this order."""
