@@ -2,18 +2,22 @@
 engine's own function (``SearchBackend.similar_tracks``), torch on CUDA when there is one,
 else on the CPU.
 
-    python -m bench.similar [--vectors 1000000] [--dim 256] [--k 20] [--reps 30]
+    python -m bench.similar [--vectors 1000000] [--dim 256] [--k 20] [--reps 30] [--writes 5]
 
 A fresh index under a temporary folder (``--data-dir`` to choose, ``--keep`` to keep it) gets
 ``--videos`` videos of one-detection tracks with random unit embeddings, half labeled ``car``,
 half ``person``, built in one ``rebuild`` (records are generated lazily, so memory holds one
 video's tracks at a time). Then, with random query vectors:
 
-- ``load``: the first search, which reads the generation's vectors into memory (once per
-  generation and process);
+- ``load``: the first search, which reads every vector file into memory (once per file and
+  process);
 - ``all tracks``: top-k over every vector (``request`` None);
 - ``query car``: top-k over the tracks of frames matching ``car`` (half of them), which adds
-  the DuckDB query for the candidate tracks.
+  the DuckDB query for the candidate tracks;
+- ``write``: one more video of ``--write-tracks`` tracks indexed (a new generation);
+- ``first search after the write``: the first search of the new generation, which reads
+  only what the write added (the first search after each of ``--writes`` writes);
+- ``all tracks after the writes``: top-k over every vector again.
 
 p50/p95 in milliseconds are printed as a Markdown table. The HTTP API adds the request's
 validation and JSON around the same call; it is not measured here.
@@ -79,7 +83,8 @@ def timed_ms(search, queries: np.ndarray) -> list[float]:
     return times
 
 
-def run(*, vectors: int, dim: int, k: int, reps: int, videos: int, data_dir: Path) -> list[tuple[str, list[float]]]:
+def run(*, vectors: int, dim: int, k: int, reps: int, videos: int, writes_count: int, write_tracks: int,
+        data_dir: Path) -> list[tuple[str, list[float]]]:
     engine = SearchBackend(data_dir)
     print(f"indexing {vectors:,} vectors of {dim} values in {videos} videos...", flush=True)
     print(f"indexed in {build(engine, vectors=vectors, videos=videos, dim=dim):.1f} s", flush=True)
@@ -90,6 +95,20 @@ def run(*, vectors: int, dim: int, k: int, reps: int, videos: int, data_dir: Pat
         ("load (first search)", load),
         ("all tracks", timed_ms(lambda query: engine.similar_tracks(request=None, vector=query, k=k), queries[1:])),
         ("query car", timed_ms(lambda query: engine.similar_tracks(request=cars, vector=query, k=k), queries[1:])),
+    ]
+    writes, after_writes = [], []
+    for number in range(writes_count):
+        video_id = videos + 1 + number
+        started = time.perf_counter()
+        engine.index_video(video_id=video_id, name=f"bench-{video_id}", analytics=_video(video_id, write_tracks, dim))
+        writes.append((time.perf_counter() - started) * 1000)
+        after_writes += timed_ms(lambda query: engine.similar_tracks(request=None, vector=query, k=k),
+                                 queries[number:number + 1])
+    rows += [
+        (f"write ({write_tracks:,} tracks)", writes),
+        ("first search after the write", after_writes),
+        ("all tracks after the writes",
+         timed_ms(lambda query: engine.similar_tracks(request=None, vector=query, k=k), queries[1:])),
     ]
     engine.close()
     return rows
@@ -102,13 +121,15 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--videos", type=int, default=100)
+    parser.add_argument("--writes", type=int, default=5, help="small writes, each followed by a timed search")
+    parser.add_argument("--write-tracks", type=int, default=1000, help="tracks of each small write's video")
     parser.add_argument("--data-dir", type=Path, help="where to build the index (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the index afterwards")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="scoop-bench-similar-"))
     try:
         rows = run(vectors=args.vectors, dim=args.dim, k=args.k, reps=args.reps, videos=args.videos,
-                   data_dir=data_dir)
+                   writes_count=args.writes, write_tracks=args.write_tracks, data_dir=data_dir)
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

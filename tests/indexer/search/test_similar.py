@@ -20,6 +20,7 @@ from indexer.records import Analytics, ObjectRecord, TrackRecord, VideoMeta
 from indexer.search import duckdb as duckdb_backend
 from indexer.search import reference
 from indexer.search.contract import SearchRequest
+from indexer.search.duckdb import track_vectors
 from indexer.search.duckdb.track_vectors import VECTORS_DIR
 from indexer.search.vectors import MAX_K, TrackVectorBuilder
 
@@ -118,19 +119,22 @@ vectors = st.lists(components, min_size=DIM, max_size=DIM)
 
 
 @st.composite
+def video_records(draw) -> list:
+    records = []
+    for index in range(draw(st.integers(1, 6))):
+        for _ in range(draw(st.integers(0, 2))):
+            track = draw(st.sampled_from([None, "1", "2", "10", "b"]))
+            records.append(detection(index, track, draw(st.one_of(st.none(), vectors)),
+                                     label=draw(st.sampled_from(["car", "person"]))))
+    for track in draw(st.lists(st.sampled_from(["1", "2", "b", "9"]), max_size=2, unique=True)):
+        records.append(TrackRecord(track=track, label="car", embedding=tuple(map(float, draw(vectors)))))
+    return records
+
+
+@st.composite
 def corpora(draw) -> dict[int, list]:
-    corpus = {}
-    for video_id in draw(st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True)):
-        records = []
-        for index in range(draw(st.integers(1, 6))):
-            for _ in range(draw(st.integers(0, 2))):
-                track = draw(st.sampled_from([None, "1", "2", "10", "b"]))
-                records.append(detection(index, track, draw(st.one_of(st.none(), vectors)),
-                                         label=draw(st.sampled_from(["car", "person"]))))
-        for track in draw(st.lists(st.sampled_from(["1", "2", "b", "9"]), max_size=2, unique=True)):
-            records.append(TrackRecord(track=track, label="car", embedding=tuple(map(float, draw(vectors)))))
-        corpus[video_id] = records
-    return corpus
+    return {video_id: draw(video_records())
+            for video_id in draw(st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True))}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -249,3 +253,98 @@ def test_duckdb_index_without_vectors_answers_nothing():
         engine.index_video(video_id=1, name="one", analytics=video(detection(0, "1", None)))
         assert engine.similar_tracks(request=request_for(), vector=[1, 0], k=3) == []
         assert vector_files(engine) == set()
+
+
+@pytest.fixture
+def loaded_files(monkeypatch) -> list[str]:
+    """Names of the vector files the DuckDB engine reads for similarity search, in order."""
+    loaded: list[str] = []
+    read = track_vectors._read_vectors
+
+    def spy(path: Path) -> np.ndarray:
+        loaded.append(path.name)
+        return read(path)
+
+    monkeypatch.setattr(track_vectors, "_read_vectors", spy)
+    return loaded
+
+
+def test_duckdb_a_write_then_a_search_reads_only_the_new_file(loaded_files):
+    person = request_for({"object": {"label": "person", "attrs": {}}})
+    with duckdb_engine() as engine:
+        one = video(detection(0, "1", [1, 0]), detection(0, "2", [0, 1]))
+        engine.index_video(video_id=1, name="one", analytics=one)
+        engine.index_video(video_id=2, name="two", analytics=video(detection(0, "5", [1, 1], label="person")))
+        assert [(v, t) for v, t, _ in answer(engine, vector=[1, 0], k=5)] == [(1, "1"), (2, "5"), (1, "2")]
+        assert sorted(loaded_files) == sorted(vector_files(engine))
+        loaded_files.clear()
+        assert answer(engine, vector=[0, 1], k=1) == [(1, "2", 1.0)]  # same generation: nothing read
+        assert loaded_files == []
+
+        before = vector_files(engine)
+        engine.index_video(video_id=3, name="three", analytics=video(detection(0, "7", [-1, 1], label="person")))
+        assert [(v, t) for v, t, _ in answer(engine, vector=[-1, 1], k=2)] == [(3, "7"), (1, "2")]
+        assert loaded_files == sorted(vector_files(engine) - before)
+        assert [(v, t) for v, t, _ in answer(engine, request=person, vector=[1, 0], k=5)] == [(2, "5"), (3, "7")]
+
+        loaded_files.clear()
+        engine.delete_video(video_id=1)  # a delete reads nothing; video 1's tracks never answer again
+        assert [(v, t) for v, t, _ in answer(engine, vector=[1, 0], k=5)] == [(2, "5"), (3, "7")]
+        assert [(v, t) for v, t, _ in answer(engine, vector=[-1, 2], k=5)] == [(3, "7"), (2, "5")]
+        assert loaded_files == []
+
+        before = vector_files(engine)
+        engine.index_video(video_id=2, name="two", analytics=video(detection(4, "5", [0, -1], label="person")))
+        hits = engine.similar_tracks(request=person, vector=[0, -1], k=5)
+        assert [(hit.video_id, hit.track, hit.score, hit.start_frame) for hit in hits] == [
+            (2, "5", 1.0, 4), (3, "7", pytest.approx(-0.70710677), 0)]  # the re-ingested vector, not the old one
+        assert loaded_files == sorted(vector_files(engine) - before)
+
+
+def test_duckdb_a_vector_file_that_disagrees_with_the_index_is_named():
+    with duckdb_engine() as engine:
+        one = video(detection(0, "1", [1, 0]), detection(0, "2", [0, 1]))
+        engine.index_video(video_id=1, name="one", analytics=one)
+        (file,) = vector_files(engine)
+        np.save(Path(engine.root) / VECTORS_DIR / file, np.ones((3, 2), dtype=np.float32))
+        with pytest.raises(RuntimeError, match=f"the vector file {file} holds float32 values of shape \\(3, 2\\), "
+                                               "not the 2 rows of 2 float32 values the index refers to"):
+            engine.similar_tracks(request=None, vector=[1, 0], k=1)
+
+
+@st.composite
+def writes(draw) -> list[tuple[int, list | None]]:
+    """Index writes in order: (video id, its records), or (video id, None) to delete it."""
+    steps = []
+    for _ in range(draw(st.integers(1, 6))):
+        video_id = draw(st.integers(1, 4))
+        if draw(st.booleans()) and steps:
+            steps.append((video_id, None))
+        else:
+            steps.append((video_id, draw(video_records())))
+    return steps
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=writes(), query=vectors.filter(any), k=st.integers(1, 12),
+       restriction=st.sampled_from(sorted(RESTRICTIONS)))
+def test_top_k_equals_brute_force_after_each_of_interleaved_writes_and_deletes(steps, query, k, restriction):
+    tree, frame_matches = RESTRICTIONS[restriction]
+    request = None if tree is None else request_for(tree)
+    query = np.array(query, dtype=np.float64)
+    corpus: dict[int, list] = {}
+    with engines() as (truth, duck):
+        for video_id, records in steps:
+            for engine in (truth, duck):
+                if records is None:
+                    engine.delete_video(video_id=video_id)
+                else:
+                    engine.index_video(video_id=video_id, name=f"v{video_id}", analytics=video(*records))
+            if records is None:
+                corpus.pop(video_id, None)
+            else:
+                corpus[video_id] = records
+            expected = brute_force(corpus, query, k, set(), frame_matches)
+            truth_answer = answer(truth, request=request, vector=query, k=k)
+            assert answer(duck, request=request, vector=query, k=k) == truth_answer  # bit for bit
+            assert [(v, t) for v, t, _ in truth_answer] == [(v, t) for v, t, _ in expected]
