@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
 from indexer.facets import Facet
 from indexer.search.semantics import cond_holds, value_kind
+
+T = TypeVar("T")
 
 FRAME = "frame"  # doc_type of frame documents, and the scope of frame attributes in terms
 VIDEO = "video"  # doc_type of pointer documents, and the scope of video attributes in terms
@@ -84,6 +87,22 @@ def typed(value: Any) -> Any:
         except OverflowError:
             return _UNTYPED
     return value
+
+
+# index.max_terms_count's default: the most values one terms query may list.
+TERMS_LIMIT = 65_536
+
+
+def batched(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def terms_in(field: str, values: Sequence[Any]) -> Query:
+    """``field`` holds one of ``values``: one ``terms`` query per :data:`TERMS_LIMIT` values."""
+    parts = [Q("terms", **{field: list(part)}) for part in batched(values, TERMS_LIMIT)]
+    return any_of(parts)
 
 
 def live_key(video_id: int, gen: str) -> str:
