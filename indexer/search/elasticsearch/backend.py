@@ -20,9 +20,10 @@ search sees the old analytics or the new, never a mix. A failed write deletes it
 
 **Appends** (live streams) ask the live generations, in searches of at most
 ``index.max_result_window`` hits, which of the chunk's frames and track ids they already have,
-bulk-index the new frames (and the vectors of new tracks) as a chunk generation, then flip it into
-the pointer's ``chunks``: a search sees the whole chunk or none of it, and an append writes only
-what it adds. Nothing is copied: no ``_reindex``, whose destination must differ from its source.
+bulk-index the new frames as a chunk generation, then flip it into the pointer's ``chunks``: a
+search sees the whole chunk or none of it, and an append writes only what it adds. Nothing is
+copied: no ``_reindex``, whose destination must differ from its source. As in every engine, an
+append adds no track vectors (a stream's are indexed when it is ingested again or rebuilt).
 
 **Tidying** after a flip folds the live chunks into ``gen`` with an ``_update_by_query`` on the
 same documents (both are live meanwhile, so searches never notice) and deletes the generations
@@ -351,13 +352,14 @@ class SearchBackend(BaseSearchBackend):
         finally:
             documents.close()
 
-    def _write(self, lock: WritersLock, documents: VideoDocuments) -> None:
+    def _write(self, lock: WritersLock, documents: VideoDocuments, *, tracks: bool = True) -> None:
         video_id = documents.video_id
         self._ensure_index()
-        self._put_vector_fields(self.alias, documents.dims)
+        if tracks:
+            self._put_vector_fields(self.alias, documents.dims)
         self._register(documents)
         try:
-            self._bulk(lock, documents.actions(self.alias))
+            self._bulk(lock, documents.actions(self.alias, tracks=tracks))
             self._change_pointer(video_id, lambda source: {
                 **documents.pointer(), "gens": sorted({*(source or {}).get("gens", []), documents.gen})})
         except BaseException:
@@ -380,7 +382,7 @@ class SearchBackend(BaseSearchBackend):
             if current is None or not current.live:
                 documents = VideoDocuments(video_id=video_id, name=name, analytics=analytics, gen=new_generation())
                 try:
-                    self._write(lock, documents)
+                    self._write(lock, documents, tracks=False)
                 finally:
                     documents.close()
                 split = append_split(records, set())
@@ -397,7 +399,7 @@ class SearchBackend(BaseSearchBackend):
                                        analytics=Analytics.from_list(format=analytics.format, meta=meta,
                                                                      records=split.kept))
             try:
-                self._append(lock, documents, indexed)
+                self._append(lock, documents)
                 counts = documents.counts
             finally:
                 documents.close()
@@ -407,14 +409,12 @@ class SearchBackend(BaseSearchBackend):
             duplicate_frames=split.duplicate_frames, duplicate_objects=split.duplicate_objects,
             indices=sorted(split.fresh))
 
-    def _append(self, lock: WritersLock, documents: VideoDocuments, indexed: _Indexed) -> None:
-        """Write the chunk as a generation of its own, then make it live beside the others. A track
-        the video already has keeps its vector (the chunk's detections of it add none)."""
+    def _append(self, lock: WritersLock, documents: VideoDocuments) -> None:
+        """Write the chunk's frames as a generation of its own, then make it live beside the others."""
         video_id, chunk = documents.video_id, documents.gen
-        self._put_vector_fields(self.alias, documents.dims)
         self._change_pointer(video_id, lambda source: {**source, "gens": sorted({*source.get("gens", []), chunk})})
         try:
-            self._bulk(lock, documents.actions(self.alias, skip_tracks=indexed.tracks))
+            self._bulk(lock, documents.actions(self.alias, tracks=False))
             self._change_pointer(video_id, lambda source: {**source, "chunks": [*source.get("chunks", []), chunk]})
         except BaseException:
             with suppress(Exception):

@@ -44,7 +44,7 @@ import itertools
 import json
 import math
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,16 +276,14 @@ class VideoDocuments:
         return {"doc_type": VIDEO, "video_id": self.video_id, "gen": self.gen, "chunks": [], "gens": [self.gen],
                 "name": self.name, "fps": self.fps, "recorded_at": self.recorded_at}
 
-    def actions(self, index: str, *, skip_tracks: Collection[str] = ()) -> Iterator[dict[str, Any]]:
-        """Bulk ``index`` actions for every frame and track document of this generation (but the
-        track documents of ``skip_tracks``)."""
+    def actions(self, index: str, *, tracks: bool = True) -> Iterator[dict[str, Any]]:
+        """Bulk ``index`` actions for every frame document of this generation, then (``tracks``)
+        every track document."""
         routing = str(self.video_id)
         for document in self.frame_documents():
             yield {"_op_type": "index", "_index": index, "_routing": routing,
                    "_id": f"{self.video_id}-{self.gen}-{document['frame']}", "_source": document}
-        for document in self.track_documents():
-            if document["track"] in skip_tracks:
-                continue
+        for document in self.track_documents() if tracks else ():
             yield {"_op_type": "index", "_index": index, "_routing": routing,
                    "_id": f"{self.video_id}-{self.gen}-track-{document['track']}", "_source": document}
 

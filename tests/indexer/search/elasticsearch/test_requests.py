@@ -1068,7 +1068,8 @@ def test_an_append_bulk_indexes_only_the_new_frames_then_flips_the_chunk_live(cl
     expect_unlock(cluster)
 
     result = backend.append_frames(video_id=1, name="cam", analytics=video(
-        vehicle(1, track="a"), FrameRecord(1, 0.1), vehicle(2, track="a"), vehicle(2, track="b"),
+        vehicle(1, track="a"), FrameRecord(1, 0.1), vehicle(2, track="a"),
+        ObjectRecord(2, 0.2, "vehicle", track="b", embedding=(1.0, 0.0)),  # no vector added, as in every engine
         EventRecord("brake", 2, 2), EventRecord("brake", 1, 1)))
 
     assert result.appended == es_backend.IndexCounts(frames=1, objects=2, tracks=1, events=1)
