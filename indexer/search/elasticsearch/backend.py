@@ -296,7 +296,10 @@ class SearchBackend(BaseSearchBackend):
         self._change_pointer(documents.video_id, change)
 
     def _discard(self, lock: WritersLock, video_id: int, gen: str) -> None:
-        """Delete a generation whose write failed, then unlist it."""
+        """Delete a generation whose write failed, then unlist it. The refresh first makes every
+        document the failed bulk did write visible to the deletion (it deletes what a search finds):
+        one left behind unlisted would be live."""
+        self.client.indices.refresh(index=self.alias)
         self._delete_documents(lock, video_id, _generations(video_id, [gen]), f"discarding a write of video {video_id}")
 
         def change(source: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -621,6 +621,7 @@ def test_a_failed_bulk_deletes_its_own_generation_and_never_makes_it_live(cluste
         "_index": INDEX, "_id": "1-g1-0", "status": 400,
         "error": {"type": "document_parsing_exception", "reason": "failed to parse"}}}]}
     cluster.expect("PUT", "/_bulk", rejected)
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})  # what the bulk wrote, visible to the delete
     expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
     expect_pointer(cluster, pointer(None, ["g1"]), 0)
     cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 1, "deleted"))  # nothing left to list
@@ -1145,6 +1146,7 @@ def test_a_failed_chunk_removes_its_generation_and_keeps_the_video_as_it_was(clu
     rejected = {"took": 3, "errors": True, "items": [{"index": {
         "_index": INDEX, "_id": "1-g1-3", "status": 400, "error": {"type": "document_parsing_exception"}}}]}
     cluster.expect("PUT", "/_bulk", rejected)
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})  # what the bulk wrote, visible to the delete
     expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
     expect_pointer(cluster, pointer("g0", ["g0", "g1"]), 5)
     expect_pointer_write(cluster, 6)
