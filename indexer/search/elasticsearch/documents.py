@@ -79,6 +79,8 @@ STAGE_BATCH = 10_000
 LOCATE_BATCH = 2_048
 # The most dimensions a dense_vector field takes (Elasticsearch 8.11 and later).
 MAX_VECTOR_DIMS = 4_096
+# The longest term a keyword field indexes (Lucene's limit), in UTF-8 bytes.
+MAX_TERM_BYTES = 32_766
 
 
 # Mapping -----------------------------------------------------------------------------------------
@@ -336,10 +338,12 @@ class VideoDocuments:
             facets += [term("object", detection.label, name, value) for name, value in _facet_values(detection.attrs)]
             keys.update(facets)
             if detection.track is not None:
-                track_keys.update(json.dumps([facet, detection.track]) for facet in facets)
+                track_keys.update(json.dumps([facet, detection.track], ensure_ascii=False) for facet in facets)
             objects.append(_object_document(detection, facets))
         for event in events:
             keys.update(event["keys"])
+        _check_terms(keys, self.video_id, frame.index)
+        _check_terms(track_keys, self.video_id, frame.index)
         document = {
             "doc_type": FRAME, "video_id": self.video_id, "gen": self.gen, "vgen": live_key(self.video_id, self.gen),
             "frame": frame.index, "t": frame.t, "n_objects": len(frame.objects),
@@ -354,6 +358,16 @@ class VideoDocuments:
             lat, lon = location
             document.update(lat=lat, lon=lon, location={"lat": lat, "lon": lon})
         return document
+
+
+def _check_terms(terms: set[str], video_id: int, index: int) -> None:
+    """``ValueError`` for a term longer than Lucene indexes (the whole bulk would be refused):
+    validation refuses longer values, but a term adds the names and JSON around its value."""
+    for text in terms:
+        if len(text) * 4 > MAX_TERM_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_TERM_BYTES:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            raise ValueError(f"frame {index} of video {video_id}: the term {text[:80]}... is {size} bytes long in "
+                             f"UTF-8; Elasticsearch indexes terms of at most {MAX_TERM_BYTES} bytes")
 
 
 def _object_document(detection: _Detection, facets: list[str]) -> dict[str, Any]:

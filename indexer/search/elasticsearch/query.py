@@ -122,7 +122,9 @@ def is_typed(value: Any) -> bool:
 
 def term(*parts: Any) -> str:
     """One keyword term: the JSON text of ``parts`` (the last part a typed value, or a name)."""
-    return json.dumps(list(parts), separators=(",", ":"))
+    # UTF-8 as it is (not \u escapes, six bytes a character): a term is indexed whole, at most
+    # MAX_TERM_BYTES, and validation limits the values themselves to that.
+    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=False)
 
 
 def value_term(*names: str, value: Any) -> str | None:

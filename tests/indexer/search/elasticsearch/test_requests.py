@@ -39,6 +39,7 @@ from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch import backend as es_backend
 from indexer.search.elasticsearch import lock as es_lock
 from indexer.search.elasticsearch.query import PNPOLY, compile_node
+from indexer.search.elasticsearch.query import term as es_term
 
 REPO = Path(__file__).resolve().parents[4]
 ALIAS = "scoop-frames"
@@ -1202,3 +1203,26 @@ def test_the_scripted_cluster_refuses_a_reindex_into_its_source_and_a_waited_lon
     cluster.expect("POST", f"/{ALIAS}/_search", {})
     with pytest.raises(AssertionError, match="a terms query lists 65537 values"):
         client.search(index=ALIAS, query={"terms": {"vgen": list(range(65_537))}})
+
+
+def test_a_term_longer_than_lucene_indexes_is_refused_naming_its_frame(cluster, backend):
+    # The value fits validation's limit (32,766 bytes); its typed term, with scope, label and name, does not.
+    expect_lock(cluster)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, None)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 0))
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    expect_pointer(cluster, pointer(None, ["g1"]), 0)
+    cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 1, "deleted"))
+    expect_unlock(cluster)
+    with pytest.raises(ValueError, match=r"frame 3 of video 1: the term .* is 32797 bytes long in UTF-8; "
+                                         r"Elasticsearch indexes terms of at most 32766 bytes"):
+        backend.index_video(video_id=1, name="cam", analytics=video(vehicle(3, color="é" * 16_383)))
+    assert not sent_to(cluster, "PUT", "/_bulk")  # refused before the bulk request was sent
+
+
+def test_terms_keep_their_text_as_utf8_not_escapes():
+    assert es_term("object", "vehicle", "color", "é") == '["object","vehicle","color","é"]'
+    assert compile_node({"frame": {"scene": {"in": ["東京"]}}}).to_dict() == {
+        "terms": {"keys": ['["frame","scene","東京"]']}}
