@@ -418,7 +418,9 @@ class SearchBackend(BaseSearchBackend):
         self._change_pointer(video_id, lambda source: {**source, "gens": sorted({*source.get("gens", []), chunk})})
         try:
             self._bulk(lock, documents.actions(self.alias, tracks=False))
-            self._change_pointer(video_id, lambda source: {**source, "chunks": [*source.get("chunks", []), chunk]})
+            # Idempotent, as every pointer change: a write resent after a timeout reads its own result.
+            self._change_pointer(video_id, lambda source: {**source, "chunks": [
+                *(listed for listed in source.get("chunks", []) if listed != chunk), chunk]})
         except BaseException:
             with suppress(Exception):
                 self._discard(lock, video_id, chunk)

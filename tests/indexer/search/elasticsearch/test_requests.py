@@ -1226,3 +1226,38 @@ def test_terms_keep_their_text_as_utf8_not_escapes():
     assert es_term("object", "vehicle", "color", "é") == '["object","vehicle","color","é"]'
     assert compile_node({"frame": {"scene": {"in": ["東京"]}}}).to_dict() == {
         "terms": {"keys": ['["frame","scene","東京"]']}}
+
+
+def test_searches_exclude_only_the_generations_listed_but_not_live(cluster, backend):
+    # Video 1 is being written again (g7 listed, not live) and has a live chunk c1; video 2 is being
+    # created; video 3 is live. No request lists the live generations, however many videos there are.
+    one = pointer_hit(1, "g1", 10.0, "cam", gens=["g1", "c1", "g7"])
+    one["_source"]["chunks"] = ["c1"]
+    expect_read(cluster, [one, pointer_hit(2, None, 10.0, "new", gens=["g5"])])
+    cluster.expect("POST", "/_search", hits([V1F0]))
+    expect_close(cluster)
+    result = backend.search(request=request(obj("vehicle")))
+    assert result.counts["frames"] == 1
+    (body,) = searches(cluster)
+    assert body["query"] == {"bool": {"filter": [
+        {"bool": {"filter": [LIVE], "must_not": [{"terms": {"vgen": ["1:g7", "2:g5"]}}]}}, VEHICLE]}}
+    assert '"1:g1"' not in json.dumps(body) and '"1:c1"' not in json.dumps(body)  # live: never listed
+
+
+def test_the_writers_lease_is_renewed_while_held_and_losing_it_stops_the_write(cluster, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(es_lock.time, "monotonic", lambda: clock[0])
+    lock = es_lock.WritersLock(cluster.client(), LOCKS)
+    expect_lock(cluster)
+    lock.acquire()
+    lock.renew_if_due()  # nothing due yet: nothing sent
+    clock[0] += es_lock.RENEW_AFTER_S
+    cluster.expect("PUT", f"/{LOCKS}/_doc/writers", {**written("writers", 5, "updated"), "_index": LOCKS})
+    lock.renew_if_due()
+    assert cluster.sent[-1].params == {"if_seq_no": "0", "if_primary_term": "1"}
+    clock[0] += es_lock.RENEW_AFTER_S
+    cluster.expect("PUT", f"/{LOCKS}/_doc/writers", {"error": {"type": "version_conflict_engine_exception"},
+                                                     "status": 409}, status=409)
+    with pytest.raises(RuntimeError, match="writers' lock was taken over while this write held it"):
+        lock.renew_if_due()
+    assert cluster.sent[-1].params == {"if_seq_no": "5", "if_primary_term": "1"}
