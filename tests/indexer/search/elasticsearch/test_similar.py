@@ -1,7 +1,7 @@
 """The Elasticsearch engine's similarity search without a cluster: the ``dense_vector`` mapping,
 the track documents and the request bodies, checked against the shapes the Elasticsearch
 reference documents, and the answers against the reference engine on the same data (the
-scripted cluster of test_backend_elasticsearch_requests.py answers each request in turn)."""
+scripted cluster of test_requests.py answers each request in turn)."""
 
 from __future__ import annotations
 
