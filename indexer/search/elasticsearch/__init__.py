@@ -18,9 +18,9 @@ exact. Its modules, by job:
   and flips pointers;
 - :mod:`~indexer.search.elasticsearch.lock`: the writers' lock every write holds.
 
-It supports Elasticsearch 8.11 and later (the requests of the 8.x reference), and
-OpenSearch where the same requests apply (not similarity search: ``script_score`` with
-``cosineSimilarity`` on ``dense_vector`` is Elasticsearch's). No request asks for more than
+It supports Elasticsearch 8.11 and later (the requests of the 8.x reference), and OpenSearch
+only where the same requests apply: not yet enough to run on it (its point in time differs,
+similarity needs ``dense_vector``, and the ``elasticsearch`` client refuses other products). No request asks for more than
 ``index.max_result_window`` hits or lists more than ``index.max_terms_count`` terms (both at
 their defaults), and long operations run as tasks.
 
