@@ -20,9 +20,9 @@ exact. Its modules, by job:
 
 It supports Elasticsearch 8.11 and later (the requests of the 8.x reference), and OpenSearch
 only where the same requests apply: not yet enough to run on it (its point in time differs,
-similarity needs ``dense_vector``, and the ``elasticsearch`` client refuses other products). No request asks for more than
-``index.max_result_window`` hits or lists more than ``index.max_terms_count`` terms (both at
-their defaults), and long operations run as tasks.
+similarity needs ``dense_vector``, and the ``elasticsearch`` client refuses other products).
+No request asks for more than ``index.max_result_window`` hits or lists more than
+``index.max_terms_count`` terms (both at their defaults), and long operations run as tasks.
 
 **Not exact, by design of Elasticsearch:** numbers are compared as doubles (as in the DuckDB
 engine); frame times, confidences and GPS coordinates must be finite (``ValueError``
