@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-dev lint docs bench bench-ingest load clean
+.PHONY: run test test-elasticsearch install install-dev lint docs bench bench-ingest load clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ docs: install-dev
 test: install-dev lint docs
 	$(PY) -m pytest
 	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) SCOOP_DB_TESTS_ONLY=1 $(PY) -m pytest --ignore=tests/browser
+
+# The Elasticsearch engine against the cluster at ELASTICSEARCH_URL (a local one: docs/guide/engines.md):
+# its offline request tests, then every shared suite with an Elasticsearch variant (the conformance
+# properties over ingest, rebuild, appends, re-ingest, delete and similar tracks; the search
+# semantics). An unreachable cluster fails rather than skips.
+test-elasticsearch: install-dev
+	@test -n "$$ELASTICSEARCH_URL" || { echo "set ELASTICSEARCH_URL, e.g. http://127.0.0.1:9200 (docs/guide/engines.md)"; exit 2; }
+	SCOOP_REQUIRE_SERVICES=1 $(PY) -m pytest -k elasticsearch tests/indexer/search/elasticsearch \
+		tests/indexer/search/test_conformance.py tests/indexer/search/test_search_semantics.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis test-output site

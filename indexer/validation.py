@@ -15,7 +15,10 @@ conforming part of the analytics, a lazy stream like its input:
   the rest of its record kept;
 - an embedding that is empty, holds a non-finite number or differs in
   dimension from the payload's first good embedding is dropped, its record kept;
-- labels given as synonyms become their canonical label.
+- labels given as synonyms become their canonical label;
+- a text attribute value or a track id longer than :data:`MAX_KEYWORD_BYTES` in UTF-8 (the
+  longest term Lucene indexes: Elasticsearch rejects the whole document of an "immense term") is
+  dropped, with its object for a track id.
 
 ``strict`` mode means the caller rejects the payload unless ``ok``; ``filter``
 means it indexes the conforming part. ``ok`` is True exactly when there is no
@@ -46,6 +49,7 @@ MODES = ("strict", "filter")
 SHOWN_CHARS = 100  # of an offending name in a message
 MAX_FRAME_INDEX = 2**32 - 1  # what the engines store (unsigned 32-bit)
 MAX_LISTED = 1000
+MAX_KEYWORD_BYTES = 32_766  # Lucene's largest term, in UTF-8 bytes; every engine keeps the same rule
 
 Violation = dict[str, str]
 R = TypeVar("R", ObjectRecord, FrameRecord, TrackRecord, EventRecord)
@@ -259,6 +263,7 @@ class _Checker:
         problems += _check_index(record.index, record.path, context)
         problems += _check_confidence(record.confidence, record.path, context)
         problems += _check_box(record.box, record.path, context)
+        problems += _check_track_id(record.track, record.path, context)
         if label is None:
             return None, problems
         attrs, paths, attr_problems = _check_attrs(
@@ -271,6 +276,9 @@ class _Checker:
         return _violation(path, f"unknown object label '{shown(name)}'{suggestion(name, self.object_names)}")
 
     def _track(self, record: TrackRecord) -> tuple[TrackRecord | None, list[Violation]]:
+        too_long = _check_track_id(record.track, record.path, "track record")
+        if too_long:
+            return None, too_long
         if record.label is None:
             return self._unlabelled_track(record)
         label = self._object_label(record.label)
@@ -293,7 +301,8 @@ class _Checker:
             if not specs:
                 problems.append(_violation(path, _unknown_attribute(name, context, self.track_specs)))
                 continue
-            reasons = [spec.check(value) for spec in specs]
+            reasons = [_too_long(value, f"the value of attribute '{shown(name)}'") or spec.check(value)
+                       for spec in specs]
             if all(reasons):
                 problems.append(_violation(path, f"{context}: {reasons[0]}"))
                 continue
@@ -362,7 +371,7 @@ def _check_attrs(
         if spec is None:
             problems.append(_violation(path, _unknown_attribute(name, context, specs)))
             continue
-        reason = spec.check(value)
+        reason = _too_long(value, f"the value of attribute '{shown(name)}'") or spec.check(value)
         if reason is not None:
             problems.append(_violation(path, f"{context}: {reason}"))
             continue
@@ -370,6 +379,21 @@ def _check_attrs(
         if name in paths:
             kept_paths[name] = paths[name]
     return kept, kept_paths, problems
+
+
+def _too_long(value: Any, what: str) -> str | None:
+    """Why a text value is longer than an index takes, or None."""
+    if not isinstance(value, str) or len(value) * 4 <= MAX_KEYWORD_BYTES:  # 4 bytes per character at most
+        return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size <= MAX_KEYWORD_BYTES:
+        return None
+    return f"{what} is {size} bytes long in UTF-8; the longest an index takes is {MAX_KEYWORD_BYTES}"
+
+
+def _check_track_id(track: str | None, path: str, context: str) -> list[Violation]:
+    reason = _too_long(track, "track id")
+    return [] if reason is None else [_violation(path, f"{context}: {reason}")]
 
 
 def _unknown_attribute(name: str, context: str, known: Any) -> str:

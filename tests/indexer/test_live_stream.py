@@ -511,3 +511,17 @@ def test_a_deepstream_stream_is_read_with_the_live_videos_clock(worker_client, a
     assert again.json()["appended"]["frames"] == 0
     assert again.json()["duplicates"]["frames"] == 3
     assert search(analyst_client, "video.name=ds")["counts"]["frames"] == 3
+
+
+@pytest.mark.django_db
+def test_a_track_id_longer_than_an_index_takes_is_a_400_naming_its_path(worker_client, analyst_client, live_video):
+    frames = sample_frames()[:2]
+    frames[1]["objects"]["objects"][0]["index"] = "7" * 32_767  # one byte over Lucene's longest term
+
+    response = send(worker_client, live_video["id"], frames)
+
+    assert response.status_code == 400
+    (problem,) = response.json()["problems"]
+    assert (problem["line"], problem["path"]) == (2, "line 2.objects.objects[0]")
+    assert "track id is 32767 bytes long in UTF-8; the longest an index takes is 32766" in problem["message"]
+    assert search(analyst_client)["counts"]["frames"] == 0

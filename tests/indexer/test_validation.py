@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 from indexer.formats import read_analytics
-from indexer.ontology import parse_schema_document
+from indexer.ontology import CATEGORICAL, AttrSpec, LabelSpec, Ontology, parse_schema_document
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta
 from indexer.validation import MAX_LISTED, validate
 from tests.indexer.test_formats_eta import NO_FRAME_RATE
@@ -318,3 +318,25 @@ def test_validation_streams_in_bounded_memory(tmp_path):
     assert peak < 20_000_000
     assert (report.ok, report.violation_count) == (True, 0)
     assert kept == video.objects == 30_000
+
+
+def test_text_values_and_track_ids_longer_than_an_index_takes_are_refused_with_their_path():
+    # Lucene indexes terms of at most 32,766 bytes: 16,383 "é" (2 bytes each) fit, 16,384 do not.
+    fits, immense = "é" * 16_383, "é" * 16_384
+    # A categorical attribute without a list of categories (values None) takes any text.
+    ontology = Ontology(objects={"car": LabelSpec("car", {"plate": AttrSpec("plate", CATEGORICAL, None)})})
+    records = [
+        car("o[0]", attrs={"plate": fits}, attr_paths={"plate": "o[0].a[0]"}),
+        car("o[1]", attrs={"plate": immense}, attr_paths={"plate": "o[1].a[0]"}),
+        car("o[2]", track="7" * 32_767),
+        TrackRecord(track="8" * 32_767, label="car", path="t[0]"),
+    ]
+    report = validate(analytics_of(*records), ontology, mode="filter")
+    assert paths_and_messages(report) == [
+        ("o[1].a[0]", "object label 'car': the value of attribute 'plate' is 32768 bytes long in UTF-8; "
+                      "the longest an index takes is 32766"),
+        ("o[2]", "object label 'car': track id is 32767 bytes long in UTF-8; the longest an index takes is 32766"),
+        ("t[0]", "track record: track id is 32767 bytes long in UTF-8; the longest an index takes is 32766"),
+    ]
+    kept = list(report.analytics.records())
+    assert [(record.path, record.attrs) for record in kept] == [("o[0]", {"plate": fits}), ("o[1]", {})]

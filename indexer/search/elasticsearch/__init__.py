@@ -15,15 +15,20 @@ exact. Its modules, by job:
   detections and labels;
 - :mod:`~indexer.search.elasticsearch.similar`: similar tracks;
 - :mod:`~indexer.search.elasticsearch.backend`: :class:`SearchBackend`, which writes generations
-  and flips pointers.
+  and flips pointers;
+- :mod:`~indexer.search.elasticsearch.lock`: the writers' lock every write holds.
+
+It supports Elasticsearch 8.11 and later (the requests of the 8.x reference), and OpenSearch
+only where the same requests apply: not yet enough to run on it (its point in time differs,
+similarity needs ``dense_vector``, and the ``elasticsearch`` client refuses other products).
+No request asks for more than ``index.max_result_window`` hits or lists more than
+``index.max_terms_count`` terms (both at their defaults), and long operations run as tasks.
 
 **Not exact, by design of Elasticsearch:** numbers are compared as doubles (as in the DuckDB
 engine); frame times, confidences and GPS coordinates must be finite (``ValueError``
 otherwise: Elasticsearch's numeric fields hold only finite numbers; ingest validation rejects
 them anyway); a point outside [-90, 90] x [-180, 180] keeps exact ``lat``/``lon`` for queries
-but no ``location`` (``ignore_malformed``); a box with a non-finite coordinate is not stored;
-at most ``index.max_terms_count`` (262,144) live
-videos per index, the size of the live-generation filter.
+but no ``location`` (``ignore_malformed``); a box with a non-finite coordinate is not stored.
 
 :data:`OPTIONS` lists what the settings pass to :class:`SearchBackend`.
 """

@@ -1,26 +1,36 @@
 """The Elasticsearch engine's :class:`SearchBackend`: generations written by pointer flips.
 
-Every document of a video is routed by ``video_id``, so a video
-lives in one shard. Frames carry ``gen`` (a fresh id per write) and ``vgen``
-(``"<video_id>:<gen>"``); a pointer document ``video-<id>`` (``doc_type: video``: name, fps,
-recorded_at, current ``gen``), routed with the frames, says which generation is live. ``index_video`` stages
-the records on disk and validates them, bulk-indexes the new generation
-(``<video_id>-<gen>-<frame>`` ids: deterministic within a write, so a retried bulk chunk
-overwrites rather than duplicates), then flips the pointer with optimistic concurrency
-(``if_seq_no``/``if_primary_term``) and ``refresh=true``, then deletes the replaced generation by
-query. A search opens a point in time, reads the pointers through it, and filters every frame
-query on the live ``vgen`` values. Pointer and frames share a shard and the pointer is written
-after the frames were acknowledged, so a point in time that sees a pointer sees all its frames,
-and old frames are deleted only after the flip: a search sees the old analytics or the new,
-never a mix. A failed write deletes its own generation; frames of a writer that died in between
-stay invisible (not live) until the next rebuild.
+Every document of a video is routed by ``video_id``, so a video lives in one shard. Frames carry
+``gen`` (a fresh id per write) and ``vgen`` (``"<video_id>:<gen>"``), track documents ``tvgen``.
+A pointer document ``video-<id>`` (``doc_type: video``), routed with them, says which
+generations are live: ``gen``, and the appended ``chunks`` live with it; ``gens`` lists every
+generation that may have documents in the index. A search opens a point in time, reads the
+pointers through it, and excludes the generations that are listed but not live (normally none,
+so the filter costs nothing however many videos are live: no list of live generations is sent).
 
-**Appends** (live streams) ask the live generation, in one search, which of the chunk's frames
-and track ids it already has (``post_filter`` on the frames, an exact ``terms`` aggregation on the
-tracks), copy the video's frames into a new generation on the cluster with ``_reindex`` (a
-Painless script re-tags ``gen``/``vgen`` and the id; routing is kept), bulk-index the new frames
-into it, then flip the pointer and delete the old generation as ``index_video`` does: a search sees
-the whole chunk or none of it. Each append copies the video once, server-side.
+**Writes** hold the writers' lock (:mod:`indexer.search.elasticsearch.lock`), one writer at a
+time, so that a rebuild never loses a write made while it loads. ``index_video`` stages the
+records on disk and validates them, adds the new generation to the pointer's ``gens`` (so its
+documents are excluded until the flip), bulk-indexes it (``<video_id>-<gen>-<frame>`` ids:
+deterministic within a write, so a retried bulk chunk overwrites rather than duplicates), then
+flips ``gen`` with optimistic concurrency (``if_seq_no``/``if_primary_term``) and
+``refresh=true``. Pointer and documents share a shard and the pointer is written after the
+documents were acknowledged, so a point in time that sees the flip sees all the documents: a
+search sees the old analytics or the new, never a mix. A failed write deletes its own generation.
+
+**Appends** (live streams) ask the live generations, in searches of at most
+``index.max_result_window`` hits, which of the chunk's frames and track ids they already have,
+bulk-index the new frames as a chunk generation, then flip it into the pointer's ``chunks``: a
+search sees the whole chunk or none of it, and an append writes only what it adds. Nothing is
+copied: no ``_reindex``, whose destination must differ from its source. As in every engine, an
+append adds no track vectors (a stream's are indexed when it is ingested again or rebuilt).
+
+**Tidying** after a flip folds the live chunks into ``gen`` with an ``_update_by_query`` on the
+same documents (both are live meanwhile, so searches never notice) and deletes the generations
+that are no longer live by query, frames and tracks (``vgen`` and ``tvgen``), then shortens the
+pointer's lists. Both run as tasks (``wait_for_completion=false``, then the tasks API is polled),
+so a client timeout never resends them; when tidying fails the write has still succeeded: a
+warning is logged and the next write of the video tidies again.
 
 **Rebuilds** create ``<prefix>-frames-<UTC timestamp>`` from the template, bulk-load every video,
 refresh, and move the alias in one ``_aliases`` request (remove from the old index, add to the
@@ -36,8 +46,11 @@ searches in :mod:`~indexer.search.elasticsearch.search`, statistics in
 from __future__ import annotations
 
 import itertools
+import logging
+import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +60,7 @@ import numpy as np
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import Index, Q
 from elasticsearch.dsl.query import Query
+from elasticsearch.exceptions import GeneralAvailabilityWarning
 
 from indexer.records import Analytics, FrameRecord, ObjectRecord
 from indexer.search.contract import (
@@ -63,19 +77,28 @@ from indexer.search.contract import (
     Timeline,
 )
 from indexer.search.elasticsearch import similar, statistics
-from indexer.search.elasticsearch.documents import COPY_GENERATION, VideoDocuments, frame_mapping, pointer_id
-from indexer.search.elasticsearch.query import FRAME, TRACK, all_of, live_key
-from indexer.search.elasticsearch.reader import PointInTime, Reader
+from indexer.search.elasticsearch.documents import (
+    RETAG_GENERATION,
+    VideoDocuments,
+    frame_mapping,
+    pointer_id,
+    vector_field,
+)
+from indexer.search.elasticsearch.lock import WritersLock, writers_lock
+from indexer.search.elasticsearch.query import FRAME, TRACK, all_of, batched, live_key
+from indexer.search.elasticsearch.reader import MAX_WINDOW, PointInTime, Reader
 from indexer.search.elasticsearch.search import FacetSearch
 from indexer.search.semantics import append_split, check_video_id, refuse_track_records
 
-# Documents per bulk request, and attempts at flipping a pointer that another writer keeps moving.
+logger = logging.getLogger(__name__)
+
+# Documents per bulk request, and attempts at writing a pointer that another writer keeps moving.
 BULK_CHUNK = 500
 PUBLISH_ATTEMPTS = 5
-# Index settings: the live-generation filter lists one term per live video.
-MAX_LIVE_VIDEOS = 262_144
 NESTED_OBJECTS_LIMIT = 100_000
 TEMPLATE_PRIORITY = 200
+# Seconds between two looks at a running task (_update_by_query, _delete_by_query).
+TASK_POLL_S = 2.0
 
 
 def new_generation() -> str:
@@ -85,24 +108,41 @@ def new_generation() -> str:
 
 @dataclass
 class _Indexed:
-    """What a video's live generation already has of an append's chunk."""
+    """What a video's live generations already have of an append's chunk."""
 
     frames: set[int]
     tracks: set[str]
 
 
+@dataclass
+class _Pointer:
+    """A pointer document as read, with what a conditional write of it needs."""
+
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+    @property
+    def live(self) -> list[str]:
+        """The live generations (none while the video is being created or deleted)."""
+        gen = self.source.get("gen")
+        return [] if gen is None else [gen, *self.source.get("chunks", [])]
+
+
 # The engine --------------------------------------------------------------------------------------
 
 
-def _generation(video_id: int, gen: str) -> Query:
-    """Every document (frames and tracks) of one generation of a video."""
-    return Q("term", vgen=live_key(video_id, gen)) | Q("term", tvgen=live_key(video_id, gen))
+def _generations(video_id: int, gens: Collection[str]) -> Query:
+    """Every document (frames and tracks) of some generations of a video."""
+    keys = sorted(live_key(video_id, gen) for gen in gens)
+    return Q("terms", vgen=keys) | Q("terms", tvgen=keys)
 
 
 def connect(*, url: str, username: str = "", password: str = "", api_key: str = "", ca_certs: str = "",
             timeout: float = 30.0, max_retries: int = 3) -> Elasticsearch:
     """A client for the cluster at ``url``: basic auth or an API key, an optional CA bundle, a
-    request timeout, and retries (also on timeouts) across the cluster's nodes."""
+    request timeout, and retries (also on timeouts) across the cluster's nodes. Requests that
+    start long operations are sent without retry on timeout (:meth:`SearchBackend._run_task`)."""
     if not url:
         raise ValueError("the Elasticsearch engine needs a cluster URL (ELASTICSEARCH_URL)")
     return Elasticsearch(
@@ -125,9 +165,10 @@ class SearchBackend(BaseSearchBackend):
         self.client = client or connect(url=url, username=username, password=password, api_key=api_key,
                                         ca_certs=ca_certs, timeout=timeout, max_retries=max_retries)
         self.alias = f"{index_prefix}-frames"
+        self.lock_index = f"{index_prefix}-locks"
         self.shards = shards
         self.replicas = replicas
-        self.page_size = page_size
+        self.page_size = min(page_size, MAX_WINDOW)
         self.max_retries = max_retries
 
     # Index layout
@@ -137,7 +178,7 @@ class SearchBackend(BaseSearchBackend):
         ``PUT _index_template/<prefix>-frames``)."""
         index = Index(f"{self.alias}-*")
         index.settings(number_of_shards=self.shards, number_of_replicas=self.replicas,
-                       max_terms_count=MAX_LIVE_VIDEOS, **{"mapping.nested_objects.limit": NESTED_OBJECTS_LIMIT})
+                       **{"mapping.nested_objects.limit": NESTED_OBJECTS_LIMIT})
         index.mapping(frame_mapping())
         # Not Index.as_composable_template(): its copy of the index drops the mapping's dynamic and
         # _routing settings.
@@ -145,6 +186,14 @@ class SearchBackend(BaseSearchBackend):
 
     def _put_template(self) -> None:
         self.client.indices.put_index_template(name=self.alias, **self.index_template())
+
+    def _put_vector_fields(self, index: str, dims: list[int]) -> None:
+        """Add the ``dense_vector`` field of each dimension (the same mapping again is a no-op)."""
+        if dims:
+            properties: dict[str, Any] = {}
+            for dim in dims:
+                properties.update(vector_field(dim))
+            self.client.indices.put_mapping(index=index, properties=properties)
 
     def _indices(self) -> list[str]:
         """Every frames index of this prefix, live or not."""
@@ -166,181 +215,305 @@ class SearchBackend(BaseSearchBackend):
         if not self.client.indices.exists_alias(name=self.alias):
             raise RuntimeError(f"could not create the Elasticsearch alias {self.alias}")
 
-    def _bulk(self, actions: Iterable[dict[str, Any]]) -> None:
+    @contextmanager
+    def _writing(self) -> Iterator[WritersLock]:
+        with writers_lock(self.client, self.lock_index) as lock:
+            yield lock
+
+    def _bulk(self, lock: WritersLock, actions: Iterable[dict[str, Any]]) -> None:
         for _ok, _item in helpers.streaming_bulk(self.client, actions, chunk_size=BULK_CHUNK,
                                                  max_retries=self.max_retries, raise_on_error=True):
-            pass
+            lock.renew_if_due()
 
-    def _delete_frames(self, video_id: int, query: Query) -> None:
-        response = self.client.delete_by_query(
-            index=self.alias, routing=str(video_id),
-            query=all_of([Q("terms", doc_type=[FRAME, TRACK]), query]).to_dict(),
-            conflicts="proceed", refresh=True)
+    def _run_task(self, lock: WritersLock, what: str, start: Callable[..., Any], **request: Any) -> dict[str, Any]:
+        """Start a long operation as a task and poll the tasks API until it ends; its response.
+
+        The request that starts it is never resent on a timeout (the cluster may have started
+        it), and polling may be retried freely."""
+        submitted = start(self.client.options(retry_on_timeout=False), wait_for_completion=False, **request)
+        task_id = submitted["task"]
+        while True:
+            with warnings.catch_warnings():  # "technical preview" since 5.0, and what _delete_by_query documents
+                warnings.simplefilter("ignore", GeneralAvailabilityWarning)
+                status = self.client.tasks.get(task_id=task_id)
+            if status.get("completed"):
+                break
+            lock.renew_if_due()
+            time.sleep(TASK_POLL_S)
+        if status.get("error"):
+            raise RuntimeError(f"{what} failed: {status['error']}")
+        response = status.get("response", {})
         if response.get("failures"):
-            raise RuntimeError(f"deleting frames of video {video_id} failed: {response['failures']}")
+            raise RuntimeError(f"{what} failed: {response['failures']}")
+        return response
 
-    def _publish(self, documents: VideoDocuments) -> str | None:
-        """Point the video at the new generation; the generation it replaced (None: a new video)."""
-        routing = str(documents.video_id)
+    def _delete_documents(self, lock: WritersLock, video_id: int, query: Query, what: str) -> None:
+        self._run_task(lock, what, lambda client, **kw: client.delete_by_query(**kw),
+                       index=self.alias, routing=str(video_id),
+                       query=all_of([Q("terms", doc_type=[FRAME, TRACK]), query]).to_dict(),
+                       conflicts="proceed", refresh=True)
+
+    # Pointers
+
+    def _read_pointer(self, video_id: int) -> _Pointer | None:
+        found = self.client.options(ignore_status=404).get(index=self.alias, id=pointer_id(video_id),
+                                                           routing=str(video_id))
+        if not found.get("found"):
+            return None
+        return _Pointer(found["_source"], found["_seq_no"], found["_primary_term"])
+
+    def _change_pointer(self, video_id: int,
+                        change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> _Pointer | None:
+        """Write ``change(current source)`` over the pointer (None: delete it), conditionally on
+        what was read, reading again when another writer moved it in between; the pointer as read."""
+        routing, doc_id = str(video_id), pointer_id(video_id)
         for _attempt in range(PUBLISH_ATTEMPTS):
-            current = self.client.options(ignore_status=404).get(
-                index=self.alias, id=pointer_id(documents.video_id), routing=routing, source=["gen"])
+            current = self._read_pointer(video_id)
+            wanted = change(None if current is None else dict(current.source))
             try:
-                if not current.get("found"):
-                    self.client.create(index=self.alias, id=pointer_id(documents.video_id), routing=routing,
-                                       document=documents.pointer(), refresh=True)
-                    return None
-                self.client.index(index=self.alias, id=pointer_id(documents.video_id), routing=routing,
-                                  document=documents.pointer(), if_seq_no=current["_seq_no"],
-                                  if_primary_term=current["_primary_term"], refresh=True)
-                return current["_source"]["gen"]
+                if current is None:
+                    if wanted is not None:
+                        self.client.create(index=self.alias, id=doc_id, routing=routing, document=wanted,
+                                           refresh=True)
+                elif wanted is None:
+                    self.client.delete(index=self.alias, id=doc_id, routing=routing, if_seq_no=current.seq_no,
+                                       if_primary_term=current.primary_term, refresh=True)
+                else:
+                    self.client.index(index=self.alias, id=doc_id, routing=routing, document=wanted,
+                                      if_seq_no=current.seq_no, if_primary_term=current.primary_term, refresh=True)
+                return current
             except ConflictError:
-                continue  # another writer flipped the pointer in between: read it again
-        raise RuntimeError(f"video {documents.video_id} is being written concurrently; gave up after "
+                continue  # another writer moved the pointer in between: read it again
+        raise RuntimeError(f"video {video_id} is being written concurrently; gave up after "
                            f"{PUBLISH_ATTEMPTS} attempts")
+
+    def _register(self, documents: VideoDocuments) -> None:
+        """List a generation about to be written in the pointer's ``gens`` (not live yet)."""
+        def change(source: dict[str, Any] | None) -> dict[str, Any]:
+            if source is None:  # a new video: its pointer says nothing is live yet
+                return {**documents.pointer(), "gen": None}
+            return {**source, "gens": sorted({*source.get("gens", []), documents.gen})}
+        self._change_pointer(documents.video_id, change)
+
+    def _discard(self, lock: WritersLock, video_id: int, gen: str) -> None:
+        """Delete a generation whose write failed, then unlist it. The refresh first makes every
+        document the failed bulk did write visible to the deletion (it deletes what a search finds):
+        one left behind unlisted would be live."""
+        self.client.indices.refresh(index=self.alias)
+        self._delete_documents(lock, video_id, _generations(video_id, [gen]), f"discarding a write of video {video_id}")
+
+        def change(source: dict[str, Any] | None) -> dict[str, Any] | None:
+            if source is None:
+                return None
+            gens = [listed for listed in source.get("gens", []) if listed != gen]
+            return None if source.get("gen") is None and not gens else {**source, "gens": gens}
+        self._change_pointer(video_id, change)
+
+    def _tidy(self, lock: WritersLock, video_id: int) -> None:
+        """Fold live chunks into the live generation and delete the generations no longer live;
+        a failure only warns (the write it follows has succeeded; the next write tidies again)."""
+        try:
+            pointer = self._read_pointer(video_id)
+            if pointer is None or pointer.source.get("gen") is None:
+                return
+            gen, chunks = pointer.source["gen"], pointer.source.get("chunks", [])
+            dead = sorted(set(pointer.source.get("gens", [])) - {gen, *chunks})
+            if not chunks and not dead:
+                return
+            if chunks:
+                self._run_task(lock, f"folding the appended chunks of video {video_id}",
+                               lambda client, **kw: client.update_by_query(**kw),
+                               index=self.alias, routing=str(video_id),
+                               query=_generations(video_id, chunks).to_dict(),
+                               script={"lang": "painless", "source": RETAG_GENERATION,
+                                       "params": {"gen": gen, "vgen": live_key(video_id, gen)}},
+                               refresh=True)
+            if dead:
+                self._delete_documents(lock, video_id, _generations(video_id, dead),
+                                       f"deleting replaced generations of video {video_id}")
+            done = {*chunks, *dead}
+
+            def change(source: dict[str, Any] | None) -> dict[str, Any] | None:
+                if source is None:
+                    return None
+                return {**source, "chunks": [chunk for chunk in source.get("chunks", []) if chunk not in done],
+                        "gens": [listed for listed in source.get("gens", []) if listed not in done]}
+            self._change_pointer(video_id, change)
+        except Exception:
+            logger.warning("tidying video %s in Elasticsearch failed after its write succeeded; "
+                           "the next write of the video tries again", video_id, exc_info=True)
 
     # Writing
 
     def index_video(self, *, video_id: int, name: str, analytics: Analytics) -> IndexCounts:
-        """Write a new generation of the video, flip its pointer, delete the old generation."""
+        """Write a new generation of the video, flip its pointer, delete the old generations."""
         documents = VideoDocuments(video_id=video_id, name=name, analytics=analytics, gen=new_generation())
         try:
-            self._ensure_index()
-            try:
-                self._bulk(documents.actions(self.alias))
-                replaced = self._publish(documents)
-            except BaseException:
-                # Best effort: the generation is invisible without its pointer, and the write's own
-                # error is the one to report.
-                with suppress(Exception):
-                    self._delete_frames(video_id, _generation(video_id, documents.gen))
-                raise
-            if replaced is not None:
-                self._delete_frames(video_id, _generation(video_id, replaced))
+            with self._writing() as lock:
+                self._write(lock, documents)
             return documents.counts
         finally:
             documents.close()
 
+    def _write(self, lock: WritersLock, documents: VideoDocuments, *, tracks: bool = True) -> None:
+        video_id = documents.video_id
+        self._ensure_index()
+        if tracks:
+            self._put_vector_fields(self.alias, documents.dims)
+        self._register(documents)
+        try:
+            self._bulk(lock, documents.actions(self.alias, tracks=tracks))
+            self._change_pointer(video_id, lambda source: {
+                **documents.pointer(), "gens": sorted({*(source or {}).get("gens", []), documents.gen})})
+        except BaseException:
+            # Best effort: the generation is not live, and the write's own error is the one to report.
+            with suppress(Exception):
+                self._discard(lock, video_id, documents.gen)
+            raise
+        self._tidy(lock, video_id)
+
     def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
-        """Copy the live generation into a new one on the cluster (``_reindex``), add the chunk's
-        new frames to it, flip the pointer, delete the old generation: searches see the video
-        before the chunk or after it, never part of it (the cost: each append copies the video)."""
+        """Bulk-index the chunk's new frames as a chunk generation, then flip it live: searches see
+        the video before the chunk or after it, never part of it, and the append writes only what
+        it adds (module docstring)."""
         check_video_id(video_id)
         records = list(analytics.records())
         refuse_track_records(records)
-        self._ensure_index()
-        current = self.client.options(ignore_status=404).get(
-            index=self.alias, id=pointer_id(video_id), routing=str(video_id), source=["gen", "fps"])
-        if not current.get("found"):
-            counts = self.index_video(video_id=video_id, name=name, analytics=analytics)
-            split = append_split(records, set())
-            return AppendResult(appended=counts, duplicate_frames=0, duplicate_objects=0, indices=sorted(split.fresh))
-        old_gen = current["_source"]["gen"]
-        indexed = self._indexed(video_id, old_gen, records)
-        split = append_split(records, indexed.frames)
-        if not split.fresh:
-            return AppendResult(appended=IndexCounts(0, 0, 0, 0), duplicate_frames=split.duplicate_frames,
-                                duplicate_objects=split.duplicate_objects, indices=[])
-        # An indexed video keeps its fps; the caller's meta gives the rest, as when it was created.
-        meta = replace(analytics.meta, fps=current["_source"]["fps"])
-        documents = VideoDocuments(video_id=video_id, name=name, gen=new_generation(),
-                                   analytics=Analytics.from_list(format=analytics.format, meta=meta,
-                                                                 records=split.kept))
-        try:
+        with self._writing() as lock:
+            self._ensure_index()
+            current = self._read_pointer(video_id)
+            if current is None or not current.live:
+                documents = VideoDocuments(video_id=video_id, name=name, analytics=analytics, gen=new_generation())
+                try:
+                    self._write(lock, documents, tracks=False)
+                finally:
+                    documents.close()
+                split = append_split(records, set())
+                return AppendResult(appended=documents.counts, duplicate_frames=0, duplicate_objects=0,
+                                    indices=sorted(split.fresh))
+            indexed = self._indexed(video_id, current.live, records)
+            split = append_split(records, indexed.frames)
+            if not split.fresh:
+                return AppendResult(appended=IndexCounts(0, 0, 0, 0), duplicate_frames=split.duplicate_frames,
+                                    duplicate_objects=split.duplicate_objects, indices=[])
+            # An indexed video keeps its fps; the caller's meta gives the rest, as when it was created.
+            meta = replace(analytics.meta, fps=current.source["fps"])
+            documents = VideoDocuments(video_id=video_id, name=name, gen=new_generation(),
+                                       analytics=Analytics.from_list(format=analytics.format, meta=meta,
+                                                                     records=split.kept))
             try:
-                self._copy_generation(video_id, old_gen, documents.gen)
-                self._bulk(documents.actions(self.alias))
-                replaced = self._publish(documents)
-            except BaseException:
-                with suppress(Exception):
-                    self._delete_frames(video_id, Q("term", vgen=live_key(video_id, documents.gen)))
-                raise
-            if replaced is not None:
-                self._delete_frames(video_id, Q("term", vgen=live_key(video_id, replaced)))
-            counts = documents.counts
-            return AppendResult(
-                appended=IndexCounts(frames=counts.frames, objects=counts.objects,
-                                     tracks=len(documents.tracks - indexed.tracks), events=counts.events),
-                duplicate_frames=split.duplicate_frames, duplicate_objects=split.duplicate_objects,
-                indices=sorted(split.fresh))
-        finally:
-            documents.close()
+                self._append(lock, documents)
+                counts = documents.counts
+            finally:
+                documents.close()
+        return AppendResult(
+            appended=IndexCounts(frames=counts.frames, objects=counts.objects,
+                                 tracks=len(documents.tracks - indexed.tracks), events=counts.events),
+            duplicate_frames=split.duplicate_frames, duplicate_objects=split.duplicate_objects,
+            indices=sorted(split.fresh))
 
-    def _indexed(self, video_id: int, gen: str, records: list[Any]) -> _Indexed:
-        """Which of the chunk's frame indices and track ids the live generation already has, in one
-        search: the frames through ``post_filter``, the tracks by a ``terms`` aggregation listing
-        exactly the chunk's track ids (so its counts are exact)."""
+    def _append(self, lock: WritersLock, documents: VideoDocuments) -> None:
+        """Write the chunk's frames as a generation of its own, then make it live beside the others."""
+        video_id, chunk = documents.video_id, documents.gen
+        self._change_pointer(video_id, lambda source: {**source, "gens": sorted({*source.get("gens", []), chunk})})
+        try:
+            self._bulk(lock, documents.actions(self.alias, tracks=False))
+            # Idempotent, as every pointer change: a write resent after a timeout reads its own result.
+            self._change_pointer(video_id, lambda source: {**source, "chunks": [
+                *(listed for listed in source.get("chunks", []) if listed != chunk), chunk]})
+        except BaseException:
+            with suppress(Exception):
+                self._discard(lock, video_id, chunk)
+            raise
+        self._tidy(lock, video_id)
+
+    def _indexed(self, video_id: int, live: list[str], records: list[Any]) -> _Indexed:
+        """Which of the chunk's frame indices and track ids the live generations already have: the
+        frames through ``post_filter``, the tracks by a ``terms`` aggregation listing exactly the
+        chunk's track ids (so its counts are exact); at most ``index.max_result_window`` frames and
+        as many track ids per search."""
         indices = sorted({record.index for record in records if isinstance(record, FrameRecord | ObjectRecord)})
         tracks = sorted({record.track for record in records if isinstance(record, ObjectRecord) and record.track})
-        body: dict[str, Any] = {
-            "query": all_of([Q("term", doc_type=FRAME), Q("term", vgen=live_key(video_id, gen))]).to_dict(),
-            "post_filter": {"terms": {"frame": indices}},
-            "size": len(indices), "_source": False, "docvalue_fields": ["frame"], "track_total_hits": False,
-        }
-        if tracks:
-            body["aggs"] = {"tracks": {"terms": {"field": "tracks", "include": tracks, "size": len(tracks)}}}
-        response = self.client.search(index=self.alias, routing=str(video_id), **body)
-        frames = {hit["fields"]["frame"][0] for hit in response["hits"]["hits"]}
-        known_tracks = {bucket["key"] for bucket in response.get("aggregations", {}).get("tracks", {}).get(
-            "buckets", [])}
-        return _Indexed(frames=frames, tracks=known_tracks)
-
-    def _copy_generation(self, video_id: int, old_gen: str, new_gen: str) -> None:
-        """Copy the video's frame and track documents of ``old_gen`` into ``new_gen`` on the cluster
-        (routing kept), so that its similarity vectors stay live too."""
-        frames = _generation(video_id, old_gen)
-        params = {"gen": new_gen, "vgen": live_key(video_id, new_gen), "prefix": f"{video_id}-{new_gen}-"}
-        response = self.client.reindex(
-            source={"index": self.alias, "query": frames.to_dict()}, dest={"index": self.alias},
-            script={"lang": "painless", "source": COPY_GENERATION, "params": params},
-            refresh=True, wait_for_completion=True)
-        if response.get("failures"):
-            raise RuntimeError(f"copying the frames of video {video_id} failed: {response['failures']}")
+        found = _Indexed(frames=set(), tracks=set())
+        query = all_of([Q("term", doc_type=FRAME), Q("terms", vgen=[live_key(video_id, gen) for gen in live])])
+        for frame_batch, track_batch in itertools.zip_longest(batched(indices, MAX_WINDOW),
+                                                              batched(tracks, MAX_WINDOW), fillvalue=[]):
+            body: dict[str, Any] = {
+                "query": query.to_dict(), "post_filter": {"terms": {"frame": frame_batch}},
+                "size": len(frame_batch), "_source": False, "docvalue_fields": ["frame"], "track_total_hits": False,
+            }
+            if track_batch:
+                body["aggs"] = {"tracks": {"terms": {"field": "tracks", "include": track_batch,
+                                                     "size": len(track_batch)}}}
+            response = self.client.search(index=self.alias, routing=str(video_id), **body)
+            found.frames.update(hit["fields"]["frame"][0] for hit in response["hits"]["hits"])
+            found.tracks.update(bucket["key"] for bucket in response.get("aggregations", {}).get("tracks", {}).get(
+                "buckets", []))
+        return found
 
     def delete_video(self, *, video_id: int) -> None:
-        """Drop the pointer (searches stop seeing the video at once), then the frames."""
-        if not self.client.indices.exists_alias(name=self.alias):
-            return
-        self.client.options(ignore_status=404).delete(index=self.alias, id=pointer_id(video_id),
-                                                      routing=str(video_id), refresh=True)
-        self._delete_frames(video_id, Q("term", video_id=video_id))
+        """Take the video's generations out of the pointer (searches stop seeing it at once), delete
+        its documents, then the pointer; a failed deletion only warns (the next write or the
+        deletion again finishes it)."""
+        with self._writing() as lock:
+            if not self.client.indices.exists_alias(name=self.alias):
+                return
+            before = self._change_pointer(video_id, lambda source: None if source is None else {
+                **source, "gen": None, "chunks": []})
+            if before is None:
+                return
+            try:
+                self._delete_documents(lock, video_id, Q("term", video_id=video_id),
+                                       f"deleting the documents of video {video_id}")
+                self._change_pointer(video_id, lambda source: None)
+            except Exception:
+                logger.warning("video %s is deleted from searches, but deleting its documents from Elasticsearch "
+                               "failed", video_id, exc_info=True)
 
     def rebuild(self, *, videos: list[tuple[int, str, Analytics]]) -> None:
-        """Load every video into a fresh index, then swap the alias onto it in one request."""
+        """Load every video into a fresh index, then swap the alias onto it in one request; the
+        writers' lock keeps other writes waiting meanwhile."""
         latest = {video_id: (name, analytics) for video_id, name, analytics in videos}  # a repeated id: last wins
         for video_id in latest:
             check_video_id(video_id)
-        self._put_template()
-        index = f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
-        self.client.indices.create(index=index)
-        try:
-            for video_id in sorted(latest):
-                name, analytics = latest[video_id]
-                documents = VideoDocuments(video_id=video_id, name=name, analytics=analytics, gen=new_generation())
-                try:
-                    pointer = {"_op_type": "index", "_index": index, "_routing": str(video_id),
-                               "_id": pointer_id(video_id), "_source": documents.pointer()}
-                    self._bulk(itertools.chain(documents.actions(index), [pointer]))
-                finally:
-                    documents.close()
-            self.client.indices.refresh(index=index)
-            previous = self._live_indices()
-            actions = [{"remove": {"index": old, "alias": self.alias}} for old in previous]
-            self.client.indices.update_aliases(actions=[*actions, {"add": {"index": index, "alias": self.alias}}])
-        except BaseException:
-            with suppress(Exception):  # the alias never moved: the half-built index is only garbage
-                self.client.options(ignore_status=404).indices.delete(index=index)
-            raise
-        # The index just replaced stays for searches still reading it; older ones go.
-        stale = [name for name in self._indices() if name != index and name not in previous]
-        if stale:
-            self.client.options(ignore_status=404).indices.delete(index=stale)
+        with self._writing() as lock:
+            self._put_template()
+            index = f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+            self.client.indices.create(index=index)
+            try:
+                for video_id in sorted(latest):
+                    name, analytics = latest[video_id]
+                    documents = VideoDocuments(video_id=video_id, name=name, analytics=analytics,
+                                               gen=new_generation())
+                    try:
+                        self._put_vector_fields(index, documents.dims)
+                        pointer = {"_op_type": "index", "_index": index, "_routing": str(video_id),
+                                   "_id": pointer_id(video_id), "_source": documents.pointer()}
+                        self._bulk(lock, itertools.chain(documents.actions(index), [pointer]))
+                    finally:
+                        documents.close()
+                self.client.indices.refresh(index=index)
+                previous = self._live_indices()
+                actions = [{"remove": {"index": old, "alias": self.alias}} for old in previous]
+                self.client.indices.update_aliases(actions=[*actions, {"add": {"index": index, "alias": self.alias}}])
+            except BaseException:
+                with suppress(Exception):  # the alias never moved: the half-built index is only garbage
+                    self.client.options(ignore_status=404).indices.delete(index=index)
+                raise
+            # The index just replaced stays for searches still reading it; older ones go.
+            try:
+                stale = [name for name in self._indices() if name != index and name not in previous]
+                if stale:
+                    self.client.options(ignore_status=404).indices.delete(index=stale)
+            except Exception:
+                logger.warning("the rebuilt index is live, but deleting older indices failed", exc_info=True)
 
     def drop(self) -> None:
-        """Delete every index and the template of this prefix (tests, uninstalling)."""
+        """Delete every index, the lock and the template of this prefix (tests, uninstalling)."""
         indices = self._indices()
         if indices:
             self.client.indices.delete(index=indices)
+        self.client.options(ignore_status=404).indices.delete(index=self.lock_index)
         self.client.options(ignore_status=404).indices.delete_index_template(name=self.alias)
 
     def close(self) -> None:

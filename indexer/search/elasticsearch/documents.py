@@ -24,13 +24,18 @@ so the mapping does not grow with the ontology and any attribute name is safe.
 
 **Tracks** (similarity search): each track with a vector (:mod:`indexer.search.vectors`) is
 one document (``doc_type: track``) routed and generated with its video's frames: ``track``,
-``label``, ``vtrack`` (``"<video_id>:<track>"``, for candidate filters), ``dim``, ``vector``
-(``dense_vector``, indexed, cosine similarity; its dimension is fixed by the first vector an index
-receives) and ``span`` (source only). It carries ``tvgen`` rather than ``vgen``, so frame queries
-never see it; deleting a generation deletes its tracks too.
+``label``, ``vtrack`` (``"<video_id>:<track>"``, for candidate filters), ``dim``, the vector in
+``vector_<dim>`` and ``span`` (source only). Each dimension has a ``dense_vector`` field of its own
+(``dims`` set, indexed, cosine similarity: :func:`vector_field`), added to the mapping before the
+first vector of that dimension is written, so videos whose embeddings differ in length live in one
+index; a dimension over :data:`MAX_VECTOR_DIMS` is refused, naming the track. A track document
+carries ``tvgen`` rather than ``vgen``, so frame queries never see it; deleting a generation
+deletes its tracks too.
 
-A video's pointer document (``doc_type: video``: name, fps, recorded_at, the live ``gen``)
-says which generation of its frames is live (:mod:`indexer.search.elasticsearch.backend`).
+A video's pointer document (``doc_type: video``: name, fps, recorded_at, the live ``gen`` and
+the appended ``chunks`` that are live with it, and ``gens``: every generation that may have
+documents in the index) says which generations of its documents are live
+(:mod:`indexer.search.elasticsearch.backend`).
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ from indexer.search.vectors import TrackVectorBuilder
 # Records staged per SQLite insert, and frames located per numpy call.
 STAGE_BATCH = 10_000
 LOCATE_BATCH = 2_048
+# The most dimensions a dense_vector field takes (Elasticsearch 8.11 and later).
+MAX_VECTOR_DIMS = 4_096
+# The longest term a keyword field indexes (Lucene's limit), in UTF-8 bytes.
+MAX_TERM_BYTES = 32_766
 
 
 # Mapping -----------------------------------------------------------------------------------------
@@ -108,15 +117,24 @@ def frame_mapping() -> Mapping:
                        ("video_id", Long), ("frame", Long), ("n_objects", Integer),
                        ("fps", Double), ("recorded_at", Double), ("t", Double), ("lat", Double), ("lon", Double),
                        ("track", Keyword), ("tvgen", Keyword), ("vtrack", Keyword), ("label", Keyword),
-                       ("dim", Integer)):
+                       ("dim", Integer), ("gens", Keyword), ("chunks", Keyword)):
         mapping.field(name, kind())
-    mapping.field("vector", DenseVector(index=True, similarity="cosine"))
     mapping.field("span", Object(enabled=False))
     mapping.field("location", GeoPoint(ignore_malformed=True))
     mapping.field("nums", Nested(_Number))
     mapping.field("objects", Nested(_Object))
     mapping.field("events", Nested(_Event))
     return mapping
+
+
+def vector_name(dim: int) -> str:
+    """The field holding the vectors of ``dim`` dimensions."""
+    return f"vector_{dim}"
+
+
+def vector_field(dim: int) -> dict[str, Any]:
+    """The mapping of :func:`vector_name` (``dims`` given: clusters before 8.11 require it)."""
+    return {vector_name(dim): DenseVector(dims=dim, index=True, similarity="cosine").to_dict()}
 
 
 def pointer_id(video_id: int) -> str:
@@ -201,6 +219,16 @@ class VideoDocuments:
             self.db.close()
             raise
         self.track_vectors = vectors.tracks()
+        for track in self.track_vectors:
+            if track.vector.size > MAX_VECTOR_DIMS:
+                self.db.close()
+                raise ValueError(f"track {track.track} of video {video_id} has a {track.vector.size}-dimensional "
+                                 f"embedding; Elasticsearch takes at most {MAX_VECTOR_DIMS} dimensions")
+
+    @property
+    def dims(self) -> list[int]:
+        """The dimensions of this video's track vectors."""
+        return sorted({track.vector.size for track in self.track_vectors})
 
     def close(self) -> None:
         """Delete the staged records."""
@@ -246,17 +274,18 @@ class VideoDocuments:
                            events=len(self.events))
 
     def pointer(self) -> dict[str, Any]:
-        """The pointer document: which generation of this video is live."""
-        return {"doc_type": VIDEO, "video_id": self.video_id, "gen": self.gen, "name": self.name, "fps": self.fps,
-                "recorded_at": self.recorded_at}
+        """The pointer document that makes this generation the live one (and the only one)."""
+        return {"doc_type": VIDEO, "video_id": self.video_id, "gen": self.gen, "chunks": [], "gens": [self.gen],
+                "name": self.name, "fps": self.fps, "recorded_at": self.recorded_at}
 
-    def actions(self, index: str) -> Iterator[dict[str, Any]]:
-        """Bulk ``index`` actions for every frame document of this generation."""
+    def actions(self, index: str, *, tracks: bool = True) -> Iterator[dict[str, Any]]:
+        """Bulk ``index`` actions for every frame document of this generation, then (``tracks``)
+        every track document."""
         routing = str(self.video_id)
         for document in self.frame_documents():
             yield {"_op_type": "index", "_index": index, "_routing": routing,
                    "_id": f"{self.video_id}-{self.gen}-{document['frame']}", "_source": document}
-        for document in self.track_documents():
+        for document in self.track_documents() if tracks else ():
             yield {"_op_type": "index", "_index": index, "_routing": routing,
                    "_id": f"{self.video_id}-{self.gen}-track-{document['track']}", "_source": document}
 
@@ -267,7 +296,7 @@ class VideoDocuments:
                 "doc_type": TRACK, "video_id": self.video_id, "gen": self.gen,
                 "tvgen": live_key(self.video_id, self.gen), "track": track.track,
                 "vtrack": track_key(self.video_id, track.track), "label": track.label,
-                "dim": track.vector.size, "vector": track.vector.tolist(),
+                "dim": track.vector.size, vector_name(track.vector.size): track.vector.tolist(),
                 "span": {"first_frame": track.first_index, "last_frame": track.last_index,
                          "first_t": track.first_t, "last_t": track.last_t, "frames": track.frames},
             }
@@ -309,10 +338,12 @@ class VideoDocuments:
             facets += [term("object", detection.label, name, value) for name, value in _facet_values(detection.attrs)]
             keys.update(facets)
             if detection.track is not None:
-                track_keys.update(json.dumps([facet, detection.track]) for facet in facets)
+                track_keys.update(json.dumps([facet, detection.track], ensure_ascii=False) for facet in facets)
             objects.append(_object_document(detection, facets))
         for event in events:
             keys.update(event["keys"])
+        _check_terms(keys, self.video_id, frame.index)
+        _check_terms(track_keys, self.video_id, frame.index)
         document = {
             "doc_type": FRAME, "video_id": self.video_id, "gen": self.gen, "vgen": live_key(self.video_id, self.gen),
             "frame": frame.index, "t": frame.t, "n_objects": len(frame.objects),
@@ -329,6 +360,16 @@ class VideoDocuments:
         return document
 
 
+def _check_terms(terms: set[str], video_id: int, index: int) -> None:
+    """``ValueError`` for a term longer than Lucene indexes (the whole bulk would be refused):
+    validation refuses longer values, but a term adds the names and JSON around its value."""
+    for text in terms:
+        if len(text) * 4 > MAX_TERM_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_TERM_BYTES:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            raise ValueError(f"frame {index} of video {video_id}: the term {text[:80]}... is {size} bytes long in "
+                             f"UTF-8; Elasticsearch indexes terms of at most {MAX_TERM_BYTES} bytes")
+
+
 def _object_document(detection: _Detection, facets: list[str]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "label": detection.label,
@@ -342,15 +383,13 @@ def _object_document(detection: _Detection, facets: list[str]) -> dict[str, Any]
     return document
 
 
-# Copies (appends) --------------------------------------------------------------------------------
+# Appended chunks --------------------------------------------------------------------------------
 
-# Re-tags a copied document with the new generation; ids follow: <video>-<gen>-<frame> for frames,
-# <video>-<gen>-track-<track> for track documents (which carry tvgen, not vgen).
-COPY_GENERATION = ("ctx['_source']['gen'] = params.gen; "
-                   "if (ctx['_source']['doc_type'] == 'track') { ctx['_source']['tvgen'] = params.vgen; "
-                   "ctx['_id'] = params.prefix + 'track-' + ctx['_source']['track']; } "
-                   "else { ctx['_source']['vgen'] = params.vgen; "
-                   "ctx['_id'] = params.prefix + ctx['_source']['frame']; }")
+# Moves a document of an appended chunk into the video's live generation, in place
+# (_update_by_query: the id stays); track documents carry tvgen, frames vgen.
+RETAG_GENERATION = ("ctx._source.gen = params.gen; "
+                    "if (ctx._source.doc_type == 'track') { ctx._source.tvgen = params.vgen; } "
+                    "else { ctx._source.vgen = params.vgen; }")
 
 
 # Events ------------------------------------------------------------------------------------------

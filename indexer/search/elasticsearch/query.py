@@ -30,13 +30,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
 from indexer.facets import Facet
 from indexer.search.semantics import cond_holds, value_kind
+
+T = TypeVar("T")
 
 FRAME = "frame"  # doc_type of frame documents, and the scope of frame attributes in terms
 VIDEO = "video"  # doc_type of pointer documents, and the scope of video attributes in terms
@@ -86,6 +89,22 @@ def typed(value: Any) -> Any:
     return value
 
 
+# index.max_terms_count's default: the most values one terms query may list.
+TERMS_LIMIT = 65_536
+
+
+def batched(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def terms_in(field: str, values: Sequence[Any]) -> Query:
+    """``field`` holds one of ``values``: one ``terms`` query per :data:`TERMS_LIMIT` values."""
+    parts = [Q("terms", **{field: list(part)}) for part in batched(values, TERMS_LIMIT)]
+    return any_of(parts)
+
+
 def live_key(video_id: int, gen: str) -> str:
     """``vgen`` of a video's frames in one generation: what searches filter on."""
     return f"{video_id}:{gen}"
@@ -103,7 +122,9 @@ def is_typed(value: Any) -> bool:
 
 def term(*parts: Any) -> str:
     """One keyword term: the JSON text of ``parts`` (the last part a typed value, or a name)."""
-    return json.dumps(list(parts), separators=(",", ":"))
+    # UTF-8 as it is (not \u escapes, six bytes a character): a term is indexed whole, at most
+    # MAX_TERM_BYTES, and validation limits the values themselves to that.
+    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=False)
 
 
 def value_term(*names: str, value: Any) -> str | None:

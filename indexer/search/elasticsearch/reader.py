@@ -1,9 +1,16 @@
 """Reading the Elasticsearch index: one point in time per call, and the live frames under it.
 
 Everything one call reads comes from one point in time of the alias: first the pointer
-documents (which generation of each video is live, its fps, name and recording time), then the
+documents (which generations of each video are live, its fps, name and recording time), then the
 frames, always filtered on the live generations and streamed with ``search_after`` in a fixed
-sort order (:class:`Reader`). :class:`ClipWalker` groups streamed frames into clips.
+sort order, at most ``index.max_result_window`` hits a page (:class:`Reader`). The live filter
+lists no live generation: it excludes the generations that pointers list but do not make live
+(being written, replaced, deleted), normally none, so a page costs the same with 10 or a million
+videos. :class:`ClipWalker` groups streamed frames into clips.
+
+The point in time is kept alive :data:`KEEP_ALIVE` from each request: an export streams pages
+as its reader consumes them, and a slow consumer (a large CSV download on a slow link) must not
+outlive it between two pages.
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ from elasticsearch.dsl.query import Query
 
 from indexer.facets import filters_to_node
 from indexer.search.contract import Clip, SearchRequest
-from indexer.search.elasticsearch.query import VIDEO, all_of, compile_node, live_key
+from indexer.search.elasticsearch.query import FRAME, TRACK, VIDEO, all_of, compile_node, live_key, terms_in
 from indexer.search.semantics import clip_break_s
 
-# How long a point in time stays open between two requests of one call.
-KEEP_ALIVE = "2m"
+# How long a point in time stays open between two requests of one call (renewed by each).
+KEEP_ALIVE = "30m"
+MAX_WINDOW = 10_000  # index.max_result_window: the most hits one search may return
 # Sort orders of streamed frames: by time (clips), by index (detections, labels, maps).
 BY_TIME = ({"video_id": "asc"}, {"t": "asc"}, {"frame": "asc"})
 BY_INDEX = ({"video_id": "asc"}, {"frame": "asc"})
@@ -34,9 +42,9 @@ BY_INDEX = ({"video_id": "asc"}, {"frame": "asc"})
 
 @dataclass(frozen=True)
 class LiveVideo:
-    """What a video's pointer document says."""
+    """What a video's pointer document says: ``keys``, the ``vgen`` of its live generations."""
 
-    gen: str
+    keys: tuple[str, ...]
     fps: float
     name: str
     recorded_at: float | None
@@ -47,7 +55,7 @@ class PointInTime:
 
     def __init__(self, client: Elasticsearch, index: str, page_size: int):
         self.client = client
-        self.page_size = page_size
+        self.page_size = min(page_size, MAX_WINDOW)
         self.pit_id = client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE)["id"]
 
     def close(self) -> None:
@@ -78,16 +86,28 @@ class PointInTime:
 
         return response, pages()
 
-    def live_videos(self) -> dict[int, LiveVideo]:
-        """The pointer documents, by video id."""
+    def live_videos(self) -> tuple[dict[int, LiveVideo], list[str]]:
+        """The live videos by id, and the keys of the generations listed but not live."""
         search = Search().query(Q("term", doc_type=VIDEO)).sort({"video_id": "asc"}).extra(
-            track_total_hits=False).source(["video_id", "gen", "fps", "name", "recorded_at"])
+            track_total_hits=False).source(["video_id", "gen", "chunks", "gens", "fps", "name", "recorded_at"])
         _, hits = self.hits(search)
-        return {
-            hit["_source"]["video_id"]: LiveVideo(hit["_source"]["gen"], hit["_source"]["fps"], hit["_source"]["name"],
-                                                  hit["_source"].get("recorded_at"))
-            for hit in hits
-        }
+        videos: dict[int, LiveVideo] = {}
+        excluded: set[str] = set()
+        for hit in hits:
+            source = hit["_source"]
+            video_id = source["video_id"]
+            live = [] if source.get("gen") is None else [source["gen"], *source.get("chunks", [])]
+            excluded.update(live_key(video_id, gen) for gen in source.get("gens", []) if gen not in live)
+            if live:
+                videos[video_id] = LiveVideo(tuple(live_key(video_id, gen) for gen in live), source["fps"],
+                                             source["name"], source.get("recorded_at"))
+        return videos, sorted(excluded)
+
+
+def _live(doc_type: str, field: str, excluded: list[str]) -> Query:
+    """Documents of ``doc_type`` but those of the ``excluded`` generations."""
+    kind = Q("term", doc_type=doc_type)
+    return Q("bool", filter=[kind], must_not=[terms_in(field, excluded)]) if excluded else kind
 
 
 class Reader:
@@ -95,9 +115,10 @@ class Reader:
 
     def __init__(self, pit: PointInTime | None, request: SearchRequest | None = None):
         self.pit = pit
-        self.videos = pit.live_videos() if pit is not None else {}
+        self.videos, excluded = pit.live_videos() if pit is not None else ({}, [])
         self.fps = {video_id: video.fps for video_id, video in self.videos.items()}
-        self.live = Q("terms", vgen=sorted(live_key(video_id, video.gen) for video_id, video in self.videos.items()))
+        self.live = _live(FRAME, "vgen", excluded)
+        self.live_tracks = _live(TRACK, "tvgen", excluded)
         self.filters: dict[str, Query] = {}
         self.base = self.live
         if request is not None:

@@ -1,8 +1,13 @@
 """Similar tracks in Elasticsearch: exact cosine top-k over the live track documents.
 
-Candidates are scored by ``script_score`` with ``cosineSimilarity`` (float32, as the DuckDB
-engine shortlists), and every hit whose float32 score may reach the top k is rescored with
-the shared exact scores of :mod:`indexer.search.vectors`, then ranked the same way.
+Candidates are scored by ``script_score`` with ``cosineSimilarity`` on the ``vector_<dim>`` field
+of the query's dimension (float32, as the DuckDB engine shortlists), and every hit whose float32
+score may reach the top k is rescored with the shared exact scores of
+:mod:`indexer.search.vectors`, then ranked the same way. When a query restricts the candidates to
+the tracks of its matching frames, they are listed in batches of at most
+``index.max_terms_count`` (:data:`~indexer.search.elasticsearch.query.TERMS_LIMIT`) track ids, each
+batch shortlisted on its own: a track in the top k is in the top k of its batch, so the union of
+the shortlists holds the answer.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from elasticsearch.dsl import Q, Search
 from elasticsearch.dsl.query import Query
 
 from indexer.search.contract import SearchRequest, SimilarTrack
-from indexer.search.elasticsearch.query import TRACK, all_of, live_key, track_key
-from indexer.search.elasticsearch.reader import BY_INDEX, Read, Reader
+from indexer.search.elasticsearch.documents import vector_name
+from indexer.search.elasticsearch.query import TERMS_LIMIT, all_of, batched, track_key
+from indexer.search.elasticsearch.reader import BY_INDEX, MAX_WINDOW, Read, Reader
 from indexer.search.vectors import (
     TrackVector,
     check_k,
@@ -29,15 +35,8 @@ from indexer.search.vectors import (
 
 # Scored hits asked for beyond the k (+ excluded) wanted, before near-ties force a second request.
 SHORTLIST_EXTRA = 32
-MAX_WINDOW = 10_000  # index.max_result_window
 # Exact brute force over the filtered candidates (Elasticsearch's "exact kNN"); + 1 keeps scores >= 0.
-COSINE_SCRIPT = "cosineSimilarity(params.query_vector, 'vector') + 1.0"
-
-
-def _live_tracks(reader: Reader) -> Query:
-    """The track documents of the live generations."""
-    keys = sorted(live_key(video_id, video.gen) for video_id, video in reader.videos.items())
-    return all_of([Q("term", doc_type=TRACK), Q("terms", tvgen=keys)])
+COSINE_SCRIPT = "cosineSimilarity(params.query_vector, params.field) + 1.0"
 
 
 def _track_dims(reader: Reader, tracks: Query) -> list[int]:
@@ -58,10 +57,11 @@ def _candidate_keys(reader: Reader) -> list[str]:
 
 def scored_search(candidates: Query, query: np.ndarray, size: int, min_score: float | None = None) -> Search:
     """The ``script_score`` request: candidates by float32 cosine, best first, ties by video and track."""
-    script = {"source": COSINE_SCRIPT, "params": {"query_vector": query.tolist()}}
+    field = vector_name(query.size)
+    script = {"source": COSINE_SCRIPT, "params": {"query_vector": query.tolist(), "field": field}}
     search = Search().query(Q("script_score", query=candidates, script=script)).sort(
         {"_score": "desc"}, {"video_id": "asc"}, {"track": "asc"}).source(
-        ["video_id", "track", "label", "span", "vector"]).extra(size=size, track_total_hits=False)
+        ["video_id", "track", "label", "span", field]).extra(size=size, track_total_hits=False)
     return search if min_score is None else search.extra(min_score=min_score)
 
 
@@ -85,7 +85,7 @@ def similar_tracks(read: Read, request: SearchRequest | None, vector: Any, k: in
     with read(request) as reader:
         if not reader.videos:
             return []
-        tracks = _live_tracks(reader)
+        tracks = reader.live_tracks
         dims = _track_dims(reader, tracks)
         if not dims:
             return []
@@ -93,18 +93,18 @@ def similar_tracks(read: Read, request: SearchRequest | None, vector: Any, k: in
             raise ValueError(f"no indexed track has a {query.size}-dimensional embedding "
                              f"(indexed: {', '.join(map(str, dims))})")
         candidates = all_of([tracks, Q("term", dim=query.size)])
+        batches = [candidates]
         if request is not None:
-            keys = _candidate_keys(reader)
-            if not keys:
-                return []
-            candidates = all_of([candidates, Q("terms", vtrack=keys)])
-        hits = [hit["_source"] for hit in _shortlist(reader, candidates, query, k + len(exclude))]
+            batches = [all_of([candidates, Q("terms", vtrack=list(keys))])
+                       for keys in batched(_candidate_keys(reader), TERMS_LIMIT)]
+        hits = [hit["_source"] for batch in batches for hit in _shortlist(reader, batch, query, k + len(exclude))]
         fps = reader.fps
     if not hits:
         return []
+    field = vector_name(query.size)
     found = {(hit["video_id"], hit["track"]): hit for hit in hits}
     keys = list(found)
-    scores = exact_scores(np.array([found[key]["vector"] for key in keys], dtype=np.float32), query)
+    scores = exact_scores(np.array([found[key][field] for key in keys], dtype=np.float32), query)
     return [similar_track(video_id, _span(found[(video_id, track)]), score, fps[video_id])
             for video_id, track, score in ranked(keys, scores, k, exclude)]
 
@@ -121,7 +121,10 @@ def track_vector(read: Read, video_id: int, track: str) -> np.ndarray | None:
     with read(None) as reader:
         if not reader.videos:
             return None
-        search = Search().query(all_of([_live_tracks(reader), Q("term", vtrack=track_key(video_id, track))])).source(
-            ["vector"]).extra(size=1, track_total_hits=False)
+        search = Search().query(all_of([reader.live_tracks, Q("term", vtrack=track_key(video_id, track))])).source(
+            ["dim", "vector_*"]).extra(size=1, track_total_hits=False)
         found = reader.pit.search(search)["hits"]["hits"]
-    return np.array(found[0]["_source"]["vector"], dtype=np.float32) if found else None
+    if not found:
+        return None
+    source = found[0]["_source"]
+    return np.array(source[vector_name(source["dim"])], dtype=np.float32)

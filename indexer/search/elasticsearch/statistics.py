@@ -31,7 +31,7 @@ from indexer.search.contract import (
     SearchRequest,
     Timeline,
 )
-from indexer.search.elasticsearch.query import all_of, compile_node, facet_term, live_key
+from indexer.search.elasticsearch.query import all_of, compile_node, facet_term
 from indexer.search.elasticsearch.reader import BY_INDEX, BY_TIME, ClipWalker, Read, Reader
 from indexer.search.elasticsearch.search import FacetSearch
 from indexer.search.semantics import (
@@ -300,7 +300,7 @@ def _frame_labels(reader: Reader, request: SearchRequest | None, video_id: int, 
     bounds = {"gte": start_s - WINDOW_SLACK_S}
     if end_s is not None:
         bounds["lt"] = end_s - WINDOW_SLACK_S
-    window = all_of([Q("term", vgen=live_key(video_id, video.gen)), Q("range", t=bounds)])
+    window = all_of([Q("terms", vgen=list(video.keys)), Q("range", t=bounds)])
     matched_frames: set[int] = set()
     specs: list[dict[str, Any]] = []
     if request is not None:

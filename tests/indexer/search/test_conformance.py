@@ -6,7 +6,10 @@ constants, partial GPS, events) and several requests (query trees of depth <= 3
 over every node kind, sidebar filters with exclusions, gap sizes equal to
 frame gaps, every unit, pages). The corpus is indexed once per example in both
 engines (the IndexCounts of every write must agree) and every request must get the
-same counts, facets and clip page.
+same counts, facets and clip page. A second property runs every kind of write one at a
+time (ingest or rebuild, live appends, re-ingest, delete) and compares every answer after
+each, then the similar tracks; the Elasticsearch engine takes part whenever
+``ELASTICSEARCH_URL`` is set (``make test-elasticsearch``).
 
 ``SCOOP_HYPOTHESIS_EXAMPLES`` sets the number of examples (default 200).
 """
@@ -57,6 +60,8 @@ LONGITUDES = (-179.5, -20.0, 0.0, 10.0, 20.5, 179.5)
 LATITUDES = (-10.0, 0.0, 5.0, 10.0, 20.0)
 FPS_CHOICES = (None, 10.0, 25.0, 30.0)
 TRACKS = ("1", "2", "3")
+# Embeddings of one video share a dimension; videos differ (one dense_vector field per dimension).
+EMBEDDINGS = {2: ((1.0, 0.0), (0.6, 0.8), (0.0, 1.0)), 3: ((1.0, 0.0, 0.0), (0.0, 0.6, 0.8))}
 
 
 # Ontologies ------------------------------------------------------------------------------------
@@ -113,7 +118,7 @@ def object_attr_specs(ontology: Ontology) -> dict[str, AttrSpec]:
 
 
 @st.composite
-def frame_records(draw, ontology: Ontology, index: int, fps: float) -> list:
+def frame_records(draw, ontology: Ontology, index: int, fps: float, dim: int = 2) -> list:
     # A duplicate index may come with another t (the first record's t counts), and t need not
     # grow with the index (clips are ordered by t).
     t = index / fps + draw(st.sampled_from((0.0, 0.0, 0.0, 0.0, 0.013, -0.2)))
@@ -132,6 +137,7 @@ def frame_records(draw, ontology: Ontology, index: int, fps: float) -> list:
             confidence=draw(st.sampled_from((None, 0.25, 0.5, 0.9))),
             box=draw(st.sampled_from((None, (0.1, 0.2, 0.3, 0.4)))),
             attrs=draw(attrs_for(specs)),
+            embedding=draw(st.sampled_from((None, *EMBEDDINGS[dim]))),
         ))
     return records
 
@@ -153,9 +159,10 @@ def gps_tracks(draw, fps: float) -> list[Waypoint]:
 def videos(draw, ontology: Ontology) -> Analytics:
     fps = draw(st.sampled_from(FPS_CHOICES))
     rate = fps or 30.0
+    dim = draw(st.sampled_from(sorted(EMBEDDINGS)))
     records = []
     for index in draw(st.lists(st.integers(0, 45), max_size=12)):
-        records.extend(draw(frame_records(ontology, index, rate)))
+        records.extend(draw(frame_records(ontology, index, rate, dim)))
     for _ in range(draw(st.integers(0, 3))):
         records.append(TrackRecord(draw(st.sampled_from((*TRACKS, "9"))), None,
                                    draw(attrs_for(object_attr_specs(ontology)))))
@@ -332,13 +339,39 @@ def cases(draw) -> tuple[Ontology, dict[str, Any], list[SearchRequest]]:
 # The properties --------------------------------------------------------------------------------
 
 
+@st.composite
+def chunks(draw, ontology: Ontology, corpus: dict[str, Any]) -> list[tuple[int, Analytics]]:
+    """Live appends to the corpus's videos or a new one: records without track records, sent with
+    the meta of the video they extend (as a stream's caller does), sometimes repeating frames."""
+    metas = {video_id: analytics.meta for video_id, _, analytics in corpus["videos"]}
+    appended = []
+    for _ in range(draw(st.integers(1, 3))):
+        video_id = draw(st.integers(1, len(corpus["videos"]) + 1))
+        chunk = draw(videos(ontology))
+        meta = metas.setdefault(video_id, chunk.meta)
+        records = [record for record in chunk.records() if not isinstance(record, TrackRecord)]
+        appended.append((video_id, Analytics.from_list(format="test", meta=meta, records=records)))
+    return appended
+
+
+@st.composite
+def write_cases(draw) -> tuple[Ontology, dict[str, Any], list[SearchRequest]]:
+    ontology, corpus, search_requests = draw(cases())
+    corpus["appends"] = draw(chunks(ontology, corpus))
+    return ontology, corpus, search_requests[:3]
+
+
 def writes(corpus: dict[str, Any]) -> list:
-    """:func:`load`'s writes, one call each."""
+    """:func:`load`'s writes, one call each: build (or rebuild), the live appends if any, a
+    re-ingest, a delete."""
     if corpus["rebuild"]:
         steps = [lambda backend: backend.rebuild(videos=corpus["videos"])]
     else:
         steps = [lambda backend, video=video: backend.index_video(video_id=video[0], name=video[1], analytics=video[2])
                  for video in corpus["videos"]]
+    for video_id, chunk in corpus.get("appends", []):
+        steps.append(lambda backend, video_id=video_id, chunk=chunk: backend.append_frames(
+            video_id=video_id, name=f"live-{video_id}", analytics=chunk))
     if corpus["replacement"] is not None:
         steps.append(lambda backend: backend.index_video(video_id=1, name="replaced", analytics=corpus["replacement"]))
     if corpus["delete"] is not None:
@@ -455,6 +488,31 @@ def test_interleaved_writes_and_merges_answer_like_the_reference(case):
                     assert_same(truth.search(request=request), engine.search(request=request))
         finally:
             engine.close()
+
+
+def similar_or_error(backend, request: SearchRequest | None) -> Any:
+    try:
+        return backend.similar_tracks(request=request, vector=[0.8, 0.6], k=4, exclude={(1, "1")})
+    except ValueError as error:
+        return str(error)
+
+
+@settings(CONFORMANCE, max_examples=max(EXAMPLES // 4, 1))
+@given(write_cases())
+def test_every_write_then_similarity_answer_like_the_reference(engines, case):
+    """After each write (ingest or rebuild, appends, re-ingest, delete) every engine answers the
+    requests as the reference does, its write returns the same counts, and the similar tracks
+    (over every track, and over a request's candidates) are the same."""
+    _, corpus, search_requests = case
+    truth = reference.SearchBackend()
+    with engines() as engine:
+        for write in writes(corpus):
+            assert write(engine) == write(truth)
+            assert engine.video_ids() == truth.video_ids()
+            for request in search_requests:
+                assert_same(truth.search(request=request), engine.search(request=request))
+        for request in (None, search_requests[0]):
+            assert similar_or_error(engine, request) == similar_or_error(truth, request)
 
 
 GRID = (-1.0, 0.0, 0.5, 1.0, 2.0)

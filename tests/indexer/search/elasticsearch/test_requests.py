@@ -5,9 +5,14 @@ the shapes the Elasticsearch reference documents (the page is cited above each t
 The engine runs against a scripted cluster: a subclass of ``elastic_transport.Transport`` that
 answers each request with the next canned response (shaped like the reference's examples) and
 records what was sent, so every call goes through the real ``Elasticsearch`` client and
-``elasticsearch.dsl``. The numbers expected from the canned responses are worked out by hand in
-the comments. Whether a real cluster answers these requests the same way is checked by the shared
-conformance tests, which run against the engine whenever ``ELASTICSEARCH_URL`` is set.
+``elasticsearch.dsl``. The scripted cluster also refuses, in every test, what a real one would:
+a ``_reindex`` whose destination is its source, a search asking for more than
+``index.max_result_window`` hits, a ``terms`` query listing more than ``index.max_terms_count``
+values; and it fails a test that starts a long operation (``_reindex``, ``_update_by_query``,
+``_delete_by_query``) other than as a task sent without retry on a client timeout. The numbers
+expected from the canned responses are worked out by hand in the comments. Whether a real
+cluster answers these requests the same way is checked by the shared conformance tests, which
+run against the engine whenever ``ELASTICSEARCH_URL`` is set (``make test-elasticsearch``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +37,9 @@ from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec,
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch import backend as es_backend
+from indexer.search.elasticsearch import lock as es_lock
 from indexer.search.elasticsearch.query import PNPOLY, compile_node
+from indexer.search.elasticsearch.query import term as es_term
 
 REPO = Path(__file__).resolve().parents[4]
 ALIAS = "scoop-frames"
@@ -60,6 +68,43 @@ class Sent:
     path: str
     params: dict[str, str]
     body: Any
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+# Limits of the Elasticsearch 8 reference, as a cluster with default index settings applies them:
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/index-modules.html (index.max_result_window
+# 10000, index.max_terms_count 65536); .../8.17/docs-reindex.html ("The destination must differ from the
+# source"); .../8.17/docs-delete-by-query.html, .../8.17/docs-update-by-query.html, .../8.17/tasks.html
+# (wait_for_completion=false returns a task to poll).
+MAX_RESULT_WINDOW = 10_000
+MAX_TERMS_COUNT = 65_536
+LONG_OPERATIONS = ("/_reindex", "/_update_by_query", "/_delete_by_query")
+
+
+def terms_lists(body: Any) -> Iterator[list]:
+    """Every value list of a ``terms`` query in ``body`` (not the ``terms`` aggregations)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == "terms" and isinstance(value, dict) and "field" not in value:
+                yield from (values for values in value.values() if isinstance(values, list))
+            else:
+                yield from terms_lists(value)
+    elif isinstance(body, list):
+        for item in body:
+            yield from terms_lists(item)
+
+
+def refuse_what_a_cluster_refuses(method: str, path: str, params: dict[str, str], body: Any,
+                                  options: dict[str, Any]) -> None:
+    if path == "/_reindex":
+        assert body["source"]["index"] != body["dest"]["index"], "reindex cannot write into an index its reading from"
+    if path.endswith(LONG_OPERATIONS):
+        assert params.get("wait_for_completion") == "false", f"{path} waited for completion in the request"
+        assert options.get("retry_on_timeout") is False, f"{path} may be resent on a client timeout"
+    if path.endswith("/_search") and isinstance(body, dict):
+        assert body.get("size", 10) <= MAX_RESULT_WINDOW, f"size {body['size']} is over index.max_result_window"
+    for values in terms_lists(body):
+        assert len(values) <= MAX_TERMS_COUNT, f"a terms query lists {len(values)} values"
 
 
 @dataclass
@@ -77,18 +122,20 @@ class Cluster:
 
         class Scripted(Transport):
             def perform_request(self, method, target, *, body=None, headers=None, **options):
-                return cluster.answer(method, target, body)
+                return cluster.answer(method, target, body, options)
 
         return Elasticsearch("http://es.test:9200", transport_class=Scripted)
 
-    def answer(self, method: str, target: str, body: Any) -> TransportApiResponse:
+    def answer(self, method: str, target: str, body: Any, options: dict[str, Any]) -> TransportApiResponse:
         url = urlsplit(target)
         assert self.script, f"unexpected request {method} {target}"
         expected_method, expected_path, status, response = self.script.pop(0)
         assert (method, url.path) == (expected_method, expected_path)
         if isinstance(body, list):  # _bulk: one JSON document per line
             body = [json.loads(line) for line in body]
-        self.sent.append(Sent(method, url.path, dict(parse_qsl(url.query)), body))
+        params = dict(parse_qsl(url.query))
+        refuse_what_a_cluster_refuses(method, url.path, params, body, options)
+        self.sent.append(Sent(method, url.path, params, body, options))
         meta = ApiResponseMeta(status=status, http_version="1.1", duration=0.0,
                                headers=HttpHeaders({"x-elastic-product": "Elasticsearch"}),
                                node=NodeConfig("http", "es.test", 9200))
@@ -148,8 +195,10 @@ def hits(found: list[dict], aggregations: dict | None = None, pit_id: str = "pit
     return response
 
 
-def pointer_hit(video_id: int, gen: str, fps: float, name: str, recorded_at: float | None = None) -> dict:
-    source = {"video_id": video_id, "gen": gen, "fps": fps, "name": name, "recorded_at": recorded_at}
+def pointer_hit(video_id: int, gen: str | None, fps: float, name: str, recorded_at: float | None = None,
+                gens: list[str] | None = None) -> dict:
+    source = {"video_id": video_id, "gen": gen, "chunks": [], "gens": gens or [gen], "fps": fps, "name": name,
+              "recorded_at": recorded_at}
     return {"_index": INDEX, "_id": f"video-{video_id}", "_score": None, "_source": source,
             "sort": [video_id, 100 + video_id]}
 
@@ -224,7 +273,7 @@ def term(*parts: Any) -> str:
     return json.dumps(list(parts), separators=(",", ":"))
 
 
-LIVE = {"terms": {"vgen": ["1:g1", "2:g2"]}}
+LIVE = {"term": {"doc_type": "frame"}}  # every generation a pointer lists is live
 VEHICLE = {"nested": {"path": "objects", "query": {"term": {"objects.label": "vehicle"}}, "score_mode": "none"}}
 BLACK_VEHICLE = {"nested": {"path": "objects", "score_mode": "none", "query": {"bool": {"filter": [
     {"term": {"objects.label": "vehicle"}}, {"terms": {"objects.attrs": [term("color", "black")]}}]}}}}
@@ -240,8 +289,8 @@ def test_the_template_maps_frames_with_nested_objects_and_exact_coordinates(back
     template = backend.index_template()
     assert template["index_patterns"] == ["scoop-frames-*"]
     assert template["priority"] == 200
+    # index.max_terms_count keeps its default: no request lists a term per live video any more.
     assert template["template"]["settings"] == {"number_of_shards": 1, "number_of_replicas": 1,
-                                                "max_terms_count": 262_144,
                                                 "mapping.nested_objects.limit": 100_000}
     mappings = template["template"]["mappings"]
     assert mappings["dynamic"] == "strict"
@@ -277,8 +326,8 @@ def test_a_frame_document_keeps_one_object_per_detection_with_typed_terms():
     try:
         (action,) = list(documents.actions(ALIAS))
         assert documents.counts == es_backend.IndexCounts(frames=1, objects=2, tracks=1, events=1)
-        assert documents.pointer() == {"doc_type": "video", "video_id": 1, "gen": "g1", "name": "cam", "fps": 10.0,
-                                       "recorded_at": None}
+        assert documents.pointer() == {"doc_type": "video", "video_id": 1, "gen": "g1", "chunks": [], "gens": ["g1"],
+                                       "name": "cam", "fps": 10.0, "recorded_at": None}
     finally:
         documents.close()
     assert {key: action[key] for key in ("_op_type", "_index", "_routing", "_id")} == {
@@ -414,92 +463,202 @@ def test_time_nodes():
 
 # Writes ------------------------------------------------------------------------------------------
 
+LOCKS = "scoop-locks"
+
+
+def expect_lock(cluster: Cluster) -> None:
+    """Take the writers' lock (a _create of its lease document)."""
+    # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-index_.html (op_type create: 409 when
+    # the document exists)
+    cluster.expect("PUT", f"/{LOCKS}/_create/writers", {**written("writers", 0), "_index": LOCKS})
+
+
+def expect_unlock(cluster: Cluster) -> None:
+    cluster.expect("DELETE", f"/{LOCKS}/_doc/writers", {**written("writers", 1, "deleted"), "_index": LOCKS})
+
+
+def pointer(gen: str | None, gens: list[str], chunks: list[str] | None = None, fps: float = 10.0) -> dict:
+    return {"doc_type": "video", "video_id": 1, "gen": gen, "chunks": chunks or [], "gens": gens, "name": "cam",
+            "fps": fps, "recorded_at": None}
+
+
+def expect_pointer(cluster: Cluster, source: dict | None, seq_no: int = 0) -> None:
+    """Read video 1's pointer (None: there is none)."""
+    # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-get.html (found, _seq_no, _primary_term)
+    if source is None:
+        cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False},
+                       status=404)
+    else:
+        cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "_version": seq_no + 1,
+                                                         "_seq_no": seq_no, "_primary_term": 1, "found": True,
+                                                         "_source": source})
+
+
+def expect_pointer_write(cluster: Cluster, seq_no: int, status: int = 200) -> None:
+    if status == 409:
+        cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", {"error": {
+            "type": "version_conflict_engine_exception", "reason": "[video-1]: version conflict"}, "status": 409},
+            status=409)
+    else:
+        cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", written("video-1", seq_no, "updated"))
+
+
+def expect_task(cluster: Cluster, path: str, response: dict, running: int = 0) -> None:
+    """Start a long operation as a task, then poll the tasks API until it completes."""
+    # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-delete-by-query.html#docs-delete-by-query-task-api
+    # (wait_for_completion=false answers {"task": ...}); .../8.17/tasks.html (GET _tasks/<id>: completed, response)
+    cluster.expect("POST", path, {"task": "oTUltX4IQMOUUVeiohTt8A:12345"})
+    status = {"node": "oTUltX4IQMOUUVeiohTt8A", "id": 12345, "type": "transport", "action": "indices:data/write"}
+    for _ in range(running):
+        cluster.expect("GET", "/_tasks/oTUltX4IQMOUUVeiohTt8A%3A12345", {"completed": False, "task": status})
+    cluster.expect("GET", "/_tasks/oTUltX4IQMOUUVeiohTt8A%3A12345", {"completed": True, "task": status,
+                                                                   "response": response})
+
+
+def sent_to(cluster: Cluster, method: str, path: str) -> list[Sent]:
+    return [sent for sent in cluster.sent if (sent.method, sent.path) == (method, path)]
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    """Polls and lock waits return at once; the seconds asked for are recorded."""
+    slept: list[float] = []
+    monkeypatch.setattr(es_backend.time, "sleep", slept.append)
+    return slept
+
 
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/indices-aliases.html (HEAD _alias);
 # .../8.17/indices-create-index.html (aliases in the body); .../8.17/docs-bulk.html (routing per action);
 # .../8.17/docs-get.html (found: false); .../8.17/docs-index_.html (_create, refresh=true, routing)
 def test_the_first_write_creates_the_template_and_the_alias_then_bulk_loads_and_publishes(cluster, backend):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}", status=404)
     cluster.expect("PUT", f"/_index_template/{ALIAS}", ACK)
     cluster.expect("PUT", f"/{INDEX}", {"acknowledged": True, "shards_acknowledged": True, "index": INDEX})
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-0", "1-g1-1"]))
-    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False}, status=404)
+    expect_pointer(cluster, None)
     cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 2))
+    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-0", "1-g1-1"]))
+    expect_pointer(cluster, pointer(None, ["g1"]), 2)
+    expect_pointer_write(cluster, 3)
+    expect_pointer(cluster, pointer("g1", ["g1"]), 3)  # tidying: nothing to fold or delete
+    expect_unlock(cluster)
     counts = backend.index_video(video_id=1, name="cam", analytics=video(vehicle(0, track="a"), FrameRecord(1, 0.1)))
     assert counts == es_backend.IndexCounts(frames=2, objects=1, tracks=1, events=0)
-    template, create, bulk, get, publish = (sent for sent in cluster.sent if sent.method != "HEAD")
+    template, create, register, bulk, flip = (sent for sent in cluster.sent[1:-1]
+                                              if sent.method not in ("HEAD", "GET"))
     assert template.body == backend.index_template()
     assert create.body == {"aliases": {ALIAS: {}}}
+    # The new video's pointer lists the generation before its documents exist, live only after the bulk.
+    assert register.path == f"/{ALIAS}/_create/video-1"
+    assert register.body == pointer(None, ["g1"])
     assert [line for line in bulk.body if "index" in line] == [
         {"index": {"_index": ALIAS, "_id": "1-g1-0", "routing": "1"}},
         {"index": {"_index": ALIAS, "_id": "1-g1-1", "routing": "1"}}]
-    assert get.params == {"routing": "1", "_source": "gen"}
-    assert publish.params == {"refresh": "true", "routing": "1"}
-    assert publish.body == {"doc_type": "video", "video_id": 1, "gen": "g1", "name": "cam", "fps": 10.0,
-                            "recorded_at": None}
-
-
-def _expect_existing_pointer(cluster: Cluster, gen: str, seq_no: int) -> None:
-    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "_version": 2,
-                                                     "_seq_no": seq_no, "_primary_term": 1, "found": True,
-                                                     "_source": {"gen": gen}})
+    assert flip.params == {"if_seq_no": "2", "if_primary_term": "1", "refresh": "true", "routing": "1"}
+    assert flip.body == pointer("g1", ["g1"])
+    assert cluster.sent[0].path == f"/{LOCKS}/_create/writers" and cluster.sent[-1].method == "DELETE"
 
 
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/optimistic-concurrency-control.html
 # (if_seq_no/if_primary_term, 409 on a conflict); .../8.17/docs-delete-by-query.html (routing, conflicts,
-# refresh)
-def test_writing_a_video_again_flips_its_pointer_then_deletes_the_old_generation(cluster, backend):
+# refresh, wait_for_completion=false)
+def test_writing_a_video_again_flips_its_pointer_then_deletes_the_old_generations_as_a_task(cluster, backend):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    expect_pointer_write(cluster, 5)  # g1 listed, not live
     cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-5"]))
-    _expect_existing_pointer(cluster, "g0", 4)
-    conflict = {"error": {"type": "version_conflict_engine_exception", "reason": "[video-1]: version conflict"},
-                "status": 409}
-    cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", conflict, status=409)  # another writer flipped it meanwhile
-    _expect_existing_pointer(cluster, "g9", 6)
-    cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", written("video-1", 7, "updated"))
-    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(3))
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"]), 5)
+    expect_pointer_write(cluster, 6, status=409)  # another writer moved the pointer meanwhile
+    expect_pointer(cluster, pointer("g9", ["g0", "g1", "g9"]), 6)
+    expect_pointer_write(cluster, 7)
+    expect_pointer(cluster, pointer("g1", ["g0", "g1", "g9"]), 7)
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(3), running=2)
+    expect_pointer(cluster, pointer("g1", ["g0", "g1", "g9"]), 7)
+    expect_pointer_write(cluster, 8)
+    expect_unlock(cluster)
     backend.index_video(video_id=1, name="cam", analytics=video(FrameRecord(5, 0.5)))
-    first_flip, second_flip, delete = (sent for sent in cluster.sent if sent.method in ("PUT", "POST")
-                                       and sent.path != "/_bulk")
-    assert first_flip.params == {"if_seq_no": "4", "if_primary_term": "1", "refresh": "true", "routing": "1"}
-    assert second_flip.params == {"if_seq_no": "6", "if_primary_term": "1", "refresh": "true", "routing": "1"}
-    assert delete.params == {"conflicts": "proceed", "refresh": "true", "routing": "1"}
-    # The generation replaced is the one read at the successful flip, never the one being written.
-    # Its frames and its track documents (similarity search) go together.
-    generation = {"bool": {"should": [{"term": {"vgen": "1:g9"}}, {"term": {"tvgen": "1:g9"}}]}}
-    assert delete.body == {"query": {"bool": {"filter": [{"terms": {"doc_type": ["frame", "track"]}}, generation]}}}
+    flips = sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")
+    assert [flip.params["if_seq_no"] for flip in flips] == ["4", "5", "6", "7"]
+    assert flips[0].body == pointer("g0", ["g0", "g1"])
+    assert flips[2].body == pointer("g1", ["g0", "g1", "g9"])  # every listed generation stays listed...
+    assert flips[3].body == pointer("g1", ["g1"])  # ...until its documents are deleted
+    (delete,) = sent_to(cluster, "POST", f"/{ALIAS}/_delete_by_query")
+    assert delete.params == {"conflicts": "proceed", "refresh": "true", "routing": "1", "wait_for_completion": "false"}
+    # Every generation no longer live, frames and track documents, never the one just written.
+    generations = {"bool": {"should": [{"terms": {"vgen": ["1:g0", "1:g9"]}}, {"terms": {"tvgen": ["1:g0", "1:g9"]}}]}}
+    assert delete.body == {"query": {"bool": {"filter": [{"terms": {"doc_type": ["frame", "track"]}}, generations]}}}
+    assert len(sent_to(cluster, "GET", "/_tasks/oTUltX4IQMOUUVeiohTt8A%3A12345")) == 3
 
 
-def test_a_failed_bulk_deletes_its_own_generation_and_never_touches_the_pointer(cluster, backend):
+def test_a_cleanup_that_fails_after_the_flip_warns_and_the_write_succeeds(cluster, backend, caplog):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    expect_pointer_write(cluster, 5)
+    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-5"]))
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"]), 5)
+    expect_pointer_write(cluster, 6)
+    expect_pointer(cluster, pointer("g1", ["g0", "g1"]), 6)
+    failed = {**deleted_by_query(0), "failures": [{"index": INDEX, "id": "1-g0-5", "status": 500,
+                                                   "cause": {"type": "es_rejected_execution_exception"}}]}
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", failed)
+    expect_unlock(cluster)
+    counts = backend.index_video(video_id=1, name="cam", analytics=video(FrameRecord(5, 0.5)))
+    assert counts.frames == 1
+    assert "tidying video 1 in Elasticsearch failed after its write succeeded" in caplog.text
+    assert "es_rejected_execution_exception" in caplog.text
+    # The pointer still lists g0 (not live): searches exclude it until the next write deletes it.
+    assert sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")[-1].body == pointer("g1", ["g0", "g1"])
+
+
+def test_a_failed_bulk_deletes_its_own_generation_and_never_makes_it_live(cluster, backend):
+    expect_lock(cluster)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, None)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 0))
     rejected = {"took": 3, "errors": True, "items": [{"index": {
         "_index": INDEX, "_id": "1-g1-0", "status": 400,
         "error": {"type": "document_parsing_exception", "reason": "failed to parse"}}}]}
     cluster.expect("PUT", "/_bulk", rejected)
-    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})  # what the bulk wrote, visible to the delete
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    expect_pointer(cluster, pointer(None, ["g1"]), 0)
+    cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 1, "deleted"))  # nothing left to list
+    expect_unlock(cluster)
     with pytest.raises(BulkIndexError):
         backend.index_video(video_id=1, name="cam", analytics=video(FrameRecord(0, 0.0)))
-    assert cluster.sent[-1].body["query"]["bool"]["filter"][1] == {
-        "bool": {"should": [{"term": {"vgen": "1:g1"}}, {"term": {"tvgen": "1:g1"}}]}}
+    (delete,) = sent_to(cluster, "POST", f"/{ALIAS}/_delete_by_query")
+    assert delete.body["query"]["bool"]["filter"][1] == {"bool": {"should": [
+        {"terms": {"vgen": ["1:g1"]}}, {"terms": {"tvgen": ["1:g1"]}}]}}
+    assert not sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")
 
 
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-delete.html (routing, refresh)
-def test_delete_video_drops_the_pointer_then_the_frames(cluster, backend):
+def test_delete_video_takes_it_out_of_the_pointer_then_deletes_its_documents_and_the_pointer(cluster, backend):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 9, "deleted"))
-    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(2))
+    expect_pointer(cluster, pointer("g1", ["g1"], chunks=["c1"]), 4)
+    expect_pointer_write(cluster, 5)
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(2))
+    expect_pointer(cluster, pointer(None, ["g1"]), 5)
+    cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 6, "deleted"))
+    expect_unlock(cluster)
     backend.delete_video(video_id=1)
-    pointer, frames = cluster.sent[1:]
-    assert pointer.params == {"refresh": "true", "routing": "1"}
+    (hide,) = sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")
+    assert hide.body == pointer(None, ["g1"])  # nothing live: searches stop seeing the video at once
+    (frames,) = sent_to(cluster, "POST", f"/{ALIAS}/_delete_by_query")
     assert frames.body == {"query": {"bool": {"filter": [{"terms": {"doc_type": ["frame", "track"]}},
                                                         {"term": {"video_id": 1}}]}}}
+    remove = sent_to(cluster, "DELETE", f"/{ALIAS}/_doc/video-1")[0]
+    assert remove.params == {"if_seq_no": "5", "if_primary_term": "1", "refresh": "true", "routing": "1"}
 
 
 # https://www.elastic.co/guide/en/elasticsearch/reference/8.17/indices-aliases.html (remove and add in one
 # atomic request); .../8.17/indices-get-alias.html; .../8.17/indices-refresh.html; elasticsearch-dsl-py's
 # examples/alias_migration.py
-def test_rebuild_loads_a_fresh_index_then_swaps_the_alias_in_one_request(cluster, backend, monkeypatch):
+def test_rebuild_holds_the_writers_lock_loads_a_fresh_index_then_swaps_the_alias(cluster, backend, monkeypatch):
     class Clock:
         @staticmethod
         def now(tz):
@@ -508,6 +667,7 @@ def test_rebuild_loads_a_fresh_index_then_swaps_the_alias_in_one_request(cluster
 
     monkeypatch.setattr(es_backend, "datetime", Clock)
     fresh = "scoop-frames-20260501120000000001"
+    expect_lock(cluster)
     cluster.expect("PUT", f"/_index_template/{ALIAS}", ACK)
     cluster.expect("PUT", f"/{fresh}", {"acknowledged": True, "shards_acknowledged": True, "index": fresh})
     cluster.expect("PUT", "/_bulk", bulk_ok(["2-g1-0", "video-2"], fresh))
@@ -519,14 +679,88 @@ def test_rebuild_loads_a_fresh_index_then_swaps_the_alias_in_one_request(cluster
     cluster.expect("GET", "/scoop-frames-*/_alias", {
         INDEX: {"aliases": {}}, fresh: {"aliases": {ALIAS: {}}}, "scoop-frames-20250101000000000000": {"aliases": {}}})
     cluster.expect("DELETE", "/scoop-frames-20250101000000000000", ACK)
+    expect_unlock(cluster)
     backend.rebuild(videos=[(3, "c", video(FrameRecord(0, 0.0))), (2, "b", video(FrameRecord(0, 0.0)))])
     first_bulk = next(sent for sent in cluster.sent if sent.path == "/_bulk")
     assert first_bulk.body[-2:] == [{"index": {"_index": fresh, "_id": "video-2", "routing": "2"}},
-                                    {"doc_type": "video", "video_id": 2, "gen": "g1", "name": "b", "fps": 10.0,
-                                     "recorded_at": None}]
+                                    {"doc_type": "video", "video_id": 2, "gen": "g1", "chunks": [], "gens": ["g1"],
+                                     "name": "b", "fps": 10.0, "recorded_at": None}]
     swap = next(sent for sent in cluster.sent if sent.path == "/_aliases")
     assert swap.body == {"actions": [{"remove": {"index": INDEX, "alias": ALIAS}},
                                      {"add": {"index": fresh, "alias": ALIAS}}]}
+    # The lock is held from before the fresh index exists until after the alias moved.
+    assert (cluster.sent[0].path, cluster.sent[-1].path) == (f"/{LOCKS}/_create/writers", f"/{LOCKS}/_doc/writers")
+
+
+def lease(owner: str, expires: float, seq_no: int = 3) -> dict:
+    return {"_index": LOCKS, "_id": "writers", "_version": seq_no + 1, "_seq_no": seq_no, "_primary_term": 1,
+            "found": True, "_source": {"owner": owner, "expires": expires}}
+
+
+def test_a_write_during_a_rebuild_waits_for_the_writers_lock(cluster, backend, no_waiting, monkeypatch):
+    monkeypatch.setattr(es_lock.time, "time", lambda: 1_000.0)
+    held = {"error": {"type": "version_conflict_engine_exception", "reason": "[writers]: document already exists"},
+            "status": 409}
+    for _ in range(2):  # the rebuild holds its lease (expiring at 1,500 s) twice in a row...
+        cluster.expect("PUT", f"/{LOCKS}/_create/writers", held, status=409)
+        cluster.expect("GET", f"/{LOCKS}/_doc/writers", lease("rebuild", 1_500.0))
+    expect_lock(cluster)  # ...then releases it
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, None)
+    expect_unlock(cluster)
+    backend.delete_video(video_id=1)
+    assert no_waiting == [es_lock.POLL_S, es_lock.POLL_S]
+
+
+def test_an_expired_lease_is_taken_over_conditionally(cluster, backend, monkeypatch):
+    monkeypatch.setattr(es_lock.time, "time", lambda: 2_000.0)
+    held = {"error": {"type": "version_conflict_engine_exception", "reason": "[writers]: document already exists"},
+            "status": 409}
+    cluster.expect("PUT", f"/{LOCKS}/_create/writers", held, status=409)
+    cluster.expect("GET", f"/{LOCKS}/_doc/writers", lease("dead writer", 1_500.0, seq_no=7))
+    cluster.expect("PUT", f"/{LOCKS}/_doc/writers", {**written("writers", 8, "updated"), "_index": LOCKS})
+    cluster.expect("HEAD", f"/_alias/{ALIAS}", status=404)
+    cluster.expect("DELETE", f"/{LOCKS}/_doc/writers", {**written("writers", 9, "deleted"), "_index": LOCKS})
+    backend.delete_video(video_id=1)
+    takeover = cluster.sent[2]
+    assert takeover.params == {"if_seq_no": "7", "if_primary_term": "1"}
+    assert takeover.body["expires"] == 2_000.0 + es_lock.LEASE_S
+    assert cluster.sent[-1].params == {"if_seq_no": "8", "if_primary_term": "1"}  # released as taken
+
+
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/dense-vector.html (dims, index, similarity);
+# .../8.17/indices-put-mapping.html (a new field added to an existing index)
+def test_each_embedding_dimension_gets_its_own_dense_vector_field_with_dims(cluster, backend):
+    records = [ObjectRecord(0, 0.0, "vehicle", track="a", embedding=(3.0, 4.0)),
+               ObjectRecord(1, 0.1, "vehicle", track="b", embedding=(1.0, 0.0, 0.0))]
+    expect_lock(cluster)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    cluster.expect("PUT", f"/{ALIAS}/_mapping", ACK)
+    expect_pointer(cluster, None)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 0))
+    cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-0", "1-g1-1", "1-g1-track-a", "1-g1-track-b"]))
+    expect_pointer(cluster, pointer(None, ["g1"]), 0)
+    expect_pointer_write(cluster, 1)
+    expect_pointer(cluster, pointer("g1", ["g1"]), 1)
+    expect_unlock(cluster)
+    backend.index_video(video_id=1, name="cam", analytics=video(*records))
+    (mapping,) = sent_to(cluster, "PUT", f"/{ALIAS}/_mapping")
+    assert mapping.body == {"properties": {
+        "vector_2": {"type": "dense_vector", "dims": 2, "index": True, "similarity": "cosine"},
+        "vector_3": {"type": "dense_vector", "dims": 3, "index": True, "similarity": "cosine"}}}
+    tracks = [line for line in sent_to(cluster, "PUT", "/_bulk")[0].body if line.get("doc_type") == "track"]
+    assert [(doc["track"], doc["dim"], sorted(doc)) for doc in tracks] == [
+        ("a", 2, sorted(["doc_type", "video_id", "gen", "tvgen", "track", "vtrack", "label", "dim", "vector_2",
+                         "span"])),
+        ("b", 3, sorted(["doc_type", "video_id", "gen", "tvgen", "track", "vtrack", "label", "dim", "vector_3",
+                         "span"]))]
+
+
+def test_an_embedding_over_the_dense_vector_limit_is_refused_naming_its_dimension(backend):
+    big = ObjectRecord(0, 0.0, "vehicle", track="a", embedding=tuple([1.0] * 4_097))
+    with pytest.raises(ValueError, match="track a of video 1 has a 4097-dimensional embedding; Elasticsearch "
+                                         "takes at most 4096 dimensions"):
+        backend.index_video(video_id=1, name="cam", analytics=video(big))
 
 
 # Search ------------------------------------------------------------------------------------------
@@ -574,10 +808,10 @@ def test_a_search_reads_counts_clips_and_disjunctive_facets_under_one_point_in_t
 
     pointers = cluster.sent[1].body
     assert pointers["query"] == POINTER_QUERY
-    assert pointers["pit"] == {"id": "pit-0", "keep_alive": "2m"}
+    assert pointers["pit"] == {"id": "pit-0", "keep_alive": "30m"}
     assert pointers["sort"] == [{"video_id": "asc"}]
     first, second = searches(cluster)
-    assert first["pit"] == second["pit"] == {"id": "pit-1", "keep_alive": "2m"}  # the newest id returned
+    assert first["pit"] == second["pit"] == {"id": "pit-1", "keep_alive": "30m"}  # the newest id returned
     assert first["query"] == {"bool": {"filter": [LIVE, VEHICLE]}}
     assert first["post_filter"] == second["post_filter"] == BLACK_VEHICLE
     assert first["sort"] == [{"video_id": "asc"}, {"t": "asc"}, {"frame": "asc"}]
@@ -762,7 +996,7 @@ def test_detections_and_frame_labels_decode_the_stored_objects(cluster, backend)
     assert [frame["matched"] for frame in labels] == [True]
     assert [(o["label"], o["matched"]) for o in labels[0]["objects"]] == [("vehicle", True), ("person", False)]
     matched, window = searches(cluster)[-2:]
-    assert window["query"] == {"bool": {"filter": [{"term": {"vgen": "1:g1"}},
+    assert window["query"] == {"bool": {"filter": [{"terms": {"vgen": ["1:g1"]}},
                                                    {"range": {"t": {"gte": -1e-9, "lt": 0.5 - 1e-9}}}]}}
     assert matched["query"]["bool"]["filter"][:2] == window["query"]["bool"]["filter"]
 
@@ -805,101 +1039,140 @@ def test_production_settings_pick_elasticsearch_when_a_cluster_is_configured_and
 
 
 # Appends (live streams) ------------------------------------------------------------------------------
-# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-reindex.html (source query, dest,
-# script, refresh, wait_for_completion; the response's failures); .../painless/8.17/painless-reindex-context.html
-# (ctx['_id'] and ctx['_source'] may be changed); .../filter-search-results.html#post-filter;
-# .../search-fields.html#docvalue-fields
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-update-by-query.html (script, routing,
+# refresh, wait_for_completion=false: a task); .../painless/8.17/painless-update-by-query-context.html
+# (ctx._source may be changed); .../filter-search-results.html#post-filter; .../search-fields.html#docvalue-fields
 
 
-def reindexed(copied: int) -> dict:
-    return {"took": 20, "timed_out": False, "total": copied, "updated": 0, "created": copied, "deleted": 0,
-            "batches": 1, "version_conflicts": 0, "noops": 0, "retries": {"bulk": 0, "search": 0},
-            "throttled_millis": 0, "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": []}
+def updated_by_query(updated: int) -> dict:
+    return {"took": 20, "timed_out": False, "total": updated, "updated": updated, "deleted": 0, "batches": 1,
+            "version_conflicts": 0, "noops": 0, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+            "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": []}
 
 
-def _expect_live_pointer(cluster: Cluster, gen: str, seq_no: int) -> None:
-    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "_version": 2,
-                                                     "_seq_no": seq_no, "_primary_term": 1, "found": True,
-                                                     "_source": {"gen": gen, "fps": 10.0}})
-
-
-def test_an_append_copies_the_live_generation_adds_the_new_frames_then_flips_the_pointer(cluster, backend):
+def test_an_append_bulk_indexes_only_the_new_frames_then_flips_the_chunk_live(cluster, backend):
     # The video has frames 0 and 1 (generation g0) and track "a"; the chunk sends frames 1 and 2.
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    _expect_live_pointer(cluster, "g0", 4)
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
     indexed = hits([frame_hit(1, 0.1, 1, fields={"frame": [1]})],
                    aggregations={"tracks": terms_buckets({"a": 1})})
     cluster.expect("POST", f"/{ALIAS}/_search", indexed)
-    cluster.expect("POST", "/_reindex", reindexed(2))
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    expect_pointer_write(cluster, 5)  # the chunk's generation g1 listed, not live
     cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-2"]))
-    _expect_live_pointer(cluster, "g0", 4)
-    cluster.expect("PUT", f"/{ALIAS}/_doc/video-1", written("video-1", 5, "updated"))
-    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(2))
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"]), 5)
+    expect_pointer_write(cluster, 6)  # g1 live beside g0: the whole chunk at once
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"], chunks=["g1"]), 6)
+    expect_task(cluster, f"/{ALIAS}/_update_by_query", updated_by_query(1))
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"], chunks=["g1"]), 6)
+    expect_pointer_write(cluster, 7)
+    expect_unlock(cluster)
 
     result = backend.append_frames(video_id=1, name="cam", analytics=video(
-        vehicle(1, track="a"), FrameRecord(1, 0.1), vehicle(2, track="a"), vehicle(2, track="b"),
+        vehicle(1, track="a"), FrameRecord(1, 0.1), vehicle(2, track="a"),
+        ObjectRecord(2, 0.2, "vehicle", track="b", embedding=(1.0, 0.0)),  # no vector added, as in every engine
         EventRecord("brake", 2, 2), EventRecord("brake", 1, 1)))
 
     assert result.appended == es_backend.IndexCounts(frames=1, objects=2, tracks=1, events=1)
     assert (result.duplicate_frames, result.duplicate_objects, result.indices) == (1, 1, [2])
-    pointer, search, copy, bulk, _get, flip, delete = (sent for sent in cluster.sent if sent.method != "HEAD")
-    assert pointer.params == {"routing": "1", "_source": "gen,fps"}
+    assert not [sent for sent in cluster.sent if sent.path.endswith(("/_reindex", "/_delete_by_query"))]
+    (search,) = sent_to(cluster, "POST", f"/{ALIAS}/_search")
     assert search.params == {"routing": "1"}
     assert search.body == {
-        "query": {"bool": {"filter": [{"term": {"doc_type": "frame"}}, {"term": {"vgen": "1:g0"}}]}},
+        "query": {"bool": {"filter": [{"term": {"doc_type": "frame"}}, {"terms": {"vgen": ["1:g0"]}}]}},
         "post_filter": {"terms": {"frame": [1, 2]}}, "size": 2, "_source": False, "docvalue_fields": ["frame"],
         "track_total_hits": False,
         "aggs": {"tracks": {"terms": {"field": "tracks", "include": ["a", "b"], "size": 2}}}}
-    assert copy.params == {"refresh": "true", "wait_for_completion": "true"}
-    assert copy.body == {
-        "source": {"index": ALIAS, "query": {"bool": {"should": [{"term": {"vgen": "1:g0"}},
-                                                                 {"term": {"tvgen": "1:g0"}}]}}},
-        "dest": {"index": ALIAS},
-        "script": {"lang": "painless", "source": es_backend.COPY_GENERATION,
-                   "params": {"gen": "g1", "vgen": "1:g1", "prefix": "1-g1-"}}}
-    new_frames = [line for line in bulk.body if "frame" in line]
-    assert [(doc["frame"], doc["vgen"], doc["n_objects"]) for doc in new_frames] == [(2, "1:g1", 2)]
-    assert [event["label"] for event in new_frames[0]["events"]] == ["brake"]
-    assert flip.params == {"if_seq_no": "4", "if_primary_term": "1", "refresh": "true", "routing": "1"}
-    assert flip.body["gen"] == "g1"
-    assert '"1:g0"' in json.dumps(delete.body) and '"1:g1"' not in json.dumps(delete.body)
+    (bulk,) = sent_to(cluster, "PUT", "/_bulk")
+    documents = bulk.body[1::2]
+    assert [(doc["doc_type"], doc["frame"], doc["vgen"], doc["n_objects"]) for doc in documents] == [
+        ("frame", 2, "1:g1", 2)]  # only the new frame: nothing of the video is copied
+    assert [event["label"] for event in documents[0]["events"]] == ["brake"]
+    register, flip, folded = sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")
+    assert register.body == pointer("g0", ["g0", "g1"])
+    assert flip.params == {"if_seq_no": "5", "if_primary_term": "1", "refresh": "true", "routing": "1"}
+    assert flip.body == pointer("g0", ["g0", "g1"], chunks=["g1"])
+    assert folded.body == pointer("g0", ["g0"])
+    (fold,) = sent_to(cluster, "POST", f"/{ALIAS}/_update_by_query")
+    assert fold.params == {"refresh": "true", "routing": "1", "wait_for_completion": "false"}
+    assert fold.body == {
+        "query": {"bool": {"should": [{"terms": {"vgen": ["1:g1"]}}, {"terms": {"tvgen": ["1:g1"]}}]}},
+        "script": {"lang": "painless", "source": es_backend.RETAG_GENERATION,
+                   "params": {"gen": "g0", "vgen": "1:g0"}}}
 
 
 def test_a_resent_chunk_writes_nothing(cluster, backend):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    _expect_live_pointer(cluster, "g0", 4)
+    expect_pointer(cluster, pointer("g0", ["g0"], chunks=["c1"]), 4)
     cluster.expect("POST", f"/{ALIAS}/_search", hits([frame_hit(1, 0.2, 2, fields={"frame": [2]})]))
+    expect_unlock(cluster)
 
     result = backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(2), FrameRecord(2, 0.2)))
 
     assert result.appended == es_backend.IndexCounts(0, 0, 0, 0)
     assert (result.duplicate_frames, result.duplicate_objects, result.indices) == (1, 1, [])
-    assert "aggs" not in cluster.sent[-1].body  # no track ids in the chunk, nothing to ask
+    search = cluster.sent[-2].body
+    assert "aggs" not in search  # no track ids in the chunk, nothing to ask
+    assert search["query"]["bool"]["filter"][1] == {"terms": {"vgen": ["1:g0", "1:c1"]}}  # every live generation
 
 
-def test_a_failed_copy_removes_the_new_generation_and_keeps_the_pointer(cluster, backend):
+def test_an_append_of_more_frames_than_the_result_window_asks_in_batches(cluster, backend):
+    # 10,001 frames, all indexed already: two searches of at most index.max_result_window hits, merged.
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    _expect_live_pointer(cluster, "g0", 4)
-    cluster.expect("POST", f"/{ALIAS}/_search", hits([]))
-    failed = {**reindexed(0), "failures": [{"index": INDEX, "id": "1-g0-0", "cause": {"type": "mapper_exception"}}]}
-    cluster.expect("POST", "/_reindex", failed)
-    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    first = [{"_id": f"1-g0-{index}", "fields": {"frame": [index]}} for index in range(10_000)]
+    cluster.expect("POST", f"/{ALIAS}/_search", hits(first))
+    cluster.expect("POST", f"/{ALIAS}/_search", hits([{"_id": "1-g0-10000", "fields": {"frame": [10_000]}}]))
+    expect_unlock(cluster)
 
-    with pytest.raises(RuntimeError, match="copying the frames of video 1 failed"):
+    result = backend.append_frames(video_id=1, name="cam",
+                                   analytics=video(*(FrameRecord(index, index / 10.0) for index in range(10_001))))
+
+    assert (result.duplicate_frames, result.indices) == (10_001, [])
+    sizes = [(sent.body["size"], len(sent.body["post_filter"]["terms"]["frame"]))
+             for sent in sent_to(cluster, "POST", f"/{ALIAS}/_search")]
+    assert sizes == [(10_000, 10_000), (1, 1)]
+
+
+def test_a_failed_chunk_removes_its_generation_and_keeps_the_video_as_it_was(cluster, backend):
+    expect_lock(cluster)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    cluster.expect("POST", f"/{ALIAS}/_search", hits([]))
+    expect_pointer(cluster, pointer("g0", ["g0"]), 4)
+    expect_pointer_write(cluster, 5)
+    rejected = {"took": 3, "errors": True, "items": [{"index": {
+        "_index": INDEX, "_id": "1-g1-3", "status": 400, "error": {"type": "document_parsing_exception"}}}]}
+    cluster.expect("PUT", "/_bulk", rejected)
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})  # what the bulk wrote, visible to the delete
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    expect_pointer(cluster, pointer("g0", ["g0", "g1"]), 5)
+    expect_pointer_write(cluster, 6)
+    expect_unlock(cluster)
+
+    with pytest.raises(BulkIndexError):
         backend.append_frames(video_id=1, name="cam", analytics=video(FrameRecord(3, 0.3)))
 
-    removed = json.dumps(cluster.sent[-1].body)
+    removed = json.dumps(sent_to(cluster, "POST", f"/{ALIAS}/_delete_by_query")[0].body)
     assert '"1:g1"' in removed and '"1:g0"' not in removed  # its own generation, never the live one
-    assert not any(sent.path.endswith("/_doc/video-1") and sent.method == "PUT" for sent in cluster.sent)
+    assert sent_to(cluster, "PUT", f"/{ALIAS}/_doc/video-1")[-1].body == pointer("g0", ["g0"])
 
 
 def test_an_append_to_a_video_not_indexed_writes_it_whole(cluster, backend):
+    expect_lock(cluster)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
-    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False}, status=404)
+    expect_pointer(cluster, None)
     cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, None)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 0))
     cluster.expect("PUT", "/_bulk", bulk_ok(["1-g1-0"]))
-    cluster.expect("GET", f"/{ALIAS}/_doc/video-1", {"_index": INDEX, "_id": "video-1", "found": False}, status=404)
-    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 2))
+    expect_pointer(cluster, pointer(None, ["g1"]), 0)
+    expect_pointer_write(cluster, 1)
+    expect_pointer(cluster, pointer("g1", ["g1"]), 1)
+    expect_unlock(cluster)
 
     result = backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(0, track="a")))
 
@@ -911,3 +1184,80 @@ def test_an_append_refuses_track_records_before_sending_anything(cluster, backen
     with pytest.raises(ValueError, match="an append takes no track records"):
         backend.append_frames(video_id=1, name="cam", analytics=video(vehicle(0, track="a"),
                                                                       TrackRecord("a", "vehicle", {"color": "black"})))
+
+
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/docs-reindex.html ("The destination must differ
+# from the source"): what the engine sent before, and what the scripted cluster now refuses.
+def test_the_scripted_cluster_refuses_a_reindex_into_its_source_and_a_waited_long_operation(cluster):
+    client = cluster.client()
+    cluster.expect("POST", "/_reindex", {})
+    with pytest.raises(AssertionError, match="reindex cannot write into an index its reading from"):
+        client.options(retry_on_timeout=False).reindex(source={"index": ALIAS}, dest={"index": ALIAS},
+                                                       wait_for_completion=False)
+    cluster.expect("POST", f"/{ALIAS}/_delete_by_query", {})
+    with pytest.raises(AssertionError, match="waited for completion"):
+        client.delete_by_query(index=ALIAS, query={"match_all": {}}, wait_for_completion=True)
+    cluster.expect("POST", f"/{ALIAS}/_search", {})
+    with pytest.raises(AssertionError, match="over index.max_result_window"):
+        client.search(index=ALIAS, size=10_001)
+    cluster.expect("POST", f"/{ALIAS}/_search", {})
+    with pytest.raises(AssertionError, match="a terms query lists 65537 values"):
+        client.search(index=ALIAS, query={"terms": {"vgen": list(range(65_537))}})
+
+
+def test_a_term_longer_than_lucene_indexes_is_refused_naming_its_frame(cluster, backend):
+    # The value fits validation's limit (32,766 bytes); its typed term, with scope, label and name, does not.
+    expect_lock(cluster)
+    cluster.expect("HEAD", f"/_alias/{ALIAS}")
+    expect_pointer(cluster, None)
+    cluster.expect("PUT", f"/{ALIAS}/_create/video-1", written("video-1", 0))
+    cluster.expect("POST", f"/{ALIAS}/_refresh", {"_shards": SHARDS})
+    expect_task(cluster, f"/{ALIAS}/_delete_by_query", deleted_by_query(0))
+    expect_pointer(cluster, pointer(None, ["g1"]), 0)
+    cluster.expect("DELETE", f"/{ALIAS}/_doc/video-1", written("video-1", 1, "deleted"))
+    expect_unlock(cluster)
+    with pytest.raises(ValueError, match=r"frame 3 of video 1: the term .* is 32797 bytes long in UTF-8; "
+                                         r"Elasticsearch indexes terms of at most 32766 bytes"):
+        backend.index_video(video_id=1, name="cam", analytics=video(vehicle(3, color="é" * 16_383)))
+    assert not sent_to(cluster, "PUT", "/_bulk")  # refused before the bulk request was sent
+
+
+def test_terms_keep_their_text_as_utf8_not_escapes():
+    assert es_term("object", "vehicle", "color", "é") == '["object","vehicle","color","é"]'
+    assert compile_node({"frame": {"scene": {"in": ["東京"]}}}).to_dict() == {
+        "terms": {"keys": ['["frame","scene","東京"]']}}
+
+
+def test_searches_exclude_only_the_generations_listed_but_not_live(cluster, backend):
+    # Video 1 is being written again (g7 listed, not live) and has a live chunk c1; video 2 is being
+    # created; video 3 is live. No request lists the live generations, however many videos there are.
+    one = pointer_hit(1, "g1", 10.0, "cam", gens=["g1", "c1", "g7"])
+    one["_source"]["chunks"] = ["c1"]
+    expect_read(cluster, [one, pointer_hit(2, None, 10.0, "new", gens=["g5"])])
+    cluster.expect("POST", "/_search", hits([V1F0]))
+    expect_close(cluster)
+    result = backend.search(request=request(obj("vehicle")))
+    assert result.counts["frames"] == 1
+    (body,) = searches(cluster)
+    assert body["query"] == {"bool": {"filter": [
+        {"bool": {"filter": [LIVE], "must_not": [{"terms": {"vgen": ["1:g7", "2:g5"]}}]}}, VEHICLE]}}
+    assert '"1:g1"' not in json.dumps(body) and '"1:c1"' not in json.dumps(body)  # live: never listed
+
+
+def test_the_writers_lease_is_renewed_while_held_and_losing_it_stops_the_write(cluster, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(es_lock.time, "monotonic", lambda: clock[0])
+    lock = es_lock.WritersLock(cluster.client(), LOCKS)
+    expect_lock(cluster)
+    lock.acquire()
+    lock.renew_if_due()  # nothing due yet: nothing sent
+    clock[0] += es_lock.RENEW_AFTER_S
+    cluster.expect("PUT", f"/{LOCKS}/_doc/writers", {**written("writers", 5, "updated"), "_index": LOCKS})
+    lock.renew_if_due()
+    assert cluster.sent[-1].params == {"if_seq_no": "0", "if_primary_term": "1"}
+    clock[0] += es_lock.RENEW_AFTER_S
+    cluster.expect("PUT", f"/{LOCKS}/_doc/writers", {"error": {"type": "version_conflict_engine_exception"},
+                                                     "status": 409}, status=409)
+    with pytest.raises(RuntimeError, match="writers' lock was taken over while this write held it"):
+        lock.renew_if_due()
+    assert cluster.sent[-1].params == {"if_seq_no": "5", "if_primary_term": "1"}
