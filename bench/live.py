@@ -179,7 +179,7 @@ def _row(run: _Run, elapsed: float, chunk_frames: int, objects: int, analysts: i
         "append_p50": statistics.median(append_ms), "append_p95": percentile(append_ms, 0.95),
         "searches": len(run.searches),
         "search_p50": statistics.median(search_ms), "search_p95": percentile(search_ms, 0.95),
-        "index_mb": sum(path.stat().st_size for path in index.glob("gen-*.duckdb")) / 1e6 if index.exists() else 0,
+        "index_mb": sum(path.stat().st_size for path in index.rglob("*") if path.is_file()) / 1e6,
         "errors": run.errors,
     }
 
