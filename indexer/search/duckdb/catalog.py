@@ -52,11 +52,13 @@ def segment_alias(name: str, lineage: str = "") -> str:
 
 def union_selects(manifest: Manifest, alias: Callable[[str], str], empty: str | None = EMPTY) -> dict[str, str]:
     """Each table of ``manifest`` as one SELECT: the union of its segments' tables (attached as
-    ``alias(name)``), tombstoned videos filtered out; after the ``empty`` schema's, if any, so
-    that a generation without segments has its tables too."""
+    ``alias(name)``), tombstoned videos filtered out; a generation without segments reads the
+    ``empty`` schema's. A single segment is read without a union: DuckDB plans a scan of one
+    table better (statistics, filters pushed into the scan) than a union, even with an empty
+    table."""
     selects = {}
     for table in ALL_TABLES:
-        parts = [f"SELECT * FROM {empty}.{table}"] if empty else []
+        parts = [] if manifest.segments or not empty else [f"SELECT * FROM {empty}.{table}"]
         for segment in manifest.segments:
             part = f"SELECT * FROM {alias(segment.name)}.{table}"
             if segment.deleted and table != "attr_keys":
