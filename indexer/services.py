@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVe
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.ownership import admin_check, video_write_check, video_write_refusal
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
-from indexer.records import Analytics, FrameRecord, ObjectRecord, VideoMeta
+from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
 from indexer.search import get_search_backend
 from indexer.selectors import schema_named, schema_ontology, schema_resolve
 from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
@@ -652,21 +652,43 @@ def index_rebuild() -> int:
     Every video's payload is read again (a live video's from its spool) and
     validated against its schema in filter mode; the engine then builds the new
     index aside and swaps it in. A missing payload raises ``FileNotFoundError``
-    before the index is touched.
+    before the index is touched. Writes that land while the payloads are read go to the
+    index being replaced: once it is swapped, the videos indexed since the rebuild began are
+    indexed again from their payloads, and those deleted meanwhile are deleted again.
     """
+    began = timezone.now()
     videos = list(Video.objects.exclude(payload_path="").select_related("schema"))
-    entries: list[tuple[int, str, Analytics]] = []
-    for video in videos:
-        if not Path(video.payload_path).exists():
-            raise FileNotFoundError(f"payload of video '{video.name}' is missing: {video.payload_path}")
-        if video.streamed:
-            analytics = live_analytics(video=video)
-        else:
-            analytics = read_analytics(video.payload_path, format=video.format, options=video.options)
-        report = validate(analytics, schema_ontology(video.schema), mode="filter")
-        entries.append((video.pk, video.name, report.analytics))
-    get_search_backend().rebuild(videos=entries)
+    entries = [(video.pk, video.name, _rebuild_analytics(video)) for video in videos]
+    backend = get_search_backend()
+    backend.rebuild(videos=entries)
+    for video in Video.objects.exclude(payload_path="").filter(indexed_at__gte=began).select_related("schema"):
+        backend.index_video(video_id=video.pk, name=video.name, analytics=_rebuild_analytics(video))
+    rebuilt = {video.pk for video in videos}
+    for video_id in sorted(rebuilt - set(Video.objects.filter(pk__in=rebuilt).values_list("pk", flat=True))):
+        backend.delete_video(video_id=video_id)
     return len(entries)
+
+
+def _rebuild_analytics(video: Video) -> Analytics:
+    """A video's analytics read again from its payload (or spool), validated in filter mode."""
+    if not Path(video.payload_path).exists():
+        raise FileNotFoundError(f"payload of video '{video.name}' is missing: {video.payload_path}")
+    if video.streamed:
+        analytics = live_analytics(video=video)
+    else:
+        analytics = read_analytics(video.payload_path, format=video.format, options=video.options)
+    checked = validate(analytics, schema_ontology(video.schema), mode="filter").analytics
+
+    def records() -> Iterator[Record]:
+        try:
+            yield from checked.records()
+        except FileNotFoundError:
+            if Video.objects.filter(pk=video.pk).exists():
+                raise
+            # Deleted (with its payload) while the rebuild ran: indexed without records, then
+            # deleted again by index_rebuild.
+
+    return Analytics(format=checked.format, meta=checked.meta, records=records, warnings=checked.warnings)
 
 
 def index_merge_queue() -> bool:
