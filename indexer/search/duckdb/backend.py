@@ -44,7 +44,14 @@ from indexer.search.contract import (
     SimilarTrack,
     Timeline,
 )
-from indexer.search.duckdb.catalog import SEGMENT_TABLES, Catalog, create_tables, segment_alias, union_selects
+from indexer.search.duckdb.catalog import (
+    SEGMENT_TABLES,
+    Catalog,
+    create_tables,
+    quoted_path,
+    segment_alias,
+    union_selects,
+)
 from indexer.search.duckdb.compiler import located
 from indexer.search.duckdb.generations import (
     MERGE_FACTOR,
@@ -564,7 +571,7 @@ def _merge_into(path: Path, inputs: list[Segment], generations: Generations,
         create_tables(con, "main")
         aliases = {segment.name: f"m{number}" for number, segment in enumerate(inputs)}
         for segment in inputs:
-            con.execute(f"ATTACH '{_quoted(generations.segment_path(segment.name))}' AS {aliases[segment.name]} "
+            con.execute(f"ATTACH '{quoted_path(generations.segment_path(segment.name))}' AS {aliases[segment.name]} "
                         "(READ_ONLY)")
         for table, select in union_selects(Manifest(segments=tuple(inputs)), aliases.__getitem__, empty=None).items():
             con.execute(f"INSERT INTO main.{table} {select}")
@@ -598,10 +605,6 @@ def _single_file_upgraded(root: Path, name: str, generations: Generations) -> Ma
     number = int(name.removeprefix("gen-").removesuffix(".duckdb"))
     return Manifest(generation=number + 1, lineage=lineage[0][0] if len(lineage) == 1 else uuid.uuid4().hex,
                     logged_from=number + 1, segments=(Segment(segment, videos, rows=rows, vector_files=vector_files),))
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,

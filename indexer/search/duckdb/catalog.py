@@ -108,20 +108,19 @@ class Catalog:
         con.execute(f"SET search_path = '{schema}'")
         return con, snapshot
 
-    def point(self, con: duckdb.DuckDBPyConnection, name: str | None) -> Manifest:
-        """Make ``con`` read generation ``name`` (None: the empty index); its manifest."""
+    def point(self, con: duckdb.DuckDBPyConnection, name: str | None) -> None:
+        """Make ``con`` read generation ``name`` (None: the empty index)."""
         with self._lock:
             if name is None:
-                schema, manifest = EMPTY, Manifest()
+                schema = EMPTY
             else:
                 schema, manifest, _ = self._schema(name)
                 self._reading[threading.get_ident()] = (name, manifest.lineage)
         con.execute(f"SET search_path = '{schema}'")
-        return manifest
 
     def attach(self, con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
         """Attach a new segment file for writing, with the index's empty tables."""
-        con.execute(f"ATTACH '{_quoted(path)}' AS {alias}")
+        con.execute(f"ATTACH '{quoted_path(path)}' AS {alias}")
         create_tables(con, alias)
 
     def _schema(self, name: str) -> tuple[str, Manifest, Snapshot]:
@@ -137,7 +136,7 @@ class Catalog:
                 path = self.generations.segment_path(segment.name)
                 if not path.exists():
                     raise FileNotFoundError(path)
-                db.execute(f"ATTACH '{_quoted(path)}' AS {alias} (READ_ONLY)")
+                db.execute(f"ATTACH '{quoted_path(path)}' AS {alias} (READ_ONLY)")
                 self._attached.add(alias)
         schema = f"memory.g{manifest.generation}_{manifest.lineage}"
         db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -167,5 +166,6 @@ class Catalog:
             self._db, self._pid, self._attached, self._schemas, self._reading = None, None, set(), {}, {}
 
 
-def _quoted(path: Path) -> str:
+def quoted_path(path: Path) -> str:
+    """A path as the text of a SQL string literal."""
     return str(path).replace("'", "''")
