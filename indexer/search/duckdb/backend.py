@@ -262,23 +262,27 @@ class SearchBackend(BaseSearchBackend):
                     rows, vector_files = _merge_into(temporary, inputs, self._generations, self._config())
                     fsync_file(temporary)
                     with self._generations.locked():
-                        live = self._generations.read(self._generations.current())
-                        now = {segment.name: segment for segment in live.segments}
-                        if any(segment.name not in now for segment in inputs):
-                            return False  # a rebuild replaced them: this merge is moot
-                        videos = set().union(*(segment.live_videos() for segment in inputs))
-                        hidden = set().union(*(set(now[segment.name].deleted) - set(segment.deleted)
-                                               for segment in inputs))
-                        name = self._generations.new_segment_name()
-                        os.replace(temporary, self._generations.segment_path(name))
-                        merged = Segment(name=name, videos=tuple(sorted(videos)),
-                                         deleted=tuple(sorted(hidden & videos)), rows=rows, vector_files=vector_files)
-                        manifest = live.merged(plan.inputs, merged)
-                        self._generations.publish(manifest)
-                        self._pruned(manifest, live)
-                        return True
+                        return self._merge_publish(inputs, temporary, rows, vector_files)
                 finally:
                     remove_database(temporary)
+
+    def _merge_publish(self, inputs: list[Segment], temporary: Path, rows: int, vector_files: tuple[str, ...]) -> bool:
+        """Under the write lock: name the merged file a segment and publish the live generation with
+        it instead of ``inputs`` (as the merge read them); False when a rebuild replaced them."""
+        live = self._generations.read(self._generations.current())
+        now = {segment.name: segment for segment in live.segments}
+        if any(segment.name not in now for segment in inputs):
+            return False
+        videos = set().union(*(segment.live_videos() for segment in inputs))
+        hidden = set().union(*(set(now[segment.name].deleted) - set(segment.deleted) for segment in inputs))
+        name = self._generations.new_segment_name()
+        os.replace(temporary, self._generations.segment_path(name))
+        merged = Segment(name=name, videos=tuple(sorted(videos)), deleted=tuple(sorted(hidden & videos)), rows=rows,
+                         vector_files=vector_files)
+        manifest = live.merged([segment.name for segment in inputs], merged)
+        self._generations.publish(manifest)
+        self._pruned(manifest, live)
+        return True
 
     # Reading
 

@@ -102,8 +102,7 @@ class Catalog:
         """A new cursor reading generation ``name``, and its snapshot. Raises FileNotFoundError
         (or a DuckDB IOException) when the generation was pruned meanwhile."""
         with self._lock:
-            schema, manifest, snapshot = self._schema(name)
-            self._reading[threading.get_ident()] = (name, manifest.lineage)
+            schema, _, snapshot = self._schema(name)
             con = self._database().cursor()
         con.execute(f"SET search_path = '{schema}'")
         return con, snapshot
@@ -114,8 +113,7 @@ class Catalog:
             if name is None:
                 schema = EMPTY
             else:
-                schema, manifest, _ = self._schema(name)
-                self._reading[threading.get_ident()] = (name, manifest.lineage)
+                schema, _, _ = self._schema(name)
         con.execute(f"SET search_path = '{schema}'")
 
     def attach(self, con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
@@ -124,9 +122,11 @@ class Catalog:
         create_tables(con, alias)
 
     def _schema(self, name: str) -> tuple[str, Manifest, Snapshot]:
+        """Generation ``name``'s schema (made if new), which the calling thread now reads."""
         db = self._database()
         manifest = self.generations.read(name)
         key = (name, manifest.lineage)
+        self._reading[threading.get_ident()] = key
         known = self._schemas.get(key)
         if known is not None:
             return known

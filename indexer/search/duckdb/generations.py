@@ -227,7 +227,7 @@ class Generations:
             (self.root / "CURRENT.tmp").unlink(missing_ok=True)
             (self.root / name).unlink(missing_ok=True)
             raise
-        _fsync_directory(self.root)
+        fsync_file(self.root)
         return name
 
     def prune(self, *, live: Manifest, previous: Manifest) -> list[str]:
@@ -294,12 +294,6 @@ class Snapshot:
         return sorted(existed_then)
 
 
-def generation_number(name: str) -> int | None:
-    """N of a ``gen-<N>.json`` file name; None for any other name."""
-    match = GENERATION.match(name)
-    return int(match.group(1)) if match else None
-
-
 def remove_database(path: Path) -> None:
     """Delete a DuckDB file with its write-ahead log, if any."""
     for leftover in (path, path.with_name(path.name + ".wal")):
@@ -307,6 +301,7 @@ def remove_database(path: Path) -> None:
 
 
 def fsync_file(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -319,14 +314,6 @@ def _write_durably(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _mtime(path: Path) -> float:
