@@ -13,14 +13,15 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst
-from analytics import export, figures, geo, regions, selectors, similar, stats
-from analytics.models import RegionLayer
+from analytics import export, figures, geo, regions, saved_searches, selectors, similar, stats
+from analytics.models import RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
     CooccurrenceInput,
@@ -38,6 +39,8 @@ from analytics.serializers import (
     RegionLayerOutput,
     RegionStatsInput,
     RegionUploadInput,
+    SavedSearchInput,
+    SavedSearchOutput,
     SearchInput,
     SearchOutput,
     SimilarInput,
@@ -233,6 +236,53 @@ class RegionLayerDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, layer_id: int):
         regions.region_layer_delete(layer=get_object_or_404(RegionLayer, pk=layer_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SavedSearchListApi(APIView):
+    """The caller's saved searches and those others share; POST saves one."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(responses=SavedSearchOutput(many=True))
+    def get(self, request):
+        visible = selectors.saved_searches_visible(user=request.user)
+        return Response(SavedSearchOutput(visible, many=True, context={"user": request.user}).data)
+
+    @extend_schema(request=SavedSearchInput, responses={201: SavedSearchOutput})
+    def post(self, request):
+        values = _valid(SavedSearchInput, request.data)
+        saved = saved_searches.saved_search_create(owner=request.user, **values)
+        return Response(SavedSearchOutput(saved, context={"user": request.user}).data, status=status.HTTP_201_CREATED)
+
+
+class SavedSearchDetailApi(APIView):
+    """One saved search; its owner changes (PUT: the fields given) or deletes it. Another's private
+    saved search answers 404."""
+
+    permission_classes = [IsAnalyst]
+
+    def _find(self, request, saved_id: int) -> SavedSearch:
+        saved = selectors.saved_search_find(user=request.user, saved_id=saved_id)
+        if saved is None:
+            raise NotFound(f"no saved search {saved_id} that you may see")
+        return saved
+
+    @extend_schema(responses=SavedSearchOutput)
+    def get(self, request, saved_id: int):
+        return Response(SavedSearchOutput(self._find(request, saved_id), context={"user": request.user}).data)
+
+    @extend_schema(request=SavedSearchInput, responses=SavedSearchOutput)
+    def put(self, request, saved_id: int):
+        saved = self._find(request, saved_id)
+        fields = SavedSearchInput(data=request.data, partial=True)
+        fields.is_valid(raise_exception=True)
+        saved = saved_searches.saved_search_update(saved=saved, actor=request.user, **fields.validated_data)
+        return Response(SavedSearchOutput(saved, context={"user": request.user}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, saved_id: int):
+        saved_searches.saved_search_delete(saved=self._find(request, saved_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

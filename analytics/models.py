@@ -24,3 +24,29 @@ class RegionLayer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SavedSearch(models.Model):
+    """A search an analyst keeps under a name: the query (``query``, a JSON tree, or ``q``, the text
+    form, as given), sidebar ``filters``, ``gap_s`` and the schema version it was made on, plus
+    ``view``, the rest of the dashboard's state (its address's other parameters: count unit, map,
+    tab, charts). Private to its owner unless ``shared``; only the owner changes or deletes it."""
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches")
+    shared = models.BooleanField(default=False)
+    schema = models.ForeignKey("indexer.LabelSchema", on_delete=models.PROTECT, related_name="saved_searches")
+    query = models.JSONField(null=True, blank=True)
+    q = models.TextField(null=True, blank=True)
+    filters = models.JSONField(default=dict)
+    gap_s = models.FloatField(default=1.0)
+    view = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_saved_search_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -5,8 +5,8 @@ drf-spectacular reads both kinds for the OpenAPI document."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics import geo
-from analytics.models import RegionLayer
+from analytics import geo, saved_searches
+from analytics.models import RegionLayer, SavedSearch
 from analytics.search import json_key, seconds
 from indexer import limits
 from indexer.api_fields import (
@@ -98,6 +98,16 @@ class RegionStatsInput(QueryInput):
 class TimelineInput(QueryInput, FigureInput):
     bins = IntegerRangeField(required=False, default=limits.TIMELINE_BINS_DEFAULT, minimum=1,
                              maximum=limits.TIMELINE_BINS_MAX, help_text="at most this many bins")
+
+
+class SavedSearchInput(QueryInput):
+    """A saved search: a name, whether others see it, the search, and the dashboard's view."""
+
+    name = serializers.CharField(max_length=200, help_text="unique among the owner's saved searches")
+    shared = serializers.BooleanField(required=False, default=False, help_text="other analysts see it (read only)")
+    view = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000,
+        help_text="the rest of the dashboard's address, e.g. unit=tracks&tab=timeline")
 
 
 class RegionUploadInput(serializers.Serializer):
@@ -386,6 +396,30 @@ class RegionLayerDetailOutput(serializers.Serializer):
     features = RegionFeatureOutput(many=True, source="geojson.features")
     id = serializers.IntegerField()
     name = serializers.CharField()
+
+
+# Saved searches --------------------------------------------------------------------------------
+
+
+class SavedSearchOutput(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.get_username")
+    mine = serializers.SerializerMethodField(help_text="whether the caller owns it (and may change it)")
+    schema = SchemaRef()
+    query = QueryTreeField(allow_null=True, help_text="the query as a tree, when it was saved so")
+    q = serializers.CharField(allow_null=True, help_text="the query as text, when it was saved so")
+    filters = FiltersField()
+    dashboard_url = serializers.SerializerMethodField(help_text="the dashboard's address that opens it")
+
+    class Meta:
+        model = SavedSearch
+        fields = ["id", "name", "owner", "mine", "shared", "schema", "query", "q", "filters", "gap_s", "view",
+                  "dashboard_url", "created_at", "updated_at"]
+
+    def get_mine(self, saved: SavedSearch) -> bool:
+        return saved.owner_id == self.context["user"].pk
+
+    def get_dashboard_url(self, saved: SavedSearch) -> str:
+        return saved_searches.dashboard_address(saved)
 
 
 # Similar tracks --------------------------------------------------------------------------------

@@ -88,6 +88,12 @@ ACCESS = [
     Access("POST", "api/v1/stats/geo/", "token", (401, 403, 200, 200)),
     Access("POST", "api/v1/stats/regions/", "token", (401, 403, 200, 200)),
     Access("POST", "api/v1/stats/timeline/", "token", (401, 403, 200, 200)),
+    Access("GET", "api/v1/searches/", "token", (401, 403, 200, 200)),
+    Access("POST", "api/v1/searches/", "token", (401, 403, 201, 201)),
+    # The world's saved search is the admin's, shared: analysts read it, only its owner changes it.
+    Access("GET", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 200, 200)),
+    Access("PUT", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 200)),
+    Access("DELETE", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 204)),
     Access("GET", "api/v1/regions/", "token", (401, 403, 200, 200)),
     Access("POST", "api/v1/regions/", "token", (401, 403, 403, 201)),
     Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 200, 200)),
@@ -121,6 +127,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "api/v1/stats/geo/"): lambda world, role: {"bbox": [-180, -90, 180, 90], "zoom": 2},
     ("POST", "api/v1/stats/regions/"): lambda world, role: {"layer": world["layer_id"]},
     ("POST", "api/v1/stats/timeline/"): lambda world, role: {},
+    ("POST", "api/v1/searches/"): lambda world, role: {"name": f"by-{role}", "q": "vehicle"},
+    ("PUT", "api/v1/searches/<int:saved_id>/"): lambda world, role: {"name": f"renamed by {role}"},
     ("POST", "api/v1/regions/"): lambda world, role: {"name": f"by-{role}",
                                                       "file": SimpleUploadedFile("b.geojson", SQUARE)},
 }
@@ -167,7 +175,8 @@ def test_anonymous_users_get_nothing_but_the_login_page():
 @pytest.fixture
 def world(db):
     """A schema, an indexed video with media and a version, a spare media file, a region
-    layer, and an ingest job of the worker ``wes`` (queued: it never runs here)."""
+    layer, an ingest job of the worker ``wes`` (queued: it never runs here) and a shared saved
+    search of the admin's."""
     from analytics.regions import region_layer_create
     from indexer.media import media_dir
     from tests.analytics.corpus import ONTOLOGY
@@ -184,10 +193,12 @@ def world(db):
     worker = _client_for(None, "wes", "worker")
     job = worker.post("/api/v1/ingest/", {"video": "queued", "analytics": analytics}, format="json")
     assert job.status_code == 202, job.content
+    saved = _client_for(None, "user-admin", "admin").post(
+        "/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
     return {
         "schema_id": schema.pk, "video_id": video.pk, "number": 1, "layer_id": layer.pk, "job_id": job.json()["id"],
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
-        "similar_video_id": similar_video_id,
+        "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
     }
 
 

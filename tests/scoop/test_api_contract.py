@@ -120,6 +120,15 @@ class World:
         return region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
 
     @cached_property
+    def saved(self) -> int:
+        """A saved search of the analyst's."""
+        self.schema  # noqa: B018
+        answer = client("analyst").post("/api/v1/searches/", {"name": "black", "q": "vehicle(color=black)"},
+                                        format="json")
+        assert answer.status_code == 201, answer.content
+        return answer.json()["id"]
+
+    @cached_property
     def job(self) -> str:
         """A succeeded ingest job of the worker, with a violation (filter mode)."""
         self.schema  # noqa: B018
@@ -188,6 +197,10 @@ def unknown(name: str) -> Callable[[World], dict[str, Any]]:
 
 def layer(world: World) -> dict[str, Any]:
     return {"layer_id": world.layer.pk}
+
+
+def saved(world: World) -> dict[str, Any]:
+    return {"saved_id": world.saved}
 
 
 ROAD = ONTOLOGY.to_document()
@@ -351,6 +364,22 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, needs=("street",), request=json_body({"figure": True})),
         Call("analyst", 400, needs=("schema",), request=json_body({"bins": 0})),
     ],
+    ("GET", "/api/v1/searches/"): [Call("analyst", 200, needs=("saved",))],
+    ("POST", "/api/v1/searches/"): [
+        Call("analyst", 201, needs=("schema",), request=json_body({"name": "suv", "q": "vehicle(type=suv)",
+                                                                    "view": "unit=tracks"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"name": "suv", "q": "vehicle("})),
+        Call("worker", 403, request=json_body({"name": "suv"})),
+    ],
+    ("GET", "/api/v1/searches/{saved_id}/"): [
+        Call("analyst", 200, ids=saved), Call("admin", 404, ids=saved), Call("analyst", 404, ids=unknown("saved_id")),
+    ],
+    ("PUT", "/api/v1/searches/{saved_id}/"): [
+        Call("analyst", 200, ids=saved, request=json_body({"name": "dark", "shared": True})),
+        Call("analyst", 400, ids=saved, request=json_body({"filters": {"nope": ["x"]}})),
+        Call("admin", 403, ids=saved),
+    ],
+    ("DELETE", "/api/v1/searches/{saved_id}/"): [Call("analyst", 204, ids=saved), Call("analyst", 404, ids=saved)],
     ("GET", "/api/v1/regions/"): [Call("analyst", 200, needs=("layer",))],
     ("POST", "/api/v1/regions/"): [
         Call("admin", 201, request=form(name="b", file=("b.geojson", SQUARE))),
