@@ -23,6 +23,7 @@ from analytics.review.serializers import (
     CampaignInput,
     CampaignOutput,
     DecisionInput,
+    EtaExportOutput,
     ExportInput,
     GoldInput,
     ItemOutput,
@@ -149,7 +150,7 @@ class CampaignExportApi(APIView):
     content_negotiation_class = AnyAccept
 
     @extend_schema(parameters=[ExportInput], responses={(200, "text/csv"): OpenApiTypes.STR,
-                                                        (200, "application/json"): OpenApiTypes.OBJECT})
+                                                        (200, "application/json"): EtaExportOutput})
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         if _valid(ExportInput, request.query_params)["format"] == "csv":

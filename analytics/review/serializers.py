@@ -1,6 +1,7 @@
 """Small input and output serializers of the review API (drf-spectacular reads them for the
 OpenAPI document)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics.review.models import ANSWERS, STATES, UNITS
@@ -13,6 +14,29 @@ BATCH_SIZE_MAX = 100
 EXPORT_FORMATS = ("csv", "eta")
 CORRECTION_HELP = ('with the answer no (or the state corrected): {"label"?: str, "attrs"?: {name: value}}, '
                    "in the campaign's schema")
+
+
+ATTR_VALUE = {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+ATTR_VALUES = {"type": "object", "additionalProperties": ATTR_VALUE, "description": "{attribute: value}"}
+CORRECTION = {"type": "object", "properties": {"label": {"type": "string"}, "attrs": ATTR_VALUES},
+              "description": CORRECTION_HELP}
+
+
+@extend_schema_field(CORRECTION)
+class CorrectionField(JSONField):
+    """A correction; :func:`analytics.review.services.correction_check` checks it against the schema."""
+
+
+@extend_schema_field(ATTR_VALUES)
+class AttrValuesField(serializers.JSONField):
+    """Effective attribute values, as the index held them."""
+
+
+@extend_schema_field({"type": "object", "properties": {
+    "query": {"$ref": "#/components/schemas/QueryTree"}, "q": {"type": "string", "nullable": True},
+    "filters": {"$ref": "#/components/schemas/Filters"}}, "description": "the search the items come from"})
+class SearchFieldsField(serializers.JSONField):
+    """The search a campaign was made from, as given."""
 
 
 class CampaignInput(QueryInput):
@@ -41,7 +65,7 @@ class CampaignOutput(serializers.Serializer):
     schema = serializers.IntegerField(source="schema_id")
     unit = serializers.CharField()
     question = serializers.CharField()
-    search = serializers.JSONField(help_text="the search the items come from: query, q, filters")
+    search = SearchFieldsField()
     created_by = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     items = serializers.IntegerField()
@@ -73,7 +97,7 @@ class BatchOutput(serializers.Serializer):
 class VoteInput(serializers.Serializer):
     item = serializers.IntegerField()
     answer = serializers.ChoiceField(choices=ANSWERS)
-    correction = JSONField(required=False, allow_null=True, help_text=CORRECTION_HELP)
+    correction = CorrectionField(required=False, allow_null=True)
 
 
 class VotesInput(serializers.Serializer):
@@ -88,12 +112,12 @@ class VotesOutput(serializers.Serializer):
 
 class GoldInput(serializers.Serializer):
     answer = serializers.ChoiceField(choices=ANSWERS)
-    correction = JSONField(required=False, allow_null=True, help_text=CORRECTION_HELP)
+    correction = CorrectionField(required=False, allow_null=True)
 
 
 class DecisionInput(serializers.Serializer):
     state = serializers.ChoiceField(choices=DECISIONS)
-    correction = JSONField(required=False, allow_null=True, help_text=CORRECTION_HELP)
+    correction = CorrectionField(required=False, allow_null=True)
 
 
 class ItemOutput(serializers.Serializer):
@@ -105,18 +129,59 @@ class ItemOutput(serializers.Serializer):
     key = serializers.CharField()
     track = serializers.CharField(allow_null=True)
     label = serializers.CharField()
-    attrs = serializers.JSONField()
+    attrs = AttrValuesField()
     start_s = serializers.FloatField()
     end_s = serializers.FloatField()
     state = serializers.ChoiceField(choices=STATES)
-    correction = serializers.JSONField(allow_null=True)
-    gold_answer = serializers.CharField(allow_blank=True)
-    gold_correction = serializers.JSONField(allow_null=True)
+    correction = CorrectionField(allow_null=True)
+    gold_answer = serializers.CharField(allow_blank=True, help_text="empty: not a gold item")
+    gold_correction = CorrectionField(allow_null=True)
     decided_by = serializers.CharField(allow_null=True, help_text="the admin who decided (or set gold), if any")
 
 
 class ExportInput(serializers.Serializer):
     format = serializers.ChoiceField(choices=EXPORT_FORMATS, required=False, default="csv")
+
+
+class AnswerCountsOutput(serializers.Serializer):
+    yes = serializers.IntegerField()
+    no = serializers.IntegerField()
+    unsure = serializers.IntegerField()
+
+
+class VoteCountsOutput(serializers.Serializer):
+    total = serializers.IntegerField(help_text="every vote, gold and flagged included")
+    gold = serializers.IntegerField(help_text="votes on gold items")
+    counted = serializers.IntegerField(help_text="votes on regular items of batches not flagged")
+    flagged_batches = serializers.IntegerField(help_text="batches with a gold item answered wrongly")
+    answers = AnswerCountsOutput(help_text="the answers on regular items")
+
+
+class AgreementOutput(serializers.Serializer):
+    items = serializers.IntegerField(help_text="items with two counted votes or more")
+    categories = serializers.ListField(child=serializers.CharField())
+    percent = serializers.FloatField(allow_null=True, help_text="mean pairwise agreement per item")
+    fleiss_kappa = serializers.FloatField(allow_null=True)
+
+
+class ReviewerOutput(serializers.Serializer):
+    reviewer = serializers.CharField()
+    votes = serializers.IntegerField()
+    gold_votes = serializers.IntegerField()
+    gold_correct = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    good_standing = serializers.BooleanField()
+    flagged_batches = serializers.IntegerField()
+
+
+class MissingItemOutput(serializers.Serializer):
+    item = serializers.IntegerField()
+    video = serializers.IntegerField()
+    video_name = serializers.CharField()
+    unit = serializers.CharField()
+    key = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.ChoiceField(choices=("track gone", "detection gone", "video deleted"))
 
 
 class StatsOutput(serializers.Serializer):
@@ -126,8 +191,39 @@ class StatsOutput(serializers.Serializer):
     labels = serializers.DictField(child=StateCountsOutput(), help_text="items per label (as corrected) and state")
     attributes = serializers.DictField(child=serializers.DictField(child=StateCountsOutput()),
                                        help_text="items per attribute, value (as corrected) and state")
-    votes = serializers.JSONField(help_text="total, gold, counted, flagged_batches, answers")
-    agreement = serializers.JSONField(help_text="items, categories, percent, fleiss_kappa")
-    reviewers = serializers.ListField(child=serializers.JSONField())
-    missing = serializers.ListField(child=serializers.JSONField(),
-                                    help_text="items the index no longer holds, with the reason")
+    votes = VoteCountsOutput()
+    agreement = AgreementOutput()
+    reviewers = ReviewerOutput(many=True)
+    missing = MissingItemOutput(many=True, help_text="items the index no longer holds, kept and reported")
+
+
+ETA_ATTRIBUTE = {"type": "object", "properties": {"type": {"type": "string"}, "name": {"type": "string"},
+                                                  "value": ATTR_VALUE}}
+ETA_VIDEO_OBJECT = {"type": "object", "properties": {
+    "type": {"type": "string", "enum": ["eta.core.objects.VideoObject"]},
+    "label": {"type": "string", "description": "as counted: corrected where corrected"},
+    "index": {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "the track id; absent: untracked"},
+    "support": {"type": "object", "properties": {"ranges": {"type": "array", "items": {
+        "type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}}},
+        "description": "1-based frame numbers"},
+    "attrs": {"type": "object", "properties": {"attrs": {"type": "array", "items": ETA_ATTRIBUTE}},
+              "description": "its values as counted, then review_state and review_key"}}}
+
+
+@extend_schema_field({"type": "object", "properties": {
+    "filename": {"type": "string"},
+    "objects": {"type": "object", "properties": {"objects": {"type": "array", "items": ETA_VIDEO_OBJECT}}}}})
+class EtaVideoLabelsField(serializers.JSONField):
+    """One video's reviewed items as ETA VideoLabels."""
+
+
+class EtaVideoOutput(serializers.Serializer):
+    video = serializers.IntegerField()
+    name = serializers.CharField()
+    labels = EtaVideoLabelsField()
+
+
+class EtaExportOutput(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    question = serializers.CharField()
+    videos = EtaVideoOutput(many=True)
