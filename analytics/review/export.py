@@ -47,7 +47,7 @@ def review_eta(*, campaign: Campaign) -> dict[str, Any]:
 
 def _video_object(row: dict[str, Any]) -> dict[str, Any]:
     label = row["corrected_label"] or row["label"]
-    values = row["corrected_attrs"] or row["attrs"]
+    values = row["attrs"] if row["corrected_attrs"] is None else row["corrected_attrs"]
     attrs = {**{name: values[name] for name in sorted(values)}, "review_state": row["state"], "review_key": row["key"]}
     video_object: dict[str, Any] = {
         "type": "eta.core.objects.VideoObject", "label": label,

@@ -122,9 +122,12 @@ def campaign_reviewers(*, campaign: Campaign) -> dict[int, ReviewerGold]:
 
 
 def item_effective(item: Item) -> tuple[str, dict[str, Any]]:
-    """The label and attribute values an item counts under: its correction over what the index held."""
+    """The label and attribute values an item counts under: its correction over what the index
+    held. A corrected label keeps none of the old label's values, which are not its attributes."""
     correction = item.correction if item.state == CORRECTED and item.correction else {}
-    return correction.get("label", item.label), {**item.attrs, **correction.get("attrs", {})}
+    label = correction.get("label", item.label)
+    kept = item.attrs if label == item.label else {}
+    return label, {**kept, **correction.get("attrs", {})}
 
 
 def campaign_stats(*, campaign: Campaign) -> dict[str, Any]:

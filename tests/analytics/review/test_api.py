@@ -310,10 +310,10 @@ def test_stats_count_states_labels_values_agreement_and_reviewers(admin, campaig
     assert stats["states"] == {**NO_STATES, "confirmed": 1, "corrected": 1, "unreviewed": 2}
     assert stats["labels"] == {"person": {**NO_STATES, "corrected": 1},
                                "vehicle": {**NO_STATES, "confirmed": 1, "unreviewed": 2}}
+    # The truck corrected to a person keeps none of its vehicle attributes.
     assert stats["attributes"] == {
-        "color": {"black": {**NO_STATES, "confirmed": 1, "corrected": 1}, "white": {**NO_STATES, "unreviewed": 2}},
-        "type": {"sedan": {**NO_STATES, "confirmed": 1, "unreviewed": 1}, "suv": {**NO_STATES, "unreviewed": 1},
-                 "truck": {**NO_STATES, "corrected": 1}},
+        "color": {"black": {**NO_STATES, "confirmed": 1}, "white": {**NO_STATES, "unreviewed": 2}},
+        "type": {"sedan": {**NO_STATES, "confirmed": 1, "unreviewed": 1}, "suv": {**NO_STATES, "unreviewed": 1}},
     }
     assert stats["votes"] == {"total": 8, "gold": 0, "counted": 8, "flagged_batches": 0,
                               "answers": {"yes": 4, "no": 3, "unsure": 1}}
@@ -382,7 +382,7 @@ def test_review_states_give_the_search_layer_one_row_per_key(admin, campaign, re
 
     assert states == [
         (road_video.pk, "tracks", "1", "rejected", "vehicle", {"type": "sedan", "color": "black"}),
-        (road_video.pk, "tracks", "3", "corrected", "person", {"type": "truck", "color": "black"}),
+        (road_video.pk, "tracks", "3", "corrected", "person", {}),
     ]
     assert review_states(videos=[road_video.pk + 1]) == []
 
