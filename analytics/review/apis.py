@@ -7,7 +7,7 @@ import json
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from analytics.review.serializers import (
     VotesInput,
     VotesOutput,
 )
+from indexer.api_fields import ErrorOutput
 from indexer.media_apis import AnyAccept
 from indexer.selectors import schema_resolve
 
@@ -93,7 +94,9 @@ class VotesApi(APIView):
 
     permission_classes = [IsReviewer]
 
-    @extend_schema(request=VotesInput, responses={201: VotesOutput})
+    @extend_schema(request=VotesInput, responses={
+        201: VotesOutput, 409: OpenApiResponse(ErrorOutput, description="the batch was already voted on"),
+        410: OpenApiResponse(ErrorOutput, description="the batch's lease has ended")})
     def post(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         values = _valid(VotesInput, request.data)

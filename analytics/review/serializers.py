@@ -33,8 +33,8 @@ class AttrValuesField(serializers.JSONField):
 
 
 @extend_schema_field({"type": "object", "properties": {
-    "query": {"$ref": "#/components/schemas/QueryTree"}, "q": {"type": "string", "nullable": True},
-    "filters": {"$ref": "#/components/schemas/Filters"}}, "description": "the search the items come from"})
+    "query": {"$ref": "#/components/schemas/QueryTree"}, "q": {"type": "string"},
+    "filters": {"$ref": "#/components/schemas/Filters"}}, "description": "the search the items come from, as given"})
 class SearchFieldsField(serializers.JSONField):
     """The search a campaign was made from, as given."""
 

@@ -55,9 +55,14 @@ def campaign_create(*, name: str, schema: LabelSchema, unit: str, question: str,
     found = search_items(request=request, unit=unit)
     with transaction.atomic():
         campaign = Campaign.objects.create(name=name, schema=schema, unit=unit, question=question,
-                                           search={"query": query, "q": q, "filters": filters}, created_by=author)
+                                           search=_given(query=query, q=q, filters=filters), created_by=author)
         Item.objects.bulk_create([Item(campaign=campaign, **fields) for fields in found], batch_size=1000)
     return campaign
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The search fields a request gave (None: not given)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 @transaction.atomic

@@ -57,7 +57,7 @@ def test_a_campaign_holds_the_tracks_its_search_matched(admin, campaign, road_vi
     assert (detail["name"], detail["unit"], detail["question"], detail["items"]) == (
         "vehicles", "tracks", "Is this a vehicle?", 4)
     assert detail["states"] == {**NO_STATES, "unreviewed": 4}
-    assert detail["search"] == {"query": None, "q": "vehicle", "filters": None}
+    assert detail["search"] == {"q": "vehicle"}
     assert sorted(by_key) == ["1", "2", "3", "4"]
     first = by_key["1"]
     assert (first.video_id, first.label, first.attrs, first.start_frame, first.end_frame, first.start_s,
