@@ -110,8 +110,8 @@ def _held_batch(*, campaign: Campaign, reviewer: AbstractBaseUser, batch_id: int
 def votes_submit(*, campaign: Campaign, reviewer: AbstractBaseUser, batch_id: int,
                  votes: list[dict[str, Any]]) -> Batch:
     """Record a reviewer's votes on every item of their open batch, at once. A wrong answer
-    to a gold item flags the batch: its votes are kept but not counted. Then the items the
-    reviewer voted on are aggregated again (their standing may have changed)."""
+    to a gold item flags the batch: its votes are kept but not counted. Then the batch's items
+    are aggregated again, and with gold in the batch every item the reviewer voted on."""
     batch = _held_batch(campaign=campaign, reviewer=reviewer, batch_id=batch_id)
     entries = {entry.item_id: entry for entry in batch.entries.select_related("item")}
     ontology = schema_ontology(campaign.schema)
@@ -140,7 +140,11 @@ def votes_submit(*, campaign: Campaign, reviewer: AbstractBaseUser, batch_id: in
     batch.flagged = any(vote.gold and not vote.correct for vote in recorded)
     batch.submitted_at = timezone.now()
     batch.save(update_fields=["flagged", "submitted_at"])
-    items_aggregate(campaign=campaign, items=campaign.items.filter(votes__reviewer=reviewer))
+    # Gold answers may change the reviewer's standing, and so every item they voted on.
+    if any(entry.gold for entry in entries.values()):
+        items_aggregate(campaign=campaign, items=campaign.items.filter(votes__reviewer=reviewer))
+    else:
+        items_aggregate(campaign=campaign, items=campaign.items.filter(pk__in=entries))
     return batch
 
 
