@@ -396,3 +396,17 @@ def test_reviewers_only_review(campaign, reviewers, road_video):
     assert rita.get(f"/api/v1/review/campaigns/{campaign + 1}/batch/").status_code == 404
     assert rita.get(f"/api/v1/review/campaigns/{campaign}/batch/?size=0").json()["problems"] == [
         {"path": "size", "message": "Ensure this value is greater than or equal to 1."}]
+
+
+def test_failing_gold_later_takes_back_a_reviewers_earlier_say(admin, campaign, reviewers):
+    rita, rob, _ = reviewers
+    review(rita, campaign, {"1": "yes"}, size=1)
+    review(rob, campaign, {"1": "yes"}, size=1)
+    confirmed = items(campaign)["1"].state
+    admin.put(f"/api/v1/review/items/{items(campaign)['4'].pk}/gold/", {"answer": "yes"}, format="json")
+    served = review(rita, campaign, {"4": "no", "default": "yes"}, size=1)
+
+    assert confirmed == "confirmed"
+    assert sorted(i["track"] for i in served["items"]) == ["2", "4"]
+    # Rita is out of standing (0 of 1 gold right): her yes on track 1 no longer decides it.
+    assert items(campaign)["1"].state == "unreviewed"
