@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from analytics import apis
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("regions/<int:layer_id>/", apis.RegionLayerDetailApi.as_view(), name="region-detail"),
     path("export/detections.geojson", apis.DetectionsGeojsonApi.as_view(), name="export-detections-geojson"),
     path("export/detections.csv", apis.DetectionsCsvApi.as_view(), name="export-detections-csv"),
+    path("review/", include("analytics.review.urls")),
 ]

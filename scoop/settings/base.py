@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "accounts",
     "indexer",
     "analytics",
+    "analytics.review",
     "scoop",  # the project's own commands: serve, load_demo
 ]
 
@@ -203,6 +204,14 @@ SCOOP_MEDIA_ROOTS = env.list("SCOOP_MEDIA_ROOTS", default=[])
 # Production: the internal nginx location that serves media files (e.g. "/_media"). When
 # set, the stream view checks access and answers with X-Accel-Redirect; nginx sends the bytes.
 SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
+
+# Human review (analytics.review, docs/api/review.md): how long a batch is leased, how many gold
+# items each batch mixes in, the gold accuracy that keeps a reviewer in good standing, and after
+# how many votes a majority decides (else the item is disputed until an admin decides).
+SCOOP_REVIEW_LEASE_S = env.int("SCOOP_REVIEW_LEASE_S", default=600)
+SCOOP_REVIEW_GOLD_PER_BATCH = env.int("SCOOP_REVIEW_GOLD_PER_BATCH", default=1)
+SCOOP_REVIEW_MIN_GOLD_ACCURACY = env.float("SCOOP_REVIEW_MIN_GOLD_ACCURACY", default=0.8)
+SCOOP_REVIEW_MAX_VOTES = env.int("SCOOP_REVIEW_MAX_VOTES", default=5)
 
 # The dashboard map's base layer: a tile URL template such as
 # "https://tiles.example.org/{z}/{x}/{y}.png" and its attribution. Empty: no base map

@@ -139,6 +139,22 @@ class World:
         return queued.json()["id"]
 
     @cached_property
+    def campaign(self):
+        """A review campaign over the street's two vehicle tracks."""
+        from analytics.review.services import campaign_create
+
+        self.street  # noqa: B018
+        return campaign_create(name="vehicles", schema=self.schema, unit="tracks", question="A vehicle?",
+                               q="vehicle", author=None)
+
+    @cached_property
+    def batch(self):
+        """The reviewer's batch of both items of the campaign."""
+        from analytics.review.services import batch_lease
+
+        return batch_lease(campaign=self.campaign, reviewer=client("reviewer").user, size=2)
+
+    @cached_property
     def live(self) -> int:
         self.schema  # noqa: B018
         started = client("worker").post("/api/v1/videos/", {"name": "cam-live", "live": True, "fps": 10,
@@ -148,7 +164,7 @@ class World:
 
 
 def client(role: str):
-    username = {"worker": "wes", "analyst": "ann", "admin": "ada"}.get(role, "")
+    username = {"worker": "wes", "analyst": "ann", "admin": "ada", "reviewer": "rita"}.get(role, "")
     return _client_for(None, username, None if role == "anonymous" else role)
 
 
@@ -201,6 +217,20 @@ def layer(world: World) -> dict[str, Any]:
 
 def saved(world: World) -> dict[str, Any]:
     return {"saved_id": world.saved}
+
+
+def campaign(world: World) -> dict[str, Any]:
+    return {"campaign_id": world.campaign.pk}
+
+
+def item(world: World) -> dict[str, Any]:
+    return {"item_id": world.campaign.items.first().pk}
+
+
+def votes(answer: str) -> Callable[[World], dict[str, Any]]:
+    """An answer to every item of the reviewer's batch."""
+    return lambda world: {"data": {"batch": world.batch.pk, "votes": [
+        {"item": entry.item_id, "answer": answer} for entry in world.batch.entries.all()]}, "format": "json"}
 
 
 ROAD = ONTOLOGY.to_document()
@@ -398,11 +428,48 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, needs=("street",), query="?q=vehicle"),
         Call("analyst", 400, needs=("schema",), query="?q=vehicle("),
     ],
+    ("POST", "/api/v1/review/campaigns/"): [
+        Call("admin", 201, needs=("street",), request=json_body({"name": "v", "q": "vehicle", "unit": "tracks",
+                                                                 "question": "A vehicle?"})),
+        Call("admin", 400, needs=("schema",), request=json_body({"name": "v", "unit": "events", "question": "?"})),
+        Call("reviewer", 403, request=json_body({"name": "v", "unit": "tracks", "question": "?"})),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/"): [
+        Call("admin", 200, ids=campaign), Call("admin", 404, ids=unknown("campaign_id")),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/batch/"): [
+        Call("reviewer", 200, ids=campaign, query="?size=1"), Call("reviewer", 400, ids=campaign, query="?size=0"),
+        Call("reviewer", 404, ids=unknown("campaign_id")), Call("worker", 403, ids=campaign),
+    ],
+    ("POST", "/api/v1/review/campaigns/{campaign_id}/votes/"): [
+        Call("reviewer", 400, ids=campaign, request=votes("maybe")),
+        Call("reviewer", 201, ids=campaign, request=votes("yes")),
+        Call("reviewer", 409, ids=campaign, request=votes("yes")),
+        Call("reviewer", 404, ids=campaign, request=json_body({"batch": UNKNOWN_ID, "votes": [
+            {"item": 1, "answer": "yes"}]})),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/stats/"): [
+        Call("admin", 200, ids=campaign), Call("reviewer", 403, ids=campaign),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/export/"): [
+        Call("admin", 200, ids=campaign, query="?format=csv"), Call("admin", 200, ids=campaign, query="?format=eta"),
+        Call("admin", 400, ids=campaign, query="?format=xml"),
+    ],
+    ("PUT", "/api/v1/review/items/{item_id}/gold/"): [
+        Call("admin", 200, ids=item, request=json_body({"answer": "no", "correction": {"label": "person"}})),
+        Call("admin", 400, ids=item, request=json_body({"answer": "unsure"})),
+        Call("admin", 404, ids=unknown("item_id"), request=json_body({"answer": "yes"})),
+    ],
+    ("PUT", "/api/v1/review/items/{item_id}/decision/"): [
+        Call("admin", 200, ids=item, request=json_body({"state": "rejected"})),
+        Call("admin", 400, ids=item, request=json_body({"state": "corrected"})),
+    ],
     ("GET", "/media/videos/{video_id}/stream"): [
         Call("analyst", 200, ids=video("street")),
         Call("analyst", 206, ids=video("street"), headers={"HTTP_RANGE": "bytes=0-9"}),
         Call("analyst", 416, ids=video("street"), headers={"HTTP_RANGE": "bytes=99999999-"}),
         Call("analyst", 404, ids=video("bare")),
+        Call("reviewer", 200, ids=video("street")),
     ],
     ("GET", "/media/videos/{video_id}/thumbnail.jpg"): [
         Call("analyst", 200, ids=video("street"), query="?t=1&w=64"),
