@@ -137,7 +137,7 @@ class WatchInput(serializers.Serializer):
 
 class AlertsInput(serializers.Serializer):
     watch = serializers.IntegerField(required=False, help_text="only this watch's alerts (its id)")
-    state = TextChoiceField(choices=("unacknowledged", "acknowledged"), required=False,
+    state = serializers.ChoiceField(choices=("unacknowledged", "acknowledged"), required=False,
                             help_text="only alerts nobody acknowledged yet, or only acknowledged ones")
     limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
 

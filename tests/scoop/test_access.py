@@ -94,6 +94,11 @@ ACCESS = [
     Access("GET", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 200, 200)),
     Access("PUT", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 200)),
     Access("DELETE", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 204)),
+    # It is watched, and its watch has an alert: only the owner changes the watch and sees the alert.
+    Access("POST", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 200)),
+    Access("DELETE", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 204)),
+    Access("GET", "api/v1/alerts/", "token", (401, 403, 200, 200)),
+    Access("POST", "api/v1/alerts/<int:alert_id>/ack/", "token", (401, 403, 404, 200)),
     Access("GET", "api/v1/regions/", "token", (401, 403, 200, 200)),
     Access("POST", "api/v1/regions/", "token", (401, 403, 403, 201)),
     Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 200, 200)),
@@ -176,7 +181,8 @@ def test_anonymous_users_get_nothing_but_the_login_page():
 def world(db):
     """A schema, an indexed video with media and a version, a spare media file, a region
     layer, an ingest job of the worker ``wes`` (queued: it never runs here) and a shared saved
-    search of the admin's."""
+    search of the admin's, watched, with an alert."""
+    from analytics.models import Alert
     from analytics.regions import region_layer_create
     from indexer.media import media_dir
     from tests.analytics.corpus import ONTOLOGY
@@ -193,12 +199,15 @@ def world(db):
     worker = _client_for(None, "wes", "worker")
     job = worker.post("/api/v1/ingest/", {"video": "queued", "analytics": analytics}, format="json")
     assert job.status_code == 202, job.content
-    saved = _client_for(None, "user-admin", "admin").post(
-        "/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
+    admin = _client_for(None, "user-admin", "admin")
+    saved = admin.post("/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
+    watch = admin.post(f"/api/v1/searches/{saved.json()['id']}/watch/", {}, format="json")
+    alert = Alert.objects.create(watch_id=watch.json()["id"], video=video, start_s=0, end_s=1, first_frame=0)
     return {
         "schema_id": schema.pk, "video_id": video.pk, "number": 1, "layer_id": layer.pk, "job_id": job.json()["id"],
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
+        "alert_id": alert.pk,
     }
 
 
