@@ -75,6 +75,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     video = alert.video
     return {
         "id": alert.pk, "watch": alert.watch_id, "saved_search": alert.watch.saved_search.name,
+        "saved_search_id": alert.watch.saved_search_id,
         "video": video.pk, "video_name": video.name, "start_s": seconds(alert.start_s), "end_s": seconds(alert.end_s),
         "first_frame": alert.first_frame, "thumbnail_url": video_thumbnail_url(video, alert.start_s),
         "stream_url": video_stream_url(video), "created_at": alert.created_at.isoformat(),

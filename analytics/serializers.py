@@ -484,6 +484,7 @@ class AlertOutput(serializers.Serializer):
     id = serializers.IntegerField()
     watch = serializers.IntegerField()
     saved_search = serializers.CharField(help_text="the watched saved search's name")
+    saved_search_id = serializers.IntegerField(help_text="its id (its dashboard_url plays the alert's clip)")
     video = serializers.IntegerField()
     video_name = serializers.CharField()
     start_s = serializers.FloatField()

@@ -48,6 +48,7 @@ class Access:
 ACCESS = [
     # Browser pages (session). Anonymous users are sent to the login page.
     Access("GET", "", "session", (302, 403, 200, 200)),
+    Access("GET", "alerts/", "session", (302, 403, 200, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 200)),
     Access("GET", "manage/ingest/", "session", (302, 403, 403, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200)),
