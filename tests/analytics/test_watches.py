@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import uuid
 
+import environ
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.models import Alert
+from indexer.search import engine_settings, search_backend
 from tests.conftest import _client_for
 from tests.indexer.test_live_stream import FPS, demo_schema, detection, frame, send, start_live  # noqa: F401
 
@@ -134,12 +136,23 @@ def worker(demo_schema):  # noqa: F811
     return _client_for(None, "wes", "worker")
 
 
+@pytest.fixture(params=["reference", "duckdb"])
+def engine(request, settings):
+    """The property on each engine of this machine (the Elasticsearch engine answers the same
+    searches: tests/indexer/search/test_conformance.py)."""
+    settings.SCOOP_SEARCH_BACKEND = engine_settings(request.param, env=environ.Env(),
+                                                    values={"SCOOP_DATA_DIR": str(settings.SCOOP_DATA_DIR)})
+    search_backend.cache_clear()
+    yield request.param
+    search_backend.cache_clear()
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pattern=st.lists(st.booleans(), min_size=1, max_size=40),
        cuts=st.lists(st.integers(min_value=1, max_value=39), max_size=6),
        gap_s=st.sampled_from([0.0, 0.15, 0.35]), min_duration_s=st.sampled_from([0.0, 0.25]),
        reverse=st.booleans())
-def test_alerts_are_the_clips_of_a_search_after_the_writes(ann, worker, pattern, cuts, gap_s, min_duration_s,
+def test_alerts_are_the_clips_of_a_search_after_the_writes(engine, ann, worker, pattern, cuts, gap_s, min_duration_s,
                                                             reverse):
     """Whatever the chunks and their order: one alert per clip of the whole video lasting
     min_duration_s, with the clip's bounds. Each example streams a video of its own to a watch of
