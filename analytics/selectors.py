@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from analytics.models import RegionLayer, SavedSearch
+from analytics.models import Alert, RegionLayer, SavedSearch
 
 
 def region_layers() -> list[RegionLayer]:
@@ -27,3 +27,9 @@ def saved_search_find(*, user: AbstractBaseUser, saved_id: int) -> SavedSearch |
     """The saved search with this id if the user may see it, or None (private ones of others
     look absent)."""
     return saved_searches_visible(user=user).filter(pk=saved_id).first()
+
+
+def alerts_of(*, user: AbstractBaseUser) -> QuerySet[Alert]:
+    """The alerts of the user's watches (nobody sees another's), newest first."""
+    return Alert.objects.filter(watch__saved_search__owner=user).select_related(
+        "watch__saved_search", "video", "acknowledged_by")

@@ -242,8 +242,11 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.index_merge_task": {"queue": "index"},
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
+    # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
+    "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
+    "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
 }
-SCOOP_TASK_QUEUES = ("ingest", "media", "index")
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.
@@ -259,6 +262,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+
+# Alerts (analytics.alert_delivery): webhooks only over https (production sets it), and the hosts on
+# private networks that may receive them all the same (none by default: no webhook reaches inside).
+SCOOP_WEBHOOK_HTTPS_ONLY = env.bool("SCOOP_WEBHOOK_HTTPS_ONLY", default=False)
+SCOOP_WEBHOOK_PRIVATE_HOSTS = env.list("SCOOP_WEBHOOK_PRIVATE_HOSTS", default=[])
+# Alert emails: SCOOP_EMAIL_URL as django-environ reads it (smtp+tls://user:password@host:587);
+# by default they are written to the server's console.
+vars().update(env.email_url("SCOOP_EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("SCOOP_EMAIL_FROM", default="scoop@localhost")
 
 LOGGING = {
     "version": 1,

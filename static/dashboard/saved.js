@@ -1,6 +1,7 @@
 // The "Saved searches" menu: save the screen (query, filters, schema and the rest of the
 // address) under a name, open a saved one (its dashboard_url restores the whole screen),
-// and rename, share or delete one's own. Others' shared searches are listed read-only.
+// and rename, share, watch (alerts on new data, see the Alerts page) or delete one's own.
+// Others' shared searches are listed read-only.
 
 import { ApiError, apiDelete, apiGet, apiPost, apiPut } from "./api.js";
 import { el, replace } from "./dom.js";
@@ -59,6 +60,17 @@ export class SavedSearches {
     }
   }
 
+  // Watching alerts on new data that matches (in the app; webhooks and email through the API).
+  async watch(saved) {
+    const url = `${this.url}${saved.id}/watch/`;
+    try {
+      await (saved.watched ? apiDelete(url) : apiPost(url, { active: true }));
+      await this.load();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
   async remove(saved) {
     try {
       await apiDelete(`${this.url}${saved.id}/`);
@@ -83,7 +95,8 @@ export class SavedSearches {
   }
 
   item(saved) {
-    const who = saved.mine ? (saved.shared ? "shared" : "private") : `shared by ${saved.owner}`;
+    const who = (saved.mine ? (saved.shared ? "shared" : "private") : `shared by ${saved.owner}`)
+      + (saved.watched ? ", watched" : "");
     const row = el("li", { dataset: { saved: String(saved.id) } },
       el("a", { href: saved.dashboard_url, class: "saved-open" }, saved.name),
       el("span", { class: "muted" }, ` ${saved.schema.name} v${saved.schema.version}, ${who}`));
@@ -92,6 +105,8 @@ export class SavedSearches {
         el("button", { type: "button", class: "link", onclick: () => this.rename(row, saved) }, "Rename"),
         el("button", { type: "button", class: "link", onclick: () => this.change(saved, { shared: !saved.shared }) },
           saved.shared ? "Stop sharing" : "Share"),
+        el("button", { type: "button", class: "link", onclick: () => this.watch(saved) },
+          saved.watched ? "Stop watching" : "Watch"),
         el("button", { type: "button", class: "link", onclick: () => this.remove(saved) }, "Delete"));
     }
     return row;

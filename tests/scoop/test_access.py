@@ -48,6 +48,7 @@ class Access:
 ACCESS = [
     # Browser pages (session). Anonymous users are sent to the login page.
     Access("GET", "", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
@@ -94,6 +95,11 @@ ACCESS = [
     Access("GET", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 200, 200)),
     Access("PUT", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 403, 200)),
     Access("DELETE", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 403, 204)),
+    # It is watched, and its watch has an alert: only the owner changes the watch and sees the alert.
+    Access("POST", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 200)),
+    Access("DELETE", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 204)),
+    Access("GET", "api/v1/alerts/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/alerts/<int:alert_id>/ack/", "token", (401, 403, 403, 404, 200)),
     Access("GET", "api/v1/regions/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/regions/", "token", (401, 403, 403, 403, 201)),
     Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 200, 200)),
@@ -205,7 +211,9 @@ def test_anonymous_users_get_nothing_but_the_login_page():
 def world(db):
     """A schema, an indexed video with media and a version, a spare media file, a region
     layer, an ingest job of the worker ``wes`` (queued: it never runs here), a review
-    campaign over the four vehicle tracks, and a shared saved search of the admin's."""
+    campaign over the four vehicle tracks, and a shared saved search of the admin's, watched,
+    with an alert."""
+    from analytics.models import Alert
     from analytics.regions import region_layer_create
     from analytics.review.services import campaign_create
     from indexer.media import media_dir
@@ -225,13 +233,16 @@ def world(db):
     assert job.status_code == 202, job.content
     campaign = campaign_create(name="vehicles", schema=schema, unit="tracks", question="A vehicle?", q="vehicle",
                                author=None)
-    saved = _client_for(None, "user-admin", "admin").post(
-        "/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
+    admin = _client_for(None, "user-admin", "admin")
+    saved = admin.post("/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
+    watch = admin.post(f"/api/v1/searches/{saved.json()['id']}/watch/", {}, format="json")
+    alert = Alert.objects.create(watch_id=watch.json()["id"], video=video, start_s=0, end_s=1, first_frame=0)
     return {
         "campaign_id": campaign.pk, "item_id": campaign.items.first().pk,
         "schema_id": schema.pk, "video_id": video.pk, "number": 1, "layer_id": layer.pk, "job_id": job.json()["id"],
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
+        "alert_id": alert.pk,
     }
 
 

@@ -129,6 +129,17 @@ class World:
         return answer.json()["id"]
 
     @cached_property
+    def watched(self) -> int:
+        """The analyst's saved search, watched, and an alert of the street video."""
+        from analytics.models import Alert
+
+        answer = client("analyst").post(f"/api/v1/searches/{self.saved}/watch/", {"min_duration_s": 1},
+                                        format="json")
+        assert answer.status_code == 201, answer.content
+        return Alert.objects.create(watch_id=answer.json()["id"], video=self.street, start_s=0, end_s=1,
+                                    first_frame=0).pk
+
+    @cached_property
     def job(self) -> str:
         """A succeeded ingest job of the worker, with a violation (filter mode)."""
         self.schema  # noqa: B018
@@ -408,6 +419,24 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, ids=saved, request=json_body({"name": "dark", "shared": True})),
         Call("analyst", 400, ids=saved, request=json_body({"filters": {"nope": ["x"]}})),
         Call("admin", 403, ids=saved),
+    ],
+    ("POST", "/api/v1/searches/{saved_id}/watch/"): [
+        Call("analyst", 201, ids=saved, request=json_body({"min_duration_s": 2, "cooldown_s": 60, "channels": {
+            "in_app": True, "webhook": "https://93.184.215.14/hook", "email": "ann@example.org"}})),
+        Call("analyst", 200, ids=saved, request=json_body({"active": False})),
+        Call("analyst", 400, ids=saved, request=json_body({"min_duration_s": -1})),
+        Call("admin", 404, ids=saved),
+    ],
+    ("DELETE", "/api/v1/searches/{saved_id}/watch/"): [
+        Call("analyst", 204, needs=("watched",), ids=saved), Call("analyst", 404, ids=saved),
+    ],
+    ("GET", "/api/v1/alerts/"): [
+        Call("analyst", 200, needs=("watched",), query="?state=unacknowledged"),
+        Call("analyst", 400, query="?state=read"),
+    ],
+    ("POST", "/api/v1/alerts/{alert_id}/ack/"): [
+        Call("analyst", 200, ids=lambda world: {"alert_id": world.watched}),
+        Call("admin", 404, ids=lambda world: {"alert_id": world.watched}),
     ],
     ("DELETE", "/api/v1/searches/{saved_id}/"): [Call("analyst", 204, ids=saved), Call("analyst", 404, ids=saved)],
     ("GET", "/api/v1/regions/"): [Call("analyst", 200, needs=("layer",))],
