@@ -341,7 +341,7 @@ def test_the_schema_picker_switches_schema_and_the_address_keeps_it(retail, page
     page.wait_for_selector("#stats-body[data-state=ready]")
 
     assert page.text_content("#schema-shown") == "Showing retail v1"
-    assert page.locator("#sidebar details.group > summary").all_text_contents() == ["Shop floor"]
+    assert page.locator("#sidebar details.group > summary").all_text_contents() == ["Shop floor", "Review"]
     answer = _search(page, schema="retail")
     _assert_screen_matches_api(page, answer)
     assert answer["facets"]["label"]["shelf"] == 0 and answer["facets"]["label"]["person"] > 0

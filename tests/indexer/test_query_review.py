@@ -9,6 +9,8 @@ from indexer.facets import facets_for, filters_to_node, parse_filters
 from indexer.ontology import REVIEW_STATES, SchemaError, parse_schema_document, with_review
 from indexer.query import QueryError, compile_query
 from indexer.query.text import to_text
+from indexer.records import Analytics, ObjectRecord, VideoMeta
+from indexer.validation import validate
 from tests.indexer.test_query_tree import ONTOLOGY
 
 SEARCHED = with_review(ONTOLOGY)
@@ -106,3 +108,13 @@ def test_a_schema_may_not_define_an_object_attribute_named_review():
     # Frame, video and event attributes may still be called review.
     frame_only = {"frames": {"schema": {"review": {"name": "review", "type": "eta.core.data.BooleanAttribute"}}}}
     assert "review" in parse_schema_document(frame_only).frame_attrs
+
+
+def test_a_payload_giving_a_review_state_is_told_that_votes_set_it():
+    detection = ObjectRecord(0, 0.0, "vehicle", attrs={"review": "confirmed", "color": "red"}, path="frames.1")
+    report = validate(Analytics.from_list(format="test", meta=VideoMeta(), records=[detection]), ONTOLOGY,
+                      mode="filter")
+    assert report.violations == [{"path": "frames.1", "message": (
+        "unknown attribute 'review' for object label 'vehicle': 'review' is human review's state, which votes "
+        "set, never a payload")}]
+    assert [record.attrs for record in report.analytics.records()] == [{"color": "red"}]

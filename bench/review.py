@@ -1,0 +1,94 @@
+"""How long a review's new state takes to show in a search: the DuckDB engine in this process.
+
+    python -m bench.review [--sizes 1000,5000] [--fill 10] [--repeat 10]
+
+A vote that changes an item's state queues ``video_reindex_task``, which reads the video's
+payload again, validates it, lays the review states over it (:mod:`indexer.overlays`) and
+writes that one video (a new segment; the rest of the index is not rewritten). This program
+times that path for a generated ETA video of each size, on an index that also holds
+``--fill`` other videos of 5,000 detections: the re-index (read, validate, overlay, write,
+merges it made due) and the search after it (counts, the ``review`` facet), each state
+change confirming a few more tracks. The review states come from memory here; in the server
+they are one query on the review items of the video. Not counted: the vote's own request
+and commit, and the task queue's pickup (the embedded worker polls its task folder every
+0.2 s; a Redis broker delivers at once). Prints p50 and max of wall and CPU seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import percentile
+from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+from indexer.facets import parse_filters
+from indexer.formats import read_analytics
+from indexer.ontology import with_review
+from indexer.overlays import Review, VideoReviews, review_source_register, reviewed
+from indexer.query import compile_query
+from indexer.search.contract import SearchRequest
+from indexer.search.duckdb import SearchBackend
+from indexer.validation import validate
+
+OBJECTS_PER_FRAME = 10
+FILL_VIDEO = 5_000
+ONTOLOGY = with_review(DEFAULT_ONTOLOGY)
+CONFIRMED = SearchRequest(ontology=ONTOLOGY, query=compile_query(query={"and": []}, ontology=ONTOLOGY),
+                          filters=parse_filters({"review": ["confirmed"]}, ONTOLOGY), facets=["review"], page_size=1)
+
+
+def reindex(engine: SearchBackend, video_id: int, path: Path) -> None:
+    """What ``indexer.services.video_reindex`` does for a file's video: read, validate, overlay, write."""
+    checked = validate(read_analytics(path, format="eta"), DEFAULT_ONTOLOGY, mode="filter").analytics
+    engine.index_video(video_id=video_id, name=f"video-{video_id}", analytics=reviewed(video_id, checked))
+    while engine.merge():
+        pass
+
+
+def run_size(detections: int, fill: int, repeat: int, work: Path) -> dict:
+    frames = max(1, detections // OBJECTS_PER_FRAME)
+    video = write_eta_video(work / f"video-{detections}.json", frames=frames, objects_per_frame=OBJECTS_PER_FRAME,
+                            seed=2)
+    filler = write_eta_video(work / "fill.json", frames=FILL_VIDEO // OBJECTS_PER_FRAME,
+                             objects_per_frame=OBJECTS_PER_FRAME, seed=1).path
+    engine = SearchBackend(data_dir=str(work / f"index-{detections}"))
+    for video_id in range(2, fill + 2):
+        reindex(engine, video_id, filler)
+    reviews = VideoReviews()
+    review_source_register(lambda video_id: reviews if video_id == 1 else VideoReviews())
+    reindex(engine, 1, video.path)
+    timings = {"reindex_wall": [], "reindex_cpu": [], "search_wall": [], "search_cpu": []}
+    for change in range(1, repeat + 1):
+        for track in range(1, change * 3 + 1):  # a vote confirms three more tracks
+            reviews.tracks[str(track)] = Review("confirmed")
+        wall, cpu = time.perf_counter(), time.process_time()
+        reindex(engine, 1, video.path)
+        timings["reindex_wall"].append(time.perf_counter() - wall)
+        timings["reindex_cpu"].append(time.process_time() - cpu)
+        wall, cpu = time.perf_counter(), time.process_time()
+        answer = engine.search(request=CONFIRMED)
+        timings["search_wall"].append(time.perf_counter() - wall)
+        timings["search_cpu"].append(time.process_time() - cpu)
+        confirmed = answer.facets["review"]["confirmed"]
+    return {"detections": video.objects, "fill_videos": fill, "changes": repeat, "confirmed_at_end": confirmed,
+            **{f"{name}_p50_s": round(statistics.median(values), 3) for name, values in timings.items()},
+            **{f"{name}_max_s": round(percentile(values, 1.0), 3) for name, values in timings.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000", help="detections of the reviewed video, comma-separated")
+    parser.add_argument("--fill", type=int, default=10, help="other videos of 5,000 detections in the index")
+    parser.add_argument("--repeat", type=int, default=10, help="state changes timed per size")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="scoop-bench-review-") as work:
+        for size in (int(part) for part in args.sizes.split(",")):
+            print(json.dumps(run_size(size, args.fill, args.repeat, Path(work))))
+
+
+if __name__ == "__main__":
+    main()
