@@ -160,3 +160,58 @@ def test_the_overlay_marks_every_detection_and_applies_corrections_keyed_like_re
         ("car", {"color": "blue", "review": "unreviewed"}),
     ]
     assert records[1].attrs == {"color": "black"} and records[1].label == "car"  # the records are left as read
+
+
+# Live videos, and when a re-index waits or does nothing ----------------------------------------------
+
+
+def test_a_live_video_is_reindexed_from_its_spool_and_later_chunks_carry_the_state(
+        admin_client, worker_client, analyst_client, django_capture_on_commit_callbacks, demo_ontology_document):
+    from tests.indexer.test_live_stream import detection, frame, send, start_live
+
+    assert admin_client.post("/api/v1/schemas/", {"name": "demo", "schema": demo_ontology_document},
+                             format="json").status_code == 201
+    live = start_live(worker_client).json()
+    assert send(worker_client, live["id"], [frame(n, detection("vehicle", 1, color="red")) for n in (1, 2)]
+                ).status_code == 200
+    tracks = admin_client.post("/api/v1/review/campaigns/", {
+        "name": "live", "schema": "demo", "q": "vehicle", "unit": "tracks", "question": "?"}, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.put(f"/api/v1/review/items/{key_of(tracks['id'], '1')}/decision/", {"state": "confirmed"},
+                         format="json")
+    facet = {"schema": "demo", "facets": ["review"], "facet_unit": "objects"}
+    assert analyst_client.post("/api/v1/search/", facet, format="json").json()["facets"]["review"]["confirmed"] == 2
+
+    assert send(worker_client, live["id"], [frame(3, detection("vehicle", 1, color="red"),
+                                                  detection("person", None))]).status_code == 200
+    assert analyst_client.post("/api/v1/search/", facet, format="json").json()["facets"]["review"] == {
+        **NO_STATES, "confirmed": 3, "unreviewed": 1}
+
+
+def test_a_reindex_waits_for_an_ingest_job_of_its_video_and_skips_a_video_without_payload(street, settings):
+    from indexer import services
+    from indexer.models import IngestJob
+
+    job = IngestJob.objects.create(video_name="sv", schema=street.schema, format="supervision", mode="filter",
+                                   payload_path=street.payload_path)
+    with pytest.raises(services.ReindexLater, match="video 'sv' is being ingested"):
+        services.video_reindex(video_id=street.pk)
+    IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.SUCCEEDED)
+    assert services.video_reindex(video_id=street.pk) is True
+    assert services.video_reindex(video_id=street.pk + 100) is False
+    bare = Video.objects.create(name="bare", schema=street.schema)
+    assert services.video_reindex(video_id=bare.pk) is False
+
+
+def test_a_request_made_before_a_reindex_started_is_answered_by_it(street):
+    import time
+
+    from django.core.cache import cache
+
+    from indexer.tasks import video_reindex_task
+
+    cache.delete(f"indexer:reindex-started:{street.pk}")
+    asked = time.time()
+    assert video_reindex_task.apply(args=(street.pk, asked)).get() == "indexed"
+    assert video_reindex_task.apply(args=(street.pk, asked)).get() == "covered"
+    assert video_reindex_task.apply(args=(street.pk, time.time())).get() == "indexed"
