@@ -215,3 +215,19 @@ def test_a_request_made_before_a_reindex_started_is_answered_by_it(street):
     assert video_reindex_task.apply(args=(street.pk, asked)).get() == "indexed"
     assert video_reindex_task.apply(args=(street.pk, asked)).get() == "covered"
     assert video_reindex_task.apply(args=(street.pk, time.time())).get() == "indexed"
+
+
+def test_per_object_cooccurrence_pairs_the_review_state_with_one_labels_values(
+        street, admin_client, analyst_client, django_capture_on_commit_callbacks):
+    people = campaign(admin_client, "person", "detections")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.put(f"/api/v1/review/items/{key_of(people, '0:1')}/decision/", {
+            "state": "corrected", "correction": {"label": "car", "attrs": {"color": "red"}}}, format="json")
+    response = analyst_client.post("/api/v1/stats/cooccurrence/", {
+        "schema": "street", "a": "review", "b": "object:vehicle.color", "scope": "object"}, format="json")
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["rows"], answer["cols"]) == (
+        ["unreviewed", "confirmed", "rejected", "corrected", "disputed"], ["red", "blue"])
+    assert answer["matrix"] == [[0, 0], [0, 0], [0, 0], [1, 0], [0, 0]]
+    assert answer["total"] == 4
