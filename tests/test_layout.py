@@ -24,6 +24,11 @@ LAZY_IMPORTS = {
     ("analytics/similar.py", "scoop_worker.embedding"),
     # Django's hook for registering things once the models can be imported.
     ("indexer/apps.py", "indexer"),
+    ("analytics/apps.py", "analytics"),
+    ("analytics/apps.py", "analytics.models"),
+    ("analytics/apps.py", "indexer.signals"),
+    ("analytics/review/apps.py", "analytics.review.selectors"),
+    ("analytics/review/apps.py", "indexer.overlays"),
 }
 
 
