@@ -263,6 +263,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 
+# Watches (analytics.watches): writes gather this many seconds before one evaluation runs every
+# watch over all of them (an alert then comes within about this long plus the evaluation).
+SCOOP_WATCH_BATCH_S = env.float("SCOOP_WATCH_BATCH_S", default=0.5)
 # Alerts (analytics.alert_delivery): webhooks only over https (production sets it), and the hosts on
 # private networks that may receive them all the same (none by default: no webhook reaches inside).
 SCOOP_WEBHOOK_HTTPS_ONLY = env.bool("SCOOP_WEBHOOK_HTTPS_ONLY", default=False)
