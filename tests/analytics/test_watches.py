@@ -9,10 +9,9 @@ import uuid
 
 import environ
 import pytest
+from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from django.core.cache import cache
 
 from analytics import watches
 from analytics.apps import EVALUATION_QUEUED
