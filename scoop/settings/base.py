@@ -242,11 +242,14 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.index_merge_task": {"queue": "index"},
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
+    "indexer.tasks.analysis_run_task": {"queue": "gpu"},
     # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
     "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
 }
-SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries")
+# `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
+# when torch sees no GPU.
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.

@@ -66,6 +66,12 @@ ACCESS = [
     Access("GET", "api/v1/ingest/", "token", (401, 403, 200, 403, 200)),
     Access("POST", "api/v1/ingest/", "token", (401, 403, 202, 403, 202)),
     Access("GET", "api/v1/ingest/<uuid:job_id>/", "token", (401, 403, 200, 403, 200)),
+    # Analyses: analysts and admins start them on any video with media; the world's one is queued.
+    Access("GET", "api/v1/analyses/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/analyses/", "token", (401, 403, 403, 202, 202)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/", "token", (401, 403, 403, 202, 202)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/payload.json", "token", (401, 403, 403, 404, 404)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/log.txt", "token", (401, 403, 403, 200, 200)),
     Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
@@ -134,6 +140,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/schemas/default/"): lambda world, role: {"name": "road"},
     ("POST", "api/v1/ingest/"): lambda world, role: {"video": f"by-{role}", "analytics": world["analytics"]},
     ("POST", "api/v1/videos/"): lambda world, role: {"name": f"new-by-{role}"},
+    ("POST", "api/v1/analyses/"): lambda world, role: {"video": world["video_id"]},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
     ("POST", "api/v1/videos/<int:video_id>/stream/"): lambda world, role: {"frame_number": 1},
@@ -214,6 +221,7 @@ def world(db):
     campaign over the four vehicle tracks, and a shared saved search of the admin's, watched,
     with an alert."""
     from analytics.models import Alert
+    from indexer.models import Analysis
     from analytics.regions import region_layer_create
     from analytics.review.services import campaign_create
     from indexer.media import media_dir
@@ -243,6 +251,7 @@ def world(db):
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
         "alert_id": alert.pk,
+        "analysis_id": Analysis.objects.create(video=video, pipeline="reference").pk,
     }
 
 
