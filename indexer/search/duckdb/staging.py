@@ -20,6 +20,7 @@ import pandas as pd
 
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import AppendResult, IndexCounts
+from indexer.search.duckdb.sql import row_counts
 from indexer.search.semantics import (
     check_frame_index,
     check_video_id,
@@ -255,10 +256,7 @@ def insert_staged(con: duckdb.DuckDBPyConnection, video_id: int, name: str, meta
         {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
          "fps": effective_fps(meta)},
     )
-    counts = con.execute(
-        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
-        "(SELECT count(*) FROM st_tracks), (SELECT count(*) FROM st_events)"
-    ).fetchone()
+    counts = row_counts(con, ["st_frame_t", "st_objects", "st_tracks", "st_events"])
     _drop_staged(con)
     return IndexCounts(frames=counts[0], objects=counts[1], tracks=counts[2], events=counts[3])
 
@@ -329,9 +327,7 @@ def append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analy
             {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
              "fps": effective_fps(meta)},
         )
-    appended = con.execute(
-        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
-        "(SELECT count(*) FROM st_tracks WHERE fresh), (SELECT count(*) FROM st_events)").fetchone()
+    appended = row_counts(con, ["st_frame_t", "st_objects", "st_tracks WHERE fresh", "st_events"])
     indices = [row[0] for row in con.execute("SELECT idx FROM st_frame_t ORDER BY idx").fetchall()]
     stager.drop()
     con.execute("DROP TABLE IF EXISTS temp.st_known")
