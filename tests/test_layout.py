@@ -24,6 +24,10 @@ LAZY_IMPORTS = {
     ("analytics/similar.py", "scoop_worker.embedding"),
     # Django's hook for registering things once the models can be imported.
     ("indexer/apps.py", "indexer"),
+    # A benchmark that sets Django up on a data dir of its own before it may import models.
+    ("bench/ingest_cpu.py", "accounts.services"),
+    ("bench/ingest_cpu.py", "indexer.search"),
+    ("bench/ingest_cpu.py", "indexer.services"),
 }
 
 

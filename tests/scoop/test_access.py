@@ -221,10 +221,10 @@ def world(db):
     campaign over the four vehicle tracks, and a shared saved search of the admin's, watched,
     with an alert."""
     from analytics.models import Alert
-    from indexer.models import Analysis
     from analytics.regions import region_layer_create
     from analytics.review.services import campaign_create
     from indexer.media import media_dir
+    from indexer.models import Analysis
     from tests.analytics.corpus import ONTOLOGY
     from tests.indexer.media_samples import media_video, write_video
 

@@ -64,7 +64,7 @@ from indexer.search.duckdb.generations import (
 )
 from indexer.search.duckdb.result_cache import ResultCache, result_key
 from indexer.search.duckdb.search import Search
-from indexer.search.duckdb.sql import TRUE, Sql, joined
+from indexer.search.duckdb.sql import TRUE, Sql, joined, row_counts
 from indexer.search.duckdb.staging import append_video, insert_staged, load_video, stage_video
 from indexer.search.duckdb.statistics import (
     ATTRS_CTE,
@@ -560,8 +560,7 @@ class SearchBackend(BaseSearchBackend):
 
 def _segment_contents(con: duckdb.DuckDBPyConnection, alias: str) -> tuple[int, tuple[str, ...]]:
     """The rows of every table of the segment ``alias`` (attr_keys excepted) and its vector files."""
-    counts = " + ".join(f"(SELECT count(*) FROM {alias}.{table})" for table in SEGMENT_TABLES)
-    (rows,) = con.execute(f"SELECT {counts}").fetchone()
+    rows = sum(row_counts(con, [f"{alias}.{table}" for table in SEGMENT_TABLES]))
     files = con.execute(f"SELECT DISTINCT file FROM {alias}.track_vectors ORDER BY file").fetchall()
     return rows, tuple(row[0] for row in files)
 
