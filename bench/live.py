@@ -15,7 +15,9 @@ its 200 the chunk is found. Each chunk is acknowledged only once it is searchabl
 Meanwhile ``--analysts`` threads search through the HTTP API without pause (a facet filter,
 a boolean query, and the totals and first page of clips, in turn). Printed as a Markdown
 table: appended frames and detections per second, append latency, how far the streams fell
-behind (seconds of video not yet acknowledged at the end), the searches' count and latency.
+behind (seconds of video not yet acknowledged at the end), the searches' count and latency,
+and the server's CPU time per chunk (all its processes, the analysts' searches included: a
+figure that other work on a shared machine does not change).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class _Run:
         self.behind: list[float] = []  # seconds of video not acknowledged at the end, per paced stream
         self.found: list[float] = []  # seconds from a chunk's 200 to a search that finds it
         self.errors: list[str] = []
+        self.server_cpu_s = float("nan")
         self.lock = threading.Lock()
 
     def running(self) -> bool:
@@ -221,9 +224,11 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
                         for offset in range(analysts)]
             for thread in threads:
                 thread.start()
+            cpu_before = _tree_cpu_s(server.pid)
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
+            run.server_cpu_s = _tree_cpu_s(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -231,6 +236,27 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its descendants alive now (Linux's /proc;
+    NaN elsewhere): the server's own cost, whatever else shares the machine."""
+    try:
+        stats = {int(path.name): path.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+                 for path in Path("/proc").iterdir() if path.name.isdigit() and path.joinpath("stat").exists()}
+    except OSError:
+        return float("nan")
+    # Fields after the name: state ppid ... utime (12th) stime (13th).
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            ticks += int(stats[current][11]) + int(stats[current][12])
+        todo += children.get(current, [])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -255,6 +281,7 @@ def _row(run: _Run, elapsed: float, chunk_frames: int, objects: int, analysts: i
         "searches": len(run.searches),
         "search_p50": statistics.median(search_ms), "search_p95": percentile(search_ms, 0.95),
         "index_mb": sum(path.stat().st_size for path in index.rglob("*") if path.is_file()) / 1e6,
+        "server_cpu_ms_per_chunk": run.server_cpu_s * 1000 / max(len(run.appends), 1),
         "behind_max_s": max(run.behind, default=0.0), "behind_mean_s": statistics.fmean(run.behind or [0.0]),
         "found": len(run.found), "found_p50": statistics.median(found_ms := [s * 1000 for s in run.found] or
                                                                 [float("nan")]),
@@ -267,26 +294,29 @@ def markdown(row: dict) -> str:
     if row["streams"] is not None:
         return _paced_markdown(row)
     header = ("| run s | frames/chunk | det/frame | analysts | chunks | frames/s | detections/s | append p50 / p95 ms "
-              "| searches | search p50 / p95 ms | index MB |")
-    lines = [header, "|" + "---:|" * 11]
+              "| searches | search p50 / p95 ms | index MB | server CPU ms / chunk |")
+    lines = [header, "|" + "---:|" * 12]
     lines.append(
         f"| {row['seconds']:.0f} | {row['chunk_frames']} | {row['objects']} | {row['analysts']} | {row['chunks']} "
         f"| {row['frames_s']:,.0f} | {row['detections_s']:,.0f} | {row['append_p50']:.0f} / {row['append_p95']:.0f} "
-        f"| {row['searches']} | {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} |")
+        f"| {row['searches']} | {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} "
+        f"| {row['server_cpu_ms_per_chunk']:.0f} |")
     lines += [f"\nerror: {error}" for error in row["errors"]]
     return "\n".join(lines)
 
 
 def _paced_markdown(row: dict) -> str:
     header = ("| streams | run s | analysts | chunks | detections/s | append p50 / p95 ms | behind at the end, "
-              "max / mean s | found after the 200, p50 / p95 ms (n) | search p50 / p95 ms | index MB |")
-    lines = [header, "|" + "---:|" * 10]
+              "max / mean s | found after the 200, p50 / p95 ms (n) | search p50 / p95 ms | index MB "
+              "| server CPU ms / chunk |")
+    lines = [header, "|" + "---:|" * 11]
     lines.append(
         f"| {row['streams']} | {row['seconds']:.0f} | {row['analysts']} | {row['chunks']} "
         f"| {row['detections_s']:,.0f} | {row['append_p50']:.0f} / {row['append_p95']:.0f} "
         f"| {row['behind_max_s']:.1f} / {row['behind_mean_s']:.1f} "
         f"| {row['found_p50']:.0f} / {row['found_p95']:.0f} ({row['found']}) "
-        f"| {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} |")
+        f"| {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} "
+        f"| {row['server_cpu_ms_per_chunk']:.0f} |")
     lines += [f"\nerror: {error}" for error in row["errors"]]
     return "\n".join(lines)
 

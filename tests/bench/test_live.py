@@ -18,6 +18,7 @@ def test_paced_streams_append_every_chunk_once_and_find_it(tmp_path):
     assert row["detections_s"] * row["seconds"] == pytest.approx(row["chunks"] * 15 * 2)
     assert row["found"] >= 2  # the first chunk of each stream, searched for after its 200
     assert 0 <= row["behind_mean_s"] <= row["behind_max_s"]
+    assert row["server_cpu_ms_per_chunk"] > 0
     assert markdown(row).splitlines()[0].startswith("| streams |")
     assert not (tmp_path / "live-run").exists()  # cleaned up without keep
 
