@@ -166,7 +166,8 @@ def _value_text(alias: str) -> str:
     return f"CASE WHEN {alias}.s IS NOT NULL THEN 's:' || {alias}.s ELSE 'b:' || CAST({alias}.b AS VARCHAR) END"
 
 
-# scope: (SELECT of label, name, s, b over the staged rows of that scope)
+# scope: (SELECT of label, name, s, b over the staged rows of that scope), in the order their
+# new keys are numbered.
 _KEY_SOURCES = {
     "object": "SELECT o.label, e.name, e.s, e.b FROM st_object_final e JOIN st_objects o USING (seq)",
     "frame": "SELECT '' AS label, name, s, b FROM st_frame_final",
@@ -176,13 +177,17 @@ _KEY_SOURCES = {
 # Keys are registered in the segment being written (``{out}``), numbered after every key of the
 # index (the live generation's ``attr_keys``, read through the search path) and of the segment.
 _KEYS = "(SELECT * FROM attr_keys UNION ALL SELECT * FROM {out}.attr_keys)"
+# Every scope's new keys in one statement (one plan of the index's keys, not four).
 _REGISTER_KEYS = f"""INSERT INTO {{out}}.attr_keys
-    SELECT (SELECT coalesce(max(key_id), 0) FROM {_KEYS}) + row_number() OVER (ORDER BY label, name, vt),
-           $scope, label, name, vt, s, b
-    FROM (SELECT DISTINCT label, name, {_value_text("v")} AS vt, s, b
-          FROM ({{source}}) v WHERE s IS NOT NULL OR b IS NOT NULL) fresh
+    SELECT (SELECT coalesce(max(key_id), 0) FROM {_KEYS}) + row_number() OVER (ORDER BY rank, label, name, vt),
+           scope, label, name, vt, s, b
+    FROM (SELECT DISTINCT rank, scope, label, name, {_value_text("v")} AS vt, s, b
+          FROM ({" UNION ALL ".join(f"SELECT {rank} AS rank, '{scope}' AS scope, * FROM ({source})"
+                                    for rank, (scope, source) in enumerate(_KEY_SOURCES.items()))}) v
+          WHERE s IS NOT NULL OR b IS NOT NULL) fresh
     WHERE NOT EXISTS (SELECT 1 FROM {_KEYS} k
-                      WHERE k.scope = $scope AND k.label = fresh.label AND k.name = fresh.name AND k.vt = fresh.vt)"""
+                      WHERE k.scope = fresh.scope AND k.label = fresh.label AND k.name = fresh.name
+                            AND k.vt = fresh.vt)"""
 
 
 def _key_join(scope: str, alias: str, label: str) -> str:
@@ -352,5 +357,4 @@ def _stage_locations(con: duckdb.DuckDBPyConnection, gps: list[Waypoint]) -> Non
 
 
 def _register_keys(con: duckdb.DuckDBPyConnection, out: str) -> None:
-    for scope, source in _KEY_SOURCES.items():
-        con.execute(_REGISTER_KEYS.format(source=source, out=out), {"scope": scope})
+    con.execute(_REGISTER_KEYS.format(out=out))
