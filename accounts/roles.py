@@ -3,6 +3,8 @@
 - ``admin``: uploads ontologies and region layers, manages users and tokens, deletes videos.
 - ``analyst``: searches, views statistics, plays clips.
 - ``worker``: posts analytics and reads its own jobs (token only).
+- ``reviewer``: fetches review batches, votes and plays the videos it reviews, nothing else;
+  analysts and admins may review too (:mod:`analytics.review`).
 """
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -11,7 +13,8 @@ from rest_framework.permissions import BasePermission
 ADMIN = "admin"
 ANALYST = "analyst"
 WORKER = "worker"
-ROLES = (ADMIN, ANALYST, WORKER)
+REVIEWER = "reviewer"
+ROLES = (ADMIN, ANALYST, WORKER, REVIEWER)
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -54,5 +57,13 @@ class IsWorker(_RolePermission):
     roles = (WORKER, ADMIN)
 
 
+class IsReviewer(_RolePermission):
+    """Reviewers, analysts and admins: fetching review batches and voting."""
+
+    roles = (REVIEWER, ANALYST, ADMIN)
+
+
 class IsAnyRole(_RolePermission):
-    roles = ROLES
+    """Every role but reviewer, who may only review (label schemas, media details)."""
+
+    roles = (ADMIN, ANALYST, WORKER)

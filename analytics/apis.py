@@ -13,16 +13,20 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst
-from analytics import export, figures, geo, regions, selectors, similar, stats
-from analytics.models import RegionLayer
+from analytics import export, figures, geo, regions, saved_searches, selectors, similar, stats, watches
+from analytics.models import RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
+    AlertOutput,
+    AlertsInput,
+    AlertsOutput,
     CooccurrenceInput,
     CooccurrenceOutput,
     DetectionsGeojsonOutput,
@@ -38,6 +42,8 @@ from analytics.serializers import (
     RegionLayerOutput,
     RegionStatsInput,
     RegionUploadInput,
+    SavedSearchInput,
+    SavedSearchOutput,
     SearchInput,
     SearchOutput,
     SimilarInput,
@@ -45,6 +51,8 @@ from analytics.serializers import (
     TimelineInput,
     TimelineOutput,
     TopPairsOutput,
+    WatchInput,
+    WatchOutput,
 )
 from indexer.media_apis import AnyAccept
 from indexer.request_parsing import JSONParser, json_loads_bounded
@@ -234,6 +242,111 @@ class RegionLayerDetailApi(APIView):
     def delete(self, request, layer_id: int):
         regions.region_layer_delete(layer=get_object_or_404(RegionLayer, pk=layer_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SavedSearchListApi(APIView):
+    """The caller's saved searches and those others share; POST saves one."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(responses=SavedSearchOutput(many=True))
+    def get(self, request):
+        visible = selectors.saved_searches_visible(user=request.user)
+        return Response(SavedSearchOutput(visible, many=True, context={"user": request.user}).data)
+
+    @extend_schema(request=SavedSearchInput, responses={201: SavedSearchOutput})
+    def post(self, request):
+        values = _valid(SavedSearchInput, request.data)
+        saved = saved_searches.saved_search_create(owner=request.user, **values)
+        return Response(SavedSearchOutput(saved, context={"user": request.user}).data, status=status.HTTP_201_CREATED)
+
+
+class SavedSearchDetailApi(APIView):
+    """One saved search; its owner changes (PUT: the fields given) or deletes it. Another's private
+    saved search answers 404."""
+
+    permission_classes = [IsAnalyst]
+
+    def _find(self, request, saved_id: int) -> SavedSearch:
+        saved = selectors.saved_search_find(user=request.user, saved_id=saved_id)
+        if saved is None:
+            raise NotFound(f"no saved search {saved_id} that you may see")
+        return saved
+
+    @extend_schema(responses=SavedSearchOutput)
+    def get(self, request, saved_id: int):
+        return Response(SavedSearchOutput(self._find(request, saved_id), context={"user": request.user}).data)
+
+    @extend_schema(request=SavedSearchInput, responses=SavedSearchOutput)
+    def put(self, request, saved_id: int):
+        saved = self._find(request, saved_id)
+        fields = SavedSearchInput(data=request.data, partial=True)
+        fields.is_valid(raise_exception=True)
+        saved = saved_searches.saved_search_update(saved=saved, actor=request.user, **fields.validated_data)
+        return Response(SavedSearchOutput(saved, context={"user": request.user}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, saved_id: int):
+        saved_searches.saved_search_delete(saved=self._find(request, saved_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SavedSearchWatchApi(APIView):
+    """Watch a saved search (its owner): POST sets the watch (201 new, 200 changed), DELETE ends it
+    (its alerts go with it)."""
+
+    permission_classes = [IsAnalyst]
+
+    def _own(self, request, saved_id: int) -> SavedSearch:
+        saved = SavedSearchDetailApi()._find(request, saved_id)
+        if saved.owner_id != request.user.pk:
+            raise PermissionDenied(f"saved search '{saved.name}' belongs to {saved.owner.get_username()}: only its "
+                                   "owner may watch it (save a copy of your own to watch it)")
+        return saved
+
+    @extend_schema(request=WatchInput, responses={200: WatchOutput, 201: WatchOutput})
+    def post(self, request, saved_id: int):
+        saved = self._own(request, saved_id)
+        watch, created = watches.watch_set(saved=saved, **_valid(WatchInput, request.data))
+        return Response(WatchOutput(watch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, saved_id: int):
+        if not watches.watch_delete(saved=self._own(request, saved_id)):
+            raise NotFound(f"saved search {saved_id} is not watched")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlertListApi(APIView):
+    """The caller's alerts, newest first, by watch and state."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(parameters=[AlertsInput], responses=AlertsOutput)
+    def get(self, request):
+        values = _valid(AlertsInput, request.query_params)
+        mine = selectors.alerts_of(user=request.user)
+        shown = mine
+        if "watch" in values:
+            shown = shown.filter(watch_id=values["watch"])
+        if values.get("state"):
+            shown = shown.filter(acknowledged_by__isnull=values["state"] == "unacknowledged")
+        answer = {"count": shown.count(), "unacknowledged": mine.filter(acknowledged_by__isnull=True).count(),
+                  "alerts": list(shown[:values["limit"]])}
+        return Response(AlertsOutput(answer).data)
+
+
+class AlertAckApi(APIView):
+    """Acknowledge one of the caller's alerts."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(request=None, responses=AlertOutput)
+    def post(self, request, alert_id: int):
+        alert = selectors.alerts_of(user=request.user).filter(pk=alert_id).first()
+        if alert is None:
+            raise NotFound(f"no alert {alert_id} of yours")
+        return Response(AlertOutput(watches.alert_acknowledge(alert=alert, user=request.user)).data)
 
 
 class _ExportApi(APIView):

@@ -24,3 +24,117 @@ class RegionLayer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SavedSearch(models.Model):
+    """A search an analyst keeps under a name: the query (``query``, a JSON tree, or ``q``, the text
+    form, as given), sidebar ``filters``, ``gap_s`` and the schema version it was made on, plus
+    ``view``, the rest of the dashboard's state (its address's other parameters: count unit, map,
+    tab, charts). Private to its owner unless ``shared``; only the owner changes or deletes it."""
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches")
+    shared = models.BooleanField(default=False)
+    schema = models.ForeignKey("indexer.LabelSchema", on_delete=models.PROTECT, related_name="saved_searches")
+    query = models.JSONField(null=True, blank=True)
+    q = models.TextField(null=True, blank=True)
+    filters = models.JSONField(default=dict)
+    gap_s = models.FloatField(default=1.0)
+    view = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_saved_search_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Watch(models.Model):
+    """A saved search that alerts its owner when data indexed after the watch was made matches it
+    (:mod:`analytics.watches`). Channels: in the app (the alerts list), a webhook (a signed JSON
+    POST, ``secret`` its HMAC key) and email."""
+
+    saved_search = models.OneToOneField(SavedSearch, on_delete=models.CASCADE, related_name="watch")
+    min_duration_s = models.FloatField(default=0.0)
+    cooldown_s = models.FloatField(default=0.0)
+    in_app = models.BooleanField(default=True)
+    webhook_url = models.URLField(max_length=2000, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    secret = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"watch on {self.saved_search}"
+
+
+class Alert(models.Model):
+    """A clip that a watch's search matched in new data. A clip that grows while a stream goes on
+    stays one alert: its ``end_s`` moves."""
+
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="alerts")
+    video = models.ForeignKey("indexer.Video", on_delete=models.CASCADE, related_name="alerts")
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    first_frame = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class WatchClip(models.Model):
+    """A clip of one video that a watch has seen so far (alerted or not), so that the frames a later
+    write adds join it instead of making a new clip. ``last_t``: the time of its last matching frame;
+    ``suppressed``: it came within the cooldown and never alerts."""
+
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="clips")
+    video = models.ForeignKey("indexer.Video", on_delete=models.CASCADE, related_name="+")
+    start_s = models.FloatField()
+    last_t = models.FloatField()
+    end_s = models.FloatField()
+    first_frame = models.BigIntegerField()
+    alert = models.OneToOneField(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="clip")
+    suppressed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["watch", "video"])]
+
+
+class AlertDelivery(models.Model):
+    """One try to deliver an alert by webhook or email: when, and what came of it."""
+
+    WEBHOOK, EMAIL = "webhook", "email"
+    PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=[(WEBHOOK, WEBHOOK), (EMAIL, EMAIL)])
+    target = models.CharField(max_length=2000)
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, default=PENDING,
+                              choices=[(PENDING, PENDING), (SENT, SENT), (FAILED, FAILED)])
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class PendingWrite(models.Model):
+    """A write that watches have yet to look at: the video, and the times of the frames it added
+    (both None: the whole video). The next evaluation takes every pending write at once."""
+
+    video = models.ForeignKey("indexer.Video", on_delete=models.CASCADE, related_name="+")
+    start_t = models.FloatField(null=True, blank=True)
+    end_t = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -5,8 +5,8 @@ drf-spectacular reads both kinds for the OpenAPI document."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics import geo
-from analytics.models import RegionLayer
+from analytics import alert_delivery, geo, saved_searches
+from analytics.models import RegionLayer, SavedSearch, Watch
 from analytics.search import json_key, seconds
 from indexer import limits
 from indexer.api_fields import (
@@ -98,6 +98,48 @@ class RegionStatsInput(QueryInput):
 class TimelineInput(QueryInput, FigureInput):
     bins = IntegerRangeField(required=False, default=limits.TIMELINE_BINS_DEFAULT, minimum=1,
                              maximum=limits.TIMELINE_BINS_MAX, help_text="at most this many bins")
+
+
+class SavedSearchInput(QueryInput):
+    """A saved search: a name, whether others see it, the search, and the dashboard's view."""
+
+    name = serializers.CharField(max_length=200, help_text="unique among the owner's saved searches")
+    shared = serializers.BooleanField(required=False, default=False, help_text="other analysts see it (read only)")
+    view = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000,
+        help_text="the rest of the dashboard's address, e.g. unit=tracks&tab=timeline")
+
+
+class WatchChannelsInput(serializers.Serializer):
+    in_app = serializers.BooleanField(required=False, default=True, help_text="list alerts in the app")
+    webhook = serializers.URLField(required=False, allow_null=True, allow_blank=True, max_length=2000,
+                                   help_text="POST each alert here, signed (X-Scoop-Signature)")
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True, help_text="mail each alert here")
+
+
+class WatchInput(serializers.Serializer):
+    """How a saved search is watched; fields left out keep their values (a new watch: the defaults)."""
+
+    min_duration_s = serializers.FloatField(required=False, min_value=0, help_text="only clips at least this long")
+    cooldown_s = serializers.FloatField(required=False, min_value=0,
+                                        help_text="after an alert, no other alert for the video for this many seconds")
+    channels = WatchChannelsInput(required=False)
+    active = serializers.BooleanField(required=False)
+
+    def validate(self, data):
+        channels = data.pop("channels", None)
+        if channels is not None:
+            data["in_app"] = channels.get("in_app", True)
+            data["webhook_url"] = channels.get("webhook") or ""
+            data["email"] = channels.get("email") or ""
+        return data
+
+
+class AlertsInput(serializers.Serializer):
+    watch = serializers.IntegerField(required=False, help_text="only this watch's alerts (its id)")
+    state = serializers.ChoiceField(choices=("unacknowledged", "acknowledged"), required=False,
+                            help_text="only alerts nobody acknowledged yet, or only acknowledged ones")
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
 
 
 class RegionUploadInput(serializers.Serializer):
@@ -386,6 +428,82 @@ class RegionLayerDetailOutput(serializers.Serializer):
     features = RegionFeatureOutput(many=True, source="geojson.features")
     id = serializers.IntegerField()
     name = serializers.CharField()
+
+
+# Saved searches --------------------------------------------------------------------------------
+
+
+class SavedSearchOutput(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.get_username")
+    mine = serializers.SerializerMethodField(help_text="whether the caller owns it (and may change it)")
+    schema = SchemaRef()
+    query = QueryTreeField(allow_null=True, help_text="the query as a tree, when it was saved so")
+    q = serializers.CharField(allow_null=True, help_text="the query as text, when it was saved so")
+    filters = FiltersField()
+    dashboard_url = serializers.SerializerMethodField(help_text="the dashboard's address that opens it")
+    watched = serializers.SerializerMethodField(help_text="whether its owner watches it (alerts on new data)")
+
+    class Meta:
+        model = SavedSearch
+        fields = ["id", "name", "owner", "mine", "shared", "schema", "query", "q", "filters", "gap_s", "view",
+                  "dashboard_url", "watched", "created_at", "updated_at"]
+
+    def get_watched(self, saved: SavedSearch) -> bool:
+        return Watch.objects.filter(saved_search=saved, active=True).exists()
+
+    def get_mine(self, saved: SavedSearch) -> bool:
+        return saved.owner_id == self.context["user"].pk
+
+    def get_dashboard_url(self, saved: SavedSearch) -> str:
+        return saved_searches.dashboard_address(saved)
+
+
+class WatchChannelsOutput(serializers.Serializer):
+    in_app = serializers.BooleanField()
+    webhook = serializers.CharField(source="webhook_url", allow_null=True)
+    email = serializers.CharField(allow_null=True)
+
+    def to_representation(self, watch):
+        return {"in_app": watch.in_app, "webhook": watch.webhook_url or None, "email": watch.email or None}
+
+
+class WatchOutput(serializers.ModelSerializer):
+    channels = WatchChannelsOutput(source="*")
+    secret = serializers.CharField(help_text="the HMAC-SHA256 key of the webhook's signature")
+
+    class Meta:
+        model = Watch
+        fields = ["id", "saved_search", "min_duration_s", "cooldown_s", "channels", "active", "secret", "created_at",
+                  "updated_at"]
+
+
+class AlertOutput(serializers.Serializer):
+    """An alert, as :func:`analytics.alert_delivery.alert_json` writes it (the webhook's body holds
+    the same); the fields below document it."""
+
+    id = serializers.IntegerField()
+    watch = serializers.IntegerField()
+    saved_search = serializers.CharField(help_text="the watched saved search's name")
+    saved_search_id = serializers.IntegerField(help_text="its id (its dashboard_url plays the alert's clip)")
+    video = serializers.IntegerField()
+    video_name = serializers.CharField()
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField(help_text="moves while the clip grows (a live stream)")
+    first_frame = serializers.IntegerField()
+    thumbnail_url = serializers.CharField()
+    stream_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    acknowledged_by = serializers.CharField(allow_null=True)
+
+    def to_representation(self, alert):
+        return alert_delivery.alert_json(alert)
+
+
+class AlertsOutput(serializers.Serializer):
+    count = serializers.IntegerField(help_text="alerts that match the filters")
+    unacknowledged = serializers.IntegerField(help_text="of all the caller's alerts, those nobody acknowledged")
+    alerts = AlertOutput(many=True, help_text="the newest first, at most limit")
 
 
 # Similar tracks --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from analytics import apis
 
@@ -10,8 +10,14 @@ urlpatterns = [
     path("stats/geo/", apis.GeoApi.as_view(), name="stats-geo"),
     path("stats/regions/", apis.RegionStatsApi.as_view(), name="stats-regions"),
     path("stats/timeline/", apis.TimelineApi.as_view(), name="stats-timeline"),
+    path("searches/", apis.SavedSearchListApi.as_view(), name="saved-search-list"),
+    path("searches/<int:saved_id>/", apis.SavedSearchDetailApi.as_view(), name="saved-search-detail"),
+    path("searches/<int:saved_id>/watch/", apis.SavedSearchWatchApi.as_view(), name="saved-search-watch"),
+    path("alerts/", apis.AlertListApi.as_view(), name="alert-list"),
+    path("alerts/<int:alert_id>/ack/", apis.AlertAckApi.as_view(), name="alert-ack"),
     path("regions/", apis.RegionLayerListApi.as_view(), name="region-list"),
     path("regions/<int:layer_id>/", apis.RegionLayerDetailApi.as_view(), name="region-detail"),
     path("export/detections.geojson", apis.DetectionsGeojsonApi.as_view(), name="export-detections-geojson"),
     path("export/detections.csv", apis.DetectionsCsvApi.as_view(), name="export-detections-csv"),
+    path("review/", include("analytics.review.urls")),
 ]

@@ -49,9 +49,19 @@ from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
 from indexer.ownership import video_write_check
 from indexer.payloads import PayloadError, payload_dir, storage_guard
-from indexer.records import Analytics, EventRecord, Record, TrackRecord, VideoMeta, Waypoint
+from indexer.records import (
+    Analytics,
+    EventRecord,
+    FrameRecord,
+    ObjectRecord,
+    Record,
+    TrackRecord,
+    VideoMeta,
+    Waypoint,
+)
 from indexer.search import get_search_backend
 from indexer.search.contract import DEFAULT_FPS, AppendResult, IndexCounts
+from indexer.signals import video_indexed
 from indexer.validation import MODES, Violation, validate
 
 SPOOL_SUFFIX = ".ndjson"
@@ -178,6 +188,8 @@ def live_append(*, video: Video, body: bytes, actor: AbstractBaseUser | None, fo
     kept = list(report.analytics.records())
     result = _append_and_spool(video, kept, lines)
     video.refresh_from_db()
+    if result.indices:
+        video_indexed.send(sender=Video, video_id=video.pk, span=_span_of(kept, set(result.indices)))
     return AppendOutcome(video=video, lines=len(lines), result=result, mode=mode, violations=problems,
                          violation_count=report.violation_count,
                          dropped={kind: n for kind, n in report.dropped.items() if n})
@@ -264,6 +276,12 @@ def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int
         # Still under the lock: appends to this video add up one at a time.
         Video.objects.filter(pk=video.pk).update(counts=_added(before, result.appended), indexed_at=timezone.now())
     return result
+
+
+def _span_of(records: list[Record], added: set[int]) -> tuple[float, float] | None:
+    """The times of the first and last frame added (None: the chunk added events alone)."""
+    times = [record.t for record in records if isinstance(record, FrameRecord | ObjectRecord) and record.index in added]
+    return (min(times), max(times)) if times else None
 
 
 def _frame_of(record: Record) -> int:

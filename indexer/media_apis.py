@@ -1,6 +1,7 @@
 """Endpoints that answer with bytes: a video's bytes (with byte ranges, for the
 player), thumbnails, sprite strips and clip exports. Analysts and admins only, by
-session or token; errors answer JSON whatever the client accepts."""
+session or token, but for the video's bytes, which reviewers play too; errors answer JSON
+whatever the client accepts."""
 
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.roles import IsAnalyst
+from accounts.roles import IsAnalyst, IsReviewer
 from indexer import selectors
 from indexer.api_fields import ErrorOutput
 from indexer.byte_ranges import accel_redirect_response, file_response
@@ -43,7 +44,10 @@ class _MediaView(APIView):
 
 
 class VideoBytesApi(_MediaView):
-    """The video file, with byte ranges, for the player (or handed to nginx)."""
+    """The video file, with byte ranges, for the player (or handed to nginx); reviewers play
+    the items of their review batches from it."""
+
+    permission_classes = [IsReviewer]
 
     @extend_schema(responses={(200, "video/*"): OpenApiTypes.BINARY, (206, "video/*"): OpenApiTypes.BINARY,
                               416: OpenApiResponse(ErrorOutput, description="a range the file does not have")})

@@ -35,6 +35,7 @@ from indexer.payloads import PayloadError, StorageError, payload_check, payload_
 from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
 from indexer.search import get_search_backend
 from indexer.selectors import schema_named, schema_ontology, schema_resolve
+from indexer.signals import video_indexed
 from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
 from indexer.versions import (
     Unreferenced,
@@ -309,6 +310,7 @@ def _index(job: IngestJob, payload: Analytics, checked: Analytics, ontology: Ont
     if job.restore_of is not None and video.media_status == Video.MEDIA_PROBING:
         _task_queue(VIDEO_PROBE_TASK, video.pk, on_commit=False)
     pruned.release()
+    video_indexed.send(sender=Video, video_id=video.pk, span=None)
     return video
 
 

@@ -20,6 +20,7 @@ from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from analytics.review.services import ReviewError
 from indexer.facets import FacetError
 from indexer.media import MediaError
 from indexer.ontology import SchemaError
@@ -56,7 +57,7 @@ def domain_error_response(error: Exception) -> Response | None:
     if isinstance(error, VideoBusy):
         return Response({"detail": error.message, "job": str(error.job.pk),
                          "job_url": reverse("ingest-detail", args=[error.job.pk])}, status=error.status)
-    if isinstance(error, PayloadError | MediaError | WriteRefused):
+    if isinstance(error, PayloadError | MediaError | WriteRefused | ReviewError):
         body = {"detail": error.message}
         if error.path:
             body["path"] = error.path
@@ -114,7 +115,8 @@ def _flatten(errors: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(errors, dict):
         items: list[dict[str, str]] = []
         for key, value in errors.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            # A list serializer's errors come keyed by the index of each bad element.
+            path = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
             items.extend(_flatten(value, path))
         return items
     if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):

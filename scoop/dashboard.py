@@ -89,6 +89,7 @@ def dashboard_page_data(*, shown: ShownSchema, roles: set[str]) -> dict[str, Any
         "roles": sorted(roles),
         "urls": {
             "search": reverse("search"),
+            "saved_searches": reverse("saved-search-list"),
             "videos": reverse("video-list"),
             "stats": "/api/v1/stats/",
             "export_geojson": "/api/v1/export/detections.geojson",

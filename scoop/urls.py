@@ -7,6 +7,7 @@ from scoop import api_docs, views
 
 urlpatterns = [
     path("", views.dashboard, name="home"),
+    path("alerts/", views.alerts_page, name="alerts"),
     path("manage/schemas/", views.schemas_page, name="manage-schemas"),
     path("manage/ingest/", views.ingest_jobs_page, name="manage-ingest"),
     path("login/", lockout.LoginView.as_view(), name="login"),

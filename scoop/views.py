@@ -44,6 +44,11 @@ def dashboard(request):
                  page_data=dashboard_page_data(shown=shown, roles=user_roles(request.user)))
 
 
+@role_required(ANALYST, ADMIN)
+def alerts_page(request):
+    return _page(request, "alerts.html")
+
+
 @role_required(ADMIN)
 def schemas_page(request):
     schemas = selectors.schemas_recent(limit=SCHEMAS_LISTED)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "accounts",
     "indexer",
     "analytics",
+    "analytics.review",
     "scoop",  # the project's own commands: serve, load_demo
 ]
 
@@ -204,6 +205,14 @@ SCOOP_MEDIA_ROOTS = env.list("SCOOP_MEDIA_ROOTS", default=[])
 # set, the stream view checks access and answers with X-Accel-Redirect; nginx sends the bytes.
 SCOOP_MEDIA_ACCEL_REDIRECT = env.str("SCOOP_MEDIA_ACCEL_REDIRECT", default="")
 
+# Human review (analytics.review, docs/api/review.md): how long a batch is leased, how many gold
+# items each batch mixes in, the gold accuracy that keeps a reviewer in good standing, and after
+# how many votes a majority decides (else the item is disputed until an admin decides).
+SCOOP_REVIEW_LEASE_S = env.int("SCOOP_REVIEW_LEASE_S", default=600)
+SCOOP_REVIEW_GOLD_PER_BATCH = env.int("SCOOP_REVIEW_GOLD_PER_BATCH", default=1)
+SCOOP_REVIEW_MIN_GOLD_ACCURACY = env.float("SCOOP_REVIEW_MIN_GOLD_ACCURACY", default=0.8)
+SCOOP_REVIEW_MAX_VOTES = env.int("SCOOP_REVIEW_MAX_VOTES", default=5)
+
 # The dashboard map's base layer: a tile URL template such as
 # "https://tiles.example.org/{z}/{x}/{y}.png" and its attribution. Empty: no base map
 # (the data layer still renders), so nothing is fetched from another host by default.
@@ -233,8 +242,11 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.index_merge_task": {"queue": "index"},
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
+    # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
+    "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
+    "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
 }
-SCOOP_TASK_QUEUES = ("ingest", "media", "index")
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.
@@ -250,6 +262,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+
+# Watches (analytics.watches): writes gather this many seconds before one evaluation runs every
+# watch over all of them (an alert then comes within about this long plus the evaluation).
+SCOOP_WATCH_BATCH_S = env.float("SCOOP_WATCH_BATCH_S", default=0.5)
+# Alerts (analytics.alert_delivery): webhooks only over https (production sets it), and the hosts on
+# private networks that may receive them all the same (none by default: no webhook reaches inside).
+SCOOP_WEBHOOK_HTTPS_ONLY = env.bool("SCOOP_WEBHOOK_HTTPS_ONLY", default=False)
+SCOOP_WEBHOOK_PRIVATE_HOSTS = env.list("SCOOP_WEBHOOK_PRIVATE_HOSTS", default=[])
+# Alert emails: SCOOP_EMAIL_URL as django-environ reads it (smtp+tls://user:password@host:587);
+# by default they are written to the server's console.
+vars().update(env.email_url("SCOOP_EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("SCOOP_EMAIL_FROM", default="scoop@localhost")
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+# Alerts leave the server over https only.
+SCOOP_WEBHOOK_HTTPS_ONLY = env.bool("SCOOP_WEBHOOK_HTTPS_ONLY", default=True)
 
 # The search engine: SCOOP_SEARCH_ENGINE, else Elasticsearch when a cluster is configured. The
 # Elasticsearch engine requires its URL and credentials (an API key, or a username with its password).

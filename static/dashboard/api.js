@@ -1,5 +1,5 @@
 // Calls to Scoop's REST API with the browser session: JSON in and out, Django's
-// CSRF token on every POST and PUT, stale requests cancelled, and a progress bar
+// CSRF token on every POST, PUT and DELETE, stale requests cancelled, and a progress bar
 // shown for anything slower than a moment.
 
 const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -65,6 +65,10 @@ export function apiPost(url, body, { signal } = {}) {
 
 export function apiPut(url, body, { signal } = {}) {
   return send("PUT", url, body, signal);
+}
+
+export function apiDelete(url) {
+  return request(url, { method: "DELETE", headers: { Accept: "application/json", "X-CSRFToken": CSRF } });
 }
 
 export function apiGet(url, params = {}, { signal } = {}) {

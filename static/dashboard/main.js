@@ -12,6 +12,7 @@ import { Player, playerParts } from "./player.js";
 import { QueryBar } from "./querybar.js";
 import { andText, bboxOf, withBbox, withoutBbox } from "./querytext.js";
 import { Sidebar } from "./sidebar.js";
+import { SavedSearches } from "./saved.js";
 import { readState, stateSearch, writeState } from "./state.js";
 import { StatsPanel } from "./stats.js";
 
@@ -140,6 +141,16 @@ const player = new Player(playerParts(), context, {
     writeState(state);
   },
 });
+
+const saved = new SavedSearches({
+  menu: byId("saved"),
+  form: byId("saved-form"),
+  name: byId("saved-name"),
+  shared: byId("saved-shared"),
+  error: byId("saved-error"),
+  list: byId("saved-list"),
+}, context);
+saved.follow(() => ({ state, request: request() }));
 
 // --- changes ---
 

@@ -299,15 +299,22 @@ def retail(demo) -> int:
     return services.schema_create(name="retail", document=RETAIL, author=None).pk
 
 
+# Calls about the user rather than a schema: the top bar's alert badge.
+SCHEMALESS = ("/api/v1/alerts/",)
+
+
 def _schema_requests(page, shown: str) -> list[tuple[str, str | None]]:
     """(path, schema) of every API call made from now on by a page whose address names
-    the schema ``shown`` (calls still running for the page before are left out)."""
+    the schema ``shown`` (calls still running for the page before, and :data:`SCHEMALESS`
+    ones, are left out)."""
     seen = []
 
     def record(request):
         url = urlparse(request.url)
         page_address = urlparse(request.headers.get("referer", ""))
         if not url.path.startswith("/api/v1/") or parse_qs(page_address.query).get("schema") != [shown]:
+            return
+        if url.path in SCHEMALESS:
             return
         if request.method == "POST":
             schema = json.loads(request.post_data or "{}").get("schema")

@@ -5,8 +5,8 @@ conf and fails for a route (or a method of it) that the table does not list, so 
 endpoint cannot ship without someone deciding who may call it. To add an endpoint,
 add a row: the method, the route exactly as Django writes it (``str(pattern)``,
 e.g. ``api/v1/videos/<int:video_id>/``), how the client authenticates (``token``
-for the API, ``session`` for browser pages), the statuses for anonymous, worker,
-analyst and admin, and, for a POST, a body in ``BODIES``.
+for the API, ``session`` for browser pages), the statuses for anonymous, reviewer,
+worker, analyst and admin, and, for a POST, a body in ``BODIES``.
 
 The Django admin site (``admin/``) is Django's own URL set: its login page and
 every registered model's pages are checked by ``test_django_admin_is_for_admins_only``.
@@ -33,7 +33,7 @@ from tests.analytics.corpus import create_schema, index_video, street
 from tests.conftest import _client_for
 from tests.samples import sample
 
-ROLES = ("anonymous", "worker", "analyst", "admin")
+ROLES = ("anonymous", "reviewer", "worker", "analyst", "admin")
 
 
 @dataclass(frozen=True)
@@ -41,64 +41,87 @@ class Access:
     method: str
     route: str
     auth: str  # "token" (API clients) or "session" (browser pages)
-    expected: tuple[int, int, int, int]  # anonymous, worker, analyst, admin
+    expected: tuple[int, int, int, int, int]  # anonymous, reviewer, worker, analyst, admin
     query: str = ""
 
 
 ACCESS = [
     # Browser pages (session). Anonymous users are sent to the login page.
-    Access("GET", "", "session", (302, 403, 200, 200)),
-    Access("GET", "manage/schemas/", "session", (302, 403, 403, 200)),
-    Access("GET", "manage/ingest/", "session", (302, 403, 403, 200)),
-    Access("GET", "login/", "session", (200, 200, 200, 200)),
-    Access("POST", "login/", "session", (200, 200, 200, 200)),  # a wrong password: the form again
-    Access("PUT", "login/", "session", (200, 200, 200, 200)),  # Django's FormView treats PUT as POST
-    Access("POST", "logout/", "session", (302, 302, 302, 302)),
-    Access("GET", "api/docs/", "session", (302, 200, 200, 200)),
+    Access("GET", "", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
+    Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
+    Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
+    Access("POST", "login/", "session", (200, 200, 200, 200, 200)),  # a wrong password: the form again
+    Access("PUT", "login/", "session", (200, 200, 200, 200, 200)),  # Django's FormView treats PUT as POST
+    Access("POST", "logout/", "session", (302, 302, 302, 302, 302)),
+    Access("GET", "api/docs/", "session", (302, 200, 200, 200, 200)),
     # The API (token).
-    Access("GET", "api/schema/", "token", (401, 200, 200, 200)),
-    Access("GET", "api/v1/schemas/", "token", (401, 200, 200, 200)),
-    Access("POST", "api/v1/schemas/", "token", (401, 403, 403, 201)),
-    Access("GET", "api/v1/schemas/default/", "token", (401, 200, 200, 200)),
-    Access("PUT", "api/v1/schemas/default/", "token", (401, 403, 403, 200)),
-    Access("GET", "api/v1/schemas/<int:schema_id>/", "token", (401, 200, 200, 200)),
-    Access("GET", "api/v1/ingest/", "token", (401, 200, 403, 200)),
-    Access("POST", "api/v1/ingest/", "token", (401, 202, 403, 202)),
-    Access("GET", "api/v1/ingest/<uuid:job_id>/", "token", (401, 200, 403, 200)),
-    Access("GET", "api/v1/videos/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/videos/", "token", (401, 201, 403, 201)),
-    Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 200, 200)),
+    Access("GET", "api/schema/", "token", (401, 200, 200, 200, 200)),
+    Access("GET", "api/v1/schemas/", "token", (401, 403, 200, 200, 200)),
+    Access("POST", "api/v1/schemas/", "token", (401, 403, 403, 403, 201)),
+    Access("GET", "api/v1/schemas/default/", "token", (401, 403, 200, 200, 200)),
+    Access("PUT", "api/v1/schemas/default/", "token", (401, 403, 403, 403, 200)),
+    Access("GET", "api/v1/schemas/<int:schema_id>/", "token", (401, 403, 200, 200, 200)),
+    Access("GET", "api/v1/ingest/", "token", (401, 403, 200, 403, 200)),
+    Access("POST", "api/v1/ingest/", "token", (401, 403, 202, 403, 202)),
+    Access("GET", "api/v1/ingest/<uuid:job_id>/", "token", (401, 403, 200, 403, 200)),
+    Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
+    Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
     # The world's video has no owner: workers may not write to it, admins may (docs/operations/security.md;
     # tests/indexer/test_ownership.py has a worker's own video and another's).
-    Access("PATCH", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200)),
-    Access("DELETE", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200)),
+    Access("PATCH", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 403, 200)),
+    Access("DELETE", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 403, 200)),
     # The world's video is not live: 409 once past the role and owner checks (test_live_stream.py appends for real).
-    Access("POST", "api/v1/videos/<int:video_id>/stream/", "token", (401, 403, 403, 409)),
-    Access("GET", "api/v1/videos/<int:video_id>/media/", "token", (401, 200, 200, 200)),
-    Access("POST", "api/v1/videos/<int:video_id>/media/", "token", (401, 403, 403, 202)),
-    Access("GET", "api/v1/videos/<int:video_id>/versions/", "token", (401, 403, 403, 200)),
-    Access("POST", "api/v1/videos/<int:video_id>/versions/<int:number>/restore/", "token", (401, 403, 403, 202)),
-    Access("GET", "api/v1/videos/<int:video_id>/labels/", "token", (401, 403, 200, 200), "?q=vehicle"),
-    Access("GET", "api/v1/videos/<int:video_id>/clip.mp4", "token", (401, 403, 200, 200), "?start_s=0&end_s=1"),
-    Access("GET", "api/v1/search/", "token", (401, 403, 200, 200), "?q=vehicle"),
-    Access("POST", "api/v1/search/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/similar/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/stats/occurrence/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/stats/cooccurrence/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/stats/geo/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/stats/regions/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/stats/timeline/", "token", (401, 403, 200, 200)),
-    Access("GET", "api/v1/regions/", "token", (401, 403, 200, 200)),
-    Access("POST", "api/v1/regions/", "token", (401, 403, 403, 201)),
-    Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 200, 200)),
-    Access("DELETE", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 204)),
-    Access("GET", "api/v1/export/detections.geojson", "token", (401, 403, 200, 200), "?q=vehicle"),
-    Access("GET", "api/v1/export/detections.csv", "token", (401, 403, 200, 200), "?q=vehicle"),
-    Access("GET", "api/v1/audit/", "token", (401, 403, 403, 200), "?action=schema.upload"),
-    # Media (token here; the player uses the session, see test_media_access.py).
-    Access("GET", "media/videos/<int:video_id>/stream", "token", (401, 403, 200, 200)),
-    Access("GET", "media/videos/<int:video_id>/thumbnail.jpg", "token", (401, 403, 200, 200), "?t=1"),
-    Access("GET", "media/videos/<int:video_id>/sprite.jpg", "token", (401, 403, 200, 200)),
+    Access("POST", "api/v1/videos/<int:video_id>/stream/", "token", (401, 403, 403, 403, 409)),
+    Access("GET", "api/v1/videos/<int:video_id>/media/", "token", (401, 403, 200, 200, 200)),
+    Access("POST", "api/v1/videos/<int:video_id>/media/", "token", (401, 403, 403, 403, 202)),
+    Access("GET", "api/v1/videos/<int:video_id>/versions/", "token", (401, 403, 403, 403, 200)),
+    Access("POST", "api/v1/videos/<int:video_id>/versions/<int:number>/restore/", "token", (401, 403, 403, 403, 202)),
+    Access("GET", "api/v1/videos/<int:video_id>/labels/", "token", (401, 403, 403, 200, 200), "?q=vehicle"),
+    Access("GET", "api/v1/videos/<int:video_id>/clip.mp4", "token", (401, 403, 403, 200, 200), "?start_s=0&end_s=1"),
+    Access("GET", "api/v1/search/", "token", (401, 403, 403, 200, 200), "?q=vehicle"),
+    Access("POST", "api/v1/search/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/similar/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/stats/occurrence/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/stats/cooccurrence/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/stats/geo/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/stats/regions/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/stats/timeline/", "token", (401, 403, 403, 200, 200)),
+    Access("GET", "api/v1/searches/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/searches/", "token", (401, 403, 403, 201, 201)),
+    # The world's saved search is the admin's, shared: analysts read it, only its owner changes it.
+    Access("GET", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 200, 200)),
+    Access("PUT", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 403, 200)),
+    Access("DELETE", "api/v1/searches/<int:saved_id>/", "token", (401, 403, 403, 403, 204)),
+    # It is watched, and its watch has an alert: only the owner changes the watch and sees the alert.
+    Access("POST", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 200)),
+    Access("DELETE", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 204)),
+    Access("GET", "api/v1/alerts/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/alerts/<int:alert_id>/ack/", "token", (401, 403, 403, 404, 200)),
+    Access("GET", "api/v1/regions/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/regions/", "token", (401, 403, 403, 403, 201)),
+    Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 200, 200)),
+    Access("DELETE", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 403, 204)),
+    Access("GET", "api/v1/export/detections.geojson", "token", (401, 403, 403, 200, 200), "?q=vehicle"),
+    Access("GET", "api/v1/export/detections.csv", "token", (401, 403, 403, 200, 200), "?q=vehicle"),
+    Access("GET", "api/v1/audit/", "token", (401, 403, 403, 403, 200), "?action=schema.upload"),
+    # Human review (docs/api/review.md): reviewers, analysts and admins review; admins run campaigns.
+    Access("POST", "api/v1/review/campaigns/", "token", (401, 403, 403, 403, 201)),
+    Access("GET", "api/v1/review/campaigns/<int:campaign_id>/", "token", (401, 403, 403, 403, 200)),
+    Access("GET", "api/v1/review/campaigns/<int:campaign_id>/batch/", "token", (401, 200, 403, 200, 200), "?size=1"),
+    Access("POST", "api/v1/review/campaigns/<int:campaign_id>/votes/", "token", (401, 201, 403, 201, 201)),
+    Access("GET", "api/v1/review/campaigns/<int:campaign_id>/stats/", "token", (401, 403, 403, 403, 200)),
+    Access("GET", "api/v1/review/campaigns/<int:campaign_id>/export/", "token", (401, 403, 403, 403, 200),
+           "?format=csv"),
+    Access("PUT", "api/v1/review/items/<int:item_id>/gold/", "token", (401, 403, 403, 403, 200)),
+    Access("PUT", "api/v1/review/items/<int:item_id>/decision/", "token", (401, 403, 403, 403, 200)),
+    # Media (token here; the player uses the session, see test_media_access.py). Reviewers play
+    # the videos they review.
+    Access("GET", "media/videos/<int:video_id>/stream", "token", (401, 200, 403, 200, 200)),
+    Access("GET", "media/videos/<int:video_id>/thumbnail.jpg", "token", (401, 403, 403, 200, 200), "?t=1"),
+    Access("GET", "media/videos/<int:video_id>/sprite.jpg", "token", (401, 403, 403, 200, 200)),
 ]
 
 SQUARE = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "a"}, '
@@ -121,10 +144,30 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "api/v1/stats/geo/"): lambda world, role: {"bbox": [-180, -90, 180, 90], "zoom": 2},
     ("POST", "api/v1/stats/regions/"): lambda world, role: {"layer": world["layer_id"]},
     ("POST", "api/v1/stats/timeline/"): lambda world, role: {},
+    ("POST", "api/v1/searches/"): lambda world, role: {"name": f"by-{role}", "q": "vehicle"},
+    ("PUT", "api/v1/searches/<int:saved_id>/"): lambda world, role: {"name": f"renamed by {role}"},
     ("POST", "api/v1/regions/"): lambda world, role: {"name": f"by-{role}",
                                                       "file": SimpleUploadedFile("b.geojson", SQUARE)},
+    ("POST", "api/v1/review/campaigns/"): lambda world, role: {"name": f"by-{role}", "schema": "road", "q": "vehicle",
+                                                               "unit": "tracks", "question": "A vehicle?"},
+    ("POST", "api/v1/review/campaigns/<int:campaign_id>/votes/"): lambda world, role: _votes(world, role),
+    ("PUT", "api/v1/review/items/<int:item_id>/gold/"): lambda world, role: {"answer": "yes"},
+    ("PUT", "api/v1/review/items/<int:item_id>/decision/"): lambda world, role: {"state": "confirmed"},
 }
 MULTIPART = {("POST", "api/v1/regions/")}
+
+
+def _votes(world: dict, role: str) -> dict[str, Any]:
+    """A vote on the one item of a batch leased to the role's user (roles that may not vote
+    lease nothing, so that the roles after them still find an item)."""
+    from analytics.review.models import Campaign
+    from analytics.review.services import batch_lease
+
+    if role not in ("reviewer", "analyst", "admin"):
+        return {"batch": 1, "votes": [{"item": world["item_id"], "answer": "yes"}]}
+    user = get_user_model().objects.get(username=f"user-{role}")
+    batch = batch_lease(campaign=Campaign.objects.get(pk=world["campaign_id"]), reviewer=user, size=1)
+    return {"batch": batch.pk, "votes": [{"item": entry.item_id, "answer": "yes"} for entry in batch.entries.all()]}
 
 
 def _routes(resolvers=None, prefix: str = "") -> list[tuple[str, Any]]:
@@ -167,8 +210,12 @@ def test_anonymous_users_get_nothing_but_the_login_page():
 @pytest.fixture
 def world(db):
     """A schema, an indexed video with media and a version, a spare media file, a region
-    layer, and an ingest job of the worker ``wes`` (queued: it never runs here)."""
+    layer, an ingest job of the worker ``wes`` (queued: it never runs here), a review
+    campaign over the four vehicle tracks, and a shared saved search of the admin's, watched,
+    with an alert."""
+    from analytics.models import Alert
     from analytics.regions import region_layer_create
+    from analytics.review.services import campaign_create
     from indexer.media import media_dir
     from tests.analytics.corpus import ONTOLOGY
     from tests.indexer.media_samples import media_video, write_video
@@ -184,10 +231,18 @@ def world(db):
     worker = _client_for(None, "wes", "worker")
     job = worker.post("/api/v1/ingest/", {"video": "queued", "analytics": analytics}, format="json")
     assert job.status_code == 202, job.content
+    campaign = campaign_create(name="vehicles", schema=schema, unit="tracks", question="A vehicle?", q="vehicle",
+                               author=None)
+    admin = _client_for(None, "user-admin", "admin")
+    saved = admin.post("/api/v1/searches/", {"name": "the team's", "q": "vehicle", "shared": True}, format="json")
+    watch = admin.post(f"/api/v1/searches/{saved.json()['id']}/watch/", {}, format="json")
+    alert = Alert.objects.create(watch_id=watch.json()["id"], video=video, start_s=0, end_s=1, first_frame=0)
     return {
+        "campaign_id": campaign.pk, "item_id": campaign.items.first().pk,
         "schema_id": schema.pk, "video_id": video.pk, "number": 1, "layer_id": layer.pk, "job_id": job.json()["id"],
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
-        "similar_video_id": similar_video_id,
+        "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
+        "alert_id": alert.pk,
     }
 
 
@@ -256,7 +311,7 @@ def test_refusals_say_why(world):
     dashboard = page.get("/")
 
     assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
-    assert worker.json() == {"detail": "This needs the role analyst or admin."}
+    assert worker.json() == {"detail": "This needs the role reviewer or analyst or admin."}
     assert dashboard.status_code == 403
     assert Client().get("/").url == "/login/?next=/"
 
@@ -284,7 +339,7 @@ def test_django_admin_is_for_admins_only(db, url):
         if response.status_code == 302:
             assert response.url.startswith("/admin/login/"), response.url
 
-    assert statuses == [302, 302, 302, 200]
+    assert statuses == [302, 302, 302, 302, 200]
 
 
 @pytest.mark.django_db

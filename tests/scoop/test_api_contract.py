@@ -120,6 +120,26 @@ class World:
         return region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
 
     @cached_property
+    def saved(self) -> int:
+        """A saved search of the analyst's."""
+        self.schema  # noqa: B018
+        answer = client("analyst").post("/api/v1/searches/", {"name": "black", "q": "vehicle(color=black)"},
+                                        format="json")
+        assert answer.status_code == 201, answer.content
+        return answer.json()["id"]
+
+    @cached_property
+    def watched(self) -> int:
+        """The analyst's saved search, watched, and an alert of the street video."""
+        from analytics.models import Alert
+
+        answer = client("analyst").post(f"/api/v1/searches/{self.saved}/watch/", {"min_duration_s": 1},
+                                        format="json")
+        assert answer.status_code == 201, answer.content
+        return Alert.objects.create(watch_id=answer.json()["id"], video=self.street, start_s=0, end_s=1,
+                                    first_frame=0).pk
+
+    @cached_property
     def job(self) -> str:
         """A succeeded ingest job of the worker, with a violation (filter mode)."""
         self.schema  # noqa: B018
@@ -128,6 +148,22 @@ class World:
                                                                "mode": "filter"}, format="json")
         assert queued.status_code == 202, queued.content
         return queued.json()["id"]
+
+    @cached_property
+    def campaign(self):
+        """A review campaign over the street's two vehicle tracks."""
+        from analytics.review.services import campaign_create
+
+        self.street  # noqa: B018
+        return campaign_create(name="vehicles", schema=self.schema, unit="tracks", question="A vehicle?",
+                               q="vehicle", author=None)
+
+    @cached_property
+    def batch(self):
+        """The reviewer's batch of both items of the campaign."""
+        from analytics.review.services import batch_lease
+
+        return batch_lease(campaign=self.campaign, reviewer=client("reviewer").user, size=2)
 
     @cached_property
     def live(self) -> int:
@@ -139,7 +175,7 @@ class World:
 
 
 def client(role: str):
-    username = {"worker": "wes", "analyst": "ann", "admin": "ada"}.get(role, "")
+    username = {"worker": "wes", "analyst": "ann", "admin": "ada", "reviewer": "rita"}.get(role, "")
     return _client_for(None, username, None if role == "anonymous" else role)
 
 
@@ -188,6 +224,24 @@ def unknown(name: str) -> Callable[[World], dict[str, Any]]:
 
 def layer(world: World) -> dict[str, Any]:
     return {"layer_id": world.layer.pk}
+
+
+def saved(world: World) -> dict[str, Any]:
+    return {"saved_id": world.saved}
+
+
+def campaign(world: World) -> dict[str, Any]:
+    return {"campaign_id": world.campaign.pk}
+
+
+def item(world: World) -> dict[str, Any]:
+    return {"item_id": world.campaign.items.first().pk}
+
+
+def votes(answer: str) -> Callable[[World], dict[str, Any]]:
+    """An answer to every item of the reviewer's batch."""
+    return lambda world: {"data": {"batch": world.batch.pk, "votes": [
+        {"item": entry.item_id, "answer": answer} for entry in world.batch.entries.all()]}, "format": "json"}
 
 
 ROAD = ONTOLOGY.to_document()
@@ -351,6 +405,40 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, needs=("street",), request=json_body({"figure": True})),
         Call("analyst", 400, needs=("schema",), request=json_body({"bins": 0})),
     ],
+    ("GET", "/api/v1/searches/"): [Call("analyst", 200, needs=("saved",))],
+    ("POST", "/api/v1/searches/"): [
+        Call("analyst", 201, needs=("schema",), request=json_body({"name": "suv", "q": "vehicle(type=suv)",
+                                                                    "view": "unit=tracks"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"name": "suv", "q": "vehicle("})),
+        Call("worker", 403, request=json_body({"name": "suv"})),
+    ],
+    ("GET", "/api/v1/searches/{saved_id}/"): [
+        Call("analyst", 200, ids=saved), Call("admin", 404, ids=saved), Call("analyst", 404, ids=unknown("saved_id")),
+    ],
+    ("PUT", "/api/v1/searches/{saved_id}/"): [
+        Call("analyst", 200, ids=saved, request=json_body({"name": "dark", "shared": True})),
+        Call("analyst", 400, ids=saved, request=json_body({"filters": {"nope": ["x"]}})),
+        Call("admin", 403, ids=saved),
+    ],
+    ("POST", "/api/v1/searches/{saved_id}/watch/"): [
+        Call("analyst", 201, ids=saved, request=json_body({"min_duration_s": 2, "cooldown_s": 60, "channels": {
+            "in_app": True, "webhook": "https://93.184.215.14/hook", "email": "ann@example.org"}})),
+        Call("analyst", 200, ids=saved, request=json_body({"active": False})),
+        Call("analyst", 400, ids=saved, request=json_body({"min_duration_s": -1})),
+        Call("admin", 404, ids=saved),
+    ],
+    ("DELETE", "/api/v1/searches/{saved_id}/watch/"): [
+        Call("analyst", 204, needs=("watched",), ids=saved), Call("analyst", 404, ids=saved),
+    ],
+    ("GET", "/api/v1/alerts/"): [
+        Call("analyst", 200, needs=("watched",), query="?state=unacknowledged"),
+        Call("analyst", 400, query="?state=read"),
+    ],
+    ("POST", "/api/v1/alerts/{alert_id}/ack/"): [
+        Call("analyst", 200, ids=lambda world: {"alert_id": world.watched}),
+        Call("admin", 404, ids=lambda world: {"alert_id": world.watched}),
+    ],
+    ("DELETE", "/api/v1/searches/{saved_id}/"): [Call("analyst", 204, ids=saved), Call("analyst", 404, ids=saved)],
     ("GET", "/api/v1/regions/"): [Call("analyst", 200, needs=("layer",))],
     ("POST", "/api/v1/regions/"): [
         Call("admin", 201, request=form(name="b", file=("b.geojson", SQUARE))),
@@ -369,11 +457,48 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, needs=("street",), query="?q=vehicle"),
         Call("analyst", 400, needs=("schema",), query="?q=vehicle("),
     ],
+    ("POST", "/api/v1/review/campaigns/"): [
+        Call("admin", 201, needs=("street",), request=json_body({"name": "v", "q": "vehicle", "unit": "tracks",
+                                                                 "question": "A vehicle?"})),
+        Call("admin", 400, needs=("schema",), request=json_body({"name": "v", "unit": "events", "question": "?"})),
+        Call("reviewer", 403, request=json_body({"name": "v", "unit": "tracks", "question": "?"})),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/"): [
+        Call("admin", 200, ids=campaign), Call("admin", 404, ids=unknown("campaign_id")),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/batch/"): [
+        Call("reviewer", 200, ids=campaign, query="?size=1"), Call("reviewer", 400, ids=campaign, query="?size=0"),
+        Call("reviewer", 404, ids=unknown("campaign_id")), Call("worker", 403, ids=campaign),
+    ],
+    ("POST", "/api/v1/review/campaigns/{campaign_id}/votes/"): [
+        Call("reviewer", 400, ids=campaign, request=votes("maybe")),
+        Call("reviewer", 201, ids=campaign, request=votes("yes")),
+        Call("reviewer", 409, ids=campaign, request=votes("yes")),
+        Call("reviewer", 404, ids=campaign, request=json_body({"batch": UNKNOWN_ID, "votes": [
+            {"item": 1, "answer": "yes"}]})),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/stats/"): [
+        Call("admin", 200, ids=campaign), Call("reviewer", 403, ids=campaign),
+    ],
+    ("GET", "/api/v1/review/campaigns/{campaign_id}/export/"): [
+        Call("admin", 200, ids=campaign, query="?format=csv"), Call("admin", 200, ids=campaign, query="?format=eta"),
+        Call("admin", 400, ids=campaign, query="?format=xml"),
+    ],
+    ("PUT", "/api/v1/review/items/{item_id}/gold/"): [
+        Call("admin", 200, ids=item, request=json_body({"answer": "no", "correction": {"label": "person"}})),
+        Call("admin", 400, ids=item, request=json_body({"answer": "unsure"})),
+        Call("admin", 404, ids=unknown("item_id"), request=json_body({"answer": "yes"})),
+    ],
+    ("PUT", "/api/v1/review/items/{item_id}/decision/"): [
+        Call("admin", 200, ids=item, request=json_body({"state": "rejected"})),
+        Call("admin", 400, ids=item, request=json_body({"state": "corrected"})),
+    ],
     ("GET", "/media/videos/{video_id}/stream"): [
         Call("analyst", 200, ids=video("street")),
         Call("analyst", 206, ids=video("street"), headers={"HTTP_RANGE": "bytes=0-9"}),
         Call("analyst", 416, ids=video("street"), headers={"HTTP_RANGE": "bytes=99999999-"}),
         Call("analyst", 404, ids=video("bare")),
+        Call("reviewer", 200, ids=video("street")),
     ],
     ("GET", "/media/videos/{video_id}/thumbnail.jpg"): [
         Call("analyst", 200, ids=video("street"), query="?t=1&w=64"),

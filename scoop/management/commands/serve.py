@@ -4,13 +4,20 @@ from django.core.management.base import BaseCommand, CommandError
 
 from indexer.search import engine_module
 from scoop.celery import app
-from scoop.server import TaskWorker, WebServer, gunicorn_options, index_and_work_in_process, ingest_jobs_requeue
+from scoop.server import (
+    TaskWorker,
+    WebServer,
+    alert_deliveries_requeue,
+    gunicorn_options,
+    index_and_work_in_process,
+    ingest_jobs_requeue,
+)
 
 
 class Command(BaseCommand):
     help = ("Serve Scoop on one machine (scoop/server.py): gunicorn's web processes, and a Celery worker "
             "process at niceness SCOOP_WORKER_NICE that runs their tasks; static files collected first, "
-            "unfinished ingest jobs queued again.")
+            "unfinished ingest jobs and alert deliveries queued again.")
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -21,6 +28,9 @@ class Command(BaseCommand):
         requeued = ingest_jobs_requeue(app)
         if requeued:
             self.stdout.write(f"re-queued {requeued} unfinished ingest job(s)")
+        redelivered = alert_deliveries_requeue(app)
+        if redelivered:
+            self.stdout.write(f"re-queued unfinished alert deliveries: {redelivered}")
         engine = settings.SCOOP_SEARCH_BACKEND["ENGINE"]
         threads = settings.SCOOP_WEB_THREADS
         if engine_module(engine).SearchBackend.process_local:

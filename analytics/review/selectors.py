@@ -1,0 +1,266 @@
+"""Reads: the items a search matches, campaigns' counts and statistics, reviewers' standing,
+and the review states the search layer lays over the index (:func:`review_states`)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from analytics.review.aggregation import fleiss_agreement, good_standing
+from analytics.review.models import (
+    ANSWERS,
+    CORRECTED,
+    DETECTIONS,
+    STATES,
+    TRACKS,
+    UNREVIEWED,
+    Batch,
+    Campaign,
+    Item,
+    Vote,
+)
+from analytics.search import json_key, seconds
+from indexer.models import Video
+from indexer.query.tree import normalize
+from indexer.search import get_search_backend
+from indexer.search.contract import DEFAULT_FPS, Detection, SearchRequest
+from indexer.search.semantics import facet_frame_node, object_holds, positive_object_specs
+from indexer.selectors import schema_ontology, video_stream_url, videos_by_id
+
+
+def _numbered(batches: Iterable[list[Detection]]) -> Iterator[tuple[Detection, int]]:
+    """Each detection with its 0-based position among its frame's detections (record order)."""
+    frame, position = None, 0
+    for batch in batches:
+        for detection in batch:
+            here = (detection.video_id, detection.index)
+            position = position + 1 if here == frame else 0
+            frame = here
+            yield detection, position
+
+
+def _matched(request: SearchRequest) -> Iterator[tuple[Detection, int]]:
+    """The detections a search *matches* (the contract's labels rule: in a matching frame and
+    meeting one positive object predicate, any object where there is none), numbered."""
+    specs = positive_object_specs(facet_frame_node(request, None))
+    detections = get_search_backend().detections(request=request)
+    try:
+        for detection, position in _numbered(detections):
+            if not specs or any(object_holds(spec, detection) for spec in specs):
+                yield detection, position
+    finally:
+        detections.close()
+
+
+def search_items(*, request: SearchRequest, unit: str) -> list[dict[str, Any]]:
+    """The review items a search matches now, as :class:`Item` fields: one per track
+    (``unit`` tracks; its first matched detection gives label and attributes, its span runs
+    from its first to its last matched detection) or per untracked detection (``detections``)."""
+    items: dict[tuple[int, str], dict[str, Any]] = {}
+    for detection, position in _matched(request):
+        if (detection.track is None) != (unit == DETECTIONS):
+            continue
+        key = detection.track if unit == TRACKS else f"{detection.index}:{position}"
+        item = items.get((detection.video_id, key))
+        if item is None:
+            items[(detection.video_id, key)] = {
+                "video_id": detection.video_id, "video_name": detection.video_name, "unit": unit, "key": key,
+                "track": detection.track, "label": detection.label, "attrs": detection.attrs,
+                "start_frame": detection.index, "end_frame": detection.index, "start_s": detection.t,
+                "end_s": detection.t}
+        else:
+            item["end_frame"], item["end_s"] = detection.index, detection.t
+    fps = {video.pk: video.fps or DEFAULT_FPS for video in videos_by_id(ids={v for v, _ in items}).values()}
+    for item in items.values():
+        item["end_s"] = seconds(item["end_s"] + 1 / fps.get(item["video_id"], DEFAULT_FPS))
+        item["start_s"] = seconds(item["start_s"])
+    return list(items.values())
+
+
+def campaign_state_counts(*, campaign: Campaign) -> dict[str, int]:
+    """How many of the campaign's items are in each state (every state, 0 where none)."""
+    counts = dict(campaign.items.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    return {state: counts.get(state, 0) for state in STATES}
+
+
+@dataclass(frozen=True)
+class ReviewerGold:
+    reviewer_id: int
+    username: str
+    votes: int
+    gold_votes: int
+    gold_correct: int
+    flagged_batches: int
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_votes if self.gold_votes else None
+
+    @property
+    def good_standing(self) -> bool:
+        return good_standing(gold_votes=self.gold_votes, gold_correct_votes=self.gold_correct,
+                             min_accuracy=settings.SCOOP_REVIEW_MIN_GOLD_ACCURACY)
+
+
+def campaign_reviewers(*, campaign: Campaign) -> dict[int, ReviewerGold]:
+    """Each reviewer who voted in the campaign: votes, gold votes and how many were right."""
+    rows = (Vote.objects.filter(item__campaign=campaign).values("reviewer_id", "reviewer__username")
+            .annotate(votes=Count("id"), gold_votes=Count("id", filter=Q(gold=True)),
+                      gold_correct=Count("id", filter=Q(gold=True, correct=True))))
+    flagged = dict(Batch.objects.filter(campaign=campaign, flagged=True).values_list("reviewer_id")
+                   .annotate(n=Count("id")).values_list("reviewer_id", "n"))
+    return {row["reviewer_id"]: ReviewerGold(
+        reviewer_id=row["reviewer_id"], username=row["reviewer__username"], votes=row["votes"],
+        gold_votes=row["gold_votes"], gold_correct=row["gold_correct"],
+        flagged_batches=flagged.get(row["reviewer_id"], 0)) for row in rows}
+
+
+def item_effective(item: Item) -> tuple[str, dict[str, Any]]:
+    """The label and attribute values an item counts under: its correction over what the index
+    held. A corrected label keeps none of the old label's values, which are not its attributes."""
+    correction = item.correction if item.state == CORRECTED and item.correction else {}
+    label = correction.get("label", item.label)
+    kept = item.attrs if label == item.label else {}
+    return label, {**kept, **correction.get("attrs", {})}
+
+
+def campaign_stats(*, campaign: Campaign) -> dict[str, Any]:
+    """Items per state, per label and per attribute value (as corrected), votes, agreement
+    between reviewers, each reviewer's votes and gold accuracy, and the items the index no
+    longer has (:func:`items_missing`)."""
+    items = list(campaign.items.all())
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    attributes: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for item in items:
+        label, attrs = item_effective(item)
+        labels[label][item.state] += 1
+        for name, value in attrs.items():
+            attributes[name][json_key(value)][item.state] += 1
+    reviewers = campaign_reviewers(campaign=campaign)
+    return {
+        "campaign": campaign.pk,
+        "items": len(items),
+        "states": campaign_state_counts(campaign=campaign),
+        "labels": {label: _per_state(counts) for label, counts in sorted(labels.items())},
+        "attributes": {name: {value: _per_state(counts) for value, counts in sorted(values.items())}
+                       for name, values in sorted(attributes.items())},
+        "votes": _vote_counts(campaign),
+        "agreement": _agreement(campaign),
+        "reviewers": [{"reviewer": r.username, "votes": r.votes, "gold_votes": r.gold_votes,
+                       "gold_correct": r.gold_correct, "gold_accuracy": r.gold_accuracy,
+                       "good_standing": r.good_standing, "flagged_batches": r.flagged_batches}
+                      for r in sorted(reviewers.values(), key=lambda r: r.username)],
+        "missing": items_missing(campaign=campaign, items=items),
+    }
+
+
+def _per_state(counts: Counter[str]) -> dict[str, int]:
+    return {state: counts.get(state, 0) for state in STATES}
+
+
+def _vote_counts(campaign: Campaign) -> dict[str, Any]:
+    votes = Vote.objects.filter(item__campaign=campaign)
+    answers = dict(votes.filter(gold=False).values_list("answer").annotate(n=Count("id")).values_list("answer", "n"))
+    return {
+        "total": votes.count(),
+        "gold": votes.filter(gold=True).count(),
+        "counted": votes.filter(gold=False, batch__flagged=False).count(),
+        "flagged_batches": Batch.objects.filter(campaign=campaign, flagged=True).count(),
+        "answers": {answer: answers.get(answer, 0) for answer in ANSWERS},
+    }
+
+
+def _agreement(campaign: Campaign) -> dict[str, Any]:
+    """Agreement on the answers (yes, no, unsure) of the counted votes of regular items."""
+    per_item: dict[int, list[int]] = defaultdict(lambda: [0] * len(ANSWERS))
+    counted = Vote.objects.filter(item__campaign=campaign, gold=False, batch__flagged=False)
+    for item_id, answer in counted.values_list("item_id", "answer"):
+        per_item[item_id][ANSWERS.index(answer)] += 1
+    agreement = fleiss_agreement(list(per_item.values()))
+    return {"items": agreement.items, "categories": list(ANSWERS),
+            "percent": None if agreement.percent is None else round(agreement.percent, 3),
+            "fleiss_kappa": None if agreement.kappa is None else round(agreement.kappa, 3)}
+
+
+def items_missing(*, campaign: Campaign, items: list[Item]) -> list[dict[str, Any]]:
+    """The items whose track or detection the index no longer holds (a re-ingest changed
+    the video's track ids, or the video was deleted): reported, never dropped."""
+    names = dict(Video.objects.filter(pk__in={item.video_id for item in items}).values_list("pk", "name"))
+    present: set[tuple[int, str, str]] = set()
+    if names:
+        ontology = schema_ontology(campaign.schema)
+        every_frame = SearchRequest(ontology=ontology, query=normalize({"video": {"name": list(names.values())}},
+                                                                          ontology))
+        for detection, position in _numbered(get_search_backend().detections(request=every_frame)):
+            if detection.track is not None:
+                present.add((detection.video_id, TRACKS, detection.track))
+            else:
+                present.add((detection.video_id, DETECTIONS, f"{detection.index}:{position}"))
+    return [{"item": item.pk, "video": item.video_id, "video_name": item.video_name, "unit": item.unit,
+             "key": item.key, "state": item.state, "reason": "video deleted" if item.video_id not in names
+             else "track gone" if item.unit == TRACKS else "detection gone"}
+            for item in items if (item.video_id, item.unit, item.key) not in present]
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """One reviewed item as search counts it: keyed by ``(video_id, unit, key)`` (see
+    :mod:`analytics.review.models`), its ``state``, and the ``label`` and ``attrs`` it counts
+    under (its correction applied when corrected)."""
+
+    video_id: int
+    unit: str
+    key: str
+    state: str
+    label: str
+    attrs: dict[str, Any]
+    updated_at: datetime
+
+
+def review_states(*, videos: Iterable[int] | None = None) -> list[ReviewState]:
+    """The review state of every reviewed item of ``videos`` (None: of all videos), one per
+    key: where campaigns reviewed the same track, the latest update wins. Unreviewed items
+    are left out (what no state names is unreviewed)."""
+    items = Item.objects.exclude(state=UNREVIEWED).order_by("updated_at", "id")
+    if videos is not None:
+        items = items.filter(video_id__in=list(videos))
+    states: dict[tuple[int, str, str], ReviewState] = {}
+    for item in items:
+        label, attrs = item_effective(item)
+        states[(item.video_id, item.unit, item.key)] = ReviewState(
+            video_id=item.video_id, unit=item.unit, key=item.key, state=item.state, label=label, attrs=attrs,
+            updated_at=item.updated_at)
+    return sorted(states.values(), key=lambda s: (s.video_id, s.unit, s.key))
+
+
+def batch_items(*, batch: Batch) -> list[dict[str, Any]]:
+    """A batch's items as a reviewer sees them, in the order served (gold not marked)."""
+    entries = list(batch.entries.select_related("item"))
+    videos = videos_by_id(ids={entry.item.video_id for entry in entries})
+    return [_batch_item(entry.item, videos.get(entry.item.video_id), batch.campaign.question) for entry in entries]
+
+
+def _batch_item(item: Item, video: Video | None, question: str) -> dict[str, Any]:
+    return {"id": item.pk, "video": item.video_id, "video_name": item.video_name, "track": item.track,
+            "label": item.label, "start_s": item.start_s, "end_s": item.end_s, "question": question,
+            "stream_url": video_stream_url(video) if video else None}
+
+
+def export_rows(*, campaign: Campaign) -> Iterator[dict[str, Any]]:
+    """Every item of the campaign with its state, votes and correction, by video and key."""
+    votes = dict(Vote.objects.filter(item__campaign=campaign, gold=False, batch__flagged=False)
+                 .values_list("item_id").annotate(n=Count("id")).values_list("item_id", "n"))
+    for item in campaign.items.order_by("video_id", "unit", "id"):
+        label, attrs = item_effective(item)
+        yield {"item": item.pk, "video": item.video_id, "video_name": item.video_name, "unit": item.unit,
+               "key": item.key, "track": item.track, "start_frame": item.start_frame, "end_frame": item.end_frame,
+               "start_s": item.start_s, "end_s": item.end_s, "label": item.label, "attrs": item.attrs,
+               "state": item.state, "votes": votes.get(item.pk, 0), "decided_by_admin": item.decided_by_id is not None,
+               "corrected_label": label if item.state == CORRECTED else None,
+               "corrected_attrs": attrs if item.state == CORRECTED else None}
