@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from accounts.models import SCHEMA_UPLOAD, VIDEO_DELETE, VIDEO_MEDIA, VIDEO_OWNE
 from accounts.roles import ADMIN, WORKER, user_has_role
 from accounts.services import audit_record
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
-from indexer.live import live_analytics, live_video_end
+from indexer.live import live_analytics, live_spool_locked, live_video_end
 from indexer.media import MediaError, cache_clear, media_probe, media_resolve, media_store, media_type
 from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
 from indexer.ontology import Ontology, parse_schema_document
@@ -424,7 +425,8 @@ def video_delete(*, video: Video, actor: AbstractBaseUser | None) -> list[Ingest
     job that was already writing would otherwise finish after the delete.
     """
     name = video.name
-    with transaction.atomic():
+    # A live video's appends hold its spool lock: the delete waits for the one in progress.
+    with live_spool_locked(video=video) if video.streamed else nullcontext(), transaction.atomic():
         jobs = IngestJob.objects.filter(Q(video=video) | Q(video_name=name))
         queued = list(jobs.filter(status=IngestJob.QUEUED).values_list("pk", flat=True))
         # Cancelled first, then checked for a running one: a job that starts meanwhile

@@ -38,6 +38,7 @@ import contextlib
 import os
 import select
 import stat
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -136,6 +137,34 @@ class Channel(filesystem.Channel):
     @property
     def control_folder(self) -> Path:
         return self.folder / "control"
+
+    # kombu records a binding in the state this process's connections share (Transport.states) before
+    # it writes the exchange's table: another connection that found the binding there published
+    # before the table existed, and its messages went nowhere. One binding at a time.
+    _binding = threading.Lock()
+
+    def queue_bind(self, *args, **kwargs) -> None:
+        with self._binding:
+            super().queue_bind(*args, **kwargs)
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue) -> None:
+        """kombu's, but a new exchange table is made whole at once: kombu creates it empty, then
+        locks and writes it, and a publisher between the two read an empty file (a
+        JSONDecodeError where it published)."""
+        table = self._exchange_file(exchange)
+        if not table.exists():
+            self.control_folder.mkdir(exist_ok=True)
+            part = table.with_name(f"{table.name}.{uuid.uuid4().hex}.part")
+            binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+            part.write_bytes(str_to_bytes(dumps([binding])))
+            try:
+                os.link(part, table)  # only where it is still absent
+                return
+            except FileExistsError:
+                pass  # another process made it meanwhile: add this binding to it, as kombu does
+            finally:
+                part.unlink()
+        super()._queue_bind(exchange, routing_key, pattern, queue)
 
     def _put(self, queue: str, payload: dict, **kwargs) -> None:
         # The machine's monotonic clock: one for every process, never set back.

@@ -167,7 +167,8 @@ def _value_text(alias: str) -> str:
     return f"CASE WHEN {alias}.s IS NOT NULL THEN 's:' || {alias}.s ELSE 'b:' || CAST({alias}.b AS VARCHAR) END"
 
 
-# scope: (SELECT of label, name, s, b over the staged rows of that scope)
+# scope: (SELECT of label, name, s, b over the staged rows of that scope), in the order their
+# new keys are numbered.
 _KEY_SOURCES = {
     "object": "SELECT o.label, e.name, e.s, e.b FROM st_object_final e JOIN st_objects o USING (seq)",
     "frame": "SELECT '' AS label, name, s, b FROM st_frame_final",
