@@ -20,6 +20,8 @@ const parts = {
 };
 const ANSWER_TEXT = { yes: "Yes", no: "No", unsure: "Unsure" };
 const KEYS = { y: "yes", n: "no", u: "unsure" };
+// The batch size: the address's ?size= (e.g. a short batch to try the page), else the page's.
+const SIZE = Number(new URLSearchParams(window.location.search).get("size")) || data.batch_size;
 
 let batch = null; // {batch, items}
 let position = 0;
@@ -44,7 +46,7 @@ async function loadBatch() {
   say("loading", "Fetching items to review...");
   parts.item.hidden = true;
   try {
-    batch = await apiGet(data.urls.batch, { size: data.batch_size });
+    batch = await apiGet(data.urls.batch, { size: SIZE });
   } catch (error) {
     setState("error");
     say("error", "No batch could be fetched.", error.message, nextBatchButton("Try again"));

@@ -1,0 +1,97 @@
+"""Human review in the browser: an admin creates a campaign through the API, a reviewer logs
+in, lands on the review pages, reviews a batch with the keyboard (Y, N, the arrows, U, and C
+with a correction), the votes are submitted when the last item is answered, and the
+campaign's statistics (the API's, and the admin's campaign page) count them."""
+
+import pytest
+
+from tests.browser.pages import api, log_in, screenshot
+
+SIZE = 4
+CAMPAIGN = {"name": "vehicles to check", "schema": "road", "q": "vehicle", "unit": "tracks",
+            "question": "Is the boxed object a vehicle?"}
+
+
+@pytest.fixture
+def rita(demo) -> dict:
+    """A reviewer with a password (made before the browser starts: its thread may not reach
+    the database)."""
+    from accounts.services import user_issue_token
+
+    user = user_issue_token(username="rita", role="reviewer").user
+    user.set_password("rita-reviews")
+    user.save()
+    return {"username": "rita", "password": "rita-reviews"}
+
+
+def _wait_item(page, position: int) -> None:
+    page.wait_for_selector(f"#review-item[data-position='{position}']", state="attached")
+
+
+def test_a_reviewer_reviews_a_batch_with_the_keyboard(rita, page, browser, demo):
+    log_in(page, "admin", "scoop-admin")
+    status, created = api(page, "/api/v1/review/campaigns/", CAMPAIGN)
+    assert status == 201, created
+    assert created["items"] > SIZE
+    campaign = created["id"]
+
+    reviewer = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=demo).new_page()
+    reviewer.set_default_timeout(15_000)
+    log_in(reviewer, rita["username"], rita["password"])
+    assert reviewer.url.endswith("/review/")  # the dashboard is not for reviewers
+    nav = reviewer.locator("nav.nav a").all_inner_texts()
+    assert [text.strip() for text in nav] == ["Review", "API"]
+    reviewer.wait_for_selector(f"#campaigns tr[data-campaign='{campaign}']")
+    screenshot(reviewer, "review-list")
+
+    reviewer.goto(f"/review/{campaign}/?size={SIZE}")
+    reviewer.wait_for_selector("body[data-review=ready]")
+    _wait_item(reviewer, 0)
+    reviewer.wait_for_function("() => Number(document.getElementById('review-canvas').dataset.boxes) === 1")
+    assert reviewer.inner_text("#review-count") == f"0 of {SIZE} answered"
+    first = reviewer.get_attribute("#review-item", "data-item")
+    screenshot(reviewer, "review-item")
+
+    reviewer.keyboard.press("y")
+    _wait_item(reviewer, 1)
+    reviewer.keyboard.press("n")
+    _wait_item(reviewer, 2)
+    reviewer.keyboard.press("ArrowLeft")
+    _wait_item(reviewer, 1)
+    assert reviewer.inner_text("#review-answer") == "Your answer: No"
+    reviewer.keyboard.press("ArrowRight")
+    _wait_item(reviewer, 2)
+    reviewer.keyboard.press("u")
+    _wait_item(reviewer, 3)
+    assert reviewer.inner_text("#review-count") == f"3 of {SIZE} answered"
+    assert reviewer.get_attribute("#review-progress", "aria-valuenow") == "3"
+    reviewer.keyboard.press("c")
+    reviewer.wait_for_selector("#review-correction", state="visible")
+    reviewer.select_option("#correction-attrs select[name=color]", "red")
+    screenshot(reviewer, "review-correction")
+    reviewer.click("#review-correction button[type=submit]")
+
+    reviewer.wait_for_selector("body[data-review=submitted]")
+    assert reviewer.inner_text("#review-message strong") == f"Thank you: {SIZE} answers recorded."
+    screenshot(reviewer, "review-submitted")
+    reviewer.click("#review-next-batch")
+    reviewer.wait_for_selector("body[data-review=ready]")
+    assert reviewer.get_attribute("#review-item", "data-item") != first
+
+    status, stats = api(page, f"/api/v1/review/campaigns/{campaign}/stats/")
+    assert status == 200
+    assert stats["votes"] == {"total": SIZE, "gold": 0, "counted": SIZE, "flagged_batches": 0,
+                              "answers": {"yes": 1, "no": 2, "unsure": 1}}
+    assert [(r["reviewer"], r["votes"]) for r in stats["reviewers"]] == [("rita", SIZE)]
+    refused, _ = api(reviewer, f"/api/v1/review/campaigns/{campaign}/stats/")
+    assert refused == 403
+
+    page.goto(f"/review/{campaign}/campaign/")
+    page.wait_for_selector("body[data-stats=ready]")
+    tiles = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#stats-votes .tile')]
+        .map(tile => [tile.dataset.count, Number(tile.dataset.value)]))""")
+    assert tiles == {"total": SIZE, "gold": 0, "counted": SIZE, "flagged_batches": 0,
+                     "answer-yes": 1, "answer-no": 2, "answer-unsure": 1}
+    assert page.locator("#stats-reviewers tbody td").first.inner_text() == "rita"
+    screenshot(page, "review-campaign")
+    page.watch.assert_clean()
