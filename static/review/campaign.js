@@ -1,6 +1,7 @@
 // A review campaign's page (admins): its statistics (GET .../stats/) as tables, and its
 // disputed items (embedded in the page) with buttons to decide each one
-// (PUT /api/v1/review/items/{id}/decision/); a decision reloads the statistics.
+// (PUT /api/v1/review/items/{id}/decision/) and a link that plays its clip on the
+// dashboard (with every label drawn); a decision reloads the statistics.
 
 import { apiGet, apiPut } from "../dashboard/api.js";
 import { el, formatClock, formatCount, notice, replace } from "../dashboard/dom.js";
@@ -116,7 +117,9 @@ function disputedRow(item) {
   replace(row,
     el("td", {}, item.video_name),
     el("td", {}, item.track === null ? labelName(item.label) : `${labelName(item.label)} ${item.track}`),
-    el("td", {}, `${formatClock(item.start_s)} to ${formatClock(item.end_s)}`),
+    el("td", {}, `${formatClock(item.start_s)} to ${formatClock(item.end_s)} `,
+      el("a", { href: `/?schema=${encodeURIComponent(data.campaign.schema)}&clip=${item.video}:${item.start_s}:${item.end_s}`,
+        target: "_blank", rel: "noopener" }, "Play on the dashboard")),
     el("td", {}, answers),
     el("td", {}, ...buttons, el("span", { class: "decision", role: "status" })));
   return row;

@@ -1,15 +1,15 @@
-"""Human review in the browser: an admin creates a campaign through the API, a reviewer logs
-in, lands on the review pages, reviews a batch with the keyboard (Y, N, the arrows, U, and C
-with a correction), the votes are submitted when the last item is answered, and the
-campaign's statistics (the API's, and the admin's campaign page) count them."""
+"""Human review in the browser: an admin creates a campaign from the dashboard's search
+("Review these"), a reviewer logs in, lands on the review pages, reviews a batch with the
+keyboard (Y, N, the arrows, U, and C with a correction), the votes are submitted when the
+last item is answered, and the campaign's statistics (the API's, and the admin's campaign
+page) count them. An admin decides a disputed item on the campaign page."""
 
 import pytest
 
-from tests.browser.pages import api, log_in, screenshot
+from tests.browser.pages import api, log_in, screenshot, wait_for_search
 
 SIZE = 4
-CAMPAIGN = {"name": "vehicles to check", "schema": "road", "q": "vehicle", "unit": "tracks",
-            "question": "Is the boxed object a vehicle?"}
+CAMPAIGN = {"name": "vehicles to check", "question": "Is the boxed object a vehicle?"}
 
 
 @pytest.fixture
@@ -29,11 +29,21 @@ def _wait_item(page, position: int) -> None:
 
 
 def test_a_reviewer_reviews_a_batch_with_the_keyboard(rita, page, browser, demo):
-    log_in(page, "admin", "scoop-admin")
-    status, created = api(page, "/api/v1/review/campaigns/", CAMPAIGN)
-    assert status == 201, created
+    log_in(page, "admin", "scoop-admin", path="/?q=vehicle")
+    wait_for_search(page)
+    page.click("#review-new > summary")
+    page.fill("#review-new-name", CAMPAIGN["name"])
+    page.select_option("#review-new-unit", "tracks")
+    page.fill("#review-new-question", CAMPAIGN["question"])
+    page.click("#review-new-form button[type=submit]")
+    page.wait_for_selector("#review-new-result[data-campaign]")
+    campaign = int(page.get_attribute("#review-new-result", "data-campaign"))
+    status, created = api(page, f"/api/v1/review/campaigns/{campaign}/")
+    assert status == 200
+    assert (created["name"], created["unit"], created["search"]) == (CAMPAIGN["name"], "tracks",
+                                                                      {"q": "vehicle", "filters": {}})
     assert created["items"] > SIZE
-    campaign = created["id"]
+    assert "review it" in page.inner_text("#review-new-result")
 
     reviewer = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=demo).new_page()
     reviewer.set_default_timeout(15_000)
@@ -94,4 +104,39 @@ def test_a_reviewer_reviews_a_batch_with_the_keyboard(rita, page, browser, demo)
                      "answer-yes": 1, "answer-no": 2, "answer-unsure": 1}
     assert page.locator("#stats-reviewers tbody td").first.inner_text() == "rita"
     screenshot(page, "review-campaign")
+    page.watch.assert_clean()
+
+
+@pytest.fixture
+def dispute(demo) -> dict:
+    """A campaign over the demo's buses, one of them disputed with a reviewer's correction."""
+    from accounts.services import user_issue_token
+    from analytics.review.services import campaign_create
+    from indexer.models import LabelSchema
+    from tests.analytics.review.conftest import disputed
+
+    schema = LabelSchema.objects.get(name="road")
+    campaign = campaign_create(name="buses", schema=schema, unit="tracks", question="A bus?",
+                               q="vehicle(type=bus)", author=None)
+    item = campaign.items.first()
+    disputed(item, user_issue_token(username="rob", role="reviewer").user, {"attrs": {"type": "truck"}})
+    return {"campaign": campaign.pk, "item": item.pk, "items": campaign.items.count()}
+
+
+def test_an_admin_decides_a_disputed_item_on_the_campaign_page(dispute, page):
+    log_in(page, "admin", "scoop-admin", path=f"/review/{dispute['campaign']}/campaign/")
+    page.wait_for_selector("body[data-stats=ready]")
+    row = page.locator(f"#disputed-items tr[data-item='{dispute['item']}']")
+    assert row.locator("td").nth(3).inner_text() == "yes 0, no 1, unsure 0"
+    assert page.get_attribute("#stats-states .tile[data-count=disputed]", "data-value") == "1"
+    screenshot(page, "review-campaign-disputed")
+
+    row.locator("button:has-text('Correct: type=truck')").click()
+    page.wait_for_selector(f"#disputed-items tr[data-item='{dispute['item']}'][data-decided=corrected]")
+    page.wait_for_selector("#stats-states .tile[data-count=corrected][data-value='1']")
+
+    status, item = api(page, f"/api/v1/review/campaigns/{dispute['campaign']}/")
+    assert item["states"] == {"unreviewed": dispute["items"] - 1, "confirmed": 0, "rejected": 0, "corrected": 1,
+                              "disputed": 0}
+    assert page.locator(f"#disputed-items tr[data-item='{dispute['item']}'] button:enabled").count() == 0
     page.watch.assert_clean()
