@@ -7,7 +7,7 @@
 
 import { ApiError, apiGet, apiPost } from "../dashboard/api.js";
 import { drawBoxes } from "../dashboard/boxes.js";
-import { el, formatClock, notice, replace } from "../dashboard/dom.js";
+import { el, formatClock, formatDuration, notice, replace } from "../dashboard/dom.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
 const byId = (id) => document.getElementById(id);
@@ -226,7 +226,7 @@ function failed(error) {
     parts.item.hidden = true;
     parts.media.pause();
     say("error", "This batch's lease has ended: your answers were not recorded.",
-      `A batch is yours for ${Math.round(data.lease_s / 60)} minutes; its items went back to the pool. ` +
+      `A batch is yours for ${formatDuration(data.lease_s)}; its items went back to the pool. ` +
       "Fetch a new batch to go on.", nextBatchButton("Fetch a new batch"));
   } else if (status === 409) {
     parts.item.hidden = true;

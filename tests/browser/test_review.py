@@ -140,3 +140,32 @@ def test_an_admin_decides_a_disputed_item_on_the_campaign_page(dispute, page):
                               "disputed": 0}
     assert page.locator(f"#disputed-items tr[data-item='{dispute['item']}'] button:enabled").count() == 0
     page.watch.assert_clean()
+
+
+@pytest.fixture
+def short_lease(rita, settings) -> int:
+    """Leases of one second, and a campaign over the demo's buses."""
+    from analytics.review.services import campaign_create
+    from indexer.models import LabelSchema
+
+    settings.SCOOP_REVIEW_LEASE_S = 1
+    return campaign_create(name="buses", schema=LabelSchema.objects.get(name="road"), unit="tracks",
+                           question="A bus?", q="vehicle(type=bus)", author=None).pk
+
+
+def test_an_ended_lease_is_said_on_the_page_and_a_new_batch_offered(short_lease, rita, page):
+    log_in(page, rita["username"], rita["password"], path=f"/review/{short_lease}/?size=1")
+    page.wait_for_selector("body[data-review=ready]")
+    page.wait_for_timeout(1500)  # past the lease
+    page.keyboard.press("y")
+
+    page.wait_for_selector("body[data-review=error]")
+    assert page.inner_text("#review-message strong") == (
+        "This batch's lease has ended: your answers were not recorded.")
+    assert "A batch is yours for 1.0s" in page.inner_text("#review-message")
+    assert page.locator("#review-item").is_hidden()
+    page.click("#review-next-batch")
+    page.wait_for_selector("body[data-review=ready]")
+    assert page.inner_text("#review-count") == "0 of 1 answered"
+    unexpected = [text for text, _ in page.watch.errors if "status of 410" not in text]
+    assert unexpected == []
