@@ -222,6 +222,7 @@ function failed(error) {
   parts.submit.disabled = false;
   const status = error instanceof ApiError ? error.status : 0;
   const where = error.body?.path ? ` (at ${error.body.path})` : "";
+  if (status === 410 || status === 409) answers = new Map(); // nothing left to submit
   if (status === 410) {
     parts.item.hidden = true;
     parts.media.pause();
@@ -322,5 +323,9 @@ parts.media.addEventListener("error", () => {
   parts.loading.textContent = "This video cannot be played here: answer from its label, or Unsure.";
 });
 new ResizeObserver(() => draw(parts.media.currentTime)).observe(parts.media);
+// Leaving with answers not submitted loses them (and a reload leases another batch): ask first.
+window.addEventListener("beforeunload", (event) => {
+  if (answers.size && !["submitted", "empty"].includes(document.body.dataset.review)) event.preventDefault();
+});
 
 loadBatch();
