@@ -295,13 +295,14 @@ def _is_item(item: Item, frame: dict[str, Any], obj: dict[str, Any], position: i
 
 
 def campaigns_listed() -> list[dict[str, Any]]:
-    """Every campaign, newest first, with its items and how many are still unreviewed or
-    disputed (the review pages' list)."""
+    """Every campaign, newest first, with its items, how many still wait for votes
+    (unreviewed) and how many wait for an admin (disputed): the review pages' list."""
     campaigns = Campaign.objects.annotate(
-        item_count=Count("items"),
-        open_count=Count("items", filter=Q(items__state__in=[UNREVIEWED, DISPUTED]))).select_related("schema")
+        item_count=Count("items"), unreviewed=Count("items", filter=Q(items__state=UNREVIEWED)),
+        disputed=Count("items", filter=Q(items__state=DISPUTED))).select_related("schema")
     return [{"id": c.pk, "name": c.name, "question": c.question, "unit": c.unit, "schema": c.schema.name,
-             "items": c.item_count, "open": c.open_count, "created_at": c.created_at} for c in campaigns]
+             "items": c.item_count, "unreviewed": c.unreviewed, "disputed": c.disputed, "created_at": c.created_at}
+            for c in campaigns]
 
 
 def campaign_disputed(*, campaign: Campaign) -> list[dict[str, Any]]:

@@ -295,3 +295,12 @@ def test_the_campaign_page_embeds_the_disputed_items_with_their_votes(client, re
         "attrs": disputed.attrs, "start_s": 0.1, "end_s": 0.2, "answers": {"yes": 0, "no": 1, "unsure": 0},
         "corrections": [{"attrs": {"color": "red"}}]}]
     assert data["urls"]["stats"] == f"/api/v1/review/campaigns/{review_campaign.pk}/stats/"
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_counts_what_waits_for_votes_and_for_an_admin(client, review_campaign):
+    page = _login(client, "rita", "reviewer").get("/review/").content.decode()
+
+    row = re.search(rf'<tr data-campaign="{review_campaign.pk}">(.*?)</tr>', page, re.S).group(1)
+    cells = [re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[:7] == ["gate cars", "A car?", "tracks", "road", "2", "1", "1"]
