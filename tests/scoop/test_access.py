@@ -47,8 +47,12 @@ class Access:
 
 ACCESS = [
     # Browser pages (session). Anonymous users are sent to the login page.
-    Access("GET", "", "session", (302, 403, 403, 200, 200)),
+    # A reviewer, who may not search, is sent from the dashboard to the review pages.
+    Access("GET", "", "session", (302, 302, 403, 200, 200)),
     Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "review/", "session", (302, 200, 403, 200, 200)),
+    Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
+    Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
@@ -121,6 +125,9 @@ ACCESS = [
     Access("GET", "api/v1/review/campaigns/<int:campaign_id>/stats/", "token", (401, 403, 403, 403, 200)),
     Access("GET", "api/v1/review/campaigns/<int:campaign_id>/export/", "token", (401, 403, 403, 403, 200),
            "?format=csv"),
+    # An item's own boxes: a reviewer only for the items of their batches (none here, so 403;
+    # tests/analytics/review/test_review_pages.py leases one first).
+    Access("GET", "api/v1/review/items/<int:item_id>/boxes/", "token", (401, 403, 403, 200, 200)),
     Access("PUT", "api/v1/review/items/<int:item_id>/gold/", "token", (401, 403, 403, 403, 200)),
     Access("PUT", "api/v1/review/items/<int:item_id>/decision/", "token", (401, 403, 403, 403, 200)),
     # Media (token here; the player uses the session, see test_media_access.py). Reviewers play

@@ -519,6 +519,9 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("admin", 200, ids=campaign, query="?format=csv"), Call("admin", 200, ids=campaign, query="?format=eta"),
         Call("admin", 400, ids=campaign, query="?format=xml"),
     ],
+    ("GET", "/api/v1/review/items/{item_id}/boxes/"): [
+        Call("admin", 200, ids=item), Call("reviewer", 403, ids=item), Call("admin", 404, ids=unknown("item_id")),
+    ],
     ("PUT", "/api/v1/review/items/{item_id}/gold/"): [
         Call("admin", 200, ids=item, request=json_body({"answer": "no", "correction": {"label": "person"}})),
         Call("admin", 400, ids=item, request=json_body({"answer": "unsure"})),
