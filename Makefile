@@ -62,14 +62,17 @@ clean:
 # Ingest throughput, search p50/p95 through the HTTP API and peak memory at
 # 10K..10M detections (BENCH_SIZES=10k,100k to run fewer). Takes a while at 10M.
 # Then top-k similarity over BENCH_VECTORS 256-d vectors, BENCH_LIVE_S seconds of live appends
-# while 5 analysts search, and ingest through the HTTP API (bench-ingest).
+# while 5 analysts search, then BENCH_LIVE_STREAMS cameras at once (issue 18's target: 100),
+# and ingest through the HTTP API (bench-ingest).
 BENCH_SIZES ?= 10k,100k,1m,10m
 BENCH_VECTORS ?= 1000000
 BENCH_LIVE_S ?= 60
+BENCH_LIVE_STREAMS ?= 100
 bench: install
 	$(PY) -m bench.search --sizes $(BENCH_SIZES)
 	$(PY) -m bench.similar --vectors $(BENCH_VECTORS)
 	$(PY) -m bench.live --duration $(BENCH_LIVE_S)
+	$(PY) -m bench.live --streams $(BENCH_LIVE_STREAMS) --duration $(BENCH_LIVE_S) --analysts 0
 	$(PY) -m bench.ingest $(INGEST_ARGS)
 
 # A fleet of worker clients posts ETA files to `manage.py serve` through the HTTP API, each as

@@ -128,3 +128,13 @@ class AlertDelivery(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class PendingWrite(models.Model):
+    """A write that watches have yet to look at: the video, and the times of the frames it added
+    (both None: the whole video). The next evaluation takes every pending write at once."""
+
+    video = models.ForeignKey("indexer.Video", on_delete=models.CASCADE, related_name="+")
+    start_t = models.FloatField(null=True, blank=True)
+    end_t = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -11,10 +11,10 @@ DELIVERY_BACKOFF_S = 5
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3,
              soft_time_limit=600, time_limit=660)
-def watches_evaluate_task(video_id: int, start_t: float | None = None, end_t: float | None = None) -> int:
-    """Run the active watches on what a write added to a video; queue the new alerts' deliveries.
-    Returns how many alerts were made."""
-    alerts = watches.watches_evaluate(video_id=video_id, span=watches.Span(start_t, end_t))
+def watches_evaluate_task() -> int:
+    """Run the active watches on what the writes noted since the last run added; queue the new
+    alerts' deliveries. Returns how many alerts were made."""
+    alerts = watches.watches_evaluate(writes=watches.writes_take())
     for alert in alerts:
         for channel in alert_delivery.alert_channels(alert):
             alert_deliver_task.delay(alert.pk, channel)

@@ -1,9 +1,12 @@
 """Watches: a saved search that alerts when new data matches it (docs/api/alerts.md).
 
-A write queues :func:`watches_evaluate` for what it added: a whole video (an ingest), or the
-time span of the frames a live chunk added. Each active watch runs its saved search on that
-alone, ``AND``-ed with the video's name and the span, in the same engine and with the same
-semantics as any search, and never rescans the index.
+A write notes what it added (:func:`writes_record`): a whole video (an ingest), or the time span
+of the frames a live chunk added. An evaluation (:func:`watches_evaluate`) takes every write
+noted since the last one; each active watch runs its saved search once on what they added
+alone (``AND``-ed with each video's name and span), in the same engine and with the same
+semantics as any search, and never rescans the index. One evaluation for many writes keeps the
+cost per watch, not per write and watch, when many cameras stream at once
+(``SCOOP_WATCH_BATCH_S``: how long writes gather before an evaluation).
 
 Clips that cross writes: a matching frame belongs to the clip of the matching frame before it
 when it comes at most ``gap_s`` later (the search guide's rule). So the clips found in a write's
@@ -27,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.alert_delivery import webhook_check
-from analytics.models import Alert, SavedSearch, Watch, WatchClip
+from analytics.models import Alert, PendingWrite, SavedSearch, Watch, WatchClip
 from indexer.limits import PAGE_SIZE_MAX
 from indexer.models import Video
 from indexer.search import get_search_backend
@@ -76,34 +79,71 @@ def alert_acknowledge(*, alert: Alert, user) -> Alert:
     return alert
 
 
-def watches_evaluate(*, video_id: int, span: Span = Span()) -> list[Alert]:
-    """Run every active watch on what a write added to the video; returns the alerts made (new
-    ones only: alerts whose clip grew are updated in place)."""
-    video = Video.objects.filter(pk=video_id).first()
-    if video is None:
+def writes_record(*, video_id: int, span: Span) -> None:
+    """Note a write for the next evaluation (:func:`watches_evaluate`)."""
+    PendingWrite.objects.create(video_id=video_id, start_t=span.start_t, end_t=span.end_t)
+
+
+def writes_pending() -> bool:
+    return PendingWrite.objects.exists()
+
+
+def writes_take() -> dict[int, Span]:
+    """Take every pending write, one span per video: from the first to the last frame the writes
+    added (the whole video when one of them was a whole video)."""
+    with transaction.atomic():
+        writes = list(PendingWrite.objects.select_for_update().order_by("id"))
+        PendingWrite.objects.filter(pk__in=[write.pk for write in writes]).delete()
+    spans: dict[int, Span] = {}
+    for write in writes:
+        known = spans.get(write.video_id)
+        if write.start_t is None or (known is not None and known.start_t is None):
+            spans[write.video_id] = Span()
+        elif known is None:
+            spans[write.video_id] = Span(write.start_t, write.end_t)
+        else:
+            spans[write.video_id] = Span(min(known.start_t, write.start_t), max(known.end_t, write.end_t))
+    return spans
+
+
+def watches_evaluate(*, writes: dict[int, Span]) -> list[Alert]:
+    """Run every active watch once over what the writes added (one search per watch, whatever
+    the number of writes); returns the alerts made (new ones only: alerts whose clip grew are
+    updated in place)."""
+    videos = Video.objects.in_bulk(list(writes))
+    spans = {video: writes[video_id] for video_id, video in videos.items()}
+    if not spans:
         return []
     made = []
     for watch in Watch.objects.filter(active=True).select_related("saved_search__schema"):
-        clips = _clips(watch.saved_search, video, span)
-        if clips:
-            made += _joined(watch, video, clips)
+        by_video: dict[int, list[Clip]] = {}
+        for clip in _clips(watch.saved_search, spans):
+            by_video.setdefault(clip.video_id, []).append(clip)
+        for video_id, clips in by_video.items():
+            made += _joined(watch, videos[video_id], clips)
     return made
 
 
-def _request(saved: SavedSearch, video: Video, span: Span) -> SearchRequest:
-    """The saved search, on ``video`` and ``span`` alone, counting no facets."""
+def _request(saved: SavedSearch, spans: dict[Video, Span]) -> SearchRequest:
+    """The saved search on the spans of the videos alone, counting no facets."""
     request = search_request(schema=saved.schema, query=saved.query, q=saved.q, filters=saved.filters,
                              gap_s=saved.gap_s, page_size=PAGE_SIZE_MAX, facets=[])
-    narrowed = [request.query, {"video": {"name": {"in": [video.name]}}}]
-    if span.start_t is not None:
-        narrowed.append({"time": {"gte": span.start_t, "lte": span.end_t}})
-    request.query = {"and": narrowed}
+    written = [_narrowed(video, span) for video, span in spans.items()]
+    request.query = {"and": [request.query, written[0] if len(written) == 1 else {"or": written}]}
     return request
 
 
-def _clips(saved: SavedSearch, video: Video, span: Span) -> list[Clip]:
-    """Every clip of the saved search within the span, all pages."""
-    request, clips = _request(saved, video, span), []
+def _narrowed(video: Video, span: Span) -> dict:
+    """The query node of a video's span."""
+    node = {"video": {"name": {"in": [video.name]}}}
+    if span.start_t is None:
+        return node
+    return {"and": [node, {"time": {"gte": span.start_t, "lte": span.end_t}}]}
+
+
+def _clips(saved: SavedSearch, spans: dict[Video, Span]) -> list[Clip]:
+    """Every clip of the saved search within the spans, all pages."""
+    request, clips = _request(saved, spans), []
     while True:
         result = get_search_backend().search(request=request)
         clips += result.clips

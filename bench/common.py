@@ -1,5 +1,5 @@
 """What the benchmark programs share: running ``manage.py`` on a data dir, a free port,
-waiting for a server, tokens, and percentiles."""
+waiting for a server, tokens, a process tree's CPU time, and percentiles."""
 
 from __future__ import annotations
 
@@ -44,6 +44,36 @@ def wait_for_port(port: int) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("the server did not start")
+
+
+def tree_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds (user and system) that process ``pid`` and its descendants have used, those that
+    ended included when their parent waited for them (Linux's ``/proc``), by kind: ``tasks`` for a
+    Celery worker and its pool, ``web`` for the rest (``manage.py serve``'s master and web processes)."""
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    celery: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        # The command name, in parentheses, may hold spaces: the fields after it are split.
+        fields = text[text.rindex(")") + 2:].split()
+        process, parent = int(stat.parent.name), int(fields[1])
+        children.setdefault(parent, []).append(process)
+        used[process] = sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        if b"celery" in command.split(b"\0")[:3]:
+            celery.add(process)
+    spent = {"web": 0.0, "tasks": 0.0}
+    pending = [(pid, "web")]
+    while pending:
+        process, kind = pending.pop()
+        kind = "tasks" if process in celery else kind
+        spent[kind] += used.get(process, 0.0)
+        pending += [(child, kind) for child in children.get(process, [])]
+    return spent
 
 
 def percentile(values: list[float], share: float) -> float:

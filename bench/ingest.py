@@ -24,6 +24,9 @@ It reports, from the jobs' own times (``created_at``: accepted; ``finished_at``)
   queue behind each other, so the p50 is the cost of one write at the preloaded size;
 - the rate of the first and of the last ``--window`` detections (100K) by job end time,
   to show whether writes slow down as the index grows;
+- the CPU time per file of the server's web processes (and its master), of its task worker
+  (and its pool) and of the fleet's clients (this program), from the fleet's start to its end: less noisy than the rate
+  on a machine shared with other work;
 - the detections a search for everything counts afterwards (``POST /api/v1/search/``),
   which must equal the preloaded plus the posted detections.
 
@@ -45,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
+from bench.common import REPO, free_port, issue_token, manage, percentile, tree_cpu_s, wait_for_port
 from bench.corpus import DETECTIONS_PER_FRAME, UPLOAD_ONTOLOGY, demo_ontology, parse_size, write_corpus
 from bench.load import start_server
 from bench.search import timed_ingest
@@ -76,6 +79,8 @@ class FleetRun:
     jobs: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     throttled: int = 0
+    server_cpu_s: dict[str, float] = field(default_factory=dict)  # web, tasks: from the fleet's start to its end
+    client_cpu_s: float = 0.0  # of this program (the fleet's clients), over the same time
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def waited_out_429(self) -> None:
@@ -161,10 +166,13 @@ def serve_and_post(data_dir: Path, corpus_dir: Path, files: list[Posting], fleet
             url = f"http://127.0.0.1:{port}"
             warm_up(ScoopClient(url, tokens[0]), run, corpus_dir)
             threads = [threading.Thread(target=fleet_client, args=(ScoopClient(url, token), run)) for token in tokens]
+            server_began, client_began = tree_cpu_s(server.pid), time.process_time()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            run.server_cpu_s = {kind: seconds - server_began[kind] for kind, seconds in tree_cpu_s(server.pid).items()}
+            run.client_cpu_s = time.process_time() - client_began
             return run, search_count(ScoopClient(url, analyst))
         finally:
             server.terminate()
@@ -236,6 +244,9 @@ def report(*, run: FleetRun, counted: int, files: int, detections: int, fleet: i
         "queued_p50_ms": round(statistics.median(_ms(job, "created_at", "started_at") for job in run.jobs)),
         "running_p50_ms": round(statistics.median(_ms(job, "started_at", "finished_at") for job in run.jobs)),
         "window": used, "first_window_det_s": round(first_rate), "last_window_det_s": round(last_rate),
+        "web_cpu_ms_per_file": round(run.server_cpu_s.get("web", 0.0) * 1000 / len(run.jobs)),
+        "tasks_cpu_ms_per_file": round(run.server_cpu_s.get("tasks", 0.0) * 1000 / len(run.jobs)),
+        "client_cpu_ms_per_file": round(run.client_cpu_s * 1000 / len(run.jobs)),
     }
 
 
@@ -257,6 +268,9 @@ def markdown(result: dict) -> str:
     if "detections_s" in result:
         lines.append(f"\nOf a job, p50: {result['queued_p50_ms']:,} ms queued (accepted to started), "
                      f"{result['running_p50_ms']:,} ms running (started to succeeded).")
+        lines.append(f"\nCPU per file: {result['web_cpu_ms_per_file']:,} ms in the web processes, "
+                     f"{result['tasks_cpu_ms_per_file']:,} ms in the task worker, "
+                     f"{result['client_cpu_ms_per_file']:,} ms in the fleet's clients.")
     if result["preloaded"]:
         lines.append(f"\nPreloaded {result['preloaded']:,} detections with `manage.py ingest_file --jobs "
                      f"{PRELOAD_JOBS}` in {result['preload_s']} s, before the timed run.")

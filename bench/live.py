@@ -1,20 +1,29 @@
-"""Live ingest under load: the sustained append rate of one live stream while analysts search.
+"""Live ingest under load: the sustained append rate of live streams while analysts search.
 
-    python -m bench.live [--duration 60] [--chunk-frames 30] [--objects 10] [--analysts 5] [--keep]
+    python -m bench.live [--duration 60] [--chunk-frames 30] [--objects 10] [--analysts 5]
+                         [--streams N] [--data-dir DIR] [--keep]
 
-A fresh data dir under ``bench-data/`` gets the demo ontology and a real server
-(``manage.py serve``, as ``make run`` starts it). One worker creates a live video (30 fps)
-and posts chunks of ``--chunk-frames`` ETA frame lines (``--objects`` detections each,
-vehicles and people with attributes) back to back for ``--duration`` seconds; each chunk is
-acknowledged only once it is searchable. Meanwhile ``--analysts`` threads search through the
-HTTP API without pause (a facet filter, a boolean query, and the totals and first page of
-clips, in turn). Printed as a Markdown table: appended frames and detections per second,
-append latency, and the searches' count and latency.
+A fresh data dir (under ``bench-data/`` unless ``--data-dir``) gets the demo ontology and a
+real server (``manage.py serve``, as ``make run`` starts it). Without ``--streams``, one worker
+creates a live video (30 fps) and posts chunks of ``--chunk-frames`` ETA frame lines
+(``--objects`` detections each, vehicles and people with attributes) back to back for
+``--duration`` seconds, to find the engine's sustained rate. With ``--streams N``, N live
+videos are fed at once as cameras would feed them: each stream sends its next chunk when
+its video time is due (a chunk of 30 frames a second at 30 fps), or at once when it is
+behind; after every tenth chunk it searches for its video's frames, to time how soon after
+its 200 the chunk is found. Each chunk is acknowledged only once it is searchable.
+Meanwhile ``--analysts`` threads search through the HTTP API without pause (a facet filter,
+a boolean query, and the totals and first page of clips, in turn). Printed as a Markdown
+table: appended frames and detections per second, append latency, how far the streams fell
+behind (seconds of video not yet acknowledged at the end), the searches' count and latency,
+and the server's CPU time per chunk (all its processes, the analysts' searches included: a
+figure that other work on a shared machine does not change).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -61,6 +70,15 @@ def frame_line(number: int, objects: int, rng: random.Random) -> dict:
     return {"frame_number": number, "attrs": {"attrs": [_attr("road_type", road)]}, "objects": {"objects": detections}}
 
 
+@functools.lru_cache(maxsize=256)
+def chunk_body(first: int, chunk_frames: int, objects: int) -> bytes:
+    """The chunk of frames ``first..first + chunk_frames - 1``, as newline-delimited JSON; the
+    same for every stream (each has its video), so that the client spends its CPU on sending."""
+    rng = random.Random(first)
+    return b"".join(json.dumps(frame_line(n, objects, rng)).encode() + b"\n"
+                    for n in range(first, first + chunk_frames))
+
+
 def _request(port: int, token: str, path: str, body: bytes, content_type: str) -> dict:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body,
                                      headers={"Authorization": f"Token {token}", "Content-Type": content_type})
@@ -75,28 +93,75 @@ class _Run:
         self.deadline = time.monotonic() + duration
         self.appends: list[tuple[float, int, int]] = []  # (seconds, frames, detections) per chunk
         self.searches: list[float] = []
+        self.behind: list[float] = []  # seconds of video not acknowledged at the end, per paced stream
+        self.found: list[float] = []  # seconds from a chunk's 200 to a search that finds it
         self.errors: list[str] = []
+        self.server_cpu_s = float("nan")
         self.lock = threading.Lock()
 
     def running(self) -> bool:
         return time.monotonic() < self.deadline and not self.errors
 
 
-def _stream(run: _Run, port: int, token: str, video_id: int, chunk_frames: int, objects: int) -> None:
-    rng = random.Random(7)
-    number = 1
-    while run.running():
-        lines = [frame_line(n, objects, rng) for n in range(number, number + chunk_frames)]
-        body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-        started = time.perf_counter()
-        try:
-            answer = _request(port, token, f"/api/v1/videos/{video_id}/stream/", body, "application/x-ndjson")
-        except Exception as error:  # any failure ends the run and is printed under the table
-            run.errors.append(f"append: {error}")
-            return
+def _append(run: _Run, port: int, token: str, video_id: int, first: int, chunk_frames: int,
+            objects: int) -> dict | None:
+    """Post one chunk and note its latency; None (and the run ends) when it fails."""
+    started = time.perf_counter()
+    try:
+        answer = _request(port, token, f"/api/v1/videos/{video_id}/stream/",
+                          chunk_body(first, chunk_frames, objects), "application/x-ndjson")
+    except Exception as error:  # any failure ends the run and is printed under the table
+        run.errors.append(f"append: {error}")
+        return None
+    with run.lock:
         run.appends.append((time.perf_counter() - started, answer["appended"]["frames"],
                             answer["appended"]["objects"]))
+    return answer
+
+
+def _stream(run: _Run, port: int, token: str, video_id: int, chunk_frames: int, objects: int) -> None:
+    """Chunks back to back: the engine's sustained rate for one stream."""
+    number = 1
+    while run.running() and _append(run, port, token, video_id, number, chunk_frames, objects) is not None:
         number += chunk_frames
+
+
+def _paced_stream(run: _Run, port: int, tokens: dict[str, str], video: dict, chunk_frames: int, objects: int,
+                  started: float) -> None:
+    """A camera: chunk k is sent when its video time is due (at once when behind). Every tenth
+    chunk, the watcher searches for the video's frames: how soon after the 200 is it found?"""
+    chunk_s = chunk_frames / FPS
+    sent = frames = 0
+    while run.running():
+        time.sleep(max(0.0, min(started + sent * chunk_s, run.deadline) - time.monotonic()))
+        if not run.running():
+            break
+        answer = _append(run, port, tokens["worker"], video["id"], 1 + sent * chunk_frames, chunk_frames, objects)
+        if answer is None:
+            return
+        sent, frames = sent + 1, frames + answer["appended"]["frames"]
+        if sent % 10 == 1 and not _found(run, port, tokens["watcher"], video["name"], frames):
+            return
+    with run.lock:
+        run.behind.append(max(0.0, run.deadline - started - sent * chunk_s))
+
+
+def _found(run: _Run, port: int, token: str, name: str, frames: int) -> bool:
+    """Search for the video's frames until all ``frames`` acknowledged are found (5 s at most)."""
+    acknowledged = time.perf_counter()
+    body = json.dumps({"q": f'video.name = "{name}"', "page_size": 1}).encode()
+    while time.perf_counter() - acknowledged < 5:
+        try:
+            counts = _request(port, token, "/api/v1/search/", body, "application/json")["counts"]
+        except Exception as error:  # any failure ends the run and is printed under the table
+            run.errors.append(f"search after append: {error}")
+            return False
+        if counts["frames"] >= frames:
+            with run.lock:
+                run.found.append(time.perf_counter() - acknowledged)
+            return True
+    run.errors.append(f"video {name}: {frames} frames acknowledged, not found 5 s later")
+    return False
 
 
 def _search(run: _Run, port: int, token: str, offset: int) -> None:
@@ -115,15 +180,19 @@ def _search(run: _Run, port: int, token: str, offset: int) -> None:
 
 
 def _tokens(data_dir: Path, analysts: int) -> dict[str, str]:
-    """Tokens of the admin, the worker and one user per analyst (API rates are per user)."""
+    """Tokens of the admin, the worker, the watcher (an analyst who searches for the streams'
+    chunks) and one user per analyst (API rates are per user)."""
     tokens = {role: issue_token(data_dir, f"bench-{role}", role) for role in ("admin", "worker")}
+    tokens["watcher"] = issue_token(data_dir, "bench-watcher", "analyst")
     return tokens | {f"analyst-{number}": issue_token(data_dir, f"bench-analyst-{number}", "analyst")
                      for number in range(analysts)}
 
 
-def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, keep: bool) -> dict:
-    """One run on a fresh data dir; the numbers of the table's row."""
-    data_dir = REPO / "bench-data" / f"live-{datetime.now(UTC):%Y%m%d%H%M%S}"
+def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, keep: bool,
+          streams: int | None = None, data_dir: Path | None = None) -> dict:
+    """One run on a fresh data dir; the numbers of the table's row. ``streams``: paced streams
+    (None: one stream, back to back)."""
+    data_dir = data_dir or REPO / "bench-data" / f"live-{datetime.now(UTC):%Y%m%d%H%M%S}"
     data_dir.mkdir(parents=True)
     try:
         manage(data_dir, "migrate")
@@ -139,27 +208,55 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
             ontology = json.loads((REPO / "fixtures" / "demo_ontology.json").read_text())
             _request(port, tokens["admin"], "/api/v1/schemas/", json.dumps({"name": "road", "schema": ontology})
                      .encode(), "application/json")
-            video = _request(port, tokens["worker"], "/api/v1/videos/", json.dumps(
-                {"name": "bench-live", "live": True, "fps": FPS, "width": 1280, "height": 720}).encode(),
-                "application/json")
+            videos = [_request(port, tokens["worker"], "/api/v1/videos/", json.dumps(
+                {"name": f"bench-live-{number}", "live": True, "fps": FPS, "width": 1280, "height": 720}).encode(),
+                "application/json") for number in range(streams or 1)]
             run = _Run(duration)
-            threads = [threading.Thread(target=_stream, args=(run, port, tokens["worker"], video["id"],
-                                                              chunk_frames, objects))]
+            started = time.monotonic()
+            if streams is None:
+                threads = [threading.Thread(target=_stream, args=(run, port, tokens["worker"], videos[0]["id"],
+                                                                  chunk_frames, objects))]
+            else:
+                threads = [threading.Thread(target=_paced_stream, args=(run, port, tokens, video, chunk_frames,
+                                                                        objects, started))
+                           for video in videos]
             threads += [threading.Thread(target=_search, args=(run, port, tokens[f"analyst-{offset}"], offset))
                         for offset in range(analysts)]
-            started = time.perf_counter()
             for thread in threads:
                 thread.start()
+            cpu_before = _tree_cpu_s(server.pid)
             for thread in threads:
                 thread.join()
-            elapsed = time.perf_counter() - started
+            elapsed = time.monotonic() - started
+            run.server_cpu_s = _tree_cpu_s(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
-        return _row(run, elapsed, chunk_frames, objects, analysts, data_dir)
+        return _row(run, elapsed, chunk_frames, objects, analysts, data_dir) | {"streams": streams}
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its descendants alive now (Linux's /proc;
+    NaN elsewhere): the server's own cost, whatever else shares the machine."""
+    try:
+        stats = {int(path.name): path.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+                 for path in Path("/proc").iterdir() if path.name.isdigit() and path.joinpath("stat").exists()}
+    except OSError:
+        return float("nan")
+    # Fields after the name: state ppid ... utime (12th) stime (13th).
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            ticks += int(stats[current][11]) + int(stats[current][12])
+        todo += children.get(current, [])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -184,18 +281,42 @@ def _row(run: _Run, elapsed: float, chunk_frames: int, objects: int, analysts: i
         "searches": len(run.searches),
         "search_p50": statistics.median(search_ms), "search_p95": percentile(search_ms, 0.95),
         "index_mb": sum(path.stat().st_size for path in index.rglob("*") if path.is_file()) / 1e6,
+        "server_cpu_ms_per_chunk": run.server_cpu_s * 1000 / max(len(run.appends), 1),
+        "behind_max_s": max(run.behind, default=0.0), "behind_mean_s": statistics.fmean(run.behind or [0.0]),
+        "found": len(run.found), "found_p50": statistics.median(found_ms := [s * 1000 for s in run.found] or
+                                                                [float("nan")]),
+        "found_p95": percentile(found_ms, 0.95),
         "errors": run.errors,
     }
 
 
 def markdown(row: dict) -> str:
+    if row["streams"] is not None:
+        return _paced_markdown(row)
     header = ("| run s | frames/chunk | det/frame | analysts | chunks | frames/s | detections/s | append p50 / p95 ms "
-              "| searches | search p50 / p95 ms | index MB |")
-    lines = [header, "|" + "---:|" * 11]
+              "| searches | search p50 / p95 ms | index MB | server CPU ms / chunk |")
+    lines = [header, "|" + "---:|" * 12]
     lines.append(
         f"| {row['seconds']:.0f} | {row['chunk_frames']} | {row['objects']} | {row['analysts']} | {row['chunks']} "
         f"| {row['frames_s']:,.0f} | {row['detections_s']:,.0f} | {row['append_p50']:.0f} / {row['append_p95']:.0f} "
-        f"| {row['searches']} | {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} |")
+        f"| {row['searches']} | {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} "
+        f"| {row['server_cpu_ms_per_chunk']:.0f} |")
+    lines += [f"\nerror: {error}" for error in row["errors"]]
+    return "\n".join(lines)
+
+
+def _paced_markdown(row: dict) -> str:
+    header = ("| streams | run s | analysts | chunks | detections/s | append p50 / p95 ms | behind at the end, "
+              "max / mean s | found after the 200, p50 / p95 ms (n) | search p50 / p95 ms | index MB "
+              "| server CPU ms / chunk |")
+    lines = [header, "|" + "---:|" * 11]
+    lines.append(
+        f"| {row['streams']} | {row['seconds']:.0f} | {row['analysts']} | {row['chunks']} "
+        f"| {row['detections_s']:,.0f} | {row['append_p50']:.0f} / {row['append_p95']:.0f} "
+        f"| {row['behind_max_s']:.1f} / {row['behind_mean_s']:.1f} "
+        f"| {row['found_p50']:.0f} / {row['found_p95']:.0f} ({row['found']}) "
+        f"| {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} "
+        f"| {row['server_cpu_ms_per_chunk']:.0f} |")
     lines += [f"\nerror: {error}" for error in row["errors"]]
     return "\n".join(lines)
 
@@ -206,10 +327,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk-frames", type=int, default=30, help="frames per chunk (default 30: 1 s at 30 fps)")
     parser.add_argument("--objects", type=int, default=10, help="detections per frame (default 10)")
     parser.add_argument("--analysts", type=int, default=5, help="threads searching meanwhile (default 5)")
-    parser.add_argument("--keep", action="store_true", help="keep the data dir under bench-data/")
+    parser.add_argument("--streams", type=int, default=None,
+                        help="N live videos fed at once, each a chunk per chunk of video time (default: one "
+                             "stream, back to back)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="a new folder for the run's data dir")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir")
     options = parser.parse_args(argv)
+    if options.streams is not None and options.streams < 1:
+        parser.error("--streams must be at least 1")
     row = bench(duration=options.duration, chunk_frames=options.chunk_frames, objects=options.objects,
-                analysts=options.analysts, keep=options.keep)
+                analysts=options.analysts, keep=options.keep, streams=options.streams, data_dir=options.data_dir)
     print(markdown(row))
     if row["errors"]:
         sys.exit(1)

@@ -19,8 +19,9 @@ once:
 Every line that added a frame is kept, as sent, in the video's spool
 (``SCOOP_DATA_DIR/payloads/<uuid>.ndjson``), so that ``rebuild_index`` reads the video
 back through the same stream reader. Appends to one video are serialized by an
-exclusive lock on its spool; the spool is written and synced after the index append,
-and truncated back (with the index rebuilt from it) when that write fails.
+exclusive lock on its spool, which a delete of the video takes too (a chunk sent while
+its video was deleted is refused, 404); the spool is written and synced after the index
+append, and truncated back (with the index rebuilt from it) when that write fails.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -238,12 +240,26 @@ def _line_of(record: Record) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int, Any, bytes]]) -> AppendResult:
-    """Append under the video's spool lock, then keep the lines that added frames."""
+@contextmanager
+def live_spool_locked(*, video: Video) -> Iterator[BinaryIO]:
+    """The video's spool, open for appending under its exclusive lock: appends to one video take
+    turns, and a delete of it (:func:`indexer.services.video_delete`) waits for the append in
+    progress and is seen by the next one."""
     spool = Path(video.payload_path)
-    backend = get_search_backend()
     with storage_guard(spool.parent), open(spool, "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        yield handle
+
+
+def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int, Any, bytes]]) -> AppendResult:
+    """Append under the video's spool lock, then keep the lines that added frames."""
+    backend = get_search_backend()
+    with live_spool_locked(video=video) as handle:
+        before = Video.objects.filter(pk=video.pk).values_list("counts", flat=True).first()
+        if before is None:  # deleted since the request read it: its spool went with it
+            Path(video.payload_path).unlink(missing_ok=True)
+            raise PayloadError(f"video '{video.name}' was deleted while this chunk was sent; nothing was appended",
+                               status=404)
         analytics = reviewed(video.pk, _analytics(video, lambda: iter(records)))
         result = backend.append_frames(video_id=video.pk, name=video.name, analytics=analytics)
         added = set(result.indices)
@@ -260,8 +276,7 @@ def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int
                                 analytics=reviewed(video.pk, live_analytics(video=video)))
             raise
         # Still under the lock: appends to this video add up one at a time.
-        counts = _added(Video.objects.get(pk=video.pk).counts, result.appended)
-        Video.objects.filter(pk=video.pk).update(counts=counts, indexed_at=timezone.now())
+        Video.objects.filter(pk=video.pk).update(counts=_added(before, result.appended), indexed_at=timezone.now())
     return result
 
 
@@ -287,8 +302,7 @@ def live_analytics(*, video: Video) -> Analytics:
 def live_reindex(*, video: Video, analytics: Analytics) -> IndexCounts:
     """Index a streamed video again from ``analytics`` (read back from its spool, lazily) under
     its spool's lock, so that no chunk lands between the read and the write and is lost."""
-    with open(video.payload_path, "ab") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with live_spool_locked(video=video):
         return get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
 
 

@@ -19,7 +19,7 @@ from indexer.api_fields import (
     TextChoiceField,
 )
 from indexer.formats import FORMATS, STREAM_READERS
-from indexer.models import IngestJob, LabelSchema, Video, VideoVersion
+from indexer.models import Analysis, IngestJob, LabelSchema, Video, VideoVersion
 from indexer.request_parsing import json_loads_bounded
 from indexer.validation import MODES
 
@@ -229,6 +229,71 @@ class IngestJobOutput(serializers.ModelSerializer):
 
     def get_url(self, job: IngestJob) -> str:
         return reverse("ingest-detail", args=[job.id])
+
+
+@extend_schema_field({"type": "object", "properties": {
+    "schema": {"type": "string", "nullable": True, "description": "the labels' schema; default: the video's"},
+    "mode": {"type": "string", "enum": list(MODES), "description": "validation of the labels; default filter"},
+    "batch": {"type": "integer", "minimum": 1, "maximum": 256, "description": "frames per batch; default 16"},
+    "device": {"type": "string", "nullable": True, "description": "cpu, cuda or cuda:N; default CUDA when present"}}})
+class AnalysisParamsField(serializers.JSONField):
+    """The reference pipeline's parameters; the service checks them (its errors name each one)."""
+
+
+class AnalysisInput(serializers.Serializer):
+    video = serializers.IntegerField(help_text="the video to analyse (its id); it needs media on this server")
+    pipeline = serializers.CharField(required=False, default="reference", help_text="reference")
+    params = AnalysisParamsField(required=False, default=dict)
+
+
+class AnalysisResultOutput(serializers.Serializer):
+    frames = serializers.IntegerField()
+    seconds = serializers.FloatField()
+    frames_per_second = serializers.FloatField()
+    detections = serializers.IntegerField()
+    tracks = serializers.IntegerField()
+    device = serializers.CharField(help_text="cpu, or the CUDA device used")
+    by_label = serializers.DictField(child=serializers.IntegerField(), help_text="detections by label")
+
+
+class AnalysisOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    video = serializers.IntegerField(source="video_id")
+    video_name = serializers.CharField(source="video.name")
+    params = AnalysisParamsField()
+    result = serializers.SerializerMethodField(help_text="what the pipeline found, once it ran")
+    ingest_job = serializers.UUIDField(source="ingest_job_id", allow_null=True,
+                                       help_text="the ingest job of the labels found, once made")
+    counts = serializers.SerializerMethodField(help_text="what the ingest job indexed")
+    payload_url = serializers.SerializerMethodField(help_text="the ETA labels found (once ingested)")
+    log_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Analysis
+        fields = ["id", "url", "status", "progress", "video", "video_name", "pipeline", "params", "result",
+                  "ingest_job", "counts", "error", "payload_url", "log_url", "created_at", "started_at", "finished_at"]
+
+    @extend_schema_field(AnalysisResultOutput(allow_null=True))
+    def get_result(self, analysis: Analysis) -> dict | None:
+        return AnalysisResultOutput(analysis.result).data if analysis.result else None
+
+    def get_url(self, analysis: Analysis) -> str:
+        return reverse("analysis-detail", args=[analysis.id])
+
+    @extend_schema_field(IndexCountsOutput(allow_null=True))
+    def get_counts(self, analysis: Analysis) -> dict | None:
+        return IndexCountsOutput(analysis.ingest_job.counts).data if analysis.ingest_job_id else None
+
+    def get_payload_url(self, analysis: Analysis) -> str | None:
+        return reverse("analysis-payload", args=[analysis.id]) if analysis.ingest_job_id else None
+
+    def get_log_url(self, analysis: Analysis) -> str:
+        return reverse("analysis-log", args=[analysis.id])
+
+
+class AnalysisQueuedOutput(AnalysisOutput):
+    class Meta(AnalysisOutput.Meta):
+        fields = ["id", "status", "url"]
 
 
 class IngestQueuedOutput(IngestJobOutput):

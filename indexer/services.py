@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from accounts.models import SCHEMA_UPLOAD, VIDEO_DELETE, VIDEO_MEDIA, VIDEO_OWNE
 from accounts.roles import ADMIN, WORKER, user_has_role
 from accounts.services import audit_record
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
-from indexer.live import live_analytics, live_reindex, live_video_end
+from indexer.live import live_analytics, live_reindex, live_spool_locked, live_video_end
 from indexer.media import MediaError, cache_clear, media_probe, media_resolve, media_store, media_type
 from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
 from indexer.ontology import Ontology, parse_schema_document
@@ -34,7 +34,7 @@ from indexer.ownership import admin_check, video_write_check, video_write_refusa
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
 from indexer.search import get_search_backend
-from indexer.selectors import schema_named, schema_ontology, schema_resolve
+from indexer.selectors import schema_named, schema_ontology
 from indexer.signals import video_indexed
 from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
 from indexer.versions import (
@@ -427,7 +427,8 @@ def video_delete(*, video: Video, actor: AbstractBaseUser | None) -> list[Ingest
     job that was already writing would otherwise finish after the delete.
     """
     name = video.name
-    with transaction.atomic():
+    # A live video's appends hold its spool lock: the delete waits for the one in progress.
+    with live_spool_locked(video=video) if video.streamed else nullcontext(), transaction.atomic():
         jobs = IngestJob.objects.filter(Q(video=video) | Q(video_name=name))
         queued = list(jobs.filter(status=IngestJob.QUEUED).values_list("pk", flat=True))
         # Cancelled first, then checked for a running one: a job that starts meanwhile
@@ -765,31 +766,3 @@ def ingest_jobs_resume() -> int:
         IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.QUEUED, progress=0.0)
         _task_queue(INGEST_RUN_TASK, str(job.id), on_commit=False)
     return len(unfinished)
-
-
-def video_analyse(*, video_id: int, schema_ref: str | int | None = None, mode: str = "filter",
-                  device: str | None = None, batch: int = 16) -> IngestJob:
-    """Run the reference worker (:mod:`scoop_worker`) on a video's local
-    media file and ingest its ETA labels through the normal ingest path.
-
-    The labels follow ``schema_ref`` (default: the video's schema, else the
-    only one): its object labels and its ``color`` values; ``mode`` is the
-    ingest validation mode. Raises :class:`MediaError` when the video has no
-    media file on this server. Returns the finished ingest job.
-    """
-    # Imported here, not at the top, so that torch is loaded only by the processes that
-    # analyse video (the gpu queue), not by every web process and ingest worker.
-    from scoop_worker import video_analyse as worker_video_analyse
-    from scoop_worker.labels import ontology_colors, ontology_labels
-
-    video = Video.objects.select_related("schema").get(pk=video_id)
-    if not video.media_path or not Path(video.media_path).is_file():
-        raise MediaError(f"video {video.pk} has no media file on this server to analyse", path="video")
-    schema = video.schema if schema_ref is None and video.schema else schema_resolve(ref=schema_ref)
-    result = worker_video_analyse(video.media_path, colors=ontology_colors(schema.document),
-                                  labels=ontology_labels(schema.document), device=device, batch=batch,
-                                  name=video.name)
-    logger.info("analysed video %s: %s", video.name, result.summary())
-    job = ingest_job_create(chunks=[json.dumps(result.labels).encode("utf-8")], video_name=video.name,
-                            schema=schema, format="eta", mode=mode, options=None, user=None, enqueue=False)
-    return ingest_run(job_id=str(job.id))

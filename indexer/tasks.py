@@ -6,7 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import OperationalError
 
-from indexer import selectors, services
+from indexer import analyses, selectors, services
 
 # Seconds after which a job that waits for an earlier job of its video looks again.
 EARLIER_JOB_WAIT_S = 2
@@ -105,4 +105,11 @@ def index_merge_task() -> int:
 def video_analyse_task(video_id: int, schema: str | None = None, mode: str = "filter") -> str:
     """Analyse a video's media with the reference worker and ingest the labels
     (the ``gpu`` queue: run it where torch has a GPU). Returns the ingest job id."""
-    return str(services.video_analyse(video_id=video_id, schema_ref=schema, mode=mode).id)
+    return str(analyses.video_analyse(video_id=video_id, schema_ref=schema, mode=mode).id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3,
+             soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def analysis_run_task(analysis_id: str) -> str:
+    """Run one analysis (the ``gpu`` queue: CUDA where torch sees it); returns its status."""
+    return analyses.analysis_run(analysis_id=analysis_id).status

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import apis, media_apis
+from indexer import analysis_apis, apis, media_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -8,6 +8,11 @@ urlpatterns = [
     path("schemas/<int:schema_id>/", apis.SchemaDetailApi.as_view(), name="schema-detail"),
     path("ingest/", apis.IngestApi.as_view(), name="ingest"),
     path("ingest/<uuid:job_id>/", apis.IngestDetailApi.as_view(), name="ingest-detail"),
+    path("analyses/", analysis_apis.AnalysisListApi.as_view(), name="analysis-list"),
+    path("analyses/<uuid:analysis_id>/", analysis_apis.AnalysisDetailApi.as_view(), name="analysis-detail"),
+    path("analyses/<uuid:analysis_id>/payload.json", analysis_apis.AnalysisPayloadApi.as_view(),
+         name="analysis-payload"),
+    path("analyses/<uuid:analysis_id>/log.txt", analysis_apis.AnalysisLogApi.as_view(), name="analysis-log"),
     path("videos/", apis.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
     path("videos/<int:video_id>/versions/", apis.VideoVersionsApi.as_view(), name="video-versions"),

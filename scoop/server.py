@@ -45,7 +45,8 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 
 from analytics.alert_delivery import deliveries_unfinished
-from analytics.tasks import alert_deliver_task
+from analytics.tasks import alert_deliver_task, watches_evaluate_task
+from analytics.watches import writes_pending
 from indexer.services import index_rebuild, ingest_jobs_resume
 
 # One line per request, ending with the id of the web process that answered it.
@@ -73,13 +74,16 @@ def ingest_jobs_requeue(app: Celery) -> int:
 
 def alert_deliveries_requeue(app: Celery) -> int:
     """Empty the deliveries queue, then queue again every alert delivery left undone (a try the
-    stopped worker never ended, or a retry that waited in its memory); as :func:`ingest_jobs_requeue`,
-    while nothing else runs. Returns how many."""
+    stopped worker never ended, or a retry that waited in its memory), and an evaluation of the
+    watches when writes wait for one; as :func:`ingest_jobs_requeue`, while nothing else runs.
+    Returns how many deliveries."""
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(settings.CELERY_TASK_ROUTES[alert_deliver_task.name]["queue"])
     unfinished = deliveries_unfinished()
     for alert_id, channel, attempt in unfinished:
         alert_deliver_task.delay(alert_id, channel, attempt)
+    if writes_pending():  # the stopped worker did not evaluate the watches on the last writes
+        watches_evaluate_task.delay()
     return len(unfinished)
 
 

@@ -6,8 +6,11 @@ from accounts import lockout
 from scoop import api_docs, views
 
 urlpatterns = [
-    path("", views.dashboard, name="home"),
+    path("", views.home, name="home"),
     path("alerts/", views.alerts_page, name="alerts"),
+    path("review/", views.review_list_page, name="review-list"),
+    path("review/<int:campaign_id>/", views.review_page, name="review"),
+    path("review/<int:campaign_id>/campaign/", views.review_campaign_page, name="review-campaign"),
     path("manage/schemas/", views.schemas_page, name="manage-schemas"),
     path("manage/ingest/", views.ingest_jobs_page, name="manage-ingest"),
     path("login/", lockout.LoginView.as_view(), name="login"),

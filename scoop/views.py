@@ -1,16 +1,21 @@
 """Browser pages. Anonymous users see nothing but the login page; the dashboard
-needs the analyst or admin role, the schema and ingest pages the admin role.
-The pages are shells: their scripts call the REST API with the session."""
+needs the analyst or admin role, the schema and ingest pages and a review campaign's
+page the admin role. The review pages are the only ones a reviewer sees: the home
+page sends a reviewer to them. The pages are shells: their scripts call the REST API
+with the session."""
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.roles import ADMIN, ANALYST, user_roles
+from accounts.roles import ADMIN, ANALYST, REVIEWER, user_roles
+from analytics.review.models import Campaign
+from analytics.review.selectors import campaigns_listed
 from indexer import selectors
 from scoop.dashboard import dashboard_page_data, dashboard_schema
+from scoop.review_pages import campaign_page_data, review_page_data
 
 # The schema page lists this many of the latest uploads.
 SCHEMAS_LISTED = 50
@@ -37,6 +42,15 @@ def _page(request, template: str, **context):
     return render(request, template, {"roles": sorted(roles), "is_admin": ADMIN in roles, **context})
 
 
+@login_required
+def home(request):
+    """The dashboard; a reviewer (who may not search) lands on the review pages instead."""
+    roles = user_roles(request.user)
+    if REVIEWER in roles and not roles & {ANALYST, ADMIN}:
+        return redirect("review-list")
+    return dashboard(request)
+
+
 @role_required(ANALYST, ADMIN)
 def dashboard(request):
     shown = dashboard_schema(choice=request.GET.get("schema", "").strip())
@@ -59,3 +73,20 @@ def schemas_page(request):
 @role_required(ADMIN)
 def ingest_jobs_page(request):
     return _page(request, "manage/jobs.html")
+
+
+@role_required(REVIEWER, ANALYST, ADMIN)
+def review_list_page(request):
+    return _page(request, "review/list.html", campaigns=campaigns_listed())
+
+
+@role_required(REVIEWER, ANALYST, ADMIN)
+def review_page(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign.objects.select_related("schema"), pk=campaign_id)
+    return _page(request, "review/review.html", campaign=campaign, page_data=review_page_data(campaign=campaign))
+
+
+@role_required(ADMIN)
+def review_campaign_page(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign.objects.select_related("schema"), pk=campaign_id)
+    return _page(request, "review/campaign.html", campaign=campaign, page_data=campaign_page_data(campaign=campaign))

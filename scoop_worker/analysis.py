@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +58,8 @@ class AnalysisResult:
 def video_analyse(path: str | Path, *, detectors: Sequence[Detector] | None = None,
                   device: str | torch.device | None = None, batch: int = 16, embed: bool = True,
                   colors: dict[str, Sequence[str]] | None = None, labels: set[str] | None = None,
-                  name: str | None = None, cpu_threads: int | None = 1) -> AnalysisResult:
+                  name: str | None = None, cpu_threads: int | None = 1,
+                  progress: Callable[[int, int | None], None] | None = None) -> AnalysisResult:
     """Run ``detectors`` (default: :func:`default_detectors`) over every frame
     of the video at ``path`` and return its ETA VideoLabels.
 
@@ -69,6 +70,8 @@ def video_analyse(path: str | Path, *, detectors: Sequence[Detector] | None = No
     torch runs with ``cpu_threads`` threads meanwhile (None: torch's default):
     the per-batch tensors are small, and one thread measured 5-10x faster than
     two on a busy 2-core machine, where torch's threads fight OpenCV's.
+    ``progress`` is called after each batch with the frames read so far and the
+    frame count the file states (None when it states none).
     """
     target = torch.device(device) if device is not None else default_device()
     detectors = list(detectors) if detectors is not None else default_detectors()
@@ -79,6 +82,7 @@ def video_analyse(path: str | Path, *, detectors: Sequence[Detector] | None = No
     with _capture(path) as capture, _torch_threads(cpu_threads if target.type == "cpu" else None):
         fps = capture.get(cv2.CAP_PROP_FPS)
         fps = fps if math.isfinite(fps) and fps > 0 else DEFAULT_FPS
+        stated = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         width, height, index = 0, 0, 0
         for frames in _batches(capture, batch):
             height, width = frames[0].shape[:2]
@@ -90,6 +94,8 @@ def video_analyse(path: str | Path, *, detectors: Sequence[Detector] | None = No
             if embed:
                 _add_embeddings(frames, per_frame, target)
             index += len(frames)
+            if progress is not None:
+                progress(index, stated if stated > 0 else None)
     seconds = time.perf_counter() - started
     if index == 0:
         raise VideoUnreadable(f"OpenCV decoded no frame of {path}")

@@ -9,11 +9,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import IsAdmin, IsReviewer
+from accounts.roles import ADMIN, ANALYST, IsAdmin, IsReviewer, user_has_role
 from analytics.review import export, selectors, services
 from analytics.review.models import Campaign, Item
 from analytics.review.serializers import (
@@ -26,6 +27,7 @@ from analytics.review.serializers import (
     EtaExportOutput,
     ExportInput,
     GoldInput,
+    ItemBoxesOutput,
     ItemOutput,
     StatsOutput,
     VotesInput,
@@ -104,6 +106,22 @@ class VotesApi(APIView):
                                       votes=values["votes"])
         return Response(VotesOutput({"batch": batch.pk, "votes": len(values["votes"])}).data,
                         status=status.HTTP_201_CREATED)
+
+
+class ItemBoxesApi(APIView):
+    """The item's own boxes over its span, for the review page: reviewers may not read a
+    video's labels, so this gives them what they review and nothing more (only items of
+    their batches); analysts and admins may read any item's."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=ItemBoxesOutput)
+    def get(self, request, item_id: int):
+        item = get_object_or_404(Item, pk=item_id)
+        if not user_has_role(request.user, ANALYST, ADMIN) and not selectors.item_leased_to(item=item,
+                                                                                             reviewer=request.user):
+            raise PermissionDenied(f"item {item.pk} is not in one of your review batches")
+        return Response(ItemBoxesOutput(selectors.item_boxes(item=item)).data)
 
 
 class ItemGoldApi(APIView):

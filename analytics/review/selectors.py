@@ -17,6 +17,7 @@ from analytics.review.models import (
     ANSWERS,
     CORRECTED,
     DETECTIONS,
+    DISPUTED,
     STATES,
     TRACKS,
     UNREVIEWED,
@@ -33,7 +34,7 @@ from indexer.query.tree import normalize
 from indexer.search import get_search_backend
 from indexer.search.contract import DEFAULT_FPS, Detection, SearchRequest
 from indexer.search.semantics import facet_frame_node, object_holds, positive_object_specs
-from indexer.selectors import schema_ontology, video_stream_url, videos_by_id
+from indexer.selectors import schema_ontology, video_labels, video_stream_url, videos_by_id
 
 
 def _numbered(batches: Iterable[list[Detection]]) -> Iterator[tuple[Detection, int]]:
@@ -302,3 +303,62 @@ def export_rows(*, campaign: Campaign) -> Iterator[dict[str, Any]]:
                "state": item.state, "votes": votes.get(item.pk, 0), "decided_by_admin": item.decided_by_id is not None,
                "corrected_label": label if item.state == CORRECTED else None,
                "corrected_attrs": attrs if item.state == CORRECTED else None}
+
+
+def item_leased_to(*, item: Item, reviewer) -> bool:
+    """Whether one of ``reviewer``'s batches (open or not) held the item."""
+    return item.leases.filter(batch__reviewer=reviewer).exists()
+
+
+def item_boxes(*, item: Item) -> dict[str, Any]:
+    """What the review page draws over an item's clip: the frames of its span with only the
+    item's own box in each (its track's detections, or its one untracked detection), and the
+    video's frame rate and size to place them. Frames come from the index, as the player's."""
+    video = videos_by_id(ids=[item.video_id]).get(item.video_id)
+    frames = []
+    if video is not None:
+        for frame in video_labels(video=video, start_s=item.start_s, end_s=item.end_s):
+            objects = [obj for position, obj in enumerate(frame["objects"]) if _is_item(item, frame, obj, position)]
+            if objects:
+                frames.append({"index": frame["index"], "t": frame["t"], "objects": objects})
+    return {"item": item.pk, "video": item.video_id, "fps": video.fps if video else None,
+            "width": video.width if video else None, "height": video.height if video else None,
+            "start_s": item.start_s, "end_s": item.end_s, "frames": frames}
+
+
+def _is_item(item: Item, frame: dict[str, Any], obj: dict[str, Any], position: int) -> bool:
+    if item.unit == TRACKS:
+        return obj["track"] == item.track
+    return obj["track"] is None and f"{frame['index']}:{position}" == item.key
+
+
+def campaigns_listed() -> list[dict[str, Any]]:
+    """Every campaign, newest first, with its items, how many still wait for votes
+    (unreviewed) and how many wait for an admin (disputed): the review pages' list."""
+    campaigns = Campaign.objects.annotate(
+        item_count=Count("items"), unreviewed=Count("items", filter=Q(items__state=UNREVIEWED)),
+        disputed=Count("items", filter=Q(items__state=DISPUTED))).select_related("schema")
+    return [{"id": c.pk, "name": c.name, "question": c.question, "unit": c.unit, "schema": c.schema.name,
+             "items": c.item_count, "unreviewed": c.unreviewed, "disputed": c.disputed, "created_at": c.created_at}
+            for c in campaigns]
+
+
+def campaign_disputed(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's disputed items, each with its counted votes' answers and the distinct
+    corrections voters proposed, for an admin to decide."""
+    items = list(campaign.items.filter(state=DISPUTED).order_by("video_name", "id"))
+    votes: dict[int, list[Vote]] = defaultdict(list)
+    for vote in Vote.objects.filter(item__in=items, gold=False, batch__flagged=False).order_by("id"):
+        votes[vote.item_id].append(vote)
+    disputed = []
+    for item in items:
+        answers = Counter(vote.answer for vote in votes[item.pk])
+        corrections = []
+        for vote in votes[item.pk]:
+            if vote.correction and vote.correction not in corrections:
+                corrections.append(vote.correction)
+        disputed.append({"id": item.pk, "video": item.video_id, "video_name": item.video_name, "track": item.track,
+                         "label": item.label, "attrs": item.attrs, "start_s": item.start_s, "end_s": item.end_s,
+                         "answers": {answer: answers.get(answer, 0) for answer in ANSWERS},
+                         "corrections": corrections})
+    return disputed

@@ -8,6 +8,7 @@ from analytics.review.models import ANSWERS, STATES, UNITS
 from analytics.review.services import DECISIONS
 from analytics.serializers import QueryInput
 from indexer.request_parsing import JSONField
+from indexer.serializers import LabelFrameOutput
 
 # The most items one batch may ask for.
 BATCH_SIZE_MAX = 100
@@ -137,6 +138,19 @@ class ItemOutput(serializers.Serializer):
     gold_answer = serializers.CharField(allow_blank=True, help_text="empty: not a gold item")
     gold_correction = CorrectionField(allow_null=True)
     decided_by = serializers.CharField(allow_null=True, help_text="the admin who decided (or set gold), if any")
+
+
+class ItemBoxesOutput(serializers.Serializer):
+    """The frames of an item's span, each with the item's own box only."""
+
+    item = serializers.IntegerField()
+    video = serializers.IntegerField()
+    fps = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    start_s = serializers.FloatField()
+    end_s = serializers.FloatField()
+    frames = LabelFrameOutput(many=True, help_text="empty when the video or its track is gone")
 
 
 class ExportInput(serializers.Serializer):

@@ -179,6 +179,8 @@ SPECTACULAR_SETTINGS = {
         "GeoFormatEnum": "scoop.api_schema.GEO_FORMATS",
         "IngestFormatEnum": "scoop.api_schema.INGEST_FORMATS",
         "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
+        "AnalysisStatusEnum": "indexer.models.Analysis.STATUSES",
+        "IngestJobStatusEnum": "indexer.models.IngestJob.STATUSES",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -243,11 +245,14 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.video_reindex_task": {"queue": "index"},
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
+    "indexer.tasks.analysis_run_task": {"queue": "gpu"},
     # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
     "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
 }
-SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries")
+# `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
+# when torch sees no GPU.
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.
@@ -264,6 +269,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 
+# Watches (analytics.watches): writes gather this many seconds before one evaluation runs every
+# watch over all of them (an alert then comes within about this long plus the evaluation).
+SCOOP_WATCH_BATCH_S = env.float("SCOOP_WATCH_BATCH_S", default=0.5)
 # Alerts (analytics.alert_delivery): webhooks only over https (production sets it), and the hosts on
 # private networks that may receive them all the same (none by default: no webhook reaches inside).
 SCOOP_WEBHOOK_HTTPS_ONLY = env.bool("SCOOP_WEBHOOK_HTTPS_ONLY", default=False)

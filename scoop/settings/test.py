@@ -25,6 +25,8 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Eager tasks ignore countdowns: every write evaluates the watches at once.
+SCOOP_WATCH_BATCH_S = env.float("SCOOP_WATCH_BATCH_S", default=0.0)
 # Tests that start a real worker name its broker (Redis) in CELERY_BROKER_URL or set the app's
 # broker_url at run time: no transport of the embedded settings may stand in for it.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")

@@ -14,6 +14,7 @@ import { andText, bboxOf, withBbox, withoutBbox } from "./querytext.js";
 import { Sidebar } from "./sidebar.js";
 import { SavedSearches } from "./saved.js";
 import { readState, stateSearch, writeState } from "./state.js";
+import { ReviewCampaignForm } from "./reviewnew.js";
 import { StatsPanel } from "./stats.js";
 
 const PAGE_SIZE = 24;
@@ -154,6 +155,15 @@ const saved = new SavedSearches({
   list: byId("saved-list"),
 }, context);
 saved.follow(() => ({ state, request: request() }));
+if (byId("review-new")) {
+  new ReviewCampaignForm({
+    form: byId("review-new-form"),
+    name: byId("review-new-name"),
+    unit: byId("review-new-unit"),
+    question: byId("review-new-question"),
+    result: byId("review-new-result"),
+  }, request);
+}
 
 // --- changes ---
 

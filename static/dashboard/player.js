@@ -13,6 +13,7 @@
 // most like it, shown below the player; a result plays like a clip.
 
 import { apiGet, apiPost, isAbort } from "./api.js";
+import { drawBoxes } from "./boxes.js";
 import { el, formatClock, formatDuration, replace } from "./dom.js";
 import { andText, valueText } from "./querytext.js";
 import { clipCaption, videoDetail } from "./clips.js";
@@ -20,7 +21,6 @@ import { clipCaption, videoDetail } from "./clips.js";
 const LABEL_WINDOW_S = 30;
 const SIMILAR_URL = "/api/v1/similar/";
 const SIMILAR_K = 12;
-const DEFAULT_COLOR = "#ffcc00";
 
 export class Player {
   constructor(parts, context, { onClose, onLabelsMode }) {
@@ -216,52 +216,9 @@ export class Player {
   }
 
   paint(frame, index) {
-    const { canvas, media } = this;
-    const ratio = window.devicePixelRatio || 1;
-    const width = media.clientWidth;
-    const height = media.clientHeight;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    const context = canvas.getContext("2d");
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, width, height);
-    // The picture inside the element (object-fit: contain leaves bars).
-    const videoWidth = media.videoWidth || this.video.width || width;
-    const videoHeight = media.videoHeight || this.video.height || height;
-    const scale = Math.min(width / videoWidth, height / videoHeight);
-    const left = (width - videoWidth * scale) / 2;
-    const top = (height - videoHeight * scale) / 2;
-    const drawnWidth = videoWidth * scale;
-    const drawnHeight = videoHeight * scale;
-    let boxes = 0;
-    for (const object of frame?.objects || []) {
-      if (!object.box) continue;
-      const [x1, y1, x2, y2] = object.box;
-      const color = this.context.vocabulary.colors[object.label] || DEFAULT_COLOR;
-      const x = left + x1 * drawnWidth;
-      const y = top + y1 * drawnHeight;
-      context.lineWidth = 2;
-      context.strokeStyle = color;
-      context.strokeRect(x, y, (x2 - x1) * drawnWidth, (y2 - y1) * drawnHeight);
-      // Categories as they are, a true boolean by its name, numbers and false booleans left out.
-      const values = Object.entries(object.attrs || {}).flatMap(([name, value]) => {
-        if (typeof value === "boolean") return value ? [name] : [];
-        return typeof value === "number" ? [] : [String(value)];
-      });
-      const caption = [this.context.vocabulary.names[object.label] || object.label, ...values].join(" \u00b7 ");
-      context.font = "12px system-ui, sans-serif";
-      const textWidth = context.measureText(caption).width + 8;
-      const tagY = y >= 16 ? y - 16 : y;
-      context.fillStyle = color;
-      context.fillRect(x, tagY, textWidth, 16);
-      context.fillStyle = "#111";
-      context.fillText(caption, x + 4, tagY + 12);
-      boxes += 1;
-    }
-    canvas.dataset.boxes = String(boxes);
-    canvas.dataset.frame = String(index);
+    const boxes = drawBoxes(this.canvas, this.media, frame?.objects, this.video, this.context.vocabulary);
+    this.canvas.dataset.boxes = String(boxes);
+    this.canvas.dataset.frame = String(index);
     this.offerSimilar(frame);
   }
 

@@ -9,10 +9,14 @@ import uuid
 
 import environ
 import pytest
+from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics import watches
+from analytics.apps import EVALUATION_QUEUED
 from analytics.models import Alert
+from indexer.models import Video
 from indexer.search import engine_settings, search_backend
 from tests.conftest import _client_for
 from tests.indexer.test_live_stream import FPS, demo_schema, detection, frame, send, start_live  # noqa: F401
@@ -169,3 +173,35 @@ def test_alerts_are_the_clips_of_a_search_after_the_writes(engine, ann, worker, 
     expected = [clip for clip in clips(ann, RED, gap_s, name) if clip[1] - clip[0] >= min_duration_s - 1e-6]
     assert alerts(ann, watch=watch) == expected
     assert ann.delete(f"/api/v1/searches/{saved}/watch/").status_code == 204
+
+
+def test_one_evaluation_takes_the_writes_of_many_streams_at_once(ann, worker_client, settings):
+    """Writes gather (as SCOOP_WATCH_BATCH_S lets them on a server): one evaluation of the watch
+    then alerts on all of them, as one evaluation per write would."""
+    watched(ann, gap_s=0.1)
+    cameras = [live(worker_client, f"cam-{n}") for n in range(1, 4)]
+    settings.SCOOP_WATCH_BATCH_S = 3600
+    cache.add(EVALUATION_QUEUED, True, timeout=3600)  # as if an evaluation were queued, not run yet
+    for n, camera in enumerate(cameras):
+        send(worker_client, camera, [red(f) for f in range(1, 3 + n)])
+    send(worker_client, cameras[0], [white(3), red(4)])
+    gathered = watches.writes_take()
+    made = watches.watches_evaluate(writes=gathered)
+    cache.delete(EVALUATION_QUEUED)
+
+    assert {Video.objects.get(pk=video).name: (span.start_t, span.end_t) for video, span in gathered.items()} == {
+        "cam-1": (0.0, 0.3), "cam-2": (0.0, 0.2), "cam-3": (0.0, 0.3)}
+    assert sorted((alert.video.name, round(alert.start_s, 6), round(alert.end_s, 6)) for alert in made) == [
+        ("cam-1", 0.0, 0.2), ("cam-1", 0.3, 0.4), ("cam-2", 0.0, 0.3), ("cam-3", 0.0, 0.4)]
+    assert watches.writes_take() == {}
+
+
+def test_a_whole_video_write_takes_in_the_spans_of_its_chunks(ann, worker_client):
+    watched(ann)
+    camera = live(worker_client)
+    watches.writes_take()
+    watches.writes_record(video_id=camera, span=watches.Span(1.0, 2.0))
+    watches.writes_record(video_id=camera, span=watches.Span())
+    watches.writes_record(video_id=camera, span=watches.Span(5.0, 6.0))
+
+    assert watches.writes_take() == {camera: watches.Span()}

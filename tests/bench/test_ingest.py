@@ -1,5 +1,6 @@
 """`python -m bench.ingest` at its smallest: a fleet posts files through the HTTP API of a real
-`manage.py serve`, every job succeeds, the search count matches, and the report adds up."""
+`manage.py serve`, every job succeeds, the search count matches, and the report adds up, the
+CPU of each side per file included; and `python -m bench.ingest_cpu`'s split of one file's CPU."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 
+from bench.common import tree_cpu_s
 from bench.ingest import FleetRun, main, markdown, report, window_rates
 from tests.conftest import REPO
 
@@ -97,3 +99,48 @@ def test_a_wrong_count_and_a_failed_job_are_reported(tmp_path):
     table = markdown(result)
     assert "| 150 (WRONG: expected 400) |" in table
     assert "failed: ingest-0001: failed the index is locked objects None of 200" in table
+
+
+def test_the_report_gives_the_cpu_of_each_side_per_file(tmp_path):
+    jobs = [_job("00", "01", 200), _job("00", "02", 200)]
+    run = FleetRun(postings=queue.Queue(), jobs=jobs, server_cpu_s={"web": 0.25, "tasks": 0.75}, client_cpu_s=0.05)
+
+    result = report(run=run, counted=400, files=2, detections=200, fleet=1, preloaded=0, preload_s=None,
+                    window=100_000, data_dir=tmp_path)
+
+    assert (result["web_cpu_ms_per_file"], result["tasks_cpu_ms_per_file"], result["client_cpu_ms_per_file"]) == (
+        125, 375, 25)
+    assert ("CPU per file: 125 ms in the web processes, 375 ms in the task worker, 25 ms in the fleet's clients."
+            in markdown(result))
+
+
+def test_a_process_tree_s_cpu_counts_its_children():
+    spin = "import time\nwhile time.process_time() < 0.5: pass\nprint('spun', flush=True)\ntime.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "spun\n"
+        spent = tree_cpu_s(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+    assert spent["web"] >= 0.4  # the 0.5 s it spun, less a tick or two; no Celery worker: the web side
+    assert spent["tasks"] == 0.0
+
+
+@pytest.mark.slow
+def test_the_cpu_split_of_one_file_s_path_adds_up(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.ingest_cpu", "--files", "3", "--detections", "200",
+         "--data-dir", str(tmp_path / "data"), "--corpus-dir", str(tmp_path / "corpus")],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout.splitlines()[-1])
+    steps = [result[f"{step}_ms"] for step in ("upload", "poll", "job", "merge")]
+    assert all(spent >= 0 for spent in steps) and result["job_ms"] > 0
+    assert result["total_ms"] == pytest.approx(sum(steps), abs=0.2)
+    assert result["bound_det_s"] == round(200 * result["cores"] / (result["total_ms"] / 1000))
+    assert f"total {result['total_ms']:,} ms CPU per file of 200 detections" in finished.stdout
+    assert not (tmp_path / "data").exists()  # the data dir is removed after the run

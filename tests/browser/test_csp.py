@@ -1,6 +1,6 @@
 """The pages work under Scoop's Content-Security-Policy (scoop/security.py):
 every view of the dashboard (charts, heatmap, timeline, map, player), the admin
-pages, the API docs and the Django admin draw without one CSP violation."""
+pages, the review pages, the API docs and the Django admin draw without one CSP violation."""
 
 from urllib.parse import urlparse
 
@@ -75,3 +75,30 @@ def test_admin_pages_docs_and_django_admin_run_under_the_policy(page):
     errors = [(text, url) for text, url in page.watch.errors if urlparse(url).path != "/favicon.ico"]
     assert errors == []
     assert page.watch.foreign == []
+
+
+def test_the_review_pages_run_under_the_policy(page):
+    page.context.add_init_script(RECORD_VIOLATIONS)
+    log_in(page, "admin", "scoop-admin", path="/?q=vehicle")
+    wait_for_search(page)
+    page.click("#review-new > summary")
+    page.fill("#review-new-name", "csp")
+    page.fill("#review-new-question", "A vehicle?")
+    page.click("#review-new-form button[type=submit]")
+    page.wait_for_selector("#review-new-result[data-campaign]")
+    campaign = page.get_attribute("#review-new-result", "data-campaign")
+    assert _violations(page) == []
+
+    page.goto("/review/")
+    page.wait_for_selector(f"#campaigns tr[data-campaign='{campaign}']")
+    assert _violations(page) == []
+    page.goto(f"/review/{campaign}/?size=2")
+    page.wait_for_function("() => Number(document.getElementById('review-canvas').dataset.boxes) === 1")
+    page.keyboard.press("c")
+    page.wait_for_selector("#review-correction", state="visible")
+    assert _violations(page) == []
+    page.goto(f"/review/{campaign}/campaign/")
+    page.wait_for_selector("body[data-stats=ready]")
+
+    assert _violations(page) == []
+    page.watch.assert_clean()

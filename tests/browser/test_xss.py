@@ -1,6 +1,7 @@
 """Names and values that are HTML or script render as text, everywhere the pages
 show them: sidebar facets, query completion, clip grid, player, charts (tick and
-hover labels), heatmap, map tooltips, and the admin pages (jobs board, schema report).
+hover labels), heatmap, map tooltips, the admin pages (jobs board, schema report) and the
+review pages (campaign list, review page, correction form, campaign page).
 
 The ingested data carries three payloads; if any page turned one into markup, its
 script would set ``window.__xss`` or leave an ``<img>``/``<svg>`` in the page. The
@@ -153,3 +154,42 @@ def test_payloads_render_as_text_on_the_admin_pages(open_page):
     assert "hostile" in _texts(page, "#schema-list td")
     assert page.evaluate(INJECTED) == CLEAN
     page.watch.assert_clean(rejected=("/api/v1/schemas/",))
+
+
+@pytest.fixture
+def hostile_campaign(hostile) -> int:
+    """A campaign named and asked with payloads, over the hostile video's vehicles, one of
+    them disputed with a correction to the payload colour."""
+    from accounts.services import user_issue_token
+    from analytics.review.services import campaign_create
+    from indexer.models import LabelSchema
+    from tests.analytics.review.conftest import disputed
+
+    query = {"and": [{"object": {"label": "vehicle"}}, {"video": {"name": [SVG]}}]}
+    campaign = campaign_create(name=SVG, schema=LabelSchema.objects.get(name="hostile"), unit="tracks",
+                               question=SCRIPT, query=query, author=None)
+    disputed(campaign.items.last(), user_issue_token(username="rob", role="reviewer").user,
+             {"attrs": {"color": IMG}})
+    return campaign.pk
+
+
+def test_payloads_render_as_text_on_the_review_pages(hostile_campaign, open_page):
+    page = open_page()
+    log_in(page, "admin", "scoop-admin", path="/review/")
+    assert SVG in _texts(page, "#campaigns td")
+    assert page.evaluate(INJECTED) == CLEAN
+
+    page.goto(f"/review/{hostile_campaign}/?size=1")
+    page.wait_for_selector("body[data-review=ready]")
+    assert SCRIPT in page.text_content(".question") and SVG in page.text_content("#review-info")
+    page.keyboard.press("c")
+    page.select_option("#correction-attrs select[name=color]", IMG)
+    assert page.evaluate(INJECTED) == CLEAN
+
+    page.goto(f"/review/{hostile_campaign}/campaign/")
+    page.wait_for_selector("body[data-stats=ready]")
+    assert any(IMG in text for text in _texts(page, "#disputed-items button"))
+    assert SVG in _texts(page, "#disputed-items td")
+    assert f"color = {IMG}" in _texts(page, "#stats-attributes td")
+    assert page.evaluate(INJECTED) == CLEAN
+    page.watch.assert_clean()

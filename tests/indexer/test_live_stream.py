@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 
 from indexer.formats.eta_stream import stream_records
 from indexer.formats.stream import StreamContext
+from indexer.live import live_append
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
+from indexer.payloads import PayloadError
 from indexer.query import compile_query
 from indexer.records import Analytics, VideoMeta
+from indexer.search import get_search_backend
 from indexer.search.contract import SearchRequest
 from indexer.search.duckdb import SearchBackend as DuckDBBackend
 from indexer.search.reference import SearchBackend as ReferenceBackend
@@ -250,6 +253,23 @@ def test_a_resent_chunk_changes_nothing(worker_client, analyst_client, live_vide
     assert again.json()["duplicates"] == {"frames": 10, "objects": 10 + 2 + 2}
     assert {q: search(analyst_client, q) for q in QUERIES} == before
     assert len(spool_lines(live_video["id"])) == 10
+
+
+@pytest.mark.django_db
+def test_a_chunk_sent_while_its_video_was_deleted_is_refused_and_leaves_nothing(worker_client, admin_client,
+                                                                               live_video):
+    send(worker_client, live_video["id"], sample_frames()[:5])
+    video = Video.objects.select_related("schema").get(pk=live_video["id"])  # as the chunk's request read it
+    spool = Path(video.payload_path)
+    assert admin_client.delete(f"/api/v1/videos/{video.pk}/").status_code == 200
+
+    with pytest.raises(PayloadError) as refused:
+        live_append(video=video, body=ndjson(sample_frames()[5:10]), actor=None)
+
+    assert (refused.value.status, refused.value.message) == (
+        404, "video 'cam-live' was deleted while this chunk was sent; nothing was appended")
+    assert get_search_backend().video_ids() == []
+    assert not spool.exists()
 
 
 @pytest.mark.django_db

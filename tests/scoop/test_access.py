@@ -47,8 +47,12 @@ class Access:
 
 ACCESS = [
     # Browser pages (session). Anonymous users are sent to the login page.
-    Access("GET", "", "session", (302, 403, 403, 200, 200)),
+    # A reviewer, who may not search, is sent from the dashboard to the review pages.
+    Access("GET", "", "session", (302, 302, 403, 200, 200)),
     Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "review/", "session", (302, 200, 403, 200, 200)),
+    Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
+    Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
@@ -66,6 +70,12 @@ ACCESS = [
     Access("GET", "api/v1/ingest/", "token", (401, 403, 200, 403, 200)),
     Access("POST", "api/v1/ingest/", "token", (401, 403, 202, 403, 202)),
     Access("GET", "api/v1/ingest/<uuid:job_id>/", "token", (401, 403, 200, 403, 200)),
+    # Analyses: analysts and admins start them on any video with media; the world's one is queued.
+    Access("GET", "api/v1/analyses/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/analyses/", "token", (401, 403, 403, 202, 202)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/", "token", (401, 403, 403, 202, 202)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/payload.json", "token", (401, 403, 403, 404, 404)),
+    Access("GET", "api/v1/analyses/<uuid:analysis_id>/log.txt", "token", (401, 403, 403, 200, 200)),
     Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
@@ -115,6 +125,9 @@ ACCESS = [
     Access("GET", "api/v1/review/campaigns/<int:campaign_id>/stats/", "token", (401, 403, 403, 403, 200)),
     Access("GET", "api/v1/review/campaigns/<int:campaign_id>/export/", "token", (401, 403, 403, 403, 200),
            "?format=csv"),
+    # An item's own boxes: a reviewer only for the items of their batches (none here, so 403;
+    # tests/analytics/review/test_review_pages.py leases one first).
+    Access("GET", "api/v1/review/items/<int:item_id>/boxes/", "token", (401, 403, 403, 200, 200)),
     Access("PUT", "api/v1/review/items/<int:item_id>/gold/", "token", (401, 403, 403, 403, 200)),
     Access("PUT", "api/v1/review/items/<int:item_id>/decision/", "token", (401, 403, 403, 403, 200)),
     # Media (token here; the player uses the session, see test_media_access.py). Reviewers play
@@ -134,6 +147,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/schemas/default/"): lambda world, role: {"name": "road"},
     ("POST", "api/v1/ingest/"): lambda world, role: {"video": f"by-{role}", "analytics": world["analytics"]},
     ("POST", "api/v1/videos/"): lambda world, role: {"name": f"new-by-{role}"},
+    ("POST", "api/v1/analyses/"): lambda world, role: {"video": world["video_id"]},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
     ("POST", "api/v1/videos/<int:video_id>/stream/"): lambda world, role: {"frame_number": 1},
@@ -217,6 +231,7 @@ def world(db):
     from analytics.regions import region_layer_create
     from analytics.review.services import campaign_create
     from indexer.media import media_dir
+    from indexer.models import Analysis
     from tests.analytics.corpus import ONTOLOGY
     from tests.indexer.media_samples import media_video, write_video
 
@@ -243,6 +258,7 @@ def world(db):
         "spare_media": "spare.webm", "ontology": ONTOLOGY.to_document(), "analytics": analytics,
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
         "alert_id": alert.pk,
+        "analysis_id": Analysis.objects.create(video=video, pipeline="reference").pk,
     }
 
 

@@ -140,6 +140,21 @@ class World:
                                     first_frame=0).pk
 
     @cached_property
+    def analysis(self) -> str:
+        """An analysis of the street video's media, run to its end."""
+        with self.capture_on_commit(execute=True):
+            answer = client("analyst").post("/api/v1/analyses/", {"video": self.street.pk, "params": {"batch": 4}},
+                                            format="json")
+        assert answer.status_code == 202, answer.content
+        return answer.json()["id"]
+
+    @cached_property
+    def queued_analysis(self) -> str:
+        from indexer.models import Analysis
+
+        return str(Analysis.objects.create(video=self.street, pipeline="reference").pk)
+
+    @cached_property
     def job(self) -> str:
         """A succeeded ingest job of the worker, with a violation (filter mode)."""
         self.schema  # noqa: B018
@@ -405,6 +420,26 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, needs=("street",), request=json_body({"figure": True})),
         Call("analyst", 400, needs=("schema",), request=json_body({"bins": 0})),
     ],
+    ("GET", "/api/v1/analyses/"): [Call("analyst", 200, needs=("queued_analysis",))],
+    ("POST", "/api/v1/analyses/"): [
+        Call("analyst", 202, request=lambda world: {"data": {"video": world.street.pk}, "format": "json"}),
+        Call("analyst", 400, request=lambda world: {"data": {"video": world.street.pk, "pipeline": "x"},
+                                                    "format": "json"}),
+        Call("analyst", 409, request=lambda world: {"data": {"video": world.bare.pk}, "format": "json"}),
+        Call("worker", 403, request=json_body({"video": 1})),
+    ],
+    ("GET", "/api/v1/analyses/{analysis_id}/"): [
+        Call("analyst", 200, ids=lambda world: {"analysis_id": world.analysis}),
+        Call("analyst", 202, ids=lambda world: {"analysis_id": world.queued_analysis}),
+        Call("analyst", 404, ids=lambda world: {"analysis_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("GET", "/api/v1/analyses/{analysis_id}/payload.json"): [
+        Call("analyst", 200, ids=lambda world: {"analysis_id": world.analysis}),
+        Call("analyst", 404, ids=lambda world: {"analysis_id": world.queued_analysis}),
+    ],
+    ("GET", "/api/v1/analyses/{analysis_id}/log.txt"): [
+        Call("analyst", 200, ids=lambda world: {"analysis_id": world.analysis}),
+    ],
     ("GET", "/api/v1/searches/"): [Call("analyst", 200, needs=("saved",))],
     ("POST", "/api/v1/searches/"): [
         Call("analyst", 201, needs=("schema",), request=json_body({"name": "suv", "q": "vehicle(type=suv)",
@@ -483,6 +518,9 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/review/campaigns/{campaign_id}/export/"): [
         Call("admin", 200, ids=campaign, query="?format=csv"), Call("admin", 200, ids=campaign, query="?format=eta"),
         Call("admin", 400, ids=campaign, query="?format=xml"),
+    ],
+    ("GET", "/api/v1/review/items/{item_id}/boxes/"): [
+        Call("admin", 200, ids=item), Call("reviewer", 403, ids=item), Call("admin", 404, ids=unknown("item_id")),
     ],
     ("PUT", "/api/v1/review/items/{item_id}/gold/"): [
         Call("admin", 200, ids=item, request=json_body({"answer": "no", "correction": {"label": "person"}})),

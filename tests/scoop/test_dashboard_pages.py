@@ -213,3 +213,99 @@ def test_the_map_library_is_vendored_with_its_license():
     for path in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/LICENSE",
                  "vendor/leaflet/images/marker-icon.png"):
         assert finders.find(path), path
+
+
+@pytest.fixture
+def review_campaign(road):
+    """A tracks campaign over one indexed video with two vehicle tracks; the second is disputed,
+    with a reviewer's correction."""
+    from analytics.review.services import campaign_create
+    from tests.analytics.corpus import analytics, index_video, vehicle
+    from tests.analytics.review.conftest import disputed
+
+    video = Video.objects.create(name="gate", schema=road, fps=10)
+    index_video(video.pk, "gate", analytics(vehicle(0, "sedan", "black", track="1"),
+                                            vehicle(1, "suv", "white", track="2")))
+    campaign = campaign_create(name="gate cars", schema=road, unit="tracks", question="A car?", q="vehicle",
+                               author=None)
+    disputed(campaign.items.get(key="2"), user_issue_token(username="rita", role="reviewer").user,
+             {"attrs": {"color": "red"}})
+    return campaign
+
+
+REVIEW_PAGES = ("/review/", "/review/{id}/", "/review/{id}/campaign/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "expected"), [
+    ("reviewer", [200, 200, 403]),
+    ("worker", [403, 403, 403]),
+    ("analyst", [200, 200, 403]),
+    ("admin", [200, 200, 200]),
+])
+def test_review_pages_need_their_role(client, review_campaign, role, expected):
+    _login(client, f"user-{role}", role)
+
+    assert [client.get(path.format(id=review_campaign.pk)).status_code for path in REVIEW_PAGES] == expected
+
+
+@pytest.mark.django_db
+def test_a_reviewer_lands_on_the_review_pages_and_sees_only_their_links(client, review_campaign):
+    _login(client, "rita", "reviewer")
+
+    home = client.get("/")
+    listed = client.get("/review/").content.decode()
+    unknown = client.get("/review/999999/")
+
+    assert home.status_code == 302 and home["Location"] == "/review/"
+    assert re.findall(r'<nav class="nav">.*?</nav>', listed, re.S)[0].count("<a ") == 2
+    assert 'href="/review/"' in listed and 'href="/api/docs/"' in listed and 'href="/alerts/"' not in listed
+    assert f'href="/review/{review_campaign.pk}/"' in listed
+    assert f'href="/review/{review_campaign.pk}/campaign/"' not in listed
+    assert unknown.status_code == 404
+
+
+@pytest.mark.django_db
+def test_analysts_and_admins_see_the_review_link(client, review_campaign):
+    analyst = _login(client, "ann", "analyst").get("/review/").content.decode()
+    client.logout()
+    admin = _login(client, "ada", "admin").get("/review/").content.decode()
+
+    assert 'href="/"' in analyst and 'href="/review/"' in analyst
+    assert f'href="/review/{review_campaign.pk}/campaign/"' not in analyst
+    assert f'href="/review/{review_campaign.pk}/campaign/"' in admin
+
+
+@pytest.mark.django_db
+def test_the_review_page_embeds_the_campaign_and_its_schema_for_corrections(client, review_campaign):
+    data = _page_data(_login(client, "rita", "reviewer").get(f"/review/{review_campaign.pk}/"))
+
+    assert data["campaign"] == {"id": review_campaign.pk, "name": "gate cars", "question": "A car?",
+                                "unit": "tracks", "schema": "road"}
+    assert data["labels"]["vehicle"]["color"] == ["black", "white", "silver", "gray", "red", "blue", "green",
+                                                  "yellow"]
+    assert data["urls"] == {"batch": f"/api/v1/review/campaigns/{review_campaign.pk}/batch/",
+                            "votes": f"/api/v1/review/campaigns/{review_campaign.pk}/votes/",
+                            "items": "/api/v1/review/items/"}
+    assert data["batch_size"] == 10
+
+
+@pytest.mark.django_db
+def test_the_campaign_page_embeds_the_disputed_items_with_their_votes(client, review_campaign):
+    data = _page_data(_login(client, "ada", "admin").get(f"/review/{review_campaign.pk}/campaign/"))
+
+    disputed = review_campaign.items.get(key="2")
+    assert data["disputed"] == [{
+        "id": disputed.pk, "video": disputed.video_id, "video_name": "gate", "track": "2", "label": "vehicle",
+        "attrs": disputed.attrs, "start_s": 0.1, "end_s": 0.2, "answers": {"yes": 0, "no": 1, "unsure": 0},
+        "corrections": [{"attrs": {"color": "red"}}]}]
+    assert data["urls"]["stats"] == f"/api/v1/review/campaigns/{review_campaign.pk}/stats/"
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_counts_what_waits_for_votes_and_for_an_admin(client, review_campaign):
+    page = _login(client, "rita", "reviewer").get("/review/").content.decode()
+
+    row = re.search(rf'<tr data-campaign="{review_campaign.pk}">(.*?)</tr>', page, re.S).group(1)
+    cells = [re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[:7] == ["gate cars", "A car?", "tracks", "road", "2", "1", "1"]

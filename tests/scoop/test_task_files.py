@@ -1,6 +1,7 @@
 """The embedded deployment's task broker (scoop/task_files.py): messages as files in one folder,
 shared by the web processes that queue tasks and the worker that takes them. Each message comes
-out once, whole and in the order it was sent, however many processes write and read at once;
+out once, whole and in the order it was sent, however many processes write and read at once; a
+message queued, or a task that ends, wakes a waiting worker, and no ring lost loses a message;
 and when serve starts, each unfinished ingest job has exactly one message (scoop.server)."""
 
 from __future__ import annotations
@@ -102,6 +103,95 @@ def test_writers_and_readers_at_once_lose_and_repeat_nothing(tmp_path):
     assert errors == []
     assert sorted(taken) == [(writer, number) for writer in range(4) for number in range(sent_per_writer)]
     assert sorted(path.name for path in (tmp_path / "claimed").iterdir()) == []
+
+
+# A worker that only polled would sleep this long between two looks: far longer than the
+# tests wait for it (JOIN_S), so a message taken within JOIN_S was taken because the bell rang.
+SLOW_POLL_S = 600
+JOIN_S = 60
+
+
+def slow_polling_broker(folder) -> Connection:
+    return Connection("filesystem://localhost", transport=TRANSPORT,
+                      transport_options={"folder": str(folder), "polling_interval": SLOW_POLL_S})
+
+
+def take_in_background(queue) -> tuple[threading.Thread, list]:
+    """A thread that waits (up to SLOW_POLL_S) for one message of ``queue``; what it took."""
+    taken: list = []
+
+    def take() -> None:
+        message = queue.get(timeout=SLOW_POLL_S)
+        taken.append(message.payload)
+        message.ack()
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    return thread, taken
+
+
+def test_a_message_queued_by_another_process_wakes_the_waiting_worker(tmp_path):
+    with slow_polling_broker(tmp_path) as worker, files_broker(tmp_path) as web:
+        waiting = worker.SimpleQueue("ingest")
+        with pytest.raises(Empty):
+            waiting.get(timeout=0.01)  # the worker has looked once, found nothing, and listens
+        thread, taken = take_in_background(waiting)
+
+        web.SimpleQueue("ingest").put({"n": 1})
+        thread.join(JOIN_S)
+
+    assert not thread.is_alive()
+    assert taken == [{"n": 1}]
+    assert (tmp_path / "wake.fifo").is_fifo()
+
+
+def test_a_task_that_ends_wakes_the_worker_to_take_the_next_message(tmp_path):
+    """With one slot (prefetch 1), the second message waits for the first one's acknowledgement,
+    which rings the bell, as a Celery worker's pool acknowledges a task that ends."""
+    with slow_polling_broker(tmp_path) as worker:
+        queue = worker.SimpleQueue("ingest")
+        queue.consumer.qos(prefetch_count=1)
+        queue.put({"n": 1})
+        queue.put({"n": 2})
+        first = queue.get(timeout=5)
+        thread, taken = take_in_background(queue)
+
+        first.ack()
+        thread.join(JOIN_S)
+
+    assert first.payload == {"n": 1}
+    assert not thread.is_alive()
+    assert taken == [{"n": 2}]
+
+
+def test_rings_that_nobody_hears_lose_no_message(tmp_path):
+    """Messages queued before any worker listened, and after the one that listened left (its pipe
+    stays, without a reader), are all there for the next worker."""
+    with files_broker(tmp_path) as web:
+        web.SimpleQueue("ingest").put({"n": 1})  # no pipe yet
+    with files_broker(tmp_path) as worker:
+        assert take_all(worker.SimpleQueue("ingest")) == [{"n": 1}]
+    with files_broker(tmp_path) as web:
+        web.SimpleQueue("ingest").put({"n": 2})  # a pipe nobody reads
+
+        with files_broker(tmp_path) as worker:
+            taken = take_all(worker.SimpleQueue("ingest"))
+
+    assert taken == [{"n": 2}]
+
+
+def test_without_a_pipe_the_worker_polls_as_before(tmp_path):
+    (tmp_path / "wake.fifo").write_text("not a pipe")
+    with files_broker(tmp_path) as connection:
+        queue = connection.SimpleQueue("ingest")
+        with pytest.raises(Empty):
+            queue.get(timeout=0.05)
+        queue.put({"n": 1})
+
+        taken = take_all(queue)
+
+    assert taken == [{"n": 1}]
+    assert (tmp_path / "wake.fifo").read_text() == "not a pipe"
 
 
 @pytest.fixture

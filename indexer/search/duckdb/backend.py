@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,7 +50,6 @@ from indexer.search.duckdb.catalog import (
     Catalog,
     create_tables,
     quoted_path,
-    segment_alias,
     union_selects,
 )
 from indexer.search.duckdb.compiler import located
@@ -64,7 +64,7 @@ from indexer.search.duckdb.generations import (
 )
 from indexer.search.duckdb.result_cache import ResultCache, result_key
 from indexer.search.duckdb.search import Search
-from indexer.search.duckdb.sql import TRUE, Sql, joined
+from indexer.search.duckdb.sql import TRUE, Sql, joined, row_counts
 from indexer.search.duckdb.staging import append_video, insert_staged, load_video, stage_video
 from indexer.search.duckdb.statistics import (
     ATTRS_CTE,
@@ -167,25 +167,36 @@ class SearchBackend(BaseSearchBackend):
             self._catalog.point(con, None if rebuild else previous)  # a rebuild reads an empty index
             name = self._generations.new_segment_name()
             path = self._generations.segment_path(name)
-            alias = "w" + segment_alias(name, live.lineage)
             try:
-                self._catalog.attach(con, path, alias)
                 try:
-                    yield con, alias
-                    rows, vector_files = _segment_contents(con, alias)
-                    con.execute(f"CHECKPOINT {alias}")
+                    with self._segment_filled(con, path) as (alias, contents):
+                        yield con, alias
                 finally:
-                    con.execute(f"DETACH {alias}")
                     if owned:
                         con.close()
-                fsync_file(path)
-                segment = Segment(name=name, videos=tuple(sorted(set(videos))), rows=rows, vector_files=vector_files)
+                segment = replace(contents[0], name=name, videos=tuple(sorted(set(videos))))
                 manifest = live.rebuilt(segment) if rebuild else live.written(segment, videos, replacing=replacing)
                 self._generations.publish(manifest)
             except BaseException:
                 remove_database(path)
                 raise
             self._pruned(manifest, live)
+
+    @contextmanager
+    def _segment_filled(self, con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[tuple[str, list[Segment]]]:
+        """A new segment file at ``path``, attached to ``con`` under the alias yielded for the block
+        to fill; after the block it is checkpointed, detached and synced, and the list yielded
+        holds its contents (a nameless :class:`Segment`: rows, vector files, keys)."""
+        alias = f"w{uuid.uuid4().hex}"
+        contents: list[Segment] = []
+        self._catalog.attach(con, path, alias)
+        try:
+            yield alias, contents
+            contents.append(_segment_contents(con, alias))
+            con.execute(f"CHECKPOINT {alias}")
+        finally:
+            con.execute(f"DETACH {alias}")
+        fsync_file(path)
 
     def _pruned(self, manifest: Manifest, previous: Manifest) -> None:
         kept = self._generations.prune(live=manifest, previous=previous)
@@ -212,9 +223,70 @@ class SearchBackend(BaseSearchBackend):
             staging.close()
 
     def append_frames(self, *, video_id: int, name: str, analytics: Analytics) -> AppendResult:
-        """Write the chunk's new frames into a new segment and publish a generation with it."""
+        """Write the chunk's new frames into a new segment and publish a generation with it.
+
+        The segment is built outside the write lock, against the generation live when the
+        append starts, so that appends to many videos build at once; the lock is held only to
+        publish it (:meth:`_append_publish`). When a generation published meanwhile changed what
+        the build read (:meth:`Manifest.changed_for`), the segment is dropped and the append
+        done again under the lock, as every write was before. The caller serializes appends to
+        one video (the spool lock of :mod:`indexer.live`); the check keeps the answer right
+        even when it does not."""
+        check_video_id(video_id)
+        self._upgraded(self._generations.current())
+        with storage_guard(self.root, errors=(OSError, duckdb.Error)):
+            built = self._append_built(video_id, name, analytics)
+            if built is not None:
+                base, temporary, contents, result = built
+                try:
+                    if contents.rows == 0:  # only duplicates: nothing to publish, if the video is as read
+                        live = self._generations.read(self._generations.current())
+                        if not live.changed_for(base, video_id, new_keys=False):
+                            return result
+                    else:
+                        with self._generations.locked():
+                            if self._append_publish(base, video_id, temporary, contents):
+                                return result
+                finally:
+                    remove_database(temporary)
         with self._write(videos=[video_id]) as (con, out):
             return append_video(con, video_id, name, analytics, out=out)
+
+    def _append_built(self, video_id: int, name: str,
+                      analytics: Analytics) -> tuple[Manifest, Path, Segment, AppendResult] | None:
+        """The chunk's segment, built without the write lock at a temporary path against the live
+        generation: that generation, the path, the segment's contents and what it appended. None
+        when the generation was replaced and pruned before it could be read."""
+        con = self._catalog.cursor()
+        temporary = self._generations.temporary_path()
+        try:
+            base_name = self._generations.current()
+            try:
+                base = self._generations.read(base_name)
+                self._catalog.point(con, base_name)
+            except (FileNotFoundError, duckdb.IOException):
+                return None
+            with self._segment_filled(con, temporary) as (out, contents):
+                result = append_video(con, video_id, name, analytics, out=out)
+            return base, temporary, contents[0], result
+        except BaseException:
+            remove_database(temporary)
+            raise
+        finally:
+            con.close()
+
+    def _append_publish(self, base: Manifest, video_id: int, temporary: Path, contents: Segment) -> bool:
+        """Under the write lock: name the segment built at ``temporary`` against ``base`` and publish
+        the live generation with it; False (nothing published) when the live one changed what
+        the build read."""
+        live = self._generations.read(self._generations.current())
+        if live.changed_for(base, video_id, new_keys=contents.keys > 0):
+            return False
+        segment = replace(contents, name=self._generations.adopt(temporary), videos=(video_id,))
+        manifest = live.written(segment, [video_id], replacing=())
+        self._generations.publish(manifest)
+        self._pruned(manifest, live)
+        return True
 
     def delete_video(self, *, video_id: int) -> None:
         """Publish a generation that hides the video (a no-op write when it is absent): a
@@ -259,14 +331,14 @@ class SearchBackend(BaseSearchBackend):
                 inputs = [segment for segment in read.segments if segment.name in plan.inputs]
                 temporary = self._generations.temporary_path()
                 try:
-                    rows, vector_files = _merge_into(temporary, inputs, self._generations, self._config())
+                    contents = _merge_into(temporary, inputs, self._generations, self._config())
                     fsync_file(temporary)
                     with self._generations.locked():
-                        return self._merge_publish(inputs, temporary, rows, vector_files)
+                        return self._merge_publish(inputs, temporary, contents)
                 finally:
                     remove_database(temporary)
 
-    def _merge_publish(self, inputs: list[Segment], temporary: Path, rows: int, vector_files: tuple[str, ...]) -> bool:
+    def _merge_publish(self, inputs: list[Segment], temporary: Path, contents: Segment) -> bool:
         """Under the write lock: name the merged file a segment and publish the live generation with
         it instead of ``inputs`` (as the merge read them); False when a rebuild replaced them."""
         live = self._generations.read(self._generations.current())
@@ -275,10 +347,8 @@ class SearchBackend(BaseSearchBackend):
             return False
         videos = set().union(*(segment.live_videos() for segment in inputs))
         hidden = set().union(*(set(now[segment.name].deleted) - set(segment.deleted) for segment in inputs))
-        name = self._generations.new_segment_name()
-        os.replace(temporary, self._generations.segment_path(name))
-        merged = Segment(name=name, videos=tuple(sorted(videos)), deleted=tuple(sorted(hidden & videos)), rows=rows,
-                         vector_files=vector_files)
+        merged = replace(contents, name=self._generations.adopt(temporary), videos=tuple(sorted(videos)),
+                         deleted=tuple(sorted(hidden & videos)))
         manifest = live.merged([segment.name for segment in inputs], merged)
         self._generations.publish(manifest)
         self._pruned(manifest, live)
@@ -558,18 +628,19 @@ class SearchBackend(BaseSearchBackend):
 
 # Writing helpers ---------------------------------------------------------------------------------
 
-def _segment_contents(con: duckdb.DuckDBPyConnection, alias: str) -> tuple[int, tuple[str, ...]]:
-    """The rows of every table of the segment ``alias`` (attr_keys excepted) and its vector files."""
-    counts = " + ".join(f"(SELECT count(*) FROM {alias}.{table})" for table in SEGMENT_TABLES)
-    (rows,) = con.execute(f"SELECT {counts}").fetchone()
-    files = con.execute(f"SELECT DISTINCT file FROM {alias}.track_vectors ORDER BY file").fetchall()
-    return rows, tuple(row[0] for row in files)
+def _segment_contents(con: duckdb.DuckDBPyConnection, alias: str) -> Segment:
+    """What the segment ``alias`` holds, as a nameless :class:`Segment`: the rows of every table
+    (attr_keys excepted), its vector files and its highest attribute key id."""
+    rows = sum(row_counts(con, [f"{alias}.{table}" for table in SEGMENT_TABLES]))
+    keys, files = con.execute(
+        f"SELECT (SELECT coalesce(max(key_id), 0) FROM {alias}.attr_keys), "
+        f"(SELECT list(DISTINCT file ORDER BY file) FROM {alias}.track_vectors)").fetchone()
+    return Segment(name="", videos=(), rows=rows, vector_files=tuple(files or ()), keys=keys)
 
 
-def _merge_into(path: Path, inputs: list[Segment], generations: Generations,
-                config: dict[str, Any]) -> tuple[int, tuple[str, ...]]:
+def _merge_into(path: Path, inputs: list[Segment], generations: Generations, config: dict[str, Any]) -> Segment:
     """Write the live rows of the segments ``inputs`` (their tombstones applied) into a new
-    DuckDB file at ``path``; its row count and vector files."""
+    DuckDB file at ``path``; its contents (:func:`_segment_contents`)."""
     con = duckdb.connect(str(path), config=config)
     try:
         create_tables(con, "main")
@@ -579,9 +650,9 @@ def _merge_into(path: Path, inputs: list[Segment], generations: Generations,
                         "(READ_ONLY)")
         for table, select in union_selects(Manifest(segments=tuple(inputs)), aliases.__getitem__, empty=None).items():
             con.execute(f"INSERT INTO main.{table} {select}")
-        rows, files = _segment_contents(con, "main")
+        contents = _segment_contents(con, "main")
         con.execute("CHECKPOINT")
-        return rows, files
+        return contents
     finally:
         con.close()
 
@@ -598,7 +669,7 @@ def _single_file_upgraded(root: Path, name: str, generations: Generations) -> Ma
             lineage = con.execute("SELECT uid FROM index_lineage").fetchall()
         except duckdb.CatalogException:
             lineage = []
-        rows, vector_files = _segment_contents(con, "main")
+        contents = _segment_contents(con, "main")
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -608,7 +679,7 @@ def _single_file_upgraded(root: Path, name: str, generations: Generations) -> Ma
         old.unlink(missing_ok=True)
     number = int(name.removeprefix("gen-").removesuffix(".duckdb"))
     return Manifest(generation=number + 1, lineage=lineage[0][0] if len(lineage) == 1 else uuid.uuid4().hex,
-                    logged_from=number + 1, segments=(Segment(segment, videos, rows=rows, vector_files=vector_files),))
+                    logged_from=number + 1, segments=(replace(contents, name=segment, videos=videos),))
 
 
 def _load_video_with_vectors(con: duckdb.DuckDBPyConnection, root: Path, video_id: int, name: str,

@@ -16,7 +16,9 @@ detached, once no thread of the process reads them.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -117,9 +119,27 @@ class Catalog:
         con.execute(f"SET search_path = '{schema}'")
 
     def attach(self, con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
-        """Attach a new segment file for writing, with the index's empty tables."""
+        """Attach a new segment file for writing, with the index's empty tables: a copy of an empty
+        segment (creating the ten tables and checkpointing them took 50 ms of wall time and 8 of
+        CPU a segment, the copy about 1)."""
+        shutil.copyfile(self._empty_segment(), path)
         con.execute(f"ATTACH '{quoted_path(path)}' AS {alias}")
-        create_tables(con, alias)
+
+    def _empty_segment(self) -> Path:
+        """The index's empty segment for this schema and DuckDB version (its name says which), made
+        once by whichever process needs it first, published with a rename."""
+        version = hashlib.sha1(f"{duckdb.__version__}\n{SCHEMA}\n{TRACK_VECTORS}".encode()).hexdigest()[:12]
+        path = self.generations.root / f"empty-{version}.duckdb"
+        if not path.exists():
+            temporary = self.generations.temporary_path()
+            con = duckdb.connect(str(temporary))
+            try:
+                create_tables(con, "main")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(temporary, path)
+        return path
 
     def _schema(self, name: str) -> tuple[str, Manifest, Snapshot]:
         """Generation ``name``'s schema (made if new), which the calling thread now reads."""

@@ -12,7 +12,11 @@ The index folder holds:
 
 A write takes an exclusive ``flock`` on ``write.lock``, writes its rows into a new segment
 file (unseen by anyone until published), then writes the next manifest (the live one plus
-that segment, tombstones added) and points ``CURRENT`` at it with ``os.replace``. Its cost is
+that segment, tombstones added) and points ``CURRENT`` at it with ``os.replace``. A live
+append builds its segment under a temporary name before it takes the lock, against the
+generation live when it started, and holds the lock only to publish it: unless
+:meth:`Manifest.changed_for` finds that a generation published meanwhile changed what the
+build read, in which case it builds again under the lock. Its cost is
 that of the rows it writes and of a manifest of a line per segment: it never copies what is
 already indexed. A delete is a manifest of tombstones only. Files that neither the live
 manifest nor the one it replaced name are deleted after the publish. A writer that crashes
@@ -59,20 +63,22 @@ MERGE_FACTOR = 4
 MERGE_FLOOR_ROWS = 10_000
 # A segment whose tombstones hide more than this share of its rows is rewritten by the next merge.
 MERGE_DELETED_SHARE = 0.5
-# Unnamed merge outputs older than this are leftovers of a crashed merge.
+# Unnamed merge or append outputs older than this are leftovers of a crashed writer.
 STALE_TEMPORARY_S = 3600
 
 
 @dataclass(frozen=True)
 class Segment:
     """One segment file of a generation: its name, the videos with rows in it, those of them
-    its tombstones hide, its row count (all tables), and the vector files its rows name."""
+    its tombstones hide, its row count (all tables), the vector files its rows name, and the
+    highest attribute key id it holds (0: none)."""
 
     name: str
     videos: tuple[int, ...]
     deleted: tuple[int, ...] = ()
     rows: int = 0
     vector_files: tuple[str, ...] = ()
+    keys: int = 0
 
     def live_videos(self) -> set[int]:
         return set(self.videos) - set(self.deleted)
@@ -96,6 +102,24 @@ class Manifest:
 
     def vector_files(self) -> set[str]:
         return set().union(*(segment.vector_files for segment in self.segments))
+
+    def max_key(self) -> int:
+        """The highest attribute key id: keys are numbered after every key of the index and never
+        dropped (but by a rebuild), so it changes exactly when a write registers keys."""
+        return max((segment.keys for segment in self.segments), default=0)
+
+    def changed_for(self, base: Manifest, video_id: int, *, new_keys: bool) -> bool:
+        """Whether a write of ``video_id`` built against ``base`` (reading the video's rows, and
+        the attribute keys when it registered ``new_keys``) would be wrong published on this
+        generation: another lineage (a rebuild), the video written since (deleted, indexed
+        again, appended to) or a log that no longer reaches back to ``base``, or keys
+        registered since (two writes would number different keys alike). Merges change none
+        of these."""
+        if self.lineage != base.lineage or base.generation < self.logged_from:
+            return True
+        if any(generation > base.generation and written == video_id for generation, written, _ in self.log):
+            return True
+        return new_keys and self.max_key() != base.max_key()
 
     def written(self, segment: Segment | None, videos: Collection[int], *, replacing: Collection[int]) -> Manifest:
         """The next generation: ``segment`` added (if any), after tombstones hide ``replacing``
@@ -131,7 +155,7 @@ class Manifest:
             "generation": self.generation, "lineage": self.lineage, "logged_from": self.logged_from,
             "log": [list(entry) for entry in self.log],
             "segments": [{"name": s.name, "videos": list(s.videos), "deleted": list(s.deleted), "rows": s.rows,
-                          "vector_files": list(s.vector_files)} for s in self.segments],
+                          "vector_files": list(s.vector_files), "keys": s.keys} for s in self.segments],
         }, separators=(",", ":"))
 
     @classmethod
@@ -140,7 +164,8 @@ class Manifest:
         return cls(generation=data["generation"], lineage=data["lineage"], logged_from=data["logged_from"],
                    log=tuple((g, v, bool(e)) for g, v, e in data["log"]),
                    segments=tuple(Segment(name=s["name"], videos=tuple(s["videos"]), deleted=tuple(s["deleted"]),
-                                          rows=s["rows"], vector_files=tuple(s["vector_files"]))
+                                          rows=s["rows"], vector_files=tuple(s["vector_files"]),
+                                          keys=s.get("keys", 0))
                                   for s in data["segments"]))
 
 
@@ -212,9 +237,18 @@ class Generations:
         return f"seg-{max(numbers, default=0) + 1}.duckdb"
 
     def temporary_path(self) -> Path:
-        """Where a merge writes before its file gets a segment name (under the write lock)."""
+        """Where a merge or a live append writes before its file gets a segment name (under the
+        write lock): publishes leave such files alone while they are young."""
         self.segments.mkdir(parents=True, exist_ok=True)
         return self.segments / f"tmp-{uuid.uuid4().hex}.duckdb"
+
+    def adopt(self, temporary: Path) -> str:
+        """Give a file built at a :meth:`temporary_path` the next segment name, durably. Call with
+        the write lock held, before publishing a manifest that names it."""
+        name = self.new_segment_name()
+        os.replace(temporary, self.segment_path(name))
+        fsync_file(self.segments)
+        return name
 
     def publish(self, manifest: Manifest) -> str:
         """Write ``manifest`` as ``gen-<N>.json`` and point CURRENT at it, atomically and durably."""

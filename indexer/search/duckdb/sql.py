@@ -34,3 +34,13 @@ def is_in(column: str, values: list[Any]) -> Sql:
     if not values:
         return FALSE
     return Sql(f"{column} IN ({', '.join('?' * len(values))})", list(values))
+
+
+def row_counts(con: Any, sources: list[str]) -> list[int]:
+    """The rows of each of ``sources`` (tables, or ``table WHERE ...``), in their order, in one query.
+
+    A UNION ALL of counts, not one row of scalar subqueries: DuckDB plans those as joins, and
+    counting a fresh segment's tables that way cost 20 ms of CPU a write instead of 2."""
+    query = " UNION ALL ".join(f"SELECT {position} AS k, count(*) AS n FROM {source}"
+                               for position, source in enumerate(sources))
+    return [n for _k, n in con.execute(f"SELECT k, n FROM ({query}) ORDER BY k").fetchall()]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import AppendResult, IndexCounts
+from indexer.search.duckdb.sql import row_counts
 from indexer.search.semantics import (
     check_frame_index,
     check_video_id,
@@ -166,7 +167,8 @@ def _value_text(alias: str) -> str:
     return f"CASE WHEN {alias}.s IS NOT NULL THEN 's:' || {alias}.s ELSE 'b:' || CAST({alias}.b AS VARCHAR) END"
 
 
-# scope: (SELECT of label, name, s, b over the staged rows of that scope)
+# scope: (SELECT of label, name, s, b over the staged rows of that scope), in the order their
+# new keys are numbered.
 _KEY_SOURCES = {
     "object": "SELECT o.label, e.name, e.s, e.b FROM st_object_final e JOIN st_objects o USING (seq)",
     "frame": "SELECT '' AS label, name, s, b FROM st_frame_final",
@@ -174,15 +176,19 @@ _KEY_SOURCES = {
     "event": "SELECT ev.label, a.name, a.s, a.b FROM st_event_attrs a JOIN st_events ev USING (seq)",
 }
 # Keys are registered in the segment being written (``{out}``), numbered after every key of the
-# index (the live generation's ``attr_keys``, read through the search path) and of the segment.
+# index (the live generation's ``attr_keys``, read through the search path) and of the segment:
+# the new keys of each scope in turn (in _KEY_SOURCES's order), each scope's by label, name and
+# value. One statement for the four scopes, with an anti join: four, each probing the keys per
+# value, cost a tenth of a write.
 _KEYS = "(SELECT * FROM attr_keys UNION ALL SELECT * FROM {out}.attr_keys)"
 _REGISTER_KEYS = f"""INSERT INTO {{out}}.attr_keys
-    SELECT (SELECT coalesce(max(key_id), 0) FROM {_KEYS}) + row_number() OVER (ORDER BY label, name, vt),
-           $scope, label, name, vt, s, b
-    FROM (SELECT DISTINCT label, name, {_value_text("v")} AS vt, s, b
-          FROM ({{source}}) v WHERE s IS NOT NULL OR b IS NOT NULL) fresh
-    WHERE NOT EXISTS (SELECT 1 FROM {_KEYS} k
-                      WHERE k.scope = $scope AND k.label = fresh.label AND k.name = fresh.name AND k.vt = fresh.vt)"""
+    SELECT (SELECT coalesce(max(key_id), 0) FROM {_KEYS})
+               + row_number() OVER (ORDER BY fresh.rank, fresh.label, fresh.name, fresh.vt),
+           fresh.scope, fresh.label, fresh.name, fresh.vt, fresh.s, fresh.b
+    FROM (SELECT DISTINCT rank, scope, label, name, {_value_text("v")} AS vt, s, b
+          FROM ({{sources}}) v WHERE s IS NOT NULL OR b IS NOT NULL) fresh
+    ANTI JOIN {_KEYS} k ON k.scope = fresh.scope AND k.label = fresh.label AND k.name = fresh.name
+                           AND k.vt = fresh.vt"""
 
 
 def _key_join(scope: str, alias: str, label: str) -> str:
@@ -255,10 +261,7 @@ def insert_staged(con: duckdb.DuckDBPyConnection, video_id: int, name: str, meta
         {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
          "fps": effective_fps(meta)},
     )
-    counts = con.execute(
-        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
-        "(SELECT count(*) FROM st_tracks), (SELECT count(*) FROM st_events)"
-    ).fetchone()
+    counts = row_counts(con, ["st_frame_t", "st_objects", "st_tracks", "st_events"])
     _drop_staged(con)
     return IndexCounts(frames=counts[0], objects=counts[1], tracks=counts[2], events=counts[3])
 
@@ -329,9 +332,7 @@ def append_video(con: duckdb.DuckDBPyConnection, video_id: int, name: str, analy
             {**params, "name": name, "camera": meta.camera, "recorded_at": recorded_epoch(meta),
              "fps": effective_fps(meta)},
         )
-    appended = con.execute(
-        "SELECT (SELECT count(*) FROM st_frame_t), (SELECT count(*) FROM st_objects), "
-        "(SELECT count(*) FROM st_tracks WHERE fresh), (SELECT count(*) FROM st_events)").fetchone()
+    appended = row_counts(con, ["st_frame_t", "st_objects", "st_tracks WHERE fresh", "st_events"])
     indices = [row[0] for row in con.execute("SELECT idx FROM st_frame_t ORDER BY idx").fetchall()]
     stager.drop()
     con.execute("DROP TABLE IF EXISTS temp.st_known")
@@ -352,5 +353,6 @@ def _stage_locations(con: duckdb.DuckDBPyConnection, gps: list[Waypoint]) -> Non
 
 
 def _register_keys(con: duckdb.DuckDBPyConnection, out: str) -> None:
-    for scope, source in _KEY_SOURCES.items():
-        con.execute(_REGISTER_KEYS.format(source=source, out=out), {"scope": scope})
+    sources = " UNION ALL ".join(f"SELECT {rank} AS rank, '{scope}' AS scope, * FROM ({source})"
+                                 for rank, (scope, source) in enumerate(_KEY_SOURCES.items()))
+    con.execute(_REGISTER_KEYS.format(sources=sources, out=out))

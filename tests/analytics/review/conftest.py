@@ -48,3 +48,20 @@ def campaign(admin, road_video):
         "question": "Is this a vehicle?"}, format="json")
     assert response.status_code == 201, response.content
     return response.json()["id"]
+
+
+def disputed(item, reviewer, correction: dict) -> None:
+    """Make ``item`` disputed by one submitted ``no`` vote of ``reviewer`` with ``correction``
+    (a shortcut past aggregation, for the pages that list disputes)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.review.models import DISPUTED, Batch, Vote
+
+    now = timezone.now()
+    batch = Batch.objects.create(campaign=item.campaign, reviewer=reviewer, expires_at=now + timedelta(minutes=5),
+                                 submitted_at=now)
+    Vote.objects.create(batch=batch, item=item, reviewer=reviewer, answer="no", correction=correction)
+    item.state = DISPUTED
+    item.save(update_fields=["state", "updated_at"])

@@ -164,6 +164,12 @@ where = sys.argv[2]
 if where == "write":
     backend._segment_contents = die  # the new segment holds its rows, not yet checkpointed
     engine.index_video(video_id=1, name="v1", analytics=chunk(0, 2))
+elif where == "append build":
+    backend._segment_contents = die  # the chunk's segment, at its temporary path, holds its rows
+    engine.append_frames(video_id=2, name="v2", analytics=chunk(20, 22))
+elif where == "append publish":
+    Manifest.written = die  # the chunk's segment has its name, no manifest names it yet
+    engine.append_frames(video_id=2, name="v2", analytics=chunk(20, 22))
 elif where == "merge output":
     real = backend._merge_into
     backend._merge_into = lambda *args, **kwargs: (real(*args, **kwargs), die())
@@ -174,7 +180,7 @@ elif where == "merge publish":
 """
 
 
-@pytest.mark.parametrize("where", ["write", "merge output", "merge publish"])
+@pytest.mark.parametrize("where", ["write", "append build", "append publish", "merge output", "merge publish"])
 def test_a_process_killed_during_a_write_or_a_merge_leaves_the_last_generation_whole(engine, tmp_path, where):
     engine.index_video(video_id=1, name="v1", analytics=chunk(0, 9))
     engine.index_video(video_id=2, name="v2", analytics=chunk(0, 19))
