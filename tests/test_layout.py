@@ -19,8 +19,8 @@ ROOT_PACKAGES = tomllib.loads(CONFIG.read_text())["tool"]["importlinter"]["root_
 # other than a cycle: (importing file, imported module).
 LAZY_IMPORTS = {
     # torch loads only in the processes that analyse video or embed a crop.
-    ("indexer/services.py", "scoop_worker"),
-    ("indexer/services.py", "scoop_worker.labels"),
+    ("indexer/analyses.py", "scoop_worker"),
+    ("indexer/analyses.py", "scoop_worker.labels"),
     ("analytics/similar.py", "scoop_worker.embedding"),
     # Django's hook for registering things once the models can be imported.
     ("indexer/apps.py", "indexer"),
