@@ -12,8 +12,8 @@ times that path for a generated ETA video of each size, on an index that also ho
 merges it made due) and the search after it (counts, the ``review`` facet), each state
 change confirming a few more tracks. The review states come from memory here; in the server
 they are one query on the review items of the video. Not counted: the vote's own request
-and commit, and the task queue's pickup (the embedded worker polls its task folder every
-0.2 s; a Redis broker delivers at once). Prints p50 and max of wall and CPU seconds.
+and commit, and the task queue's pickup (the embedded worker wakes when a task is queued;
+a Redis broker delivers at once). Prints p50 and max of wall and CPU seconds.
 
 ``--server`` measures it all: a fresh data dir, each video ingested from its file
 (``manage.py ingest_file``), ``manage.py serve`` as ``make run`` starts it, a campaign over
