@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from indexer.facets import Facet, facets_for
-from indexer.ontology import NUMERIC, AttrSpec, Ontology
+from indexer.ontology import NUMERIC, REVIEW, AttrSpec, Ontology
 
 OTHER_GROUP = "Other"
+REVIEW_GROUP = "Review"  # the built-in review facet's own group, when no display group names it
 
 
 def display_name(ontology: Ontology, name: str) -> str:
@@ -55,7 +56,8 @@ def sidebar_tree(*, ontology: Ontology) -> list[dict[str, Any]]:
 
     A group item is a facet key (``object:vehicle.color``: all its values) or an
     object or event label (``vehicle``: that one value of the ``label`` or
-    ``event`` facet). Facets and labels that no group names go to a last group,
+    ``event`` facet). The built-in ``review`` facet, unless a group names it, gets a group
+    "Review" of its own. Facets and labels that no group names go to a last group,
     "Other", so every facet of the ontology can be filtered on.
     """
     facets = facets_for(ontology)
@@ -65,6 +67,8 @@ def sidebar_tree(*, ontology: Ontology) -> list[dict[str, Any]]:
         items = [item for name in group["items"] if (item := _sidebar_item(ontology, facets, name, shown))]
         if items:
             groups.append({"name": group["name"], "items": items})
+    if REVIEW in facets and (REVIEW, None) not in shown:
+        groups.append({"name": REVIEW_GROUP, "items": [_sidebar_item(ontology, facets, REVIEW, shown)]})
     leftovers = []
     for key, facet in facets.items():
         if facet.kind in ("label", "event") and facet.attr is None:

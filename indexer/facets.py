@@ -3,6 +3,8 @@
 Facet keys (docs/guide/facets.md):
 
 - ``label``: object labels;
+- ``review``: human review's state of the objects, whatever their label (the built-in
+  attribute :data:`~indexer.ontology.REVIEW`, which has no per-label facet);
 - ``object:<label>.<attr>``: a categorical or boolean attribute of an object label;
 - ``frame:<attr>``: a frame-level attribute;
 - ``video:<attr>``: a video-level attribute;
@@ -19,10 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.ontology import BOOLEAN, NUMERIC, AttrSpec, Ontology, suggestion
+from indexer.ontology import BOOLEAN, NUMERIC, REVIEW, AttrSpec, Ontology, suggestion
 
 UNITS = ("objects", "tracks", "frames", "clips", "videos")
 OBJECT_KINDS = ("label", "object")
+# Object attributes faceted over every label at once (an object facet whose ``label`` is None),
+# under their own name as the key, instead of once per label.
+ANY_LABEL_ATTRS = (REVIEW,)
 
 
 class FacetError(ValueError):
@@ -71,9 +76,13 @@ def facets_for(ontology: Ontology) -> dict[str, Facet]:
     """Every facet of an ontology, in a stable order."""
     facets: dict[str, Facet] = {}
     facets["label"] = Facet("label", "label", None, None, tuple(ontology.objects))
+    for name in ANY_LABEL_ATTRS:
+        specs = [spec.attrs[name] for spec in ontology.objects.values() if name in spec.attrs]
+        if specs:
+            facets[name] = Facet(name, "object", None, name, _attr_values(specs[0]))
     for label, spec in ontology.objects.items():
         for name, attr in spec.attrs.items():
-            if attr.kind != NUMERIC:
+            if attr.kind != NUMERIC and name not in ANY_LABEL_ATTRS:
                 key = f"object:{label}.{name}"
                 facets[key] = Facet(key, "object", label, name, _attr_values(attr))
     for kind, attrs in (("frame", ontology.frame_attrs), ("video", ontology.video_attrs)):

@@ -47,6 +47,7 @@ from indexer.formats.json_walk import MAX_FPS, MIN_FPS
 from indexer.formats.stream import StreamContext
 from indexer.models import LabelSchema, Video
 from indexer.ontology import parse_schema_document
+from indexer.overlays import reviewed
 from indexer.ownership import video_write_check
 from indexer.payloads import PayloadError, payload_dir, storage_guard
 from indexer.records import (
@@ -259,7 +260,7 @@ def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int
             Path(video.payload_path).unlink(missing_ok=True)
             raise PayloadError(f"video '{video.name}' was deleted while this chunk was sent; nothing was appended",
                                status=404)
-        analytics = _analytics(video, lambda: iter(records))
+        analytics = reviewed(video.pk, _analytics(video, lambda: iter(records)))
         result = backend.append_frames(video_id=video.pk, name=video.name, analytics=analytics)
         added = set(result.indices)
         wanted = {_line_of(record) for record in records if _frame_of(record) in added}
@@ -271,7 +272,8 @@ def _append_and_spool(video: Video, records: list[Record], lines: list[tuple[int
         except OSError:
             # The index has frames the spool lacks: cut the spool back and make the index match it.
             handle.truncate(size)
-            backend.index_video(video_id=video.pk, name=video.name, analytics=live_analytics(video=video))
+            backend.index_video(video_id=video.pk, name=video.name,
+                                analytics=reviewed(video.pk, live_analytics(video=video)))
             raise
         # Still under the lock: appends to this video add up one at a time.
         Video.objects.filter(pk=video.pk).update(counts=_added(before, result.appended), indexed_at=timezone.now())
@@ -295,6 +297,13 @@ def live_analytics(*, video: Video) -> Analytics:
     """A streamed video's analytics, read back from its spool through its stream reader."""
     return _analytics(video, lambda: STREAM_READERS[video.format](_spool_items(video.payload_path),
                                                                   context=_context(video)))
+
+
+def live_reindex(*, video: Video, analytics: Analytics) -> IndexCounts:
+    """Index a streamed video again from ``analytics`` (read back from its spool, lazily) under
+    its spool's lock, so that no chunk lands between the read and the write and is lost."""
+    with live_spool_locked(video=video):
+        return get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
 
 
 def _spool_items(path: str) -> Iterator[tuple[int, Any]]:

@@ -36,6 +36,11 @@ KIND_TO_ETA = {kind: eta for eta, kind in ETA_TYPES.items()}
 
 # Built-in video fields every ontology has, queryable as {"video": {...}}.
 VIDEO_BUILTINS = ("name", "camera", "recorded_at")
+# Built-in object attribute: human review's state of the detection's track or detection
+# (docs/api/review.md). Payloads and schemas may not define it: the index takes its values from
+# the reviews (indexer.overlays), and searches see it on every object label (:func:`with_review`).
+REVIEW = "review"
+REVIEW_STATES = ("unreviewed", "confirmed", "rejected", "corrected", "disputed")
 
 
 class SchemaError(ValueError):
@@ -193,6 +198,7 @@ def parse_schema_document(document: Any) -> Ontology:
         display=_read_display(root.get("display"), f"{root_path}.display", problems),
     )
     _check_display(ontology, f"{root_path}.display", problems)
+    _check_reserved(ontology, f"{root_path}.objects", problems)
     if problems:
         raise SchemaError(problems)
     return ontology
@@ -365,6 +371,27 @@ def _read_display(raw: Any, path: str, problems: list) -> Display:
             continue
         setattr(display, key, dict(mapping))
     return display
+
+
+def _check_reserved(ontology: Ontology, path: str, problems: list) -> None:
+    """An object attribute named :data:`REVIEW` would clash with the built-in one."""
+    for label, spec in ontology.objects.items():
+        if REVIEW in spec.attrs:
+            part = "attrs" if REVIEW in spec.constant else "frames"
+            problems.append((f"{path}.schema.{label}.{part}.schema.{REVIEW}",
+                             f"'{REVIEW}' is a built-in attribute of every object label (human review's state: "
+                             f"{', '.join(REVIEW_STATES)}); name this attribute otherwise"))
+
+
+def with_review(ontology: Ontology) -> Ontology:
+    """The ontology searches use: every object label also has the built-in categorical attribute
+    :data:`REVIEW`, valued by :data:`REVIEW_STATES`. Validation and corrections use the stored
+    ontology, without it: no payload or vote sets it."""
+    review = AttrSpec(name=REVIEW, kind=CATEGORICAL, values=list(REVIEW_STATES))
+    objects = {label: LabelSpec(label=spec.label, attrs={**spec.attrs, REVIEW: review}, constant=set(spec.constant))
+               for label, spec in ontology.objects.items()}
+    return Ontology(video_attrs=ontology.video_attrs, frame_attrs=ontology.frame_attrs, objects=objects,
+                    events=ontology.events, display=ontology.display)
 
 
 def _check_display(ontology: Ontology, path: str, problems: list) -> None:

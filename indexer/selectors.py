@@ -17,7 +17,7 @@ from indexer.facets import UNITS, FacetError, facets_for, parse_filters
 from indexer.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from indexer.media import MediaError, frame_index
 from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
-from indexer.ontology import Ontology, parse_schema_document
+from indexer.ontology import Ontology, parse_schema_document, with_review
 from indexer.query import compile_query
 from indexer.query.errors import hint, nearest
 from indexer.query.tree import normalize
@@ -123,8 +123,14 @@ def schema_newest(*, name: str) -> LabelSchema | None:
 
 
 def schema_ontology(schema: LabelSchema) -> Ontology:
-    """The ontology a stored schema describes."""
+    """The ontology a stored schema describes: what payloads are validated against."""
     return parse_schema_document(schema.document)
+
+
+def search_ontology(schema: LabelSchema) -> Ontology:
+    """The ontology searches under ``schema`` use: its own, plus the built-in ``review``
+    attribute of every object label (:func:`indexer.ontology.with_review`)."""
+    return with_review(schema_ontology(schema))
 
 
 def search_request(
@@ -144,7 +150,7 @@ def search_request(
 
     Raises QueryError / FacetError naming what is wrong.
     """
-    ontology = schema_ontology(schema)
+    ontology = search_ontology(schema)
     tree = compile_query(query=query, q=q, ontology=ontology)
     parsed_filters = parse_filters(filters, ontology)
     if facet_unit not in (None, "", *UNITS):

@@ -25,10 +25,11 @@ from accounts.models import SCHEMA_UPLOAD, VIDEO_DELETE, VIDEO_MEDIA, VIDEO_OWNE
 from accounts.roles import ADMIN, WORKER, user_has_role
 from accounts.services import audit_record
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
-from indexer.live import live_analytics, live_spool_locked, live_video_end
+from indexer.live import live_analytics, live_reindex, live_spool_locked, live_video_end
 from indexer.media import MediaError, cache_clear, media_probe, media_resolve, media_store, media_type
 from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
 from indexer.ontology import Ontology, parse_schema_document
+from indexer.overlays import reviewed
 from indexer.ownership import admin_check, video_write_check, video_write_refusal
 from indexer.payloads import PayloadError, StorageError, payload_check, payload_delete, payload_store
 from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoMeta
@@ -270,7 +271,8 @@ def _index(job: IngestJob, payload: Analytics, checked: Analytics, ontology: Ont
     if not created:
         _refuse_empty_replacement(job, video, payload, ontology)
     try:
-        counts = get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=checked)
+        counts = get_search_backend().index_video(video_id=video.pk, name=video.name,
+                                                  analytics=reviewed(video.pk, checked))
     except BaseException:
         if created:
             Video.objects.filter(pk=video.pk, indexed_at__isnull=True, media_path="", media_url="").delete()
@@ -673,7 +675,8 @@ def index_rebuild() -> int:
 
 
 def _rebuild_analytics(video: Video) -> Analytics:
-    """A video's analytics read again from its payload (or spool), validated in filter mode."""
+    """A video's analytics read again from its payload (or spool), validated in filter mode,
+    with the review overlay (:mod:`indexer.overlays`)."""
     if not Path(video.payload_path).exists():
         raise FileNotFoundError(f"payload of video '{video.name}' is missing: {video.payload_path}")
     if video.streamed:
@@ -691,7 +694,49 @@ def _rebuild_analytics(video: Video) -> Analytics:
             # Deleted (with its payload) while the rebuild ran: indexed without records, then
             # deleted again by index_rebuild.
 
-    return Analytics(format=checked.format, meta=checked.meta, records=records, warnings=checked.warnings)
+    return reviewed(video.pk, Analytics(format=checked.format, meta=checked.meta, records=records,
+                                        warnings=checked.warnings))
+
+
+def video_reindex(*, video_id: int) -> bool:
+    """Index a video again from its current payload (a live video from its spool), read as
+    ``rebuild_index`` reads it, without a new version: what changes is what the overlays lay
+    over it (:mod:`indexer.overlays`), such as a review's state. With segment storage that
+    writes this one video, not the index. False when there is nothing to do: the video was
+    deleted, or holds no payload (indexed by other means).
+
+    Raises :class:`ReindexLater` while an ingest job of the video is queued or running, and
+    when one started meanwhile: its index write and this one could land in either order."""
+    began = timezone.now()
+    video = Video.objects.select_related("schema").filter(pk=video_id).exclude(payload_path="").first()
+    if video is None or video.schema is None:
+        return False
+    _reindex_check(video, began=None)
+    analytics = _rebuild_analytics(video)
+    if video.streamed:
+        live_reindex(video=video, analytics=analytics)
+    else:
+        get_search_backend().index_video(video_id=video.pk, name=video.name, analytics=analytics)
+    if not Video.objects.filter(pk=video.pk).exists():
+        get_search_backend().delete_video(video_id=video.pk)  # deleted while it was read
+        return False
+    _reindex_check(video, began=began)
+    index_merge_queue()
+    return True
+
+
+class ReindexLater(Exception):
+    """A re-index that must wait for an ingest job of its video (and then run again)."""
+
+
+def _reindex_check(video: Video, *, began) -> None:
+    """:class:`ReindexLater` while a job of ``video`` is unfinished or (``began``) started since then."""
+    jobs = IngestJob.objects.filter(video_name=video.name)
+    busy = jobs.filter(status__in=[IngestJob.QUEUED, IngestJob.RUNNING])
+    if began is not None:
+        busy = busy | jobs.filter(started_at__gte=began)
+    if busy.exists():
+        raise ReindexLater(f"video '{video.name}' is being ingested; index it again once its job ends")
 
 
 def index_merge_queue() -> bool:

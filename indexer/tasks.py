@@ -1,6 +1,9 @@
 """Celery tasks: take ids, re-fetch, call a service. Retries live here."""
 
+import time
+
 from celery import shared_task
+from django.core.cache import cache
 from django.db import OperationalError
 
 from indexer import analyses, selectors, services
@@ -58,6 +61,31 @@ def video_probe_task(video_id: int) -> str:
 def index_rebuild_task() -> int:
     """Rebuild the index from the stored payloads (built aside, then swapped in at once)."""
     return services.index_rebuild()
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3,
+             soft_time_limit=3600, time_limit=3900)
+def video_reindex_task(self, video_id: int, requested_at: float) -> str:
+    """Index one video again because what the overlays lay over it changed at ``requested_at``
+    (epoch seconds, after that change committed), such as a review's state.
+
+    Coalesced per video: a request made before a re-index of the video started is answered by
+    it, so a burst of votes on one video costs one or two re-indexes, not one each (across
+    processes when the cache is shared, as with Redis; else within each worker process).
+    While an ingest job of the video is unfinished, it looks again in ``EARLIER_JOB_WAIT_S``."""
+    key = f"indexer:reindex-started:{video_id}"
+    if cache.get(key, 0.0) >= requested_at:
+        return "covered"
+    started = time.time()
+    try:
+        done = services.video_reindex(video_id=video_id)
+    except services.ReindexLater:
+        if self.request.is_eager:
+            return "busy"  # eager tasks run in their caller: the job indexes with the new states itself
+        self.apply_async((video_id, requested_at), countdown=EARLIER_JOB_WAIT_S)
+        return "waiting"
+    cache.set(key, max(started, cache.get(key, 0.0)), timeout=24 * 3600)
+    return "indexed" if done else "nothing"
 
 
 @shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 600)

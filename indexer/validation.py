@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from indexer.ontology import AttrSpec, Ontology, suggestion
+from indexer.ontology import REVIEW, AttrSpec, Ontology, suggestion
 from indexer.records import (
     Analytics,
     AttrValue,
@@ -406,6 +406,8 @@ def _unknown_attribute(name: str, context: str, known: Any) -> str:
         if context in ("video", "frame")
         else (f"unknown attribute '{shown(name)}' for {context}")
     )
+    if name == REVIEW and context not in ("video", "frame") and not context.startswith("event"):
+        return f"{where}: '{REVIEW}' is human review's state, which votes set, never a payload"
     return where + suggestion(name, known)
 
 

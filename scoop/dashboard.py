@@ -21,9 +21,9 @@ from indexer.models import LabelSchema
 from indexer.selectors import (
     SchemaNotFound,
     schema_default,
-    schema_ontology,
     schema_resolve,
     schemas_newest,
+    search_ontology,
     video_gps_tracks,
     videos_indexed_count,
 )
@@ -82,9 +82,9 @@ def dashboard_page_data(*, shown: ShownSchema, roles: set[str]) -> dict[str, Any
     return {
         "schema": SchemaRef(schema).data if schema else None,
         "schema_choice": shown.choice,
-        "sidebar": sidebar_tree(ontology=schema_ontology(schema)) if schema else [],
-        "facets": facet_catalog(ontology=schema_ontology(schema)) if schema else {},
-        "vocabulary": query_vocabulary(ontology=schema_ontology(schema)) if schema else {},
+        "sidebar": sidebar_tree(ontology=search_ontology(schema)) if schema else [],
+        "facets": facet_catalog(ontology=search_ontology(schema)) if schema else {},
+        "vocabulary": query_vocabulary(ontology=search_ontology(schema)) if schema else {},
         "map": map_setup(),
         "roles": sorted(roles),
         "urls": {

@@ -19,11 +19,16 @@ ROOT_PACKAGES = tomllib.loads(CONFIG.read_text())["tool"]["importlinter"]["root_
 # other than a cycle: (importing file, imported module).
 LAZY_IMPORTS = {
     # torch loads only in the processes that analyse video or embed a crop.
-    ("indexer/services.py", "scoop_worker"),
-    ("indexer/services.py", "scoop_worker.labels"),
+    ("indexer/analyses.py", "scoop_worker"),
+    ("indexer/analyses.py", "scoop_worker.labels"),
     ("analytics/similar.py", "scoop_worker.embedding"),
     # Django's hook for registering things once the models can be imported.
     ("indexer/apps.py", "indexer"),
+    ("analytics/apps.py", "analytics"),
+    ("analytics/apps.py", "analytics.models"),
+    ("analytics/apps.py", "indexer.signals"),
+    ("analytics/review/apps.py", "analytics.review.selectors"),
+    ("analytics/review/apps.py", "indexer.overlays"),
     # A benchmark that sets Django up on a data dir of its own before it may import models.
     ("bench/ingest_cpu.py", "accounts.services"),
     ("bench/ingest_cpu.py", "indexer.search"),

@@ -28,6 +28,8 @@ from analytics.review.models import (
 )
 from analytics.search import json_key, seconds
 from indexer.models import Video
+from indexer.ontology import REVIEW
+from indexer.overlays import Review, VideoReviews
 from indexer.query.tree import normalize
 from indexer.search import get_search_backend
 from indexer.search.contract import DEFAULT_FPS, Detection, SearchRequest
@@ -72,7 +74,7 @@ def search_items(*, request: SearchRequest, unit: str) -> list[dict[str, Any]]:
         if item is None:
             items[(detection.video_id, key)] = {
                 "video_id": detection.video_id, "video_name": detection.video_name, "unit": unit, "key": key,
-                "track": detection.track, "label": detection.label, "attrs": detection.attrs,
+                "track": detection.track, "label": detection.label, "attrs": _own_attrs(detection),
                 "start_frame": detection.index, "end_frame": detection.index, "start_s": detection.t,
                 "end_s": detection.t}
         else:
@@ -82,6 +84,11 @@ def search_items(*, request: SearchRequest, unit: str) -> list[dict[str, Any]]:
         item["end_s"] = seconds(item["end_s"] + 1 / fps.get(item["video_id"], DEFAULT_FPS))
         item["start_s"] = seconds(item["start_s"])
     return list(items.values())
+
+
+def _own_attrs(detection: Detection) -> dict[str, Any]:
+    """A detection's attribute values, less the built-in review state the index lays over them."""
+    return {name: value for name, value in detection.attrs.items() if name != REVIEW}
 
 
 def campaign_state_counts(*, campaign: Campaign) -> dict[str, int]:
@@ -222,22 +229,53 @@ class ReviewState:
     label: str
     attrs: dict[str, Any]
     updated_at: datetime
+    correction: dict[str, Any] | None = None  # every campaign's correction of the key, in order
 
 
 def review_states(*, videos: Iterable[int] | None = None) -> list[ReviewState]:
     """The review state of every reviewed item of ``videos`` (None: of all videos), one per
     key: where campaigns reviewed the same track, the latest update wins. Unreviewed items
-    are left out (what no state names is unreviewed)."""
+    are left out (what no state names is unreviewed). ``correction`` composes the corrections
+    of the key's items in the order they were made, so that a later campaign over what an
+    earlier one corrected (its items hold the corrected label) keeps that correction."""
     items = Item.objects.exclude(state=UNREVIEWED).order_by("updated_at", "id")
     if videos is not None:
         items = items.filter(video_id__in=list(videos))
     states: dict[tuple[int, str, str], ReviewState] = {}
     for item in items:
         label, attrs = item_effective(item)
-        states[(item.video_id, item.unit, item.key)] = ReviewState(
+        key = (item.video_id, item.unit, item.key)
+        earlier = states[key].correction if key in states else None
+        correction = _composed(earlier, item.correction if item.state == CORRECTED else None)
+        states[key] = ReviewState(
             video_id=item.video_id, unit=item.unit, key=item.key, state=item.state, label=label, attrs=attrs,
-            updated_at=item.updated_at)
+            updated_at=item.updated_at, correction=correction)
     return sorted(states.values(), key=lambda s: (s.video_id, s.unit, s.key))
+
+
+def _composed(first: dict[str, Any] | None, then: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One correction that does what ``first`` then ``then`` do (another label drops the values)."""
+    if not first or not then:
+        return first or then
+    label = then.get("label", first.get("label"))
+    kept = first.get("attrs", {}) if "label" not in then or then["label"] == first.get("label") else {}
+    composed: dict[str, Any] = {"label": label} if label is not None else {}
+    attrs = {**kept, **then.get("attrs", {})}
+    return {**composed, "attrs": attrs} if attrs else composed
+
+
+def video_reviews(video_id: int) -> VideoReviews:
+    """What the index lays over ``video_id``'s detections (:mod:`indexer.overlays`): the state
+    and correction of each reviewed track and untracked detection."""
+    reviews = VideoReviews()
+    for state in review_states(videos=[video_id]):
+        review = Review(state=state.state, correction=state.correction)
+        if state.unit == TRACKS:
+            reviews.tracks[state.key] = review
+        else:
+            frame, _, position = state.key.partition(":")
+            reviews.detections[(int(frame), int(position))] = review
+    return reviews
 
 
 def batch_items(*, batch: Batch) -> list[dict[str, Any]]:

@@ -4,7 +4,9 @@ answers and admins' decisions. The rules themselves are :mod:`analytics.review.a
 from __future__ import annotations
 
 import random
+import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +34,7 @@ from analytics.review.selectors import campaign_reviewers, search_items
 from indexer.models import LabelSchema
 from indexer.ontology import NUMERIC, Ontology, suggestion
 from indexer.selectors import schema_ontology, search_request
+from indexer.tasks import video_reindex_task
 
 # Decisions an admin may take (``unreviewed`` and ``disputed`` are what votes leave).
 DECISIONS = (CONFIRMED, REJECTED, CORRECTED)
@@ -166,7 +169,16 @@ def items_aggregate(*, campaign: Campaign, items) -> int:
             changed.append(item)
     for item in changed:
         item.save(update_fields=["state", "correction", "updated_at"])
+    reindex_queue(video_ids=[item.video_id for item in changed])
     return len(changed)
+
+
+def reindex_queue(*, video_ids: Iterable[int]) -> None:
+    """Once the current transaction commits, queue a re-index of each video whose review states
+    changed, so that searches count them (:mod:`indexer.overlays`): one video's write each, on
+    the ``index`` queue, coalesced per video (:func:`indexer.tasks.video_reindex_task`)."""
+    for video_id in sorted(set(video_ids)):
+        transaction.on_commit(lambda video_id=video_id: video_reindex_task.delay(video_id, time.time()))
 
 
 def correction_check(correction: Any, *, answer: str, item: Item, ontology: Ontology, path: str
@@ -219,6 +231,7 @@ def item_gold_set(*, item: Item, answer: str, correction: Any, admin: AbstractBa
     item.state, item.correction = outcome(answer, correction)[0], correction
     item.decided_by = admin
     item.save()
+    reindex_queue(video_ids=[item.video_id])
     return item
 
 
@@ -235,5 +248,6 @@ def item_decide(*, item: Item, state: str, correction: Any, admin: AbstractBaseU
                                       ontology=schema_ontology(item.campaign.schema), path="correction")
     item.state, item.correction, item.decided_by = state, correction, admin
     item.save(update_fields=["state", "correction", "decided_by", "updated_at"])
+    reindex_queue(video_ids=[item.video_id])
     return item
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, VIDEO_BUILTINS, AttrSpec, LabelSpec, Ontology
+from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, REVIEW, VIDEO_BUILTINS, AttrSpec, LabelSpec, Ontology
 from indexer.query.errors import QueryError, child_path, describe, hint, nearest, unknown
 
 MAX_DEPTH = 64
@@ -29,7 +29,8 @@ MIN_POLYGON_VERTICES = 3
 MAX_POLYGON_VERTICES = 1000
 ROOT = "query"
 NODE_KINDS = ("and", "or", "not", "object", "frame", "video", "event", "geo", "time")
-OBJECT_FIELDS = ("label", "attrs", "confidence", "track")
+# ``review`` is short for the built-in attribute's condition: attrs {"review": {"in": [...]}}.
+OBJECT_FIELDS = ("label", "attrs", "confidence", "track", REVIEW)
 EVENT_FIELDS = ("label", "attrs")
 BOUNDS = ("gte", "lte")
 GEO_SHAPES = ("bbox", "polygon")
@@ -108,14 +109,28 @@ class _Normalizer:
         label = self._label(fields.get("label"), child_path(path, "label"), self.ontology.objects, "object label")
         where = f" of object label '{label}'" if label else " of any object label"
         candidates = _label_attrs(self.ontology.objects, label)
+        attrs = self._conditions(fields.get("attrs"), child_path(path, "attrs"), candidates, where)
+        if fields.get(REVIEW) is not None:
+            attrs[REVIEW] = self._review(fields[REVIEW], child_path(path, REVIEW), candidates, attrs)
         return {
             "object": {
                 "label": label,
-                "attrs": self._conditions(fields.get("attrs"), child_path(path, "attrs"), candidates, where),
+                "attrs": attrs,
                 "confidence": _confidence(fields.get("confidence"), child_path(path, "confidence")),
                 "track": _track(fields.get("track"), child_path(path, "track")),
             }
         }
+
+    def _review(self, raw: Any, path: str, candidates: dict[str, list[AttrSpec]], attrs: dict) -> dict:
+        """The object's ``review`` field: the condition on the built-in attribute, given once."""
+        if REVIEW not in candidates:
+            raise QueryError(f"no object label has the attribute '{REVIEW}'", path=path)
+        if REVIEW in attrs:
+            raise QueryError(f"give the review condition once: as '{REVIEW}' or as 'attrs.{REVIEW}', not both",
+                             path=path)
+        if isinstance(raw, dict):
+            raise QueryError(f"'{REVIEW}' takes a state or a list of states, got an object", path=path)
+        return self._condition(raw, candidates[REVIEW], path)
 
     def _event(self, body: Any, path: str, depth: int) -> dict:
         fields = _fields(body, path, EVENT_FIELDS, "an event predicate")

@@ -339,7 +339,7 @@ def scope_problem(a: Facet, b: Facet, scope: str) -> str | None:
 
     The object scope asks whether one detection has both values, so both facets must
     describe detections of one label (two attributes of it, or ``label`` and one of its
-    attributes)."""
+    attributes); a facet of every label (``review``) goes with any object facet."""
     if scope not in SCOPES:
         return f"unknown scope '{scope}'; expected one of {', '.join(SCOPES)}"
     if scope != "object":
@@ -348,7 +348,7 @@ def scope_problem(a: Facet, b: Facet, scope: str) -> str | None:
         if facet.kind not in OBJECT_KINDS:
             return (f"'{facet.key}' is not an object facet, so it cannot be counted per object; "
                     "use scope frame or clip")
-    if a.kind == b.kind == "object" and a.label != b.label:
+    if a.kind == b.kind == "object" and a.label != b.label and None not in (a.label, b.label):
         return (f"'{a.key}' and '{b.key}' describe different labels, so no single object has both; "
                 "use scope frame or clip")
     return None

@@ -242,6 +242,7 @@ CELERY_TASK_ROUTES = {
     "indexer.tasks.video_probe_task": {"queue": "media"},
     "indexer.tasks.index_rebuild_task": {"queue": "index"},
     "indexer.tasks.index_merge_task": {"queue": "index"},
+    "indexer.tasks.video_reindex_task": {"queue": "index"},
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
     "indexer.tasks.analysis_run_task": {"queue": "gpu"},

@@ -58,6 +58,9 @@ const sidebar = new Sidebar(byId("sidebar"), context.sidebar, {
     const next = current.includes(wanted) ? current.filter((v) => v !== wanted) : [...current, wanted];
     setFilters({ ...state.filters, [key]: next });
   },
+  onSet(key, values) {
+    setFilters({ ...state.filters, [key]: values });
+  },
 });
 
 const queryBar = new QueryBar({

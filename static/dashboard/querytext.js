@@ -50,7 +50,8 @@ export function facetText(facet, values) {
     case "label":
       return anyOf(values.map((value) => nameText(value)));
     case "object":
-      return `${nameText(facet.label)}(${nameText(facet.attr, ["confidence", "track"])}=${list})`;
+      // A facet of any label (review) is the any-label predicate *(...).
+      return `${facet.label ? nameText(facet.label) : "*"}(${nameText(facet.attr, ["confidence", "track"])}=${list})`;
     case "event":
       if (!facet.attr) return anyOf(values.map((value) => `event:${nameText(value)}`));
       return `event:${nameText(facet.label)}(${nameText(facet.attr)}=${list})`;

@@ -5,16 +5,21 @@
 import { el, formatCount, replace } from "./dom.js";
 
 const SEARCHABLE = 6; // facets with more values than this get a search box
+// The review facet's switch: count only what people confirmed (or corrected).
+const REVIEW_FACET = "review";
+const REVIEWED = ["confirmed", "corrected"];
 
 function rowKey(key, value) {
   return `${key}\u0000${value}`;
 }
 
 export class Sidebar {
-  constructor(root, groups, { onToggle }) {
+  constructor(root, groups, { onToggle, onSet }) {
     this.root = root;
     this.onToggle = onToggle; // (key, value, "include" | "exclude")
+    this.onSet = onSet; // (key, values): a facet's whole selection ([] clears it)
     this.rows = new Map();
+    this.switch = null;
     this.render(groups);
   }
 
@@ -49,7 +54,17 @@ export class Sidebar {
       })
       : null;
     return el("section", { class: "facet", dataset: { facet: item.key } },
-      el("h3", {}, item.title), search, list);
+      el("h3", {}, item.title), item.key === REVIEW_FACET ? this.reviewSwitch() : null, search, list);
+  }
+
+  reviewSwitch() {
+    this.switch = el("input", {
+      type: "checkbox",
+      id: "review-switch",
+      onchange: (event) => this.onSet(REVIEW_FACET, event.target.checked ? [...REVIEWED] : []),
+    });
+    return el("p", { class: "switch" }, this.switch,
+      el("label", { for: "review-switch" }, "Confirmed and corrected only"));
   }
 
   valueRow(item, value, isLabel) {
@@ -80,6 +95,10 @@ export class Sidebar {
   // Ticks and NOTs from the filters; counts from the search answer's facets
   // (null while loading or when the search failed).
   update(filters, facets) {
+    if (this.switch) {
+      const selected = filters[REVIEW_FACET] || [];
+      this.switch.checked = selected.length === REVIEWED.length && REVIEWED.every((v) => selected.includes(v));
+    }
     for (const [key, { row, box, count, not }] of this.rows) {
       const [facetKey, value] = key.split("\u0000");
       const selected = filters[facetKey] || [];

@@ -12,6 +12,11 @@ const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemo
 const BAR_COLOR = "#3b7dd8";
 const FONT = { family: "system-ui, sans-serif", size: 11, color: "#1d2330" };
 
+// The categorical attribute facets of one object label each (not the review facet of every label).
+function labelFacets(facets) {
+  return facets.filter((facet) => facet.kind === "object" && facet.label && !facet.boolean);
+}
+
 export class StatsPanel {
   constructor(root, context, { onAddFilters, onChange }) {
     this.root = root;
@@ -44,10 +49,11 @@ export class StatsPanel {
     }
   }
 
-  // The default charts: the first three categorical object attributes (make, type, colour).
+  // The default charts: the first three categorical object attributes (make, type, colour);
+  // not the review facet (an attribute of every label, label null), which the sidebar shows.
   defaultCharts() {
     const facets = Object.values(this.context.facets);
-    const objects = facets.filter((facet) => facet.kind === "object" && !facet.boolean).map((facet) => facet.key);
+    const objects = labelFacets(facets).map((facet) => facet.key);
     return (objects.length ? objects : facets.map((facet) => facet.key)).slice(0, 3);
   }
 
@@ -57,7 +63,7 @@ export class StatsPanel {
 
   cooccurrence() {
     if (this.state.co) return this.state.co;
-    const objects = Object.values(this.context.facets).filter((facet) => facet.kind === "object" && !facet.boolean);
+    const objects = labelFacets(Object.values(this.context.facets));
     const a = objects[0] || Object.values(this.context.facets)[0];
     const b = objects.find((facet) => facet !== a && facet.label === a.label) || objects[1] || a;
     return { a: a.key, b: b.key, scope: a.kind === "object" && b.label === a.label ? "object" : "frame" };

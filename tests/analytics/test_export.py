@@ -55,7 +55,7 @@ def test_csv_has_one_column_per_attribute(analyst_client, corpus):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert list(rows[0]) == ["video", "video_name", "frame", "t", "label", "track", "confidence", "x1", "y1", "x2",
-                             "y2", "lat", "lon", "attr.type", "attr.color", "attr.parked"]
+                             "y2", "lat", "lon", "attr.type", "attr.color", "attr.parked", "attr.review"]
     assert [(r["frame"], r["label"], r["attr.type"], r["attr.color"], r["attr.parked"]) for r in rows] == [
         ("0", "vehicle", "sedan", "black", ""), ("1", "vehicle", "sedan", "black", ""),
         ("1", "vehicle", "suv", "white", ""), ("50", "vehicle", "sedan", "white", "true")]

@@ -341,7 +341,7 @@ def test_the_schema_picker_switches_schema_and_the_address_keeps_it(retail, page
     page.wait_for_selector("#stats-body[data-state=ready]")
 
     assert page.text_content("#schema-shown") == "Showing retail v1"
-    assert page.locator("#sidebar details.group > summary").all_text_contents() == ["Shop floor"]
+    assert page.locator("#sidebar details.group > summary").all_text_contents() == ["Shop floor", "Review"]
     answer = _search(page, schema="retail")
     _assert_screen_matches_api(page, answer)
     assert answer["facets"]["label"]["shelf"] == 0 and answer["facets"]["label"]["person"] > 0
@@ -365,4 +365,44 @@ def test_the_schema_picker_switches_schema_and_the_address_keeps_it(retail, page
     assert page.input_value("#schema-picker") == "retail"
     assert json.loads(parse_qs(urlparse(page.url).query)["f"][0]) == {"label": ["person"]}
     _assert_screen_matches_api(page, _search(page, schema="retail", filters={"label": ["person"]}))
+    page.watch.assert_clean()
+
+
+@pytest.fixture
+def reviewed_bus(demo) -> None:
+    """A campaign over the demo's buses, one of them confirmed by an admin (re-indexed at once)."""
+    from django.contrib.auth import get_user_model
+
+    from analytics.review.services import campaign_create, item_decide
+    from indexer.models import LabelSchema
+
+    schema = LabelSchema.objects.get(name="road")
+    campaign = campaign_create(name="buses", schema=schema, unit="tracks", question="A bus?", q="vehicle(type=bus)",
+                               author=None)
+    admin, _ = get_user_model().objects.get_or_create(username="ada-review")
+    item_decide(item=campaign.items.order_by("id").first(), state="confirmed", correction=None, admin=admin)
+
+
+def test_the_review_section_counts_states_and_its_switch_keeps_what_people_confirmed(reviewed_bus, page):
+    log_in(page)
+    wait_for_search(page)
+    assert page.locator("#sidebar details.group > summary").all_text_contents()[-1] == "Review"
+    answer = _search(page)
+    assert answer["facets"]["review"]["confirmed"] > 0 and answer["facets"]["review"]["unreviewed"] > 0
+    _assert_screen_matches_api(page, answer)
+
+    page.check("#review-switch")
+    wait_for_search(page)
+    filters = {"review": ["confirmed", "corrected"]}
+    confirmed = _search(page, filters=filters)
+    _assert_screen_matches_api(page, confirmed)
+    assert 0 < confirmed["counts"]["frames"] < answer["counts"]["frames"]
+    assert json.loads(parse_qs(urlparse(page.url).query)["f"][0]) == filters
+    assert page.locator("#chips code").all_text_contents() == ["*(review=confirmed|corrected)"]
+    assert page.is_checked(f"{_row(page, 'review', 'confirmed')} input[type=checkbox]")
+
+    page.uncheck("#review-switch")
+    wait_for_search(page)
+    assert "f" not in parse_qs(urlparse(page.url).query)  # the switch's filter is gone, and with it every filter
+    _assert_screen_matches_api(page, _search(page))
     page.watch.assert_clean()

@@ -104,6 +104,24 @@ def test_a_reviewer_reviews_a_batch_with_the_keyboard(rita, page, browser, demo)
                      "answer-yes": 1, "answer-no": 2, "answer-unsure": 1}
     assert page.locator("#stats-reviewers tbody td").first.inner_text() == "rita"
     screenshot(page, "review-campaign")
+
+    # The admin reviews too, and says yes to each of rita's items: the item she said yes to has two
+    # agreeing votes and is confirmed, and the dashboard's sidebar counts it in its review facet.
+    page.goto("/")
+    wait_for_search(page)
+    confirmed = '#sidebar li.value[data-key="review"][data-value="confirmed"] .count'
+    assert page.text_content(confirmed) == "0"
+    page.goto(f"/review/{campaign}/?size={SIZE}")
+    page.wait_for_selector("body[data-review=ready]")
+    for position in range(SIZE):
+        _wait_item(page, position)
+        page.keyboard.press("y")
+    page.wait_for_selector("body[data-review=submitted]")
+    page.goto("/")
+    wait_for_search(page)
+    status, answer = api(page, "/api/v1/search/", {"facets": ["review"]})
+    assert status == 200 and answer["facets"]["review"]["confirmed"] > 0
+    assert page.text_content(confirmed) == f"{answer['facets']['review']['confirmed']:,}"
     page.watch.assert_clean()
 
 

@@ -68,7 +68,10 @@ def test_the_dashboard_embeds_the_ontology_sidebar_in_display_order(client, road
     data = _page_data(_login(client, "ann", "analyst").get("/"))
 
     groups = data["sidebar"]
-    assert [g["name"] for g in groups] == [g["name"] for g in demo_ontology_document["display"]["groups"]]
+    assert [g["name"] for g in groups] == [g["name"] for g in demo_ontology_document["display"]["groups"]] + [
+        "Review"]
+    assert groups[-1]["items"] == [{"key": "review", "title": "Review", "color": None, "values": [
+        {"value": state, "text": state} for state in ("unreviewed", "confirmed", "rejected", "corrected", "disputed")]}]
     vehicles = groups[0]["items"]
     assert vehicles[0] == {"key": "label", "title": None, "values": [{"value": "vehicle", "text": "Vehicle"}],
                            "color": "#1f77b4"}
@@ -97,8 +100,8 @@ def test_facets_no_display_group_names_go_to_a_last_group(client, db, demo_ontol
 
     groups = _page_data(_login(client, "ann", "analyst").get("/"))["sidebar"]
 
-    assert [g["name"] for g in groups] == ["Vehicles", "Other"]
-    other = groups[1]["items"]
+    assert [g["name"] for g in groups] == ["Vehicles", "Review", "Other"]
+    other = groups[2]["items"]
     assert [v["value"] for item in other if item["key"] == "label" for v in item["values"]] == [
         "person", "traffic_light", "crosswalk", "sign"]
     assert "object:vehicle.color" in {item["key"] for item in other}
@@ -140,7 +143,9 @@ def test_the_address_picks_the_schema_the_dashboard_shows(client, road, retail, 
 
     assert _page_data(chosen)["schema"] == {"id": retail.id, "name": "retail", "version": 1}
     assert _page_data(chosen)["schema_choice"] == "retail"
-    assert _page_data(chosen)["vocabulary"]["objects"] == {"shelf": {}}
+    # The query bar completes the built-in review states on every label.
+    assert _page_data(chosen)["vocabulary"]["objects"] == {"shelf": {"review": [
+        "unreviewed", "confirmed", "rejected", "corrected", "disputed"]}}
     assert "Showing <strong>retail v1</strong></span>" in chosen.content.decode()
     assert _picker(chosen) == [("retail", "retail v1", True), ("road", "road v2 (default)", False)]
     assert _page_data(pinned)["schema"] == {"id": road.id, "name": "road", "version": 1}

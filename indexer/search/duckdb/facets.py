@@ -111,6 +111,21 @@ def family_sql(family: Family, table: str, unit: str, restriction: Sql, *, whole
     )
 
 
+def merged_family(family: Family, targets: dict[int, tuple[str, Any]]
+                  ) -> tuple[Family, list[Any], dict[int, tuple[str, Any]]]:
+    """A keyed family in which several key ids count as one facet value (a facet of any label,
+    such as ``review``: each label has key ids of its own for the value), grouped by the value's
+    number instead of the key id, so that a frame or track with two labels counts once. Returns
+    the family, the parameters its source takes (before any other) and the targets by number."""
+    numbers = {target: number for number, target in enumerate(dict.fromkeys(targets.values()))}
+    key_ids = list(targets)
+    source = (f"{family.source} JOIN (SELECT unnest(?::INTEGER[]) AS k, unnest(?::INTEGER[]) AS g) map "
+              f"ON map.k = {family.group}")
+    params = [key_ids, [numbers[targets[key_id]] for key_id in key_ids]]
+    return (Family(source, "map.g", family.per_object, family.distinct), params,
+            {number: target for target, number in numbers.items()})
+
+
 # Attribute keys ----------------------------------------------------------------------------------
 
 
@@ -124,10 +139,12 @@ class AttrKeys:
         """{key_id: (facet key, facet value)} for ``facets``, and a restriction of ``column`` to
         those keys (none when they are all the keys of the scope)."""
         wanted = {facet.key: {typed_key(value): value for value in facet.values} for facet in facets}
+        # An object facet of any label (``review``) takes the rows of its attribute under every label.
+        any_label = {facet.attr: facet.key for facet in facets if facet.kind == "object" and facet.label is None}
         in_scope = [row for row in self.rows if row[1] == scope]
         targets = {}
         for key_id, _, label, name, s, b in in_scope:
-            facet_key = _facet_key_of(scope, label, name)
+            facet_key = any_label.get(name) or _facet_key_of(scope, label, name)
             value = s if s is not None else b
             if typed_key(value) in wanted.get(facet_key, {}):
                 targets[key_id] = (facet_key, wanted[facet_key][typed_key(value)])

@@ -23,7 +23,14 @@ import numpy as np
 from indexer.facets import Facet, filters_to_node
 from indexer.search.contract import Clip, SearchRequest, SearchResult
 from indexer.search.duckdb.compiler import compile_node
-from indexer.search.duckdb.facets import FAMILIES, KEYED_SCOPES, AttrKeys, family_name, family_sql
+from indexer.search.duckdb.facets import (
+    FAMILIES,
+    KEYED_SCOPES,
+    AttrKeys,
+    family_name,
+    family_sql,
+    merged_family,
+)
 from indexer.search.duckdb.sql import TRUE, Sql, is_in, joined
 from indexer.search.semantics import clip_break_s, facet_set_key, facet_unit, page_bounds, requested_facets, seconds_of
 
@@ -183,15 +190,18 @@ class Search:
                 frame_set = self._frame_set(set_key, clip_ids=counts_clips[set_key])
             else:
                 frame_set = self._facet_frames(set_key)
+            counted, params = FAMILIES[family], []
             if family in KEYED_SCOPES:
-                targets, restriction = keys.targets(KEYED_SCOPES[family], members, FAMILIES[family].group)
+                targets, restriction = keys.targets(KEYED_SCOPES[family], members, counted.group)
+                if len(set(targets.values())) < len(targets):
+                    counted, params, targets = merged_family(counted, targets)
             else:
                 targets = {value: (facet.key, value) for facet in members for value in facet.values}
                 restriction = TRUE
             if not targets:
                 continue
-            sql = family_sql(FAMILIES[family], frame_set.table, unit, restriction, whole=frame_set.whole)
-            rows = self.con.execute(sql, restriction.params).fetchall()
+            sql = family_sql(counted, frame_set.table, unit, restriction, whole=frame_set.whole)
+            rows = self.con.execute(sql, params + restriction.params).fetchall()
             if unit == "seconds":
                 self._seconds(rows, targets, counts)
                 continue

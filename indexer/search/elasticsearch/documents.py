@@ -9,7 +9,8 @@ alias ``<prefix>-frames``; mapping ``dynamic: strict``, from the composable inde
 - ``keys``: typed terms (:mod:`indexer.search.elasticsearch.query`) for everything said about the frame:
   ``["frame",attr,value]``, ``["video",attr,value]`` (video attributes and the built-ins name,
   camera, recorded_at, denormalized onto every frame), and one term per facet value that holds
-  on the frame (``["label",L]``, ``["object",L,attr,value]``, ``["event",L]``,
+  on the frame (``["label",L]``, ``["object",L,attr,value]``, ``["object",null,attr,value]`` for
+  the attributes faceted over every label (:data:`indexer.facets.ANY_LABEL_ATTRS`), ``["event",L]``,
   ``["event",L,attr,value]``); ``nums`` (nested ``{name, n}``) for frame and video numbers;
 - ``objects`` (``nested``: one hidden document per detection, so "a black sedan" is one object):
   ``label``, ``track``, ``confidence``, ``box`` (source only), ``attrs`` (typed terms
@@ -51,6 +52,7 @@ from typing import Any
 import numpy as np
 from elasticsearch.dsl import DenseVector, Double, GeoPoint, InnerDoc, Integer, Keyword, Long, Mapping, Nested, Object
 
+from indexer.facets import ANY_LABEL_ATTRS
 from indexer.records import Analytics, AttrValue, EventRecord, FrameRecord, ObjectRecord, TrackRecord
 from indexer.search.contract import IndexCounts
 from indexer.search.elasticsearch.query import (
@@ -336,6 +338,8 @@ class VideoDocuments:
         for detection in frame.objects:
             facets = [term("label", detection.label)]
             facets += [term("object", detection.label, name, value) for name, value in _facet_values(detection.attrs)]
+            facets += [term("object", None, name, value) for name, value in _facet_values(detection.attrs)
+                       if name in ANY_LABEL_ATTRS]
             keys.update(facets)
             if detection.track is not None:
                 track_keys.update(json.dumps([facet, detection.track], ensure_ascii=False) for facet in facets)

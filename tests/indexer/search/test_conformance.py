@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.facets import UNITS, facets_for, parse_filters
-from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
+from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology, with_review
 from indexer.records import (
     Analytics,
     EventRecord,
@@ -90,7 +90,9 @@ def ontologies(draw) -> Ontology:
     events = {}
     for label in draw(st.lists(st.sampled_from(("brake", "fight")), max_size=2, unique=True)):
         events[label] = LabelSpec(label, {"severity": draw(categorical("severity"))})
-    return Ontology(video_attrs=video_attrs, frame_attrs=frame_attrs, objects=objects, events=events)
+    ontology = Ontology(video_attrs=video_attrs, frame_attrs=frame_attrs, objects=objects, events=events)
+    # The built-in review attribute on every label: the one facet counted over all labels (``review``).
+    return with_review(ontology) if draw(st.booleans()) else ontology
 
 
 def attr_values(spec: AttrSpec) -> st.SearchStrategy:

@@ -32,13 +32,13 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, Transpor
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import BulkIndexError
 
-from indexer.facets import parse_filters
-from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology
+from indexer.facets import facets_for, parse_filters
+from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, AttrSpec, LabelSpec, Ontology, with_review
 from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch import backend as es_backend
 from indexer.search.elasticsearch import lock as es_lock
-from indexer.search.elasticsearch.query import PNPOLY, compile_node
+from indexer.search.elasticsearch.query import PNPOLY, compile_node, facet_term
 from indexer.search.elasticsearch.query import term as es_term
 
 REPO = Path(__file__).resolve().parents[4]
@@ -356,6 +356,24 @@ def test_a_frame_document_keeps_one_object_per_detection_with_typed_terms():
         "events": [{"label": "brake", "attrs": [term("g", 0.5), term("severity", "hard")],
                     "nums": [{"name": "g", "n": 0.5}]}],
     }
+
+
+def test_the_review_state_is_also_a_term_of_no_label_which_the_review_facet_counts():
+    reviewed_person = ObjectRecord(0, 0.0, "person", confidence=0.5, attrs={"review": "confirmed"})
+    analytics = video(vehicle(0, track="a", review="confirmed"), reviewed_person)
+    documents = es_backend.VideoDocuments(video_id=1, name="cam", analytics=analytics, gen="g1")
+    try:
+        (action,) = list(documents.actions(ALIAS))
+    finally:
+        documents.close()
+    any_label = term("object", None, "review", "confirmed")
+    assert facet_term(facets_for(with_review(ONTOLOGY))["review"], "confirmed") == any_label == (
+        '["object",null,"review","confirmed"]')
+    assert [obj["facets"] for obj in action["_source"]["objects"]] == [
+        [term("label", "vehicle"), term("object", "vehicle", "review", "confirmed"), any_label],
+        [term("label", "person"), term("object", "person", "review", "confirmed"), any_label]]
+    # One term per frame, however many labels hold it: a frame counts once in unit frames.
+    assert action["_source"]["keys"].count(any_label) == 1
 
 
 @pytest.mark.parametrize(("records", "message"), [
