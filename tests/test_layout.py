@@ -5,8 +5,10 @@ tasks that services queue by name exist under those names."""
 from __future__ import annotations
 
 import ast
+import logging
 import tomllib
 
+import pytest
 from celery import current_app
 from importlinter.cli import lint_imports
 
@@ -34,6 +36,17 @@ LAZY_IMPORTS = {
     ("bench/ingest_cpu.py", "indexer.search"),
     ("bench/ingest_cpu.py", "indexer.services"),
 }
+
+
+@pytest.fixture(autouse=True)
+def _loggers_left_on():
+    """import-linter configures logging in process and disables every logger that existed: turn
+    them on again, so that the tests after these still see what Scoop logs."""
+    before = {name for name, logger in logging.root.manager.loggerDict.items()
+              if isinstance(logger, logging.Logger) and not logger.disabled}
+    yield
+    for name in before:
+        logging.getLogger(name).disabled = False
 
 
 def test_the_import_contracts_hold(capsys):
