@@ -1,7 +1,7 @@
 """Live ingest under load: the sustained append rate of live streams while analysts search.
 
     python -m bench.live [--duration 60] [--chunk-frames 30] [--objects 10] [--analysts 5]
-                         [--streams N] [--data-dir DIR] [--keep]
+                         [--streams N] [--watches W] [--data-dir DIR] [--keep]
 
 A fresh data dir (under ``bench-data/`` unless ``--data-dir``) gets the demo ontology and a
 real server (``manage.py serve``, as ``make run`` starts it). Without ``--streams``, one worker
@@ -18,6 +18,12 @@ table: appended frames and detections per second, append latency, how far the st
 behind (seconds of video not yet acknowledged at the end), the searches' count and latency,
 and the server's CPU time per chunk (all its processes, the analysts' searches included: a
 figure that other work on a shared machine does not change).
+
+With ``--watches W``, an analyst first saves W searches (a vehicle of one colour and type each,
+in turn) and watches them. After the run it reads every watch's alerts and reports their
+latency, from the 200 of the chunk that holds an alert's first frame to the alert's
+``created_at``. It also checks that each watch has exactly one alert per clip that its
+search finds in the streams.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ SEARCHES = [
 ]
 COLORS = ["black", "white", "silver", "gray", "red", "blue"]
 TYPES = ["sedan", "suv", "pickup", "van", "truck", "bus"]
+# Seconds to wait at most after the streams stop for the watches' evaluation of the last writes.
+WATCHES_SETTLE_S = 30.0
 ROADS = ["highway", "urban", "residential"]
 
 
@@ -96,6 +104,9 @@ class _Run:
         self.behind: list[float] = []  # seconds of video not acknowledged at the end, per paced stream
         self.found: list[float] = []  # seconds from a chunk's 200 to a search that finds it
         self.errors: list[str] = []
+        self.acked: dict[tuple[int, int], float] = {}  # (video id, first frame number) -> epoch of its 200
+        self.alert_s: list[float] = []  # seconds from a chunk's 200 to its alert
+        self.alerts = 0
         self.server_cpu_s = float("nan")
         self.lock = threading.Lock()
 
@@ -116,6 +127,7 @@ def _append(run: _Run, port: int, token: str, video_id: int, first: int, chunk_f
     with run.lock:
         run.appends.append((time.perf_counter() - started, answer["appended"]["frames"],
                             answer["appended"]["objects"]))
+        run.acked[(video_id, first)] = time.time()
     return answer
 
 
@@ -179,6 +191,51 @@ def _search(run: _Run, port: int, token: str, offset: int) -> None:
         turn += 1
 
 
+def _get(port: int, token: str, path: str) -> dict | list:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Token {token}"})
+    with urllib.request.urlopen(request, timeout=300) as response:
+        return json.loads(response.read())
+
+
+def watch_queries(count: int) -> list[str]:
+    """``count`` searches to watch: a vehicle of one colour and one type, in turn."""
+    pairs = [(color, kind) for kind in TYPES for color in COLORS]
+    return [f"vehicle(color={color}, type={kind})" for color, kind in (pairs[n % len(pairs)] for n in range(count))]
+
+
+def _watches(port: int, token: str, count: int) -> list[tuple[int, str]]:
+    """Save and watch ``count`` searches; their (watch id, query)."""
+    made = []
+    for number, query in enumerate(watch_queries(count)):
+        saved = _request(port, token, "/api/v1/searches/", json.dumps(
+            {"name": f"watch {number}", "q": query, "schema": "road"}).encode(), "application/json")
+        watch = _request(port, token, f"/api/v1/searches/{saved['id']}/watch/", b"{}", "application/json")
+        made.append((watch["id"], query))
+    return made
+
+
+def _alerts_checked(run: _Run, port: int, token: str, watches: list[tuple[int, str]], chunk_frames: int) -> None:
+    """Each watch's alerts against the clips its search finds now (waiting up to WATCHES_SETTLE_S
+    for the evaluation of the last writes); each alert's latency from the 200 of the chunk that
+    holds its first frame."""
+    deadline = time.monotonic() + WATCHES_SETTLE_S
+    for watch_id, query in watches:
+        clips = _request(port, token, "/api/v1/search/", json.dumps(
+            {"q": query, "schema": "road", "facets": [], "page_size": 1}).encode(), "application/json")["total_clips"]
+        while True:
+            alerts = _get(port, token, f"/api/v1/alerts/?watch={watch_id}&limit=1000")["alerts"]
+            if len(alerts) == clips or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if len(alerts) != clips:
+            run.errors.append(f"watch {watch_id} ({query}): {len(alerts)} alerts for {clips} clips")
+        for alert in alerts:
+            acked = run.acked.get((alert["video"], alert["first_frame"] // chunk_frames * chunk_frames + 1))
+            if acked is not None:
+                run.alert_s.append(datetime.fromisoformat(alert["created_at"]).timestamp() - acked)
+        run.alerts += len(alerts)
+
+
 def _tokens(data_dir: Path, analysts: int) -> dict[str, str]:
     """Tokens of the admin, the worker, the watcher (an analyst who searches for the streams'
     chunks) and one user per analyst (API rates are per user)."""
@@ -189,9 +246,9 @@ def _tokens(data_dir: Path, analysts: int) -> dict[str, str]:
 
 
 def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, keep: bool,
-          streams: int | None = None, data_dir: Path | None = None) -> dict:
+          streams: int | None = None, watches: int = 0, data_dir: Path | None = None) -> dict:
     """One run on a fresh data dir; the numbers of the table's row. ``streams``: paced streams
-    (None: one stream, back to back)."""
+    (None: one stream, back to back); ``watches``: saved searches watched meanwhile."""
     data_dir = data_dir or REPO / "bench-data" / f"live-{datetime.now(UTC):%Y%m%d%H%M%S}"
     data_dir.mkdir(parents=True)
     try:
@@ -211,6 +268,7 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
             videos = [_request(port, tokens["worker"], "/api/v1/videos/", json.dumps(
                 {"name": f"bench-live-{number}", "live": True, "fps": FPS, "width": 1280, "height": 720}).encode(),
                 "application/json") for number in range(streams or 1)]
+            watched = _watches(port, tokens["watcher"], watches)
             run = _Run(duration)
             started = time.monotonic()
             if streams is None:
@@ -229,10 +287,12 @@ def bench(*, duration: float, chunk_frames: int, objects: int, analysts: int, ke
                 thread.join()
             elapsed = time.monotonic() - started
             run.server_cpu_s = _tree_cpu_s(server.pid) - cpu_before
+            if watched:
+                _alerts_checked(run, port, tokens["watcher"], watched, chunk_frames)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        return _row(run, elapsed, chunk_frames, objects, analysts, data_dir) | {"streams": streams}
+        return _row(run, elapsed, chunk_frames, objects, analysts, data_dir) | {"streams": streams, "watches": watches}
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -286,6 +346,9 @@ def _row(run: _Run, elapsed: float, chunk_frames: int, objects: int, analysts: i
         "found": len(run.found), "found_p50": statistics.median(found_ms := [s * 1000 for s in run.found] or
                                                                 [float("nan")]),
         "found_p95": percentile(found_ms, 0.95),
+        "alerts": run.alerts,
+        "alert_p50": statistics.median(alert_ms := [s * 1000 for s in run.alert_s] or [float("nan")]),
+        "alert_p95": percentile(alert_ms, 0.95),
         "errors": run.errors,
     }
 
@@ -317,6 +380,9 @@ def _paced_markdown(row: dict) -> str:
         f"| {row['found_p50']:.0f} / {row['found_p95']:.0f} ({row['found']}) "
         f"| {row['search_p50']:.0f} / {row['search_p95']:.0f} | {row['index_mb']:.1f} "
         f"| {row['server_cpu_ms_per_chunk']:.0f} |")
+    if row["watches"]:
+        lines.append(f"\nwatches: {row['watches']}; alerts: {row['alerts']}; alert after the chunk's 200, p50 / p95: "
+                     f"{row['alert_p50']:.0f} / {row['alert_p95']:.0f} ms")
     lines += [f"\nerror: {error}" for error in row["errors"]]
     return "\n".join(lines)
 
@@ -330,13 +396,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--streams", type=int, default=None,
                         help="N live videos fed at once, each a chunk per chunk of video time (default: one "
                              "stream, back to back)")
+    parser.add_argument("--watches", type=int, default=0,
+                        help="saved searches an analyst watches meanwhile (with --streams); alert latency reported")
     parser.add_argument("--data-dir", type=Path, default=None, help="a new folder for the run's data dir")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     options = parser.parse_args(argv)
     if options.streams is not None and options.streams < 1:
         parser.error("--streams must be at least 1")
+    if options.watches and options.streams is None:
+        parser.error("--watches needs --streams")
     row = bench(duration=options.duration, chunk_frames=options.chunk_frames, objects=options.objects,
-                analysts=options.analysts, keep=options.keep, streams=options.streams, data_dir=options.data_dir)
+                analysts=options.analysts, keep=options.keep, streams=options.streams, watches=options.watches,
+                data_dir=options.data_dir)
     print(markdown(row))
     if row["errors"]:
         sys.exit(1)

@@ -30,3 +30,14 @@ def test_one_stream_back_to_back(tmp_path):
     assert row["streams"] is None and row["chunks"] >= 1 and row["searches"] >= 1
     assert row["frames_s"] * row["seconds"] == pytest.approx(row["chunks"] * 10)
     assert markdown(row).splitlines()[0].startswith("| run s |")
+
+
+def test_watches_alert_once_per_clip_and_their_latency_is_measured(tmp_path):
+    row = bench(duration=3, chunk_frames=15, objects=3, analysts=0, keep=False, streams=2, watches=4,
+                data_dir=tmp_path / "live-run")
+
+    # errors holds any watch whose alerts are not exactly the clips its search finds.
+    assert row["errors"] == []
+    assert row["watches"] == 4 and row["alerts"] > 0
+    assert row["alert_p50"] > 0 and row["alert_p95"] >= row["alert_p50"]
+    assert "watches: 4; alerts:" in markdown(row)
