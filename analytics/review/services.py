@@ -73,9 +73,17 @@ def batch_lease(*, campaign: Campaign, reviewer: AbstractBaseUser, size: int) ->
     """Lease up to ``size`` items that still need a vote and that ``reviewer`` has not voted on
     and nobody else holds, for ``SCOOP_REVIEW_LEASE_S`` seconds, with
     ``SCOOP_REVIEW_GOLD_PER_BATCH`` gold items mixed in at random. Items with the most votes
-    come first, to finish them. None when no item needs this reviewer."""
+    come first, to finish them. None when no item needs this reviewer.
+
+    A reviewer whose batch of the campaign is still open (leased, not voted on) gets that batch
+    again, whatever ``size``: a reloaded review page goes on where it was, and holds no second
+    lease."""
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # one lease at a time per campaign
     now = timezone.now()
+    held = Batch.objects.filter(campaign=campaign, reviewer=reviewer, submitted_at__isnull=True,
+                                expires_at__gt=now).order_by("-id").first()
+    if held is not None:
+        return held
     active = BatchItem.objects.filter(batch__campaign=campaign, batch__submitted_at__isnull=True,
                                       batch__expires_at__gt=now)
     voted = Vote.objects.filter(reviewer=reviewer, item__campaign=campaign).values("item")

@@ -323,7 +323,7 @@ parts.media.addEventListener("error", () => {
   parts.loading.textContent = "This video cannot be played here: answer from its label, or Unsure.";
 });
 new ResizeObserver(() => draw(parts.media.currentTime)).observe(parts.media);
-// Leaving with answers not submitted loses them (and a reload leases another batch): ask first.
+// Leaving with answers not submitted loses them (a reload gets the same batch back, unanswered): ask first.
 window.addEventListener("beforeunload", (event) => {
   if (answers.size && !["submitted", "empty"].includes(document.body.dataset.review)) event.preventDefault();
 });

@@ -118,6 +118,17 @@ def test_batches_lease_items_to_one_reviewer_at_a_time(campaign, reviewers):
         "question": "Is this a vehicle?", "stream_url": "https://cdn.example.com/road.webm"}
 
 
+def test_asking_again_while_a_batch_is_open_gives_that_batch(campaign, reviewers):
+    rita, rob, _ = reviewers
+    first = batch(rita, campaign, size=2)
+
+    again = batch(rita, campaign, size=3)
+    robs = batch(rob, campaign, size=4)
+
+    assert again == first
+    assert len(robs["items"]) == 2  # the two rita holds are not served to rob
+
+
 def test_an_item_needing_a_second_vote_goes_to_another_reviewer_never_back(campaign, reviewers):
     rita, rob, _ = reviewers
     review(rita, campaign, {"default": "yes"}, size=4)
