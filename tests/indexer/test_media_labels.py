@@ -54,7 +54,8 @@ def test_constant_track_attributes_are_on_every_detection(analyst_client, video_
     answer = labels(analyst_client, video_id, f"?start_s={later / 10}&end_s={(later + 1) / 10}")
 
     [obj] = [o for o in answer["frames"][0]["objects"] if o["track"] == str(vehicle.index)]
-    assert obj["attrs"] == {**vehicle.per_frame, **vehicle.constant}
+    # With the review state every detection is indexed with (unreviewed: nobody voted on it).
+    assert obj["attrs"] == {**vehicle.per_frame, **vehicle.constant, "review": "unreviewed"}
     assert obj["confidence"] == pytest.approx(0.6 + 0.4 * ((vehicle.index * 37 + later) % 100) / 100, abs=0.001)
 
 
