@@ -85,7 +85,7 @@ def analysis_run(*, analysis_id: str) -> Analysis:
     """Run a queued analysis: the pipeline, then the ingest of its labels. A failure is recorded
     on the analysis (its error and log) and nothing is ingested."""
     with transaction.atomic():
-        analysis = Analysis.objects.select_for_update().select_related("video__schema").get(pk=analysis_id)
+        analysis = Analysis.objects.select_for_update(of=("self",)).select_related("video__schema").get(pk=analysis_id)
         if analysis.status != Analysis.QUEUED:
             return analysis
         analysis.status, analysis.started_at = Analysis.RUNNING, timezone.now()
