@@ -54,6 +54,7 @@ from analytics.serializers import (
     WatchInput,
     WatchOutput,
 )
+from indexer.api_fields import validated
 from indexer.media_apis import AnyAccept
 from indexer.request_parsing import JSONParser, json_loads_bounded
 from indexer.search.contract import SearchRequest
@@ -83,11 +84,6 @@ def _facet_keys(facets: Any) -> list[str] | None:
     return facets
 
 
-def _valid(input_class: type[serializers.Serializer], data) -> dict[str, Any]:
-    fields = input_class(data=data)
-    fields.is_valid(raise_exception=True)
-    return fields.validated_data
-
 
 def _search_request(values: dict[str, Any], facets: list[str] | None = None) -> SearchRequest:
     return search_request(schema=schema_resolve(ref=values.get("schema")), query=values.get("query"),
@@ -104,7 +100,7 @@ class SearchApi(APIView):
     permission_classes = [IsAnalyst]
 
     def _answer(self, data) -> Response:
-        values = _valid(SearchInput, data)
+        values = validated(SearchInput, data)
         answer = search_run(
             schema=schema_resolve(ref=values.get("schema")),
             query=values.get("query"),
@@ -134,7 +130,7 @@ class OccurrenceApi(APIView):
 
     @extend_schema(request=OccurrenceInput, parameters=[FIGURE_PARAMETER], responses=OccurrenceOutput)
     def post(self, request):
-        values = _valid(OccurrenceInput, request.data)
+        values = validated(OccurrenceInput, request.data)
         search = _search_request(values, facets=_facet_keys(values.get("facets")))
         answer = stats.occurrence_run(request=search, unit=values["unit"])
         if _figure(request, values):
@@ -151,7 +147,7 @@ class CooccurrenceApi(APIView):
         component_name="CooccurrenceAnswer", serializers=[CooccurrenceOutput, TopPairsOutput],
         resource_type_field_name=None))
     def post(self, request):
-        values = _valid(CooccurrenceInput, request.data)
+        values = validated(CooccurrenceInput, request.data)
         search = _search_request(values)
         if "top" in values:
             pairs = stats.top_pairs_run(request=search, scope=values["scope"], top=values["top"],
@@ -171,7 +167,7 @@ class GeoApi(APIView):
     @extend_schema(request=GeoInput, responses=PolymorphicProxySerializer(
         component_name="GeoAnswer", serializers=[GeoCellsOutput, GeoPointsOutput], resource_type_field_name=None))
     def post(self, request):
-        values = _valid(GeoInput, request.data)
+        values = validated(GeoInput, request.data)
         points = values["format"] == "points"
         build, output = (geo.geo_points, GeoPointsOutput) if points else (geo.geo_cells, GeoCellsOutput)
         answer = build(request=_search_request(values), bbox=values["bbox"], zoom=values["zoom"],
@@ -186,7 +182,7 @@ class RegionStatsApi(APIView):
 
     @extend_schema(request=RegionStatsInput, responses=RegionCountsOutput)
     def post(self, request):
-        values = _valid(RegionStatsInput, request.data)
+        values = validated(RegionStatsInput, request.data)
         search = _search_request(values)
         layer = selectors.region_layer_find(layer_id=values["layer"])
         if layer is None:
@@ -202,7 +198,7 @@ class TimelineApi(APIView):
 
     @extend_schema(request=TimelineInput, parameters=[FIGURE_PARAMETER], responses=TimelineOutput)
     def post(self, request):
-        values = _valid(TimelineInput, request.data)
+        values = validated(TimelineInput, request.data)
         answer = stats.timeline_run(request=_search_request(values), bins=values["bins"])
         if _figure(request, values):
             answer["figures"] = figures.timeline_figures(answer=answer)
@@ -223,7 +219,7 @@ class RegionLayerListApi(APIView):
 
     @extend_schema(request={"multipart/form-data": RegionUploadInput}, responses={201: RegionLayerCreatedOutput})
     def post(self, request):
-        values = _valid(RegionUploadInput, request.data)
+        values = validated(RegionUploadInput, request.data)
         layer = regions.region_layer_create(name=values["name"], upload=values["file"], author=request.user)
         return Response(RegionLayerCreatedOutput(layer).data, status=status.HTTP_201_CREATED)
 
@@ -256,7 +252,7 @@ class SavedSearchListApi(APIView):
 
     @extend_schema(request=SavedSearchInput, responses={201: SavedSearchOutput})
     def post(self, request):
-        values = _valid(SavedSearchInput, request.data)
+        values = validated(SavedSearchInput, request.data)
         saved = saved_searches.saved_search_create(owner=request.user, **values)
         return Response(SavedSearchOutput(saved, context={"user": request.user}).data, status=status.HTTP_201_CREATED)
 
@@ -307,7 +303,7 @@ class SavedSearchWatchApi(APIView):
     @extend_schema(request=WatchInput, responses={200: WatchOutput, 201: WatchOutput})
     def post(self, request, saved_id: int):
         saved = self._own(request, saved_id)
-        watch, created = watches.watch_set(saved=saved, **_valid(WatchInput, request.data))
+        watch, created = watches.watch_set(saved=saved, **validated(WatchInput, request.data))
         return Response(WatchOutput(watch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses={204: None})
@@ -324,7 +320,7 @@ class AlertListApi(APIView):
 
     @extend_schema(parameters=[AlertsInput], responses=AlertsOutput)
     def get(self, request):
-        values = _valid(AlertsInput, request.query_params)
+        values = validated(AlertsInput, request.query_params)
         mine = selectors.alerts_of(user=request.user)
         shown = mine
         if "watch" in values:
@@ -360,7 +356,7 @@ class _ExportApi(APIView):
     stream: Any = None  # (request=SearchRequest) -> the text chunks
 
     def get(self, request):
-        search = _search_request(_valid(QueryInput, _from_query_params(request.query_params)))
+        search = _search_request(validated(QueryInput, _from_query_params(request.query_params)))
         response = StreamingHttpResponse(self.stream(request=search), content_type=self.content_type)
         response["Content-Disposition"] = f'attachment; filename="{self.filename}"'
         return response
@@ -402,7 +398,7 @@ class SimilarApi(APIView):
     def post(self, request):
         data = request.data if request.content_type.startswith("application/json") else _from_query_params(
             request.data)
-        values = _valid(SimilarInput, data)
+        values = validated(SimilarInput, data)
         try:
             answer = similar.similar_find(
                 video_id=values.get("video"), track=values.get("track"),

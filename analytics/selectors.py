@@ -20,7 +20,7 @@ def region_layer_find(*, layer_id: int) -> RegionLayer | None:
 
 def saved_searches_visible(*, user: AbstractBaseUser) -> QuerySet[SavedSearch]:
     """The user's own saved searches and those others share; nobody sees another's private ones."""
-    return SavedSearch.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner", "schema")
+    return SavedSearch.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner", "schema", "watch")
 
 
 def saved_search_find(*, user: AbstractBaseUser, saved_id: int) -> SavedSearch | None:

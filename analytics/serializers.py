@@ -449,7 +449,8 @@ class SavedSearchOutput(serializers.ModelSerializer):
                   "dashboard_url", "watched", "created_at", "updated_at"]
 
     def get_watched(self, saved: SavedSearch) -> bool:
-        return Watch.objects.filter(saved_search=saved, active=True).exists()
+        watch = getattr(saved, "watch", None)  # none: RelatedObjectDoesNotExist, an AttributeError
+        return watch is not None and watch.active
 
     def get_mine(self, saved: SavedSearch) -> bool:
         return saved.owner_id == self.context["user"].pk

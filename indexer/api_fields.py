@@ -100,3 +100,11 @@ class NumberField(serializers.FloatField):
 
     def to_representation(self, value):
         return value
+
+
+def validated(input_class: type[serializers.Serializer], data) -> dict:
+    """``data`` checked by the input serializer ``input_class``: its validated fields, or a 400
+    naming each field that is wrong."""
+    fields = input_class(data=data)
+    fields.is_valid(raise_exception=True)
+    return fields.validated_data

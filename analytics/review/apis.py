@@ -8,7 +8,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -33,15 +33,9 @@ from analytics.review.serializers import (
     VotesInput,
     VotesOutput,
 )
-from indexer.api_fields import ErrorOutput
+from indexer.api_fields import ErrorOutput, validated
 from indexer.media_apis import AnyAccept
 from indexer.selectors import schema_resolve
-
-
-def _valid(input_class: type[serializers.Serializer], data) -> dict:
-    fields = input_class(data=data)
-    fields.is_valid(raise_exception=True)
-    return fields.validated_data
 
 
 class CampaignListApi(APIView):
@@ -51,7 +45,7 @@ class CampaignListApi(APIView):
 
     @extend_schema(request=CampaignInput, responses={201: CampaignCreatedOutput})
     def post(self, request):
-        values = _valid(CampaignInput, request.data)
+        values = validated(CampaignInput, request.data)
         campaign = services.campaign_create(
             name=values["name"], schema=schema_resolve(ref=values.get("schema")), unit=values["unit"],
             question=values["question"], query=values.get("query"), q=values.get("q"), filters=values.get("filters"),
@@ -84,7 +78,7 @@ class BatchApi(APIView):
     @extend_schema(parameters=[BatchInput], responses=BatchOutput)
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        size = _valid(BatchInput, request.query_params)["size"]
+        size = validated(BatchInput, request.query_params)["size"]
         batch = services.batch_lease(campaign=campaign, reviewer=request.user, size=size)
         answer = {"batch": batch.pk, "items": selectors.batch_items(batch=batch)} if batch else {"batch": None,
                                                                                                    "items": []}
@@ -101,7 +95,7 @@ class VotesApi(APIView):
         410: OpenApiResponse(ErrorOutput, description="the batch's lease has ended")})
     def post(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        values = _valid(VotesInput, request.data)
+        values = validated(VotesInput, request.data)
         batch = services.votes_submit(campaign=campaign, reviewer=request.user, batch_id=values["batch"],
                                       votes=values["votes"])
         return Response(VotesOutput({"batch": batch.pk, "votes": len(values["votes"])}).data,
@@ -132,7 +126,7 @@ class ItemGoldApi(APIView):
     @extend_schema(request=GoldInput, responses=ItemOutput)
     def put(self, request, item_id: int):
         item = get_object_or_404(Item.objects.select_related("campaign__schema"), pk=item_id)
-        values = _valid(GoldInput, request.data)
+        values = validated(GoldInput, request.data)
         item = services.item_gold_set(item=item, answer=values["answer"], correction=values.get("correction"),
                                       admin=request.user)
         return Response(ItemOutput(item).data)
@@ -146,7 +140,7 @@ class ItemDecisionApi(APIView):
     @extend_schema(request=DecisionInput, responses=ItemOutput)
     def put(self, request, item_id: int):
         item = get_object_or_404(Item.objects.select_related("campaign__schema"), pk=item_id)
-        values = _valid(DecisionInput, request.data)
+        values = validated(DecisionInput, request.data)
         item = services.item_decide(item=item, state=values["state"], correction=values.get("correction"),
                                     admin=request.user)
         return Response(ItemOutput(item).data)
@@ -174,7 +168,7 @@ class CampaignExportApi(APIView):
                                                         (200, "application/json"): EtaExportOutput})
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        if _valid(ExportInput, request.query_params)["format"] == "csv":
+        if validated(ExportInput, request.query_params)["format"] == "csv":
             response = StreamingHttpResponse(export.review_csv(campaign=campaign),
                                              content_type="text/csv; charset=utf-8")
             extension = "csv"
