@@ -16,6 +16,10 @@ backend evaluates. Normalized nodes, and nothing else:
     {"geo": {"bbox": [west, south, east, north]}}      # west > east crosses the antimeridian
     {"geo": {"polygon": [[lon, lat], ...]}}            # closed or not; 3..1000 vertices
     {"time": {"gte": float | None, "lte": float | None}}
+    {"clock": {"gte": float | None, "lte": float | None}}     # recorded_at + t, epoch seconds
+    {"hour": {"in": [int, ...], "tz": str}}                   # local hour 0..23 of the clock in tz
+    {"weekday": {"in": ["mon", ...], "tz": str}}              # local ISO weekday of the clock in tz
+    {"count": {"object": object body, "gte": int | None, "lte": int | None}}  # detections meeting it
 
     cond  := {"in": [value, ...]} | {"gte": float | None, "lte": float | None}
     range := {"gte": float | None, "lte": float | None}
@@ -30,12 +34,14 @@ from typing import Any
 from indexer.ontology import Ontology
 from indexer.query.errors import QueryError
 from indexer.query.text import compile_text
-from indexer.query.tree import normalize
+from indexer.query.tree import DEFAULT_TIME_ZONE, normalize
 
 
-def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology) -> dict:
+def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology,
+                  tz: str = DEFAULT_TIME_ZONE) -> dict:
     """The normalized tree of a request's query: ``query`` (a JSON query tree) or ``q``
-    (the text form), at most one of them; neither matches everything.
+    (the text form), at most one of them; neither matches everything. ``tz``: the request's
+    time zone (``hour``, ``weekday`` and ``clock`` date-times without an offset).
 
     Errors in ``q`` carry ``position``/``line``/``column``, errors in ``query`` a ``path``.
     """
@@ -44,7 +50,8 @@ def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology
     if q is not None:
         if not isinstance(q, str):
             raise QueryError("the text query q must be a string", path="q")
-        return compile_text(q, ontology)
+        return compile_text(q, ontology, tz=tz)
     if query is None:
+        normalize({"and": []}, ontology, tz=tz)  # an unknown zone is an error even without a query
         return {"and": []}
-    return normalize(query, ontology)
+    return normalize(query, ontology, tz=tz)

@@ -29,7 +29,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from indexer.ontology import VIDEO_BUILTINS, Ontology
 from indexer.query.errors import QueryError, child_path, unknown
-from indexer.query.tree import MAX_DEPTH, RECORDED_AT, ROOT, normalize
+from indexer.query.tree import DEFAULT_TIME_ZONE, HOURS, MAX_DEPTH, RECORDED_AT, ROOT, WEEKDAYS, normalize
 
 GRAMMAR = r"""
 start: or_expr?
@@ -45,6 +45,7 @@ start: or_expr?
      | comparison
      | bbox
      | polygon
+     | count
 
 object: label conditions?
 event: NAME _COLON label conditions?
@@ -60,6 +61,10 @@ test: _EQ value (_BAR value)*              -> equals
 bbox: _BBOX _LPAR value _COMMA value _COMMA value _COMMA value _RPAR
 polygon: _POLYGON _LPAR vertex (_COMMA vertex)* _RPAR
 vertex: value value
+count: _COUNT _LPAR object _RPAR count_test
+?count_test: test
+           | _GT value                     -> above
+           | _LT value                     -> below
 
 ?label: NAME | STRING | STAR
 ?name: NAME | STRING
@@ -71,6 +76,8 @@ _OR.2: /or(?![\w-])/i
 _NOT.2: /not(?![\w-])/i
 _BBOX.2: /bbox(?![\w-])/i
 _POLYGON.2: /polygon(?![\w-])/i
+// COUNT is a keyword only before "(": count=3 stays an attribute.
+_COUNT.2: /count(?=\s*\()/i
 NAME: /[\w-]+/
 // A value may hold dots and colons (dates, 2.5) but never "..", the range operator.
 VALUE: /[\w:-]+(?:\.[\w:-]+)*/
@@ -82,6 +89,8 @@ _COMMA: ","
 _EQ: "="
 _GTE: ">="
 _LTE: "<="
+_GT: ">"
+_LT: "<"
 _DOTDOT: ".."
 _BAR: "|"
 _DOT: "."
@@ -97,6 +106,10 @@ Span = tuple[int, int]
 
 _KEYWORDS = {"and", "or", "not", "bbox", "polygon"}
 _TOP_RESERVED = {"time"}
+# Wall-clock time and counts (issue 21): top-level subjects of their own, and COUNT.
+_CLOCK_SUBJECTS = {"clock", "hour", "weekday"}
+_TOP_RESERVED |= _CLOCK_SUBJECTS
+_KEYWORDS |= {"count"}
 _OBJECT_RESERVED = {"confidence", "track"}
 _BOOLEAN_RULES = {"or_expr", "and_expr", "negation"}
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?\Z")
@@ -115,6 +128,8 @@ _PHRASES = {
     "_EQ": "'='",
     "_GTE": "'>='",
     "_LTE": "'<='",
+    "_GT": "'>'",
+    "_LT": "'<'",
     "_BAR": "'|'",
     "_DOTDOT": "'..'",
     "_COMMA": "','",
@@ -136,11 +151,12 @@ def parse_text(text: str, ontology: Ontology | None = None) -> dict:
     return _parse(text, ontology)[0]
 
 
-def compile_text(text: str, ontology: Ontology) -> dict:
-    """The normalized tree of a text query; errors, the ontology's included, point into ``text``."""
+def compile_text(text: str, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE) -> dict:
+    """The normalized tree of a text query; errors, the ontology's included, point into ``text``.
+    ``tz``: the request's time zone (:func:`~indexer.query.tree.normalize`)."""
     tree, spans = _parse(text, ontology)
     try:
-        return normalize(tree, ontology)
+        return normalize(tree, ontology, tz=tz)
     except QueryError as error:
         raise error.located(text, _span_of(error.path or ROOT, spans)) from None
 
@@ -297,6 +313,8 @@ class _TreeBuilder(Transformer):
         span = _span(meta)
         if subject.kind == "time":
             return _Piece({"time": self._range(test, "time", span)}, {"": span, **_nest(".time", test.spans)})
+        if subject.kind in _CLOCK_SUBJECTS:
+            return self._clock_comparison(subject.kind, test, span)
         key = child_path(f".{subject.kind}", subject.name)
         return _Piece({subject.kind: {subject.name: test.value}}, {"": span, key: span, **_nest(key, test.spans)})
 
@@ -304,7 +322,7 @@ class _TreeBuilder(Transformer):
         (token,) = children
         name = _name(token)
         if token.type == "NAME" and name.lower() in _TOP_RESERVED:
-            return _Subject("time", name)
+            return _Subject(name.lower() if name.lower() in _CLOCK_SUBJECTS else "time", name)
         return _Subject(self._bare_kind(name, token), name)
 
     def qualified_subject(self, meta, children) -> _Subject:
@@ -395,6 +413,37 @@ class _TreeBuilder(Transformer):
         return _name(tokens[0])
 
 
+    # Wall-clock time and counts (issue 21).
+
+    def _clock_comparison(self, kind: str, test: _Test, span: Span) -> _Piece:
+        """``clock=A..B`` (a range of date-times), ``hour=7..9``, ``weekday=mon|fri``."""
+        if kind == "clock" and test.kind != "range":
+            raise QueryError("clock takes a range: clock=A..B, clock>=A or clock<=B", text=self._text, span=span)
+        return _Piece({kind: test.value}, {"": span, f".{kind}": span, **_nest(f".{kind}", test.spans)})
+
+    def count(self, meta, children) -> _Piece:
+        counted, test = children
+        span = _span(meta)
+        body = {"object": counted.tree["object"]}
+        spans = {"": span, ".count": span, **_nest(".count", counted.spans)}
+        if test.kind == "equals":
+            if isinstance(test.value, list):
+                raise QueryError("a count is compared with one number: COUNT(person)=2, or a range 2..4",
+                                 text=self._text, span=span)
+            body["eq"] = test.value
+            spans[".count.eq"] = _token_span(test.tokens[0])
+        else:
+            body.update(test.value)
+            spans.update(_nest(".count", test.spans))
+        return _Piece({"count": body}, spans)
+
+    def above(self, meta, tokens) -> _Test:
+        return _Test("range", {"gt": _typed(tokens[0])}, {".gt": _token_span(tokens[0])}, tokens)
+
+    def below(self, meta, tokens) -> _Test:
+        return _Test("range", {"lt": _typed(tokens[0])}, {".lt": _token_span(tokens[0])}, tokens)
+
+
 def _object_role(condition: _Condition) -> tuple[str, str]:
     reserved = condition.bare and condition.name.lower() in _OBJECT_RESERVED
     return (condition.name.lower(), "") if reserved else ("attr", condition.name)
@@ -463,6 +512,9 @@ def _syntax_error(text: str, error: UnexpectedInput) -> QueryError:
         return QueryError(message, text=text, span=(position, position + 1))
     token = getattr(error, "token", None)
     expected = getattr(error, "expected", None) or ()
+    if token is not None and token.type in ("_GT", "_LT"):
+        # '>' and '<' compare counts only (COUNT(person) > 4).
+        return QueryError(f"'{token}' is not an operator, use '{token}='", text=text, span=_token_span(token))
     if token is None or token.type == "$END":
         position = len(text.rstrip())
         return QueryError(_expected(text, position, expected, None), text=text, span=(position, position + 1))
@@ -638,6 +690,51 @@ _PREDICATE_TEXT = {
     "geo": _geo_text,
     "time": _time_text,
 }
+
+
+# Wall-clock time and counts (issue 21) as text. The text form names no time zone: ``hour`` and
+# ``weekday`` read back in the zone of the request that parses them.
+
+
+def _clock_text(body: dict, path: str) -> tuple[str, int]:
+    return _range_text("clock", body, path, _instant_text), _ATOM_LEVEL
+
+
+def _cyclic_text(subject: str, cycle: tuple) -> Callable[[dict, str], tuple[str, int]]:
+    def text(body: dict, path: str) -> tuple[str, int]:
+        if isinstance(body, dict) and "in" not in body:  # a range as the JSON tree gives it
+            return _range_text(subject, body, path), _ATOM_LEVEL
+        values = body.get("in") if isinstance(body, dict) else body
+        values = values if isinstance(values, list) else [values]
+        chosen = [value for value in cycle if value in values]
+        # One run round the cycle reads as a range (hour=22..5); anything else as a list.
+        starts = [value for value in chosen if cycle[cycle.index(value) - 1] not in chosen]
+        if len(chosen) == len(values) and len(chosen) > 1 and len(starts) <= 1:
+            first = starts[0] if starts else cycle[0]
+            last = cycle[(cycle.index(first) + len(chosen) - 1) % len(cycle)]
+            return f"{subject}={_value_text(first, path)}..{_value_text(last, path)}", _ATOM_LEVEL
+        return _condition_text(subject, {"in": values}, path), _ATOM_LEVEL
+
+    return text
+
+
+def _count_text(body: dict, path: str) -> tuple[str, int]:
+    counted, _ = _object_text(_mapping(body.get("object"), child_path(path, "object")), child_path(path, "object"))
+    low = body.get("gt") + 1 if body.get("gt") is not None else body.get("gte")
+    high = body.get("lt") - 1 if body.get("lt") is not None else body.get("lte")
+    if body.get("eq") is not None:
+        low = high = body["eq"]
+    if (low or 0) == high:  # no lower bound is at least 0
+        return f"COUNT({counted})={_value_text(high, path)}", _ATOM_LEVEL
+    return _range_text(f"COUNT({counted})", {"gte": low, "lte": high}, path), _ATOM_LEVEL
+
+
+_PREDICATE_TEXT.update({
+    "clock": _clock_text,
+    "hour": _cyclic_text("hour", HOURS),
+    "weekday": _cyclic_text("weekday", WEEKDAYS),
+    "count": _count_text,
+})
 
 
 def _mapping(body: Any, path: str) -> dict:

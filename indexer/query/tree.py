@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from indexer.ontology import BOOLEAN, CATEGORICAL, NUMERIC, REVIEW, VIDEO_BUILTINS, AttrSpec, LabelSpec, Ontology
 from indexer.query.errors import QueryError, child_path, describe, hint, nearest, unknown
@@ -28,7 +30,10 @@ MAX_DEPTH = 64
 MIN_POLYGON_VERTICES = 3
 MAX_POLYGON_VERTICES = 1000
 ROOT = "query"
+DEFAULT_TIME_ZONE = "UTC"
 NODE_KINDS = ("and", "or", "not", "object", "frame", "video", "event", "geo", "time")
+# Frame-level kinds of issue 21: wall-clock time and counts (section "Wall-clock time and counts").
+NODE_KINDS += ("clock", "hour", "weekday", "count")
 # ``review`` is short for the built-in attribute's condition: attrs {"review": {"in": [...]}}.
 OBJECT_FIELDS = ("label", "attrs", "confidence", "track", REVIEW)
 EVENT_FIELDS = ("label", "attrs")
@@ -41,19 +46,23 @@ FREE_TEXT_BUILTINS = {name: AttrSpec(name=name, kind=CATEGORICAL) for name in VI
 Bound = Callable[[Any, str, str], float]
 
 
-def normalize(tree: Any, ontology: Ontology) -> dict:
+def normalize(tree: Any, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE) -> dict:
     """Check a JSON query tree against ``ontology`` and return its normalized tree.
+
+    ``tz`` is the time zone of ``hour`` and ``weekday`` nodes that name none and of
+    ``clock`` date-times without an offset (an IANA name; :func:`check_time_zone`).
 
     Raises :class:`~indexer.query.errors.QueryError` whose ``path`` points at the
     first problem (``query.and[1].object.attrs.colour``) and whose ``suggestions``
     list the nearest known names.
     """
-    return _Normalizer(ontology).node(tree, ROOT, 1)
+    return _Normalizer(ontology, check_time_zone(tz, "tz")).node(tree, ROOT, 1)
 
 
 class _Normalizer:
-    def __init__(self, ontology: Ontology):
+    def __init__(self, ontology: Ontology, tz: str = DEFAULT_TIME_ZONE):
         self.ontology = ontology
+        self.tz = tz
         self.handlers: dict[str, Callable[[Any, str, int], dict]] = {
             "and": self._and,
             "or": self._or,
@@ -65,6 +74,7 @@ class _Normalizer:
             "geo": self._geo,
             "time": self._time,
         }
+        self.handlers.update(self._clock_and_count_handlers())
 
     def node(self, raw: Any, path: str, depth: int) -> dict:
         if depth > MAX_DEPTH:
@@ -173,6 +183,60 @@ class _Normalizer:
 
     def _time(self, body: Any, path: str, depth: int) -> dict:
         return {"time": _range(body, path, "time", _finite)}
+
+
+    # Wall-clock time and counts (issue 21): clock, hour, weekday, count.
+
+    def _clock_and_count_handlers(self) -> dict[str, Callable[[Any, str, int], dict]]:
+        return {"clock": self._clock, "hour": self._hour, "weekday": self._weekday, "count": self._count}
+
+    def _clock(self, body: Any, path: str, depth: int) -> dict:
+        def instant(value: Any, value_path: str, what: str) -> float:
+            return _clock_epoch(value, value_path, self.tz)
+
+        return {"clock": _range(body, path, "clock", instant)}
+
+    def _hour(self, body: Any, path: str, depth: int) -> dict:
+        return {"hour": self._cyclic(body, path, "hour", HOURS, _hour_value)}
+
+    def _weekday(self, body: Any, path: str, depth: int) -> dict:
+        return {"weekday": self._cyclic(body, path, "weekday", WEEKDAYS, _weekday_value)}
+
+    def _cyclic(self, body: Any, path: str, what: str, cycle: tuple, value_of: Callable[[Any, str], Any]) -> dict:
+        """``hour``/``weekday``: a value, a list, ``{"in": [...]}`` or a range ``{"gte", "lte"}`` (both
+        bounds; it wraps round when gte comes after lte: hour 22..5 is the night), each with an
+        optional ``tz``; normalized to the values in cycle order and the zone."""
+        tz = self.tz
+        if isinstance(body, dict):
+            body = dict(body)
+            if "tz" in body:
+                tz = check_time_zone(body.pop("tz"), child_path(path, "tz"))
+            if not body:
+                raise QueryError(f"{what} needs values or a range besides tz", path=path)
+        if isinstance(body, dict) and "in" not in body:
+            for key in body:
+                if key not in BOUNDS:
+                    raise unknown("key", key, ("in", *BOUNDS, "tz"), where=f" in {what}", path=child_path(path, key))
+            missing = [key for key in BOUNDS if body.get(key) is None]
+            if missing:
+                raise QueryError(f"the {what} range needs both gte and lte (it may wrap round: 22..5)",
+                                 path=child_path(path, missing[0]))
+            low = cycle.index(value_of(body["gte"], child_path(path, "gte")))
+            high = cycle.index(value_of(body["lte"], child_path(path, "lte")))
+            chosen = set(cycle[low:high + 1] if low <= high else cycle[low:] + cycle[:high + 1])
+        else:
+            chosen = {value_of(value, value_path) for value, value_path in _values(body, path, what)}
+        return {"in": [value for value in cycle if value in chosen], "tz": tz}
+
+    def _count(self, body: Any, path: str, depth: int) -> dict:
+        fields = _fields(body, path, ("object", *COUNT_BOUNDS), "a count")
+        if "object" not in fields:
+            raise QueryError('a count needs the objects to count: {"object": {...}, "gte": 5}', path=path)
+        spec = self._object(fields["object"], child_path(path, "object"), depth + 1)["object"]
+        low, high = _count_bounds(fields, path)
+        if low is None and high is None:
+            return {"and": []}  # COUNT(x) >= 0: every frame
+        return {"count": {"object": spec, "gte": low, "lte": high}}
 
     # Labels, attributes and values.
 
@@ -456,3 +520,86 @@ def _polygon(raw: Any, path: str) -> list[list[float]]:
         lat = _coordinate(vertex[1], child_path(vertex_path, 1), "latitude", 90.0)
         vertices.append([lon, lat])
     return vertices
+
+
+# Wall-clock time and counts ----------------------------------------------------------------------
+
+HOURS = tuple(range(24))
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO order: Monday is day 1
+_WEEKDAY_NAMES = {
+    **{day: day for day in WEEKDAYS},
+    **{name: name[:3] for name in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    **{str(number): day for number, day in enumerate(WEEKDAYS, start=1)},
+}
+COUNT_BOUNDS = ("eq", "gte", "lte", "gt", "lt")
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_time_zone(raw: Any, path: str) -> str:
+    """An IANA time zone name (``Europe/Berlin``, ``UTC``), else a QueryError with suggestions."""
+    if not isinstance(raw, str) or raw not in _time_zones():
+        if not isinstance(raw, str):
+            raise QueryError(f"a time zone is an IANA name such as Europe/Berlin, got {describe(raw)}", path=path)
+        raise unknown("time zone", raw, sorted(_time_zones()), path=path)
+    return raw
+
+
+def _clock_epoch(value: Any, path: str, tz: str) -> float:
+    """Epoch seconds of an ISO 8601 date-time (without an offset: in ``tz``) or of a number."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))).timestamp()
+    number = _finite_or_none(value)
+    if number is None:
+        raise QueryError(f"clock expects an ISO 8601 date-time or epoch seconds, got {describe(value)}", path=path)
+    return number
+
+
+def _hour_value(value: Any, path: str) -> int:
+    number = _finite_or_none(value)
+    if number is None or not number.is_integer() or not 0 <= number <= 23:
+        shown = f"{number:g}" if number is not None else describe(value)
+        raise QueryError(f"an hour is a whole number 0..23, got {shown}", path=path)
+    return int(number)
+
+
+def _weekday_value(value: Any, path: str) -> str:
+    key = str(value).lower() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if key not in _WEEKDAY_NAMES:
+        raise unknown("weekday", value if isinstance(value, str) else describe(value), WEEKDAYS, path=path)
+    return _WEEKDAY_NAMES[key]
+
+
+def _count_bound(value: Any, path: str) -> int:
+    number = _finite_or_none(value)
+    if number is None or not number.is_integer():
+        raise QueryError(f"a count bound is a whole number, got {describe(value)}", path=path)
+    return int(number)
+
+
+def _count_bounds(fields: dict, path: str) -> tuple[int | None, int | None]:
+    """(gte, lte) of a count from ``eq``, ``gte``/``gt`` and ``lte``/``lt``; gte 0 is no bound."""
+    given = {key: _count_bound(fields[key], child_path(path, key)) for key in COUNT_BOUNDS
+             if fields.get(key) is not None}
+    for one, other in (("eq", "gte"), ("eq", "gt"), ("eq", "lte"), ("eq", "lt"), ("gte", "gt"), ("lte", "lt")):
+        if one in given and other in given:
+            raise QueryError(f"give a count either {one} or {other}, not both", path=child_path(path, other))
+    if "eq" in given:
+        given["gte"] = given["lte"] = given["eq"]
+    low = given["gt"] + 1 if "gt" in given else given.get("gte")
+    high = given["lt"] - 1 if "lt" in given else given.get("lte")
+    if high is not None and high < 0:
+        key = next(key for key in ("lt", "lte", "eq") if key in given)
+        raise QueryError(f"a count is never below 0: this bound holds on no frame ({key} {given[key]})",
+                         path=child_path(path, key))
+    if low is not None and high is not None and low > high:
+        raise QueryError(f"the count range is empty: at least {low} and at most {high}", path=path)
+    return (None if low is None or low <= 0 else low), high

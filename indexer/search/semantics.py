@@ -65,6 +65,16 @@ Decisions the contract leaves open, which every engine follows:
   :func:`seconds_of`). Co-occurrence pairs list each pair of facets once, the facet that
   comes first in the requested order first. Tiles: :func:`tile_of`. Time bins:
   :func:`time_bins`. Matched labels: :func:`positive_object_specs`.
+- **Wall-clock time** (issue 21). A frame's clock time is ``recorded_at + t`` (epoch seconds, one
+  IEEE double addition, :func:`frame_clock`); a live stream's frames too (no arrival time is
+  stored: a stream's ``t`` counts from its ``recorded_at``). A video without ``recorded_at`` has
+  no clock: ``clock``, ``hour`` and ``weekday`` never hold on its frames (``not`` of them does).
+  ``hour``/``weekday`` read the local hour (0..23) and ISO weekday of the clock time *floored to
+  the whole second*, in the node's IANA zone (:func:`local_hour_weekday`), so a frame at
+  06:59:59.9 is in hour 6 everywhere.
+- **Counts.** ``count`` holds when the number of the frame's detections meeting the object body
+  (as :func:`object_holds`) lies in ``[gte, lte]`` (None: unbounded); ``lte`` 0 holds on frames
+  without such detections, the empty ones included (:func:`count_holds`).
 - **Appends.** A chunk's frames already indexed are duplicates and left out, with their
   detections; an event comes with its start frame; track records are refused
   (:func:`append_split`, :func:`refuse_track_records`).
@@ -78,6 +88,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -542,3 +553,38 @@ def append_split(records: list[Any], known: set[int]) -> AppendSplit:
     duplicate_objects = sum(isinstance(record, ObjectRecord) and record.index in known for record in records)
     return AppendSplit(kept=kept, fresh=fresh, duplicate_frames=len(named & known),
                        duplicate_objects=duplicate_objects)
+
+
+# Wall-clock time and counts ----------------------------------------------------------------------
+
+CLOCK_KINDS = ("clock", "hour", "weekday")
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO order, as the query language
+
+
+def frame_clock(recorded_at: float | None, t: float) -> float | None:
+    """A frame's wall-clock time: its video's ``recorded_at`` (epoch seconds) plus ``t``; None without one."""
+    return None if recorded_at is None else recorded_at + t
+
+
+def local_hour_weekday(clock: float, tz: str) -> tuple[int, str]:
+    """The hour (0..23) and weekday (``mon``..``sun``) in zone ``tz`` of a clock time, floored to the second."""
+    moment = datetime.fromtimestamp(math.floor(clock), ZoneInfo(tz))
+    return moment.hour, WEEKDAY_NAMES[moment.weekday()]
+
+
+def count_holds(spec: dict[str, Any], objects: Iterable[ObjectLike]) -> bool:
+    """Whether a ``count`` node's body holds on a frame with these detections."""
+    count = sum(1 for obj in objects if object_holds(spec["object"], obj))
+    low, high = spec.get("gte"), spec.get("lte")
+    return (low is None or count >= low) and (high is None or count <= high)
+
+
+def uses_clock(node: dict[str, Any]) -> bool:
+    """Whether a normalized tree has a ``clock``, ``hour`` or ``weekday`` node (videos without
+    ``recorded_at`` then never match it, and searches say how many were left out)."""
+    (kind, body), = node.items()
+    if kind in ("and", "or"):
+        return any(uses_clock(child) for child in body)
+    if kind == "not":
+        return uses_clock(body)
+    return kind in CLOCK_KINDS

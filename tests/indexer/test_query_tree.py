@@ -330,7 +330,8 @@ def test_depth_limit():
     assert error.path == "query" + ".not" * 64
 
 
-ONE_KEY = "a query node is an object with exactly one key, one of and, or, not, object, frame, video, event, geo, time"
+ONE_KEY = ("a query node is an object with exactly one key, one of and, or, not, object, frame, video, event, geo, "
+           "time, clock, hour, weekday, count")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexer.search.duckdb.sql import FALSE, TRUE, Sql, is_in, joined
-from indexer.search.semantics import value_kind
+from indexer.search.semantics import WEEKDAY_NAMES, value_kind
 
 # Conditions --------------------------------------------------------------------------------------
 
@@ -181,6 +181,8 @@ def compile_node(node: dict[str, Any], videos: list[int] | None = None) -> Sql:
         return _geo_node(body, videos)
     if kind == "time":
         return _number_cond(body, "f.t")
+    if kind in FRAME_LEVEL_NODES:
+        return FRAME_LEVEL_NODES[kind](body, videos)
     raise ValueError(f"unknown query node {kind!r}")
 
 
@@ -205,3 +207,56 @@ def object_match(spec: dict[str, Any]) -> Sql:
         parts.append(Sql(f"o.object_id IN (SELECT a.object_id FROM object_attrs a WHERE {match.text})",
                          match.params))
     return joined(parts, "AND", TRUE)
+
+
+# Wall-clock time and counts (issue 21) -----------------------------------------------------------
+
+# A frame's clock time (semantics.frame_clock): one DOUBLE addition, as in Python.
+_CLOCK = "(v.recorded_at + c.t)"
+# ... floored to the second and read in a zone (ICU, built into DuckDB): semantics.local_hour_weekday.
+_LOCAL = f"timezone(?, to_timestamp(floor({_CLOCK})))"
+
+
+def _clocked_frames(conditions: list[Sql], videos: list[int] | None) -> Sql:
+    """Frames ``f`` of videos with a ``recorded_at`` whose clock time meets ``conditions``."""
+    where = joined([Sql("v.recorded_at IS NOT NULL"), *conditions, *_within("c", videos)], "AND", TRUE)
+    return Sql(f"f.frame_id IN (SELECT c.frame_id FROM frames c JOIN videos v ON v.video_id = c.video_id "
+               f"WHERE {where.text})", where.params)
+
+
+def _clock_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    return _clocked_frames([_range(_CLOCK, spec)], videos)
+
+
+def _hour_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    if not spec["in"]:
+        return FALSE
+    return _clocked_frames([Sql(f"hour({_LOCAL}) IN (SELECT unnest(?::INTEGER[]))", [spec["tz"], spec["in"]])],
+                           videos)
+
+
+def _weekday_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    days = [WEEKDAY_NAMES.index(day) + 1 for day in spec["in"]]  # isodow: Monday is 1
+    if not days:
+        return FALSE
+    return _clocked_frames([Sql(f"isodow({_LOCAL}) IN (SELECT unnest(?::INTEGER[]))", [spec["tz"], days])], videos)
+
+
+def _count_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    """Detections of the frame meeting the object body, counted: frames with at least ``gte`` of
+    them, and not at least ``lte + 1`` (so frames with none, absent from ``objects``, count 0)."""
+    def at_least(count: int) -> Sql:
+        match = joined([object_match(spec["object"]), *_within("o", videos)], "AND", TRUE)
+        return Sql(f"f.frame_id IN (SELECT o.frame_id FROM objects o WHERE {match.text} "
+                   "GROUP BY o.frame_id HAVING count(*) >= ?)", [*match.params, count])
+
+    parts = []
+    if spec.get("gte") is not None and spec["gte"] > 0:
+        parts.append(at_least(int(spec["gte"])))
+    if spec.get("lte") is not None:
+        above = at_least(int(spec["lte"]) + 1)
+        parts.append(Sql(f"(NOT {above.text})", above.params))
+    return joined(parts, "AND", TRUE)
+
+
+FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _hour_node, "weekday": _weekday_node, "count": _count_node}

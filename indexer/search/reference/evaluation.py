@@ -17,8 +17,11 @@ from indexer.search.reference.materialized import StoredFrame, StoredObject, Sto
 from indexer.search.semantics import (
     clip_break_s,
     cond_holds,
+    count_holds,
+    frame_clock,
     in_bbox,
     in_polygon,
+    local_hour_weekday,
     object_holds,
     plain_attrs,
     plain_box,
@@ -69,7 +72,34 @@ def frame_holds(node: dict[str, Any], video: StoredVideo, frame: StoredFrame) ->
         return geo_holds(body, frame)
     if kind == "time":
         return cond_holds(body, frame.t)
+    if kind in FRAME_LEVEL_NODES:
+        return FRAME_LEVEL_NODES[kind](body, video, frame)
     raise ValueError(f"unknown query node {kind!r}")
+
+
+# Wall-clock time and counts (issue 21).
+
+
+def clock_holds(spec: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+    """``clock``: the frame's clock time lies in the range (never without ``recorded_at``)."""
+    return cond_holds(spec, frame_clock(video.values.get("recorded_at"), frame.t))
+
+
+def local_holds(part: int) -> Any:
+    """``hour`` (part 0) or ``weekday`` (part 1): the local hour or weekday of the clock is listed."""
+    def holds(spec: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+        clock = frame_clock(video.values.get("recorded_at"), frame.t)
+        return clock is not None and local_hour_weekday(clock, spec["tz"])[part] in spec["in"]
+
+    return holds
+
+
+FRAME_LEVEL_NODES = {
+    "clock": clock_holds,
+    "hour": local_holds(0),
+    "weekday": local_holds(1),
+    "count": lambda spec, video, frame: count_holds(spec, frame.objects),
+}
 
 
 # Clips and units ---------------------------------------------------------------------------------

@@ -177,7 +177,8 @@ def videos(draw, ontology: Ontology) -> Analytics:
     meta = VideoMeta(
         fps=fps,
         camera=draw(st.sampled_from((None, "cam1", "cam'2"))),
-        recorded_at=draw(st.sampled_from((None, datetime(2024, 5, 1, 12), datetime(2024, 5, 2, tzinfo=UTC)))),
+        recorded_at=draw(st.sampled_from((None, datetime(2024, 5, 1, 12), datetime(2024, 5, 2, tzinfo=UTC),
+                                           *CLOCK_EDGES))),
         attrs=video_attrs,
         gps=draw(gps_tracks(rate)),
     )
@@ -276,8 +277,45 @@ def geo_nodes() -> st.SearchStrategy:
     return st.one_of(bbox, polygon)
 
 
+# Wall-clock time and counts (issue 21) ----------------------------------------------------------
+
+# Recording starts just before an hour, a day (Sunday to Monday in UTC) and a daylight-saving
+# change (Berlin, 2024-03-31 01:00 UTC), so frames of one video fall on both sides, and the
+# clock is floored to the second (23:59:59.9 is still Sunday).
+CLOCK_EDGES = (datetime(2024, 5, 5, 23, 59, 59, 900000, tzinfo=UTC), datetime(2024, 3, 31, 0, 59, 59, 500000))
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
+CLOCK_BOUNDS = tuple(moment.replace(tzinfo=UTC).timestamp() + offset
+                     for moment in (datetime(2024, 5, 1, 12), *CLOCK_EDGES) for offset in (0.0, 0.1, 0.5, 1.0))
+
+
+def clock_nodes() -> st.SearchStrategy:
+    return ranges(CLOCK_BOUNDS).map(lambda body: {"clock": body})
+
+
+def hour_nodes() -> st.SearchStrategy:
+    hours = st.lists(st.sampled_from((0, 1, 2, 5, 12, 13, 17, 22, 23)), max_size=4, unique=True).map(sorted)
+    return st.builds(lambda chosen, tz: {"hour": {"in": chosen, "tz": tz}}, hours, st.sampled_from(ZONES))
+
+
+def weekday_nodes() -> st.SearchStrategy:
+    days = st.lists(st.sampled_from(("mon", "tue", "wed", "thu", "fri", "sat", "sun")), max_size=3, unique=True)
+    order = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return st.builds(lambda chosen, tz: {"weekday": {"in": sorted(chosen, key=order.index), "tz": tz}},
+                     days, st.sampled_from(ZONES))
+
+
+@st.composite
+def count_nodes(draw, ontology: Ontology) -> dict[str, Any]:
+    bound = st.none() | st.integers(0, 3)
+    return {"count": {"object": draw(object_nodes(ontology))["object"], "gte": draw(bound), "lte": draw(bound)}}
+
+
 def leaves(ontology: Ontology) -> st.SearchStrategy:
     return st.one_of(
+        clock_nodes(),
+        hour_nodes(),
+        weekday_nodes(),
+        count_nodes(ontology),
         object_nodes(ontology),
         object_nodes(ontology),
         cond_map(ontology.frame_attrs).map(lambda body: {"frame": body}),
