@@ -4,7 +4,8 @@
 alias ``<prefix>-frames``; mapping ``dynamic: strict``, from the composable index template
 ``<prefix>-frames`` (pattern ``<prefix>-frames-*``):
 
-- ``video_id``, ``frame`` (index), ``t``, ``n_objects``; ``lat``/``lon`` as ``double`` (exact,
+- ``video_id``, ``frame`` (index), ``t``, ``n_objects``, ``recorded_at`` (the video's, when it has
+  one: clock filters compute ``recorded_at + t``); ``lat``/``lon`` as ``double`` (exact,
   what geo queries compare) and ``location`` as ``geo_point`` (for maps and other tools);
 - ``keys``: typed terms (:mod:`indexer.search.elasticsearch.query`) for everything said about the frame:
   ``["frame",attr,value]``, ``["video",attr,value]`` (video attributes and the built-ins name,
@@ -361,6 +362,8 @@ class VideoDocuments:
         if location is not None:
             lat, lon = location
             document.update(lat=lat, lon=lon, location={"lat": lat, "lon": lon})
+        if self.recorded_at is not None:
+            document["recorded_at"] = self.recorded_at  # clock time = recorded_at + t (issue 21)
         return document
 
 

@@ -37,7 +37,7 @@ from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
 from indexer.facets import Facet
-from indexer.search.semantics import cond_holds, value_kind
+from indexer.search.semantics import WEEKDAY_NAMES, cond_holds, value_kind
 
 T = TypeVar("T")
 
@@ -279,4 +279,71 @@ def compile_node(node: dict[str, Any]) -> Query:
         return _geo_node(body)
     if kind == "time":
         return number_field("t", body)
+    if kind in FRAME_LEVEL_NODES:
+        return FRAME_LEVEL_NODES[kind](body)
     raise ValueError(f"unknown query node {kind!r}")
+
+
+# Wall-clock time and counts (issue 21) -----------------------------------------------------------
+
+# A frame's clock time is recorded_at + t (semantics.frame_clock): frame documents carry their
+# video's recorded_at (none without one, so these scripts never match such frames), and the
+# sum is one double addition in Java as in Python.
+CLOCK_RANGE = """
+if (doc['recorded_at'].size() == 0) { return false; }
+double clock = doc['recorded_at'].value + doc['t'].value;
+return (!params.containsKey('gte') || clock >= params.gte) && (!params.containsKey('lte') || clock <= params.lte);
+""".strip()
+# The local hour or ISO weekday of the clock floored to the second (semantics.local_hour_weekday).
+CLOCK_LOCAL = """
+if (doc['recorded_at'].size() == 0) { return false; }
+double clock = doc['recorded_at'].value + doc['t'].value;
+ZonedDateTime local = Instant.ofEpochSecond((long) Math.floor(clock)).atZone(ZoneId.of(params.tz));
+int part = params.part == 'hour' ? local.getHour() : local.getDayOfWeek().getValue();
+for (def wanted : params.values) { if (((Number) wanted).intValue() == part) { return true; } }
+return false;
+""".strip()
+HAS_CLOCK = Q("exists", field="recorded_at")
+
+
+def _clock_node(spec: dict[str, Any]) -> Query:
+    bounds = _bounds(spec)
+    script = Q("script", script={"source": CLOCK_RANGE, "lang": "painless", "params": bounds})
+    return all_of([HAS_CLOCK, script])
+
+
+def _local_node(part: str) -> Any:
+    def compile_local(spec: dict[str, Any]) -> Query:
+        values = spec["in"] if part == "hour" else [WEEKDAY_NAMES.index(day) + 1 for day in spec["in"]]
+        if not values:
+            return MATCH_NONE
+        params = {"tz": spec["tz"], "part": part, "values": values}
+        return all_of([HAS_CLOCK, Q("script", script={"source": CLOCK_LOCAL, "lang": "painless", "params": params})])
+
+    return compile_local
+
+
+def _count_node(spec: dict[str, Any]) -> Query:
+    """How many detections meet the object body, counted as a score: each matching nested object
+    scores 1 (``constant_score``), the ``nested`` query sums them (``score_mode: sum``), and
+    ``function_score``'s ``min_score`` keeps frames with at least k (nested has no min_children:
+    elastic/elasticsearch#10043). At most ``lte`` is NOT at least ``lte + 1``, so frames without
+    such detections (no nested match) count 0."""
+    inside = _object_node(spec["object"]).to_dict()["nested"]["query"]
+
+    def at_least(count: int) -> Query:
+        scored = Q("nested", path="objects", query=Q("constant_score", filter=Q(inside), boost=1.0),
+                   score_mode="sum")
+        # Scores are float sums of 1.0: exact, so half a unit below the count is a safe threshold.
+        return Q("function_score", query=scored, min_score=count - 0.5)
+
+    parts = []
+    if spec.get("gte") is not None and spec["gte"] > 0:
+        parts.append(at_least(int(spec["gte"])))
+    if spec.get("lte") is not None:
+        parts.append(Q("bool", must_not=[at_least(int(spec["lte"]) + 1)]))
+    return all_of(parts)
+
+
+FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _local_node("hour"), "weekday": _local_node("weekday"),
+                     "count": _count_node}

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -38,7 +39,7 @@ from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, T
 from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch import backend as es_backend
 from indexer.search.elasticsearch import lock as es_lock
-from indexer.search.elasticsearch.query import PNPOLY, compile_node, facet_term
+from indexer.search.elasticsearch.query import CLOCK_LOCAL, CLOCK_RANGE, PNPOLY, compile_node, facet_term
 from indexer.search.elasticsearch.query import term as es_term
 
 REPO = Path(__file__).resolve().parents[4]
@@ -477,6 +478,60 @@ def test_the_polygon_script_is_the_reference_pnpoly_expression():
 def test_time_nodes():
     assert compile_node({"time": {"gte": 0.5, "lte": 1.0}}).to_dict() == {"range": {"t": {"gte": 0.5, "lte": 1.0}}}
     assert compile_node({"time": {"gte": None, "lte": None}}).to_dict() == {"exists": {"field": "t"}}
+
+
+# Wall-clock time and counts (issue 21). https://www.elastic.co/guide/en/elasticsearch/reference/8.17/
+# query-dsl-script-query.html (a Painless filter script with params; doc['field'].size() == 0 for a missing
+# value), .../8.17/modules-scripting-painless.html and the Painless API reference's java.time classes
+# (Instant.ofEpochSecond, ZoneId.of, ZonedDateTime.getHour, getDayOfWeek().getValue(): ISO, Monday 1);
+# .../8.17/query-dsl-exists-query.html.
+def test_clock_nodes_add_the_videos_recorded_at_to_t_in_a_script():
+    clock = compile_node({"clock": {"gte": 1714564800.0, "lte": None}}).to_dict()
+    assert clock == {"bool": {"filter": [
+        {"exists": {"field": "recorded_at"}},
+        {"script": {"script": {"source": CLOCK_RANGE, "lang": "painless", "params": {"gte": 1714564800.0}}}}]}}
+    assert "double clock = doc['recorded_at'].value + doc['t'].value;" in CLOCK_RANGE
+    hours = compile_node({"hour": {"in": [7, 8], "tz": "Europe/Berlin"}}).to_dict()
+    assert hours["bool"]["filter"][1] == {"script": {"script": {
+        "source": CLOCK_LOCAL, "lang": "painless",
+        "params": {"tz": "Europe/Berlin", "part": "hour", "values": [7, 8]}}}}
+    days = compile_node({"weekday": {"in": ["mon", "sun"], "tz": "UTC"}}).to_dict()
+    assert days["bool"]["filter"][1]["script"]["script"]["params"] == {"tz": "UTC", "part": "weekday", "values": [1, 7]}
+    # Floored to the second, as semantics.local_hour_weekday.
+    assert "Instant.ofEpochSecond((long) Math.floor(clock)).atZone(ZoneId.of(params.tz))" in CLOCK_LOCAL
+    assert compile_node({"hour": {"in": [], "tz": "UTC"}}).to_dict() == {"match_none": {}}
+
+
+# https://www.elastic.co/guide/en/elasticsearch/reference/8.17/query-dsl-nested-query.html (score_mode sum:
+# the scores of the matching nested objects added up), .../8.17/query-dsl-constant-score-query.html (each
+# scores its boost, 1.0), .../8.17/query-dsl-function-score-query.html (min_score drops documents below it).
+def test_a_count_sums_one_per_matching_object_and_keeps_frames_by_min_score():
+    def at_least(threshold: float) -> dict:
+        return {"function_score": {"min_score": threshold, "query": {"nested": {
+            "path": "objects", "score_mode": "sum",
+            "query": {"constant_score": {"filter": {"bool": {"filter": [
+                {"term": {"objects.label": "vehicle"}}, {"terms": {"objects.attrs": [term("color", "black")]}}]}},
+                "boost": 1.0}}}}}}
+
+    vehicle = {"label": "vehicle", "attrs": {"color": {"in": ["black"]}}, "confidence": None, "track": None}
+    # 2..4 black vehicles: at least 2 (score >= 1.5) and not at least 5 (score >= 4.5).
+    assert compile_node({"count": {"object": vehicle, "gte": 2, "lte": 4}}).to_dict() == {"bool": {"filter": [
+        at_least(1.5), {"bool": {"must_not": [at_least(4.5)]}}]}}
+    # None: frames without a match (no nested hit at all) count 0.
+    assert compile_node({"count": {"object": vehicle, "gte": None, "lte": 0}}).to_dict() == {
+        "bool": {"must_not": [at_least(0.5)]}}
+    assert compile_node({"count": {"object": vehicle, "gte": 3, "lte": None}}).to_dict() == at_least(2.5)
+
+
+def test_frame_documents_carry_their_videos_recorded_at():
+    analytics = video(FrameRecord(0, 0.5), recorded_at=datetime(2024, 5, 1, 12, tzinfo=UTC))
+    documents = es_backend.VideoDocuments(video_id=1, name="cam", analytics=analytics, gen="g1")
+    try:
+        (action,) = list(documents.actions(ALIAS))
+    finally:
+        documents.close()
+    assert action["_source"]["recorded_at"] == 1714564800.0
+    assert action["_source"]["t"] == 0.5
 
 
 # Writes ------------------------------------------------------------------------------------------
