@@ -87,7 +87,8 @@ def _facet_keys(facets: Any) -> list[str] | None:
 
 def _search_request(values: dict[str, Any], facets: list[str] | None = None) -> SearchRequest:
     return search_request(schema=schema_resolve(ref=values.get("schema")), query=values.get("query"),
-                          q=values.get("q"), filters=values.get("filters"), gap_s=values["gap_s"], facets=facets)
+                          q=values.get("q"), filters=values.get("filters"), gap_s=values["gap_s"], facets=facets,
+                          tz=values.get("tz") or None)
 
 
 def _figure(request, values: dict[str, Any]) -> bool:
@@ -111,6 +112,7 @@ class SearchApi(APIView):
             page_size=values["page_size"],
             facet_unit=values.get("facet_unit") or None,
             facets=_facet_keys(values.get("facets")),
+            tz=values.get("tz") or None,
         )
         return Response(SearchOutput(answer).data)
 

@@ -11,7 +11,14 @@ from typing import Any
 from indexer.models import LabelSchema, Video
 from indexer.search import get_search_backend
 from indexer.search.contract import SearchResult
-from indexer.selectors import search_request, video_stream_url, video_thumbnail_url, videos_by_id
+from indexer.search.semantics import uses_clock
+from indexer.selectors import (
+    search_request,
+    video_stream_url,
+    video_thumbnail_url,
+    videos_by_id,
+    videos_without_clock_count,
+)
 
 
 @dataclass
@@ -22,6 +29,7 @@ class SearchAnswer:
     result: SearchResult
     page: int
     page_size: int
+    videos_without_clock: int = 0  # left out by a clock, hour or weekday filter: no recorded_at
 
     @property
     def pages(self) -> int:
@@ -42,7 +50,9 @@ def search_run(*, schema: LabelSchema, **fields: Any) -> SearchAnswer:
     on the index."""
     request = search_request(schema=schema, **fields)
     result = get_search_backend().search(request=request)
-    return SearchAnswer(schema=schema, result=result, page=request.page, page_size=request.page_size)
+    unclocked = videos_without_clock_count() if uses_clock(request.query) else 0
+    return SearchAnswer(schema=schema, result=result, page=request.page, page_size=request.page_size,
+                        videos_without_clock=unclocked)
 
 
 def json_key(value: Any) -> str:

@@ -36,6 +36,10 @@ class QueryInput(serializers.Serializer):
         help_text="a new clip starts where matching frames are more than this many seconds apart")
     schema = serializers.CharField(required=False, allow_blank=True,
                                    help_text="schema id, name or name:version; default: the default schema")
+    tz = serializers.CharField(
+        required=False, allow_blank=True, max_length=64,
+        help_text="IANA time zone (Europe/Berlin) of hour and weekday filters and of clock date-times without "
+                  "an offset; default: the deployment's SCOOP_TIME_ZONE")
 
 
 class SearchInput(QueryInput):
@@ -239,6 +243,9 @@ class SearchOutput(serializers.Serializer):
     page_size = serializers.IntegerField()
     pages = serializers.IntegerField()
     total_clips = serializers.IntegerField(source="result.total_clips")
+    videos_without_clock = serializers.IntegerField(
+        help_text="indexed videos without recorded_at, which the query's clock, hour or weekday filter left out "
+                  "(0 when it has none)")
 
 
 # Statistics ------------------------------------------------------------------------------------

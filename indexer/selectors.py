@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
@@ -144,14 +145,17 @@ def search_request(
     page_size: int = PAGE_SIZE_DEFAULT,
     facet_unit: str | None = None,
     facets: list[str] | None = None,
+    tz: str | None = None,
 ) -> SearchRequest:
     """The backend request for a query and sidebar filters, validated against
-    ``schema``'s ontology (statistics take the same fields).
+    ``schema``'s ontology (statistics take the same fields). ``tz``: the time zone of
+    ``hour``/``weekday`` and of ``clock`` date-times without an offset; default
+    ``settings.SCOOP_TIME_ZONE``.
 
     Raises QueryError / FacetError naming what is wrong.
     """
     ontology = search_ontology(schema)
-    tree = compile_query(query=query, q=q, ontology=ontology)
+    tree = compile_query(query=query, q=q, ontology=ontology, tz=tz or settings.SCOOP_TIME_ZONE)
     parsed_filters = parse_filters(filters, ontology)
     if facet_unit not in (None, "", *UNITS):
         raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")
@@ -205,6 +209,11 @@ def video_versions(*, video: Video) -> list[VideoVersion]:
 def videos_indexed_count() -> int:
     """How many videos have indexed analytics."""
     return Video.objects.filter(indexed_at__isnull=False).count()
+
+
+def videos_without_clock_count() -> int:
+    """How many indexed videos have no ``recorded_at``: clock, hour and weekday filters leave them out."""
+    return Video.objects.filter(indexed_at__isnull=False, recorded_at__isnull=True).count()
 
 
 def video_gps_tracks(*, limit: int) -> list[tuple[int, str, list[list[float]]]]:

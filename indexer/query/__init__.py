@@ -34,7 +34,7 @@ from typing import Any
 from indexer.ontology import Ontology
 from indexer.query.errors import QueryError
 from indexer.query.text import compile_text
-from indexer.query.tree import DEFAULT_TIME_ZONE, normalize
+from indexer.query.tree import DEFAULT_TIME_ZONE, check_time_zone, normalize
 
 
 def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology,
@@ -47,11 +47,11 @@ def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology
     """
     if query is not None and q is not None:
         raise QueryError("give the query as a JSON tree (query) or as text (q), not both", path="q")
+    check_time_zone(tz, "tz")
     if q is not None:
         if not isinstance(q, str):
             raise QueryError("the text query q must be a string", path="q")
         return compile_text(q, ontology, tz=tz)
     if query is None:
-        normalize({"and": []}, ontology, tz=tz)  # an unknown zone is an error even without a query
         return {"and": []}
     return normalize(query, ontology, tz=tz)

@@ -29,7 +29,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from indexer.ontology import VIDEO_BUILTINS, Ontology
 from indexer.query.errors import QueryError, child_path, unknown
-from indexer.query.tree import DEFAULT_TIME_ZONE, HOURS, MAX_DEPTH, RECORDED_AT, ROOT, WEEKDAYS, normalize
+from indexer.query.tree import (
+    DEFAULT_TIME_ZONE,
+    HOURS,
+    MAX_DEPTH,
+    RECORDED_AT,
+    ROOT,
+    WEEKDAYS,
+    check_time_zone,
+    normalize,
+)
 
 GRAMMAR = r"""
 start: or_expr?
@@ -154,6 +163,7 @@ def parse_text(text: str, ontology: Ontology | None = None) -> dict:
 def compile_text(text: str, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE) -> dict:
     """The normalized tree of a text query; errors, the ontology's included, point into ``text``.
     ``tz``: the request's time zone (:func:`~indexer.query.tree.normalize`)."""
+    check_time_zone(tz, "tz")  # the request's, not the text's: its error has no position
     tree, spans = _parse(text, ontology)
     try:
         return normalize(tree, ontology, tz=tz)

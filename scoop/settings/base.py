@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from zoneinfo import available_timezones
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -81,6 +82,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The time zone of hour and weekday query filters and of clock date-times without an offset (issue 21);
+# a request may give its own (tz). An IANA name.
+SCOOP_TIME_ZONE = env.str("SCOOP_TIME_ZONE", default="UTC")
+if SCOOP_TIME_ZONE not in available_timezones():
+    raise ImproperlyConfigured(f"SCOOP_TIME_ZONE must be an IANA time zone such as Europe/Berlin: {SCOOP_TIME_ZONE!r}")
 USE_I18N = True
 USE_TZ = True
 
