@@ -621,7 +621,8 @@ def _rendered(node: Any, path: str, depth: int) -> tuple[str, int]:
     if kind == "not":
         return f"NOT {_render(body, path, _NOT_LEVEL, depth + 1)}", _NOT_LEVEL
     if kind in _PREDICATE_TEXT:
-        return _PREDICATE_TEXT[kind](_mapping(body, path), path)
+        # hour and weekday also take a bare value or a list.
+        return _PREDICATE_TEXT[kind](body if kind in ("hour", "weekday") else _mapping(body, path), path)
     raise unknown("query node", kind, ["and", "or", "not", *_PREDICATE_TEXT], path=path)
 
 

@@ -401,6 +401,14 @@ VOCABULARY = [
     "\n",
     ">",
     "!",
+    "COUNT",
+    "count",
+    "hour",
+    "weekday",
+    "clock",
+    "mon",
+    "<",
+    "23",
 ]
 
 

@@ -546,9 +546,48 @@ def time_trees():
     return ranges(numbers(0, 1e5)).map(lambda bounds: {"time": bounds})
 
 
+# Wall-clock time and counts (issue 21). Without a zone of their own, so that they round-trip
+# through the text form (which has none); zoned_trees() adds them.
+
+
+def clock_trees():
+    iso = st.just({"gte": "2026-12-01T07:00", "lte": "2026-12-01T09:00+01:00"})
+    return (ranges(numbers(-1e10, 1e10)) | iso).map(lambda bounds: {"clock": bounds})
+
+
+def cyclic(values):
+    value = st.sampled_from(values)
+    return (value | st.lists(value, min_size=1, max_size=4) | st.builds(lambda v: {"in": v}, st.lists(
+        value, min_size=1, max_size=3)) | st.builds(lambda a, b: {"gte": a, "lte": b}, value, value))
+
+
+def hour_trees():
+    return cyclic(list(range(24))).map(lambda body: {"hour": body})
+
+
+def weekday_trees():
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun", "Monday", "SUNDAY", 1, 7]
+    return cyclic(days).map(lambda body: {"weekday": body})
+
+
+def count_trees():
+    count = st.integers(0, 20)
+    bounds = (st.builds(lambda n: {"eq": n}, count) | ranges(count) | st.builds(lambda n: {"gt": n}, count)
+              | st.builds(lambda n: {"lt": n}, st.integers(1, 20)))
+    return st.builds(lambda obj, b: {"count": {"object": obj["object"], **b}}, object_trees(), bounds)
+
+
+def zoned_trees():
+    zone = st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata"])
+    return st.builds(lambda tree, tz: {kind: {"in": body if isinstance(body, list) else [body], "tz": tz}
+                                       for kind, body in tree.items()},
+                     hour_trees().filter(lambda t: not isinstance(t["hour"], dict)), zone)
+
+
 def valid_trees():
     """JSON query trees that normalize without error."""
     leaves = object_trees() | frame_trees() | video_trees() | event_trees() | geo_trees() | time_trees()
+    leaves = leaves | clock_trees() | hour_trees() | weekday_trees() | count_trees()
     return st.recursive(
         leaves,
         lambda children: (
@@ -565,3 +604,11 @@ def valid_trees():
 def test_normalize_is_idempotent(tree):
     normalized = norm(tree)
     assert norm(normalized) == normalized
+
+
+@settings(max_examples=100, deadline=None)
+@given(zoned_trees(), st.sampled_from(["UTC", "America/New_York"]))
+def test_a_nodes_own_zone_wins_over_the_requests(tree, tz):
+    normalized = normalize(tree, ONTOLOGY, tz=tz)
+    assert normalized["hour"]["tz"] == tree["hour"]["tz"]
+    assert normalize(normalized, ONTOLOGY, tz=tz) == normalized
