@@ -228,3 +228,30 @@ class Analysis(models.Model):
 
     def __str__(self) -> str:
         return f"analysis {self.id} ({self.pipeline}, {self.status})"
+
+
+class Zone(models.Model):
+    """A named image zone of one camera (issue 21): a polygon in normalised image coordinates
+    (``[[x, y], ...]``, 0..1, origin top-left, as detection boxes), and the point of a detection's
+    box tested against it (``anchor``: the bottom centre, where an object stands, or the centre).
+    Queries name it (``person IN ZONE crosswalk``); each camera has its own zone of a name."""
+
+    BOTTOM_CENTER = "bottom_center"
+    CENTER = "center"
+    ANCHORS = [(BOTTOM_CENTER, "bottom centre of the box"), (CENTER, "centre of the box")]
+
+    camera = models.CharField(max_length=200)
+    name = models.CharField(max_length=100)
+    polygon = models.JSONField(help_text="[[x, y], ...] in 0..1, 3 to 1000 vertices")
+    anchor = models.CharField(max_length=20, choices=ANCHORS, default=BOTTOM_CENTER)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["camera", "name"]
+        constraints = [models.UniqueConstraint(fields=["camera", "name"], name="zone_name_unique_per_camera")]
+
+    def __str__(self) -> str:
+        return f"{self.camera}/{self.name}"

@@ -26,6 +26,7 @@ from indexer.search import get_search_backend
 from indexer.search.contract import SearchRequest
 from indexer.thumbnails import SpriteLayout, sprite_jpeg, sprite_layout, thumbnail_jpeg
 from indexer.video_cuts import CUT_MAX_S, cut_mp4
+from indexer.zones import zone_definitions
 
 
 class SchemaNotFound(LookupError):
@@ -155,7 +156,8 @@ def search_request(
     Raises QueryError / FacetError naming what is wrong.
     """
     ontology = search_ontology(schema)
-    tree = compile_query(query=query, q=q, ontology=ontology, tz=tz or settings.SCOOP_TIME_ZONE)
+    tree = compile_query(query=query, q=q, ontology=ontology, tz=tz or settings.SCOOP_TIME_ZONE,
+                         zones=zone_definitions)
     parsed_filters = parse_filters(filters, ontology)
     if facet_unit not in (None, "", *UNITS):
         raise FacetError("facet_unit", f"unknown unit '{facet_unit}'; expected one of {', '.join(UNITS)}")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import analysis_apis, apis, media_apis
+from indexer import analysis_apis, apis, media_apis, zone_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -22,4 +22,6 @@ urlpatterns = [
     path("videos/<int:video_id>/labels/", apis.VideoLabelsApi.as_view(), name="video-labels"),
     path("videos/<int:video_id>/stream/", apis.LiveChunkApi.as_view(), name="video-live-chunks"),
     path("videos/<int:video_id>/clip.mp4", media_apis.VideoClipApi.as_view(), name="video-clip"),
+    path("zones/", zone_apis.ZoneListApi.as_view(), name="zone-list"),
+    path("zones/<int:zone_id>/", zone_apis.ZoneDetailApi.as_view(), name="zone-detail"),
 ]

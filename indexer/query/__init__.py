@@ -20,6 +20,8 @@ backend evaluates. Normalized nodes, and nothing else:
     {"hour": {"in": [int, ...], "tz": str}}                   # local hour 0..23 of the clock in tz
     {"weekday": {"in": ["mon", ...], "tz": str}}              # local ISO weekday of the clock in tz
     {"count": {"object": object body, "gte": int | None, "lte": int | None}}  # detections meeting it
+    {"zone": {"object": object body, "name": str,
+              "cameras": {camera: {"polygon": [[x, y], ...], "anchor": "bottom_center" | "center"}}}}
 
     cond  := {"in": [value, ...]} | {"gte": float | None, "lte": float | None}
     range := {"gte": float | None, "lte": float | None}
@@ -34,14 +36,15 @@ from typing import Any
 from indexer.ontology import Ontology
 from indexer.query.errors import QueryError
 from indexer.query.text import compile_text
-from indexer.query.tree import DEFAULT_TIME_ZONE, check_time_zone, normalize
+from indexer.query.tree import DEFAULT_TIME_ZONE, ZoneSource, check_time_zone, normalize
 
 
 def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology,
-                  tz: str = DEFAULT_TIME_ZONE) -> dict:
+                  tz: str = DEFAULT_TIME_ZONE, zones: ZoneSource = None) -> dict:
     """The normalized tree of a request's query: ``query`` (a JSON query tree) or ``q``
     (the text form), at most one of them; neither matches everything. ``tz``: the request's
-    time zone (``hour``, ``weekday`` and ``clock`` date-times without an offset).
+    time zone (``hour``, ``weekday`` and ``clock`` date-times without an offset); ``zones``:
+    the zone definitions ``zone`` nodes name (:func:`~indexer.query.tree.normalize`).
 
     Errors in ``q`` carry ``position``/``line``/``column``, errors in ``query`` a ``path``.
     """
@@ -51,7 +54,7 @@ def compile_query(*, query: Any = None, q: str | None = None, ontology: Ontology
     if q is not None:
         if not isinstance(q, str):
             raise QueryError("the text query q must be a string", path="q")
-        return compile_text(q, ontology, tz=tz)
+        return compile_text(q, ontology, tz=tz, zones=zones)
     if query is None:
         return {"and": []}
-    return normalize(query, ontology, tz=tz)
+    return normalize(query, ontology, tz=tz, zones=zones)

@@ -36,6 +36,7 @@ from indexer.query.tree import (
     RECORDED_AT,
     ROOT,
     WEEKDAYS,
+    ZoneSource,
     check_time_zone,
     normalize,
 )
@@ -55,6 +56,7 @@ start: or_expr?
      | bbox
      | polygon
      | count
+     | zone
 
 object: label conditions?
 event: NAME _COLON label conditions?
@@ -71,6 +73,7 @@ bbox: _BBOX _LPAR value _COMMA value _COMMA value _COMMA value _RPAR
 polygon: _POLYGON _LPAR vertex (_COMMA vertex)* _RPAR
 vertex: value value
 count: _COUNT _LPAR object _RPAR count_test
+zone: object _IN _ZONE name
 ?count_test: test
            | _GT value                     -> above
            | _LT value                     -> below
@@ -87,6 +90,8 @@ _BBOX.2: /bbox(?![\w-])/i
 _POLYGON.2: /polygon(?![\w-])/i
 // COUNT is a keyword only before "(": count=3 stays an attribute.
 _COUNT.2: /count(?=\s*\()/i
+_IN.2: /in(?![\w-])/i
+_ZONE.2: /zone(?![\w-])/i
 NAME: /[\w-]+/
 // A value may hold dots and colons (dates, 2.5) but never "..", the range operator.
 VALUE: /[\w:-]+(?:\.[\w:-]+)*/
@@ -118,7 +123,7 @@ _TOP_RESERVED = {"time"}
 # Wall-clock time and counts (issue 21): top-level subjects of their own, and COUNT.
 _CLOCK_SUBJECTS = {"clock", "hour", "weekday"}
 _TOP_RESERVED |= _CLOCK_SUBJECTS
-_KEYWORDS |= {"count"}
+_KEYWORDS |= {"count", "in", "zone"}
 _OBJECT_RESERVED = {"confidence", "track"}
 _BOOLEAN_RULES = {"or_expr", "and_expr", "negation"}
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?\Z")
@@ -139,6 +144,8 @@ _PHRASES = {
     "_LTE": "'<='",
     "_GT": "'>'",
     "_LT": "'<'",
+    "_IN": "IN",
+    "_ZONE": "ZONE",
     "_BAR": "'|'",
     "_DOTDOT": "'..'",
     "_COMMA": "','",
@@ -160,13 +167,13 @@ def parse_text(text: str, ontology: Ontology | None = None) -> dict:
     return _parse(text, ontology)[0]
 
 
-def compile_text(text: str, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE) -> dict:
+def compile_text(text: str, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE, zones: ZoneSource = None) -> dict:
     """The normalized tree of a text query; errors, the ontology's included, point into ``text``.
     ``tz``: the request's time zone (:func:`~indexer.query.tree.normalize`)."""
     check_time_zone(tz, "tz")  # the request's, not the text's: its error has no position
     tree, spans = _parse(text, ontology)
     try:
-        return normalize(tree, ontology, tz=tz)
+        return normalize(tree, ontology, tz=tz, zones=zones)
     except QueryError as error:
         raise error.located(text, _span_of(error.path or ROOT, spans)) from None
 
@@ -447,6 +454,12 @@ class _TreeBuilder(Transformer):
             spans.update(_nest(".count", test.spans))
         return _Piece({"count": body}, spans)
 
+    def zone(self, meta, children) -> _Piece:
+        placed, name = children
+        span = _span(meta)
+        spans = {"": span, ".zone": span, ".zone.name": _token_span(name), **_nest(".zone", placed.spans)}
+        return _Piece({"zone": {"object": placed.tree["object"], "name": _name(name)}}, spans)
+
     def above(self, meta, tokens) -> _Test:
         return _Test("range", {"gt": _typed(tokens[0])}, {".gt": _token_span(tokens[0])}, tokens)
 
@@ -539,6 +552,8 @@ def _expected(text: str, position: int, expected: Any, found: str | None) -> str
     """``expected a value after '=' but found ')'``."""
     tokens = [match[0] for match in _ROUGH_TOKEN.finditer(text, 0, position)]
     message = f"expected {_expected_phrase(set(expected), _enclosure(tokens))}"
+    if tokens and tokens[-1].lower() == "zone" and "NAME" in set(expected):
+        message = "expected a zone name"  # IN ZONE <name>
     if tokens:
         previous = tokens[-1] if len(tokens[-1]) <= 30 else f"{tokens[-1][:30]}..."
         message += f" after '{previous}'"
@@ -740,11 +755,18 @@ def _count_text(body: dict, path: str) -> tuple[str, int]:
     return _range_text(f"COUNT({counted})", {"gte": low, "lte": high}, path), _ATOM_LEVEL
 
 
+def _zone_text(body: dict, path: str) -> tuple[str, int]:
+    """``person IN ZONE crosswalk``: the zone by name (read back, it is resolved again)."""
+    placed, _ = _object_text(_mapping(body.get("object"), child_path(path, "object")), child_path(path, "object"))
+    return f"{placed} IN ZONE {_name_text(body.get('name'))}", _ATOM_LEVEL
+
+
 _PREDICATE_TEXT.update({
     "clock": _clock_text,
     "hour": _cyclic_text("hour", HOURS),
     "weekday": _cyclic_text("weekday", WEEKDAYS),
     "count": _count_text,
+    "zone": _zone_text,
 })
 
 

@@ -33,11 +33,12 @@ ROOT = "query"
 DEFAULT_TIME_ZONE = "UTC"
 NODE_KINDS = ("and", "or", "not", "object", "frame", "video", "event", "geo", "time")
 # Frame-level kinds of issue 21: wall-clock time and counts (section "Wall-clock time and counts").
-NODE_KINDS += ("clock", "hour", "weekday", "count")
+NODE_KINDS += ("clock", "hour", "weekday", "count", "zone")
 # ``review`` is short for the built-in attribute's condition: attrs {"review": {"in": [...]}}.
 OBJECT_FIELDS = ("label", "attrs", "confidence", "track", REVIEW)
 EVENT_FIELDS = ("label", "attrs")
 BOUNDS = ("gte", "lte")
+ZoneSource = dict | Callable[[], dict] | None
 GEO_SHAPES = ("bbox", "polygon")
 RECORDED_AT = "recorded_at"
 # The other built-ins are free text: any string names a video or a camera.
@@ -46,23 +47,26 @@ FREE_TEXT_BUILTINS = {name: AttrSpec(name=name, kind=CATEGORICAL) for name in VI
 Bound = Callable[[Any, str, str], float]
 
 
-def normalize(tree: Any, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE) -> dict:
+def normalize(tree: Any, ontology: Ontology, *, tz: str = DEFAULT_TIME_ZONE, zones: ZoneSource = None) -> dict:
     """Check a JSON query tree against ``ontology`` and return its normalized tree.
 
     ``tz`` is the time zone of ``hour`` and ``weekday`` nodes that name none and of
     ``clock`` date-times without an offset (an IANA name; :func:`check_time_zone`).
+    ``zones`` resolves the names of ``zone`` nodes: ``{name: {camera: {"polygon", "anchor"}}}``
+    or a function returning that, called once when the tree names a zone.
 
     Raises :class:`~indexer.query.errors.QueryError` whose ``path`` points at the
     first problem (``query.and[1].object.attrs.colour``) and whose ``suggestions``
     list the nearest known names.
     """
-    return _Normalizer(ontology, check_time_zone(tz, "tz")).node(tree, ROOT, 1)
+    return _Normalizer(ontology, check_time_zone(tz, "tz"), zones).node(tree, ROOT, 1)
 
 
 class _Normalizer:
-    def __init__(self, ontology: Ontology, tz: str = DEFAULT_TIME_ZONE):
+    def __init__(self, ontology: Ontology, tz: str = DEFAULT_TIME_ZONE, zones: ZoneSource = None):
         self.ontology = ontology
         self.tz = tz
+        self.zone_source = zones
         self.handlers: dict[str, Callable[[Any, str, int], dict]] = {
             "and": self._and,
             "or": self._or,
@@ -188,7 +192,8 @@ class _Normalizer:
     # Wall-clock time and counts (issue 21): clock, hour, weekday, count.
 
     def _clock_and_count_handlers(self) -> dict[str, Callable[[Any, str, int], dict]]:
-        return {"clock": self._clock, "hour": self._hour, "weekday": self._weekday, "count": self._count}
+        return {"clock": self._clock, "hour": self._hour, "weekday": self._weekday, "count": self._count,
+                "zone": self._zone}
 
     def _clock(self, body: Any, path: str, depth: int) -> dict:
         def instant(value: Any, value_path: str, what: str) -> float:
@@ -237,6 +242,31 @@ class _Normalizer:
         if low is None and high is None:
             return {"and": []}  # COUNT(x) >= 0: every frame
         return {"count": {"object": spec, "gte": low, "lte": high}}
+
+    def _zone(self, body: Any, path: str, depth: int) -> dict:
+        """``{"object": {...}, "name": "crosswalk"}``: the name resolved to each camera's polygon and
+        anchor (``cameras``), unless the node gives ``cameras`` itself."""
+        fields = _fields(body, path, ("object", "name", "cameras"), "a zone predicate")
+        if "object" not in fields or "name" not in fields:
+            raise QueryError('a zone predicate is {"object": {...}, "name": "<zone>"}', path=path)
+        spec = self._object(fields["object"], child_path(path, "object"), depth + 1)["object"]
+        name = fields["name"]
+        if not isinstance(name, str) or not name:
+            raise QueryError(f"a zone's name is a string, got {describe(name)}", path=child_path(path, "name"))
+        if fields.get("cameras") is not None:
+            cameras = _zone_cameras(fields["cameras"], child_path(path, "cameras"))
+        else:
+            known = self._zones()
+            if name not in known:
+                where = "" if known else " (no zone is defined yet: admins add them under /api/v1/zones/)"
+                raise unknown("zone", name, sorted(known), where=where, path=child_path(path, "name"))
+            cameras = _zone_cameras(known[name], child_path(path, "name"))
+        return {"zone": {"object": spec, "name": name, "cameras": cameras}}
+
+    def _zones(self) -> dict:
+        if callable(self.zone_source):
+            self.zone_source = self.zone_source()
+        return self.zone_source or {}
 
     # Labels, attributes and values.
 
@@ -603,3 +633,37 @@ def _count_bounds(fields: dict, path: str) -> tuple[int | None, int | None]:
     if low is not None and high is not None and low > high:
         raise QueryError(f"the count range is empty: at least {low} and at most {high}", path=path)
     return (None if low is None or low <= 0 else low), high
+
+
+# Zones ---------------------------------------------------------------------------------------------
+
+ANCHORS = ("bottom_center", "center")
+
+
+def _zone_cameras(raw: Any, path: str) -> dict[str, dict[str, Any]]:
+    """``{camera: {"polygon": [[x, y], ...], "anchor": ...}}`` checked (0..1 coordinates), cameras sorted."""
+    if not isinstance(raw, dict) or not raw:
+        raise QueryError("cameras is an object {camera: {polygon, anchor}}", path=path)
+    cameras = {}
+    for camera in sorted(raw):
+        camera_path = child_path(path, camera)
+        zone = raw[camera]
+        if not isinstance(zone, dict) or set(zone) - {"polygon", "anchor"} or "polygon" not in zone:
+            raise QueryError("a camera's zone is {polygon, anchor}", path=camera_path)
+        anchor = zone.get("anchor", ANCHORS[0])
+        if anchor not in ANCHORS:
+            raise unknown("anchor", anchor, ANCHORS, path=child_path(camera_path, "anchor"))
+        polygon = zone["polygon"]
+        polygon_path = child_path(camera_path, "polygon")
+        if not isinstance(polygon, list) or not MIN_POLYGON_VERTICES <= len(polygon) <= MAX_POLYGON_VERTICES:
+            raise QueryError(f"a zone's polygon has {MIN_POLYGON_VERTICES} to {MAX_POLYGON_VERTICES} [x, y] vertices",
+                             path=polygon_path)
+        vertices = []
+        for index, vertex in enumerate(polygon):
+            vertex_path = child_path(polygon_path, index)
+            if not isinstance(vertex, list) or len(vertex) != 2:
+                raise QueryError("a zone vertex is [x, y]", path=vertex_path)
+            vertices.append([_coordinate(vertex[0], child_path(vertex_path, 0), "x", 1.0),
+                             _coordinate(vertex[1], child_path(vertex_path, 1), "y", 1.0)])
+        cameras[camera] = {"polygon": vertices, "anchor": anchor}
+    return cameras

@@ -75,6 +75,12 @@ Decisions the contract leaves open, which every engine follows:
 - **Counts.** ``count`` holds when the number of the frame's detections meeting the object body
   (as :func:`object_holds`) lies in ``[gte, lte]`` (None: unbounded); ``lte`` 0 holds on frames
   without such detections, the empty ones included (:func:`count_holds`).
+- **Zones.** ``zone`` holds when the video's ``camera`` has a polygon in the node and one
+  detection meets the object body and has a box whose anchor point lies in the polygon
+  (:func:`anchor_point`: bottom centre ``((x1 + x2) / 2, y2)`` or centre ``((x1 + x2) / 2,
+  (y1 + y2) / 2)``, in that float order), by :func:`in_polygon` with x as lon and y as lat. A
+  detection without a box, or a video without a camera or without that camera's zone, never
+  matches.
 - **Appends.** A chunk's frames already indexed are duplicates and left out, with their
   detections; an event comes with its start frame; track records are refused
   (:func:`append_split`, :func:`refuse_track_records`).
@@ -588,3 +594,27 @@ def uses_clock(node: dict[str, Any]) -> bool:
     if kind == "not":
         return uses_clock(body)
     return kind in CLOCK_KINDS
+
+
+# Zones ---------------------------------------------------------------------------------------------
+
+
+def anchor_point(box: Iterable[float], anchor: str) -> tuple[float, float]:
+    """The point of a box ``(x1, y1, x2, y2)`` tested against a zone: its bottom centre (y grows
+    downwards) or its centre."""
+    x1, y1, x2, y2 = (float(value) for value in box)
+    return (x1 + x2) / 2, (y2 if anchor == "bottom_center" else (y1 + y2) / 2)
+
+
+def zone_holds(spec: dict[str, Any], camera: str | None, objects: Iterable[Any]) -> bool:
+    """Whether a ``zone`` node's body holds on a frame of a video with ``camera`` and these detections
+    (each with ``box``)."""
+    zone = spec["cameras"].get(camera) if camera is not None else None
+    if zone is None:
+        return False
+    for obj in objects:
+        if obj.box is not None and object_holds(spec["object"], obj):
+            x, y = anchor_point(obj.box, zone["anchor"])
+            if in_polygon(x, y, zone["polygon"]):
+                return True
+    return False

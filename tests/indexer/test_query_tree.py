@@ -331,7 +331,7 @@ def test_depth_limit():
 
 
 ONE_KEY = ("a query node is an object with exactly one key, one of and, or, not, object, frame, video, event, geo, "
-           "time, clock, hour, weekday, count")
+           "time, clock, hour, weekday, count, zone")
 
 
 @pytest.mark.parametrize(

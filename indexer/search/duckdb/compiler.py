@@ -259,4 +259,31 @@ def _count_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
     return joined(parts, "AND", TRUE)
 
 
-FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _hour_node, "weekday": _weekday_node, "count": _count_node}
+def _zone_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    """Detections meeting the object body whose box's anchor point lies in their camera's polygon:
+    per camera, PNPOLY as in :func:`_geo_node` with x as lon and y as lat
+    (semantics.anchor_point's float expressions)."""
+    parts = []
+    for camera, zone in spec["cameras"].items():
+        x = "(o.x1 + o.x2) / 2"
+        y = "o.y2" if zone["anchor"] == "bottom_center" else "(o.y1 + o.y2) / 2"
+        polygon = [(float(vertex[0]), float(vertex[1])) for vertex in zone["polygon"]]
+        previous = polygon[-1:] + polygon[:-1]
+        placed = joined([Sql("v.camera = ?", [camera]), Sql("o.x1 IS NOT NULL"), object_match(spec["object"]),
+                         *_within("o", videos)], "AND", TRUE)
+        parts.append(Sql(
+            f"f.frame_id IN (SELECT p.frame_id FROM (SELECT o.object_id, o.frame_id, {x} AS x, {y} AS y "
+            f"FROM objects o JOIN videos v ON v.video_id = o.video_id WHERE {placed.text}) p JOIN ("
+            "SELECT unnest(?::DOUBLE[]) AS xi, unnest(?::DOUBLE[]) AS yi, "
+            "unnest(?::DOUBLE[]) AS xj, unnest(?::DOUBLE[]) AS yj) e "
+            "ON p.y >= least(e.yi, e.yj) AND p.y < greatest(e.yi, e.yj) "
+            "WHERE p.x < (e.xj - e.xi) * (p.y - e.yi) / (e.yj - e.yi) + e.xi "
+            "GROUP BY p.object_id, p.frame_id HAVING count(*) % 2 = 1)",
+            [*placed.params, [x for x, _ in polygon], [y for _, y in polygon], [x for x, _ in previous],
+             [y for _, y in previous]],
+        ))
+    return joined(parts, "OR", FALSE)
+
+
+FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _hour_node, "weekday": _weekday_node, "count": _count_node,
+                     "zone": _zone_node}

@@ -25,6 +25,7 @@ from indexer.search.semantics import (
     object_holds,
     plain_attrs,
     plain_box,
+    zone_holds,
 )
 
 # Query evaluation --------------------------------------------------------------------------------
@@ -99,6 +100,7 @@ FRAME_LEVEL_NODES = {
     "hour": local_holds(0),
     "weekday": local_holds(1),
     "count": lambda spec, video, frame: count_holds(spec, frame.objects),
+    "zone": lambda spec, video, frame: zone_holds(spec, video.values.get("camera"), frame.objects),
 }
 
 

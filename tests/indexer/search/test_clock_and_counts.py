@@ -91,3 +91,38 @@ def test_local_hour_and_weekday(instant, tz, expected):
 def test_uses_clock_looks_under_every_operator():
     assert uses_clock({"not": {"and": [{"or": []}, {"hour": {"in": [1], "tz": "UTC"}}]}})
     assert not uses_clock({"and": [{"time": {"gte": 1.0, "lte": None}}]})
+
+
+# Zones ---------------------------------------------------------------------------------------------
+
+# A crosswalk across the lower half of the image of camera "north"; camera "south" has none.
+CROSSWALK = {"north": {"polygon": [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]], "anchor": "bottom_center"}}
+
+
+def zone_video(camera: str | None) -> Analytics:
+    """Frame 0: a person standing in the crosswalk (box 0.4..0.6 x 0.3..0.8: feet at y 0.8, centre at
+    y 0.55); frame 1: a person above it (feet at y 0.45); frame 2: a person without a box."""
+    records = [ObjectRecord(0, 0.0, "person", box=(0.4, 0.3, 0.6, 0.8)),
+               ObjectRecord(1, 0.1, "person", box=(0.4, 0.1, 0.6, 0.45)),
+               ObjectRecord(2, 0.2, "person")]
+    return Analytics.from_list(format="test", meta=VideoMeta(fps=10.0, camera=camera), records=records)
+
+
+@pytest.mark.parametrize(("anchor", "q", "expected"), [
+    ("bottom_center", "person IN ZONE crosswalk", [0]),
+    ("bottom_center", "NOT person IN ZONE crosswalk", [1, 2]),
+    ("bottom_center", "vehicle IN ZONE crosswalk", []),
+    ("center", "person IN ZONE crosswalk", [0]),  # centre (0.5, 0.55)
+])
+def test_zones_test_the_anchor_point_of_a_box(engine, anchor, q, expected):
+    engine.index_video(video_id=1, name="north-1", analytics=zone_video("north"))
+    engine.index_video(video_id=2, name="south-1", analytics=zone_video("south"))
+    zones = {"crosswalk": {camera: {**zone, "anchor": anchor} for camera, zone in CROSSWALK.items()}}
+    request = SearchRequest(ontology=ONTOLOGY, query=compile_query(q=q, ontology=ONTOLOGY, zones=zones), gap_s=0.0,
+                            page_size=50, facets=[])
+    clips = engine.search(request=request).clips
+    # Camera south has no crosswalk: its frames never match, and always match the NOT.
+    north = [clip.start_frame for clip in clips if clip.video_id == 1]
+    south = [clip.start_frame for clip in clips if clip.video_id == 2]
+    assert north == expected
+    assert south == ([0, 1, 2] if q.startswith("NOT") else [])

@@ -137,7 +137,7 @@ def frame_records(draw, ontology: Ontology, index: int, fps: float, dim: int = 2
             label=label,
             track=draw(st.sampled_from((None, *TRACKS))),
             confidence=draw(st.sampled_from((None, 0.25, 0.5, 0.9))),
-            box=draw(st.sampled_from((None, (0.1, 0.2, 0.3, 0.4)))),
+            box=draw(st.sampled_from((None, (0.1, 0.2, 0.3, 0.4), *ZONE_BOXES))),
             attrs=draw(attrs_for(specs)),
             embedding=draw(st.sampled_from((None, *EMBEDDINGS[dim]))),
         ))
@@ -310,8 +310,25 @@ def count_nodes(draw, ontology: Ontology) -> dict[str, Any]:
     return {"count": {"object": draw(object_nodes(ontology))["object"], "gte": draw(bound), "lte": draw(bound)}}
 
 
+# Boxes whose anchors (bottom centre (0.6, 0.9) and (0.2, 0.4), centres (0.6, 0.7) and (0.2, 0.3))
+# sit on the zones' vertices and edges.
+ZONE_BOXES = ((0.5, 0.5, 0.7, 0.9),)
+ZONE_COORDS = (0.0, 0.2, 0.3, 0.4, 0.6, 0.7, 0.9, 1.0)
+
+
+@st.composite
+def zone_nodes(draw, ontology: Ontology) -> dict[str, Any]:
+    corner = st.sampled_from(ZONE_COORDS)
+    ring = st.one_of(st.builds(rectangle, corner, corner, corner, corner, st.booleans()),
+                     st.lists(st.tuples(corner, corner).map(list), min_size=3, max_size=5))
+    zone = st.fixed_dictionaries({"polygon": ring, "anchor": st.sampled_from(("bottom_center", "center"))})
+    cameras = draw(st.dictionaries(st.sampled_from(("cam1", "cam'2", "cam3")), zone, min_size=1, max_size=2))
+    return {"zone": {"object": draw(object_nodes(ontology))["object"], "name": "z", "cameras": cameras}}
+
+
 def leaves(ontology: Ontology) -> st.SearchStrategy:
     return st.one_of(
+        zone_nodes(ontology),
         clock_nodes(),
         hour_nodes(),
         weekday_nodes(),
