@@ -14,7 +14,8 @@ alias ``<prefix>-frames``; mapping ``dynamic: strict``, from the composable inde
   the attributes faceted over every label (:data:`indexer.facets.ANY_LABEL_ATTRS`), ``["event",L]``,
   ``["event",L,attr,value]``); ``nums`` (nested ``{name, n}``) for frame and video numbers;
 - ``objects`` (``nested``: one hidden document per detection, so "a black sedan" is one object):
-  ``label``, ``track``, ``confidence``, ``box`` (source only), ``attrs`` (typed terms
+  ``label``, ``track``, ``confidence``, ``box`` (source only), ``box_cx``/``box_cy``/``box_y2``
+  (the box's centre and bottom edge, for zones), ``attrs`` (typed terms
   ``[attr,value]`` of the effective attributes, track constants applied), ``nums`` (nested
   numbers) and ``facets`` (the object's facet terms, for object counts);
 - ``events`` (``nested``): each event whose span holds the frame, with ``label``, ``attrs``, ``nums``;
@@ -67,6 +68,7 @@ from indexer.search.elasticsearch.query import (
     value_term,
 )
 from indexer.search.semantics import (
+    anchor_point,
     check_frame_index,
     check_video_id,
     effective_fps,
@@ -102,6 +104,10 @@ class _Object(InnerDoc):
     attrs = Keyword()
     nums = Nested(_Number)
     facets = Keyword()
+    # Zones (issue 21): the box's anchor points, as semantics.anchor_point computes them.
+    box_cx = Double()  # (x1 + x2) / 2
+    box_cy = Double()  # (y1 + y2) / 2
+    box_y2 = Double()  # the bottom edge
 
 
 class _Event(InnerDoc):
@@ -387,6 +393,9 @@ def _object_document(detection: _Detection, facets: list[str]) -> dict[str, Any]
     for name in ("track", "confidence", "box"):
         if getattr(detection, name) is not None:
             document[name] = getattr(detection, name)
+    if detection.box is not None:
+        x, bottom = anchor_point(detection.box, "bottom_center")
+        document.update(box_cx=x, box_cy=anchor_point(detection.box, "center")[1], box_y2=bottom)
     return document
 
 

@@ -345,5 +345,42 @@ def _count_node(spec: dict[str, Any]) -> Query:
     return all_of(parts)
 
 
+# PNPOLY of in_polygon on a detection's anchor point (x, y as lon, lat): the nested object's box_cx and
+# box_y2 (bottom centre) or box_cy (centre), computed at indexing as semantics.anchor_point does.
+ZONE_PNPOLY = """
+if (doc['objects.box_cx'].size() == 0) { return false; }
+double x = doc['objects.box_cx'].value;
+double y = params.bottom ? doc['objects.box_y2'].value : doc['objects.box_cy'].value;
+List xs = params.xs;
+List ys = params.ys;
+int n = xs.size();
+boolean inside = false;
+for (int i = 0; i < n; ++i) {
+  int j = i == 0 ? n - 1 : i - 1;
+  double xi = ((Number) xs.get(i)).doubleValue();
+  double yi = ((Number) ys.get(i)).doubleValue();
+  double xj = ((Number) xs.get(j)).doubleValue();
+  double yj = ((Number) ys.get(j)).doubleValue();
+  if ((yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+}
+return inside;
+""".strip()
+
+
+def _zone_node(spec: dict[str, Any]) -> Query:
+    """Per camera (the frame's ``["video","camera",c]`` term): one nested object meeting the object
+    body whose anchor point lies in that camera's polygon."""
+    inside = _object_node(spec["object"]).to_dict()["nested"]["query"]
+    parts = []
+    for camera, zone in spec["cameras"].items():
+        xs = [float(vertex[0]) for vertex in zone["polygon"]]
+        ys = [float(vertex[1]) for vertex in zone["polygon"]]
+        params = {"xs": xs, "ys": ys, "bottom": zone["anchor"] == "bottom_center"}
+        script = Q("script", script={"source": ZONE_PNPOLY, "lang": "painless", "params": params})
+        placed = Q("nested", path="objects", query=all_of([Q(inside), script]), score_mode="none")
+        parts.append(all_of([Q("term", keys=term(VIDEO, "camera", camera)), placed]))
+    return any_of(parts)
+
+
 FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _local_node("hour"), "weekday": _local_node("weekday"),
-                     "count": _count_node}
+                     "count": _count_node, "zone": _zone_node}

@@ -39,7 +39,14 @@ from indexer.records import Analytics, EventRecord, FrameRecord, ObjectRecord, T
 from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch import backend as es_backend
 from indexer.search.elasticsearch import lock as es_lock
-from indexer.search.elasticsearch.query import CLOCK_LOCAL, CLOCK_RANGE, PNPOLY, compile_node, facet_term
+from indexer.search.elasticsearch.query import (
+    CLOCK_LOCAL,
+    CLOCK_RANGE,
+    PNPOLY,
+    ZONE_PNPOLY,
+    compile_node,
+    facet_term,
+)
 from indexer.search.elasticsearch.query import term as es_term
 
 REPO = Path(__file__).resolve().parents[4]
@@ -301,7 +308,8 @@ def test_the_template_maps_frames_with_nested_objects_and_exact_coordinates(back
     assert fields["objects"] == {"type": "nested", "properties": {
         "label": {"type": "keyword"}, "track": {"type": "keyword"}, "confidence": {"type": "double"},
         "box": {"type": "double", "index": False, "doc_values": False}, "attrs": {"type": "keyword"},
-        "facets": {"type": "keyword"}, "nums": number}}
+        "facets": {"type": "keyword"}, "nums": number,
+        "box_cx": {"type": "double"}, "box_cy": {"type": "double"}, "box_y2": {"type": "double"}}}
     assert fields["events"] == {"type": "nested", "properties": {
         "label": {"type": "keyword"}, "attrs": {"type": "keyword"}, "nums": number}}
     assert fields["nums"] == number
@@ -352,7 +360,7 @@ def test_a_frame_document_keeps_one_object_per_detection_with_typed_terms():
              "attrs": sorted([term("color", "white"), term("parked", "true"), term("speed", 3.0)]),
              "nums": [{"name": "speed", "n": 3.0}]},
             {"label": "person", "confidence": 0.5, "box": [0.1, 0.2, 0.3, 0.4], "facets": [term("label", "person")],
-             "attrs": [], "nums": []},
+             "attrs": [], "nums": [], "box_cx": (0.1 + 0.3) / 2, "box_cy": (0.2 + 0.4) / 2, "box_y2": 0.4},
         ],
         "events": [{"label": "brake", "attrs": [term("g", 0.5), term("severity", "hard")],
                     "nums": [{"name": "g", "n": 0.5}]}],
@@ -521,6 +529,25 @@ def test_a_count_sums_one_per_matching_object_and_keeps_frames_by_min_score():
     assert compile_node({"count": {"object": vehicle, "gte": None, "lte": 0}}).to_dict() == {
         "bool": {"must_not": [at_least(0.5)]}}
     assert compile_node({"count": {"object": vehicle, "gte": 3, "lte": None}}).to_dict() == at_least(2.5)
+
+
+# .../8.17/query-dsl-nested-query.html (a script inside a nested query reads the nested object's fields)
+def test_a_zone_is_pnpoly_on_the_anchor_point_per_camera():
+    person = {"label": "person", "attrs": {}, "confidence": None, "track": None}
+    zone = {"polygon": [[0, 0.5], [1, 0.5], [1, 1]], "anchor": "bottom_center"}
+    body = compile_node({"zone": {"object": person, "name": "crosswalk",
+                                  "cameras": {"north": zone, "south": {**zone, "anchor": "center"}}}}).to_dict()
+    north, south = body["bool"]["should"]
+    assert body["bool"]["minimum_should_match"] == 1
+    assert north == {"bool": {"filter": [
+        {"term": {"keys": term("video", "camera", "north")}},
+        {"nested": {"path": "objects", "score_mode": "none", "query": {"bool": {"filter": [
+            {"term": {"objects.label": "person"}},
+            {"script": {"script": {"source": ZONE_PNPOLY, "lang": "painless",
+                                   "params": {"xs": [0.0, 1.0, 1.0], "ys": [0.5, 0.5, 1.0], "bottom": True}}}}]}}}}]}}
+    assert south["bool"]["filter"][1]["nested"]["query"]["bool"]["filter"][1]["script"]["script"]["params"][
+        "bottom"] is False
+    assert "(yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi" in ZONE_PNPOLY
 
 
 def test_frame_documents_carry_their_videos_recorded_at():
