@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from indexer.models import Zone
+from indexer.models import Video, Zone
 from indexer.payloads import PayloadError
 
 NAME = re.compile(r"[\w-]{1,100}\Z", re.ASCII)
@@ -99,3 +99,11 @@ def zone_definitions() -> dict[str, dict[str, dict[str, Any]]]:
     for camera, name, polygon, anchor in Zone.objects.values_list("camera", "name", "polygon", "anchor"):
         definitions.setdefault(name, {})[camera] = {"polygon": polygon, "anchor": anchor}
     return definitions
+
+
+def zone_editor_videos(*, limit: int) -> list[dict[str, Any]]:
+    """Videos whose still frame the zone editor can show (they have media), with their camera:
+    ``[{"id", "name", "camera"}]``, by camera then name."""
+    videos = Video.objects.filter(media_status=Video.MEDIA_READY).order_by("camera", "name")
+    return [{"id": pk, "name": name, "camera": camera}
+            for pk, name, camera in videos.values_list("pk", "name", "camera")[:limit]]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("review/<int:campaign_id>/campaign/", views.review_campaign_page, name="review-campaign"),
     path("manage/schemas/", views.schemas_page, name="manage-schemas"),
     path("manage/ingest/", views.ingest_jobs_page, name="manage-ingest"),
+    path("zones/", views.zones_page, name="zones"),
     path("login/", lockout.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

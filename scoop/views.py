@@ -13,12 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from accounts.roles import ADMIN, ANALYST, REVIEWER, user_roles
 from analytics.review.models import Campaign
 from analytics.review.selectors import campaigns_listed
-from indexer import selectors
+from indexer import selectors, zones
 from scoop.dashboard import dashboard_page_data, dashboard_schema
 from scoop.review_pages import campaign_page_data, review_page_data
 
 # The schema page lists this many of the latest uploads.
 SCHEMAS_LISTED = 50
+# The zone editor offers the still frames of this many videos.
+ZONE_EDITOR_VIDEOS = 500
 
 
 def role_required(*roles: str):
@@ -90,3 +92,9 @@ def review_page(request, campaign_id: int):
 def review_campaign_page(request, campaign_id: int):
     campaign = get_object_or_404(Campaign.objects.select_related("schema"), pk=campaign_id)
     return _page(request, "review/campaign.html", campaign=campaign, page_data=campaign_page_data(campaign=campaign))
+
+
+@role_required(ADMIN)
+def zones_page(request):
+    """The zone editor: a still frame of a camera's video to draw a polygon on (issue 21)."""
+    return _page(request, "manage/zones.html", videos=zones.zone_editor_videos(limit=ZONE_EDITOR_VIDEOS))
