@@ -8,6 +8,7 @@ and answers with its output serializer (:mod:`analytics.serializers`)."""
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -91,6 +92,11 @@ def _search_request(values: dict[str, Any], facets: list[str] | None = None) -> 
                           tz=values.get("tz") or None)
 
 
+def _time_zone(values: dict[str, Any]) -> str:
+    """The request's time zone (checked by :func:`_search_request` first), else the deployment's."""
+    return values.get("tz") or settings.SCOOP_TIME_ZONE
+
+
 def _figure(request, values: dict[str, Any]) -> bool:
     return values.get("figure", False) or request.query_params.get("figure", "").lower() in ("1", "true", "yes")
 
@@ -134,7 +140,11 @@ class OccurrenceApi(APIView):
     def post(self, request):
         values = validated(OccurrenceInput, request.data)
         search = _search_request(values, facets=_facet_keys(values.get("facets")))
-        answer = stats.occurrence_run(request=search, unit=values["unit"])
+        if values.get("group_by"):
+            answer = stats.occurrence_grouped_run(request=search, unit=values["unit"], group_by=values["group_by"],
+                                                  tz=_time_zone(values))
+        else:
+            answer = stats.occurrence_run(request=search, unit=values["unit"])
         if _figure(request, values):
             answer["figures"] = figures.occurrence_figures(ontology=search.ontology, answer=answer)
         return Response(OccurrenceOutput(answer).data)
@@ -201,7 +211,12 @@ class TimelineApi(APIView):
     @extend_schema(request=TimelineInput, parameters=[FIGURE_PARAMETER], responses=TimelineOutput)
     def post(self, request):
         values = validated(TimelineInput, request.data)
-        answer = stats.timeline_run(request=_search_request(values), bins=values["bins"])
+        search = _search_request(values)
+        if values.get("group_by"):
+            answer = stats.timeline_grouped_run(request=search, bins=values["bins"], group_by=values["group_by"],
+                                                tz=_time_zone(values))
+        else:
+            answer = stats.timeline_run(request=search, bins=values["bins"])
         if _figure(request, values):
             answer["figures"] = figures.timeline_figures(answer=answer)
         return Response(TimelineOutput(answer).data)

@@ -57,6 +57,8 @@ class FigureInput(serializers.Serializer):
 
 class OccurrenceInput(QueryInput, FigureInput):
     unit = TextChoiceField(choices=STAT_UNITS, required=False, default="objects")
+    group_by = TextChoiceField(choices=["hour", "weekday"], required=False,
+                               help_text="also count per hour of day or weekday of the frames' clock time (in tz)")
     facets = FacetKeysField(required=False, help_text="facet keys to count; default all")
 
 
@@ -102,6 +104,8 @@ class RegionStatsInput(QueryInput):
 class TimelineInput(QueryInput, FigureInput):
     bins = IntegerRangeField(required=False, default=limits.TIMELINE_BINS_DEFAULT, minimum=1,
                              maximum=limits.TIMELINE_BINS_MAX, help_text="at most this many bins")
+    group_by = TextChoiceField(choices=["hour", "weekday"], required=False,
+                               help_text="also count the matching frames per hour of day or weekday (in tz)")
 
 
 class SavedSearchInput(QueryInput):
@@ -251,9 +255,17 @@ class SearchOutput(serializers.Serializer):
 # Statistics ------------------------------------------------------------------------------------
 
 
+class OccurrenceGroupOutput(serializers.Serializer):
+    group = serializers.CharField(help_text="an hour 0..23 or a weekday mon..sun")
+    counts = FacetCountsField()
+
+
 class OccurrenceOutput(serializers.Serializer):
     unit = serializers.ChoiceField(choices=STAT_UNITS)
     counts = FacetCountsField()
+    group_by = serializers.ChoiceField(choices=["hour", "weekday"], required=False)
+    tz = serializers.CharField(required=False, help_text="the zone of the groups")
+    groups = OccurrenceGroupOutput(many=True, required=False, help_text="group_by: the counts of each group")
     figures = serializers.DictField(child=PlotlyFigureField(), required=False,
                                     help_text="figure=1: a bar chart per facet")
 
@@ -319,9 +331,21 @@ class TimelineFiguresOutput(serializers.Serializer):
     wall_clock = PlotlyFigureField()
 
 
+class GroupBinOutput(serializers.Serializer):
+    group = serializers.CharField(help_text="an hour 0..23 or a weekday mon..sun")
+    count = serializers.IntegerField(help_text="matching frames")
+
+
+class GroupedOutput(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=["hour", "weekday"])
+    tz = serializers.CharField()
+    bins = GroupBinOutput(many=True)
+
+
 class TimelineOutput(serializers.Serializer):
     video_time = VideoTimeOutput()
     wall_clock = WallClockOutput()
+    grouped = GroupedOutput(required=False, help_text="group_by: matching frames per hour of day or weekday")
     figures = TimelineFiguresOutput(required=False, help_text="figure=1: bar charts")
 
 

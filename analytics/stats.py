@@ -36,6 +36,7 @@ every sidebar filter (not disjunctive, unlike the sidebar's facet counts).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ from analytics.search import json_key
 from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
 from indexer.limits import TIMELINE_BINS_DEFAULT, TIMELINE_BINS_MAX, TOP_PAIRS_MAX
 from indexer.ontology import suggestion
+from indexer.query.tree import HOURS, WEEKDAYS
 from indexer.search import get_search_backend
 from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
 from indexer.search.semantics import implied_pair, scope_problem
@@ -170,3 +172,37 @@ def _width_text(width_s: float | None) -> str | None:
         if width_s >= seconds and width_s % seconds == 0:
             return f"{int(width_s // seconds)}{unit}"
     return f"{width_s:g}s"
+
+
+# Grouped by hour of day and weekday (issue 21) ------------------------------------------------------
+
+GROUPS = {"hour": HOURS, "weekday": WEEKDAYS}
+
+
+def _grouped(request: SearchRequest, group_by: str, tz: str) -> list[tuple[str, SearchRequest]]:
+    """One request per hour (0..23) or weekday (mon..sun): the query AND that ``hour``/``weekday``
+    node in ``tz``. Each group is counted by the engine's own clock rules, so a frame of a video
+    without recorded_at is in no group."""
+    if group_by not in GROUPS:
+        raise FacetError("group_by", f"unknown grouping '{group_by}'; expected one of {', '.join(GROUPS)}")
+    return [(str(value), dataclasses.replace(request, query={"and": [request.query, {group_by: {
+        "in": [value], "tz": tz}}]})) for value in GROUPS[group_by]]
+
+
+def occurrence_grouped_run(*, request: SearchRequest, unit: str, group_by: str, tz: str) -> dict[str, Any]:
+    """:func:`occurrence_run` over every matching frame, plus the same counts per hour of day or
+    weekday of the frames' clock time in ``tz`` (``groups``, in cycle order; one engine pass each)."""
+    answer = occurrence_run(request=request, unit=unit)
+    groups = [{"group": value, "counts": occurrence_run(request=grouped, unit=unit)["counts"]}
+              for value, grouped in _grouped(request, group_by, tz)]
+    return {**answer, "group_by": group_by, "tz": tz, "groups": groups}
+
+
+def timeline_grouped_run(*, request: SearchRequest, bins: int, group_by: str, tz: str) -> dict[str, Any]:
+    """:func:`timeline_run` plus the matching frames per hour of day or weekday in ``tz``
+    (``grouped``); frames of videos without recorded_at are the wall clock's ``unplaced``."""
+    answer = timeline_run(request=request, bins=bins)
+    backend = get_search_backend()
+    counts = [{"group": value, "count": int(backend.search(request=dataclasses.replace(
+        grouped, facets=[], page_size=1)).counts["frames"])} for value, grouped in _grouped(request, group_by, tz)]
+    return {**answer, "grouped": {"group_by": group_by, "tz": tz, "bins": counts}}

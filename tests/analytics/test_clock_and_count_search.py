@@ -96,3 +96,37 @@ def test_errors_point_into_the_text(analyst_client, corpus, q, column, words):
     answer = search(analyst_client, status=400, q=q)
     assert words in answer["detail"]
     assert (answer["line"], answer["column"]) == (1, column)
+
+
+# Statistics grouped by hour of day and weekday -------------------------------------------------
+
+
+def stats(client, endpoint: str, **body) -> dict:
+    response = client.post(f"/api/v1/stats/{endpoint}/", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_occurrence_grouped_by_hour_counts_each_hour_apart(analyst_client, corpus):
+    answer = stats(analyst_client, "occurrence", facets=["label"], unit="frames", group_by="hour", tz="Europe/Berlin")
+    # Every frame: street's 5 (4 with vehicles, 1 with a person) and the garage's 2.
+    assert answer["counts"] == {"label": {"vehicle": 5, "person": 2}}
+    assert (answer["group_by"], answer["tz"]) == ("hour", "Europe/Berlin")
+    groups = {group["group"]: group["counts"]["label"] for group in answer["groups"]}
+    assert list(groups) == [str(hour) for hour in range(24)]
+    # The street video lies in 14:00 Berlin time; the garage has no clock and is in no hour.
+    assert groups["14"] == {"vehicle": 4, "person": 1}
+    assert all(counts == {"vehicle": 0, "person": 0} for hour, counts in groups.items() if hour != "14")
+
+
+def test_the_timeline_grouped_by_weekday(analyst_client, corpus):
+    answer = stats(analyst_client, "timeline", q="vehicle", group_by="weekday")
+    assert answer["grouped"] == {"group_by": "weekday", "tz": "UTC", "bins": [
+        {"group": day, "count": 4 if day == "wed" else 0} for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]}
+    assert answer["wall_clock"]["unplaced"] == 1  # the garage's truck frame
+
+
+def test_an_unknown_grouping_is_a_400(analyst_client, corpus):
+    response = analyst_client.post("/api/v1/stats/occurrence/", {"group_by": "month"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["path"] == "group_by"
