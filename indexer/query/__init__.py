@@ -16,6 +16,8 @@ backend evaluates. Normalized nodes, and nothing else:
     {"geo": {"bbox": [west, south, east, north]}}      # west > east crosses the antimeridian
     {"geo": {"polygon": [[lon, lat], ...]}}            # closed or not; 3..1000 vertices
     {"time": {"gte": float | None, "lte": float | None}}
+    {"sequence": {"first": node, "then": node, "within_s": float}}   # within_s > 0
+    {"dwell": {"query": node, "min_s": float, "gap_s": float}}       # min_s >= 0, gap_s > 0
 
     cond  := {"in": [value, ...]} | {"gte": float | None, "lte": float | None}
     range := {"gte": float | None, "lte": float | None}
