@@ -637,3 +637,16 @@ def lead_clip_starts(video: np.ndarray, t: np.ndarray, lead_t: np.ndarray, gap: 
         latest[begin:end] = np.maximum.accumulate(t[begin:end])
     new_clip[1:] = ~same_video | ~(lead_t[1:] - latest[:-1] <= gap)
     return new_clip
+
+
+def dwell_mask(group: np.ndarray, t: np.ndarray, min_s: float, gap_s: float) -> np.ndarray:
+    """Which rows of a dwell hold, rows sorted by (group, t, index) where a group is a video
+    (a frame query) or a (video, track) (an object query): runs break where the group changes or
+    ``t - previous t < gap_s`` does not hold; a row holds when ``t - run start t >= min_s``."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=bool)
+    fresh = np.ones(len(t), dtype=bool)
+    fresh[1:] = (group[1:] != group[:-1]) | ~(t[1:] - t[:-1] < gap_s)
+    run_start = np.flatnonzero(fresh)
+    since = t[run_start][np.cumsum(fresh) - 1]
+    return t - since >= min_s

@@ -279,4 +279,16 @@ def compile_node(node: dict[str, Any]) -> Query:
         return _geo_node(body)
     if kind == "time":
         return number_field("t", body)
+    if kind == "frames":
+        return frames_node(body)
+    if kind in ("sequence", "dwell"):
+        raise ValueError(f"a {kind} node is resolved into frames before it compiles "
+                         "(indexer.search.elasticsearch.temporal)")
     raise ValueError(f"unknown query node {kind!r}")
+
+
+def frames_node(frames: dict[int, list[int]]) -> Query:
+    """The internal ``frames`` node (:mod:`indexer.search.elasticsearch.temporal`: the frames where a
+    sequence or a dwell holds) as a query: per video, its ``video_id`` and ``frame`` terms."""
+    return any_of([all_of([Q("term", video_id=video_id), terms_in("frame", indices)])
+                   for video_id, indices in sorted(frames.items()) if indices])
