@@ -171,7 +171,8 @@ class Search:
         query holds, with their leads; None when the query reaches no sequence (every lead is its frame)."""
         if self.leads is None and _reaches_sequence(self.request.query):
             frame_id, lead_t, lead_idx = earliest_leads(*self._lead_rows(self.request.query))
-            self.leads = "scoop_leads"
+            # Named per search: several searches may share a connection (kept answers, videos since).
+            self.leads = f"scoop_leads_{id(self):x}"
             rows = pd.DataFrame({"frame_id": frame_id, "lead_t": lead_t, "lead_idx": lead_idx})
             self.con.register("scoop_lead_rows", rows)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.leads} AS SELECT * FROM scoop_lead_rows")
