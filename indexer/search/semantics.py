@@ -459,6 +459,10 @@ def positive_object_specs(node: dict[str, Any], positive: bool = True) -> list[d
         return [spec for child in body for spec in positive_object_specs(child, positive)]
     if kind == "not":
         return positive_object_specs(body, not positive)
+    if kind == "sequence":
+        return positive_object_specs(body["first"], positive) + positive_object_specs(body["then"], positive)
+    if kind == "dwell":
+        return positive_object_specs(body["query"], positive)
     return [body] if kind == "object" and positive else []
 
 
