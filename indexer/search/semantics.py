@@ -43,7 +43,8 @@ Decisions the contract leaves open, which every engine follows:
 - **Clips.** Matching frames of a video are ordered by ``(t, index)``; a new clip
   starts when the time since the previous one exceeds :func:`clip_break_s`; a clip's
   start/end frame is the index of its first/last frame in that order. Clips are
-  listed by ``(video_id, start_s, start_frame)``.
+  listed by ``(video_id, start_s, start_frame)``. A query with a sequence orders by leads
+  first and starts a clip at its first lead ("Sequences and dwell" below).
 - **Pages.** ``page`` is 1-based; a page below 1 is read as 1; a
   ``page_size`` below 1 gives an empty page. ``total_clips`` counts all clips
   (:func:`page_bounds`).
