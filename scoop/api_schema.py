@@ -105,6 +105,25 @@ QUERY_TREE = {
             "additionalProperties": False,
         },
         "time": {**RANGE, "description": "seconds from the start of the video"},
+        "sequence": {
+            "type": "object",
+            "description": "then holds on the frame and first on a strictly earlier frame of the video at most "
+                           "within_s seconds before (text: A THEN B WITHIN 10s)",
+            "properties": {"first": ref("QueryTree"), "then": ref("QueryTree"),
+                           "within_s": {"type": "number", "minimum": 0, "exclusiveMinimum": True}},
+            "required": ["first", "then", "within_s"],
+            "additionalProperties": False,
+        },
+        "dwell": {
+            "type": "object",
+            "description": "the frame is in a run of query (per track for an object query) that began at least "
+                           "min_s seconds before; a run goes on across gaps shorter than gap_s, default 3 "
+                           "(text: A FOR >= 300s GAP 2s)",
+            "properties": {"query": ref("QueryTree"), "min_s": {"type": "number", "minimum": 0},
+                           "gap_s": {"type": "number", "minimum": 0, "exclusiveMinimum": True}},
+            "required": ["query", "min_s"],
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }

@@ -22,6 +22,8 @@ backend evaluates. Normalized nodes, and nothing else:
     {"count": {"object": object body, "gte": int | None, "lte": int | None}}  # detections meeting it
     {"zone": {"object": object body, "name": str,
               "cameras": {camera: {"polygon": [[x, y], ...], "anchor": "bottom_center" | "center"}}}}
+    {"sequence": {"first": node, "then": node, "within_s": float}}   # within_s > 0
+    {"dwell": {"query": node, "min_s": float, "gap_s": float}}       # min_s >= 0, gap_s > 0
 
     cond  := {"in": [value, ...]} | {"gte": float | None, "lte": float | None}
     range := {"gte": float | None, "lte": float | None}

@@ -30,6 +30,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from indexer.ontology import VIDEO_BUILTINS, Ontology
 from indexer.query.errors import QueryError, child_path, unknown
 from indexer.query.tree import (
+    DEFAULT_DWELL_GAP_S,
     DEFAULT_TIME_ZONE,
     HOURS,
     MAX_DEPTH,
@@ -42,13 +43,17 @@ from indexer.query.tree import (
 )
 
 GRAMMAR = r"""
-start: or_expr?
+start: seq_expr?
 
+?seq_expr: or_expr
+         | seq_expr _THEN or_expr _WITHIN duration   -> sequence
 ?or_expr: and_expr (_OR and_expr)*
 ?and_expr: not_expr (_AND not_expr)*
 ?not_expr: _NOT not_expr                   -> negation
-         | atom
-?atom: _LPAR or_expr _RPAR
+         | dwell_expr
+?dwell_expr: atom
+           | dwell_expr _FOR _GTE duration (_GAP duration)?   -> dwell
+?atom: _LPAR seq_expr _RPAR
      | _LPAR _RPAR                         -> everything
      | object
      | event
@@ -78,6 +83,7 @@ zone: object _IN _ZONE name
            | _GT value                     -> above
            | _LT value                     -> below
 
+duration: VALUE
 ?label: NAME | STRING | STAR
 ?name: NAME | STRING
 ?value: VALUE | STRING
@@ -92,6 +98,10 @@ _POLYGON.2: /polygon(?![\w-])/i
 _COUNT.2: /count(?=\s*\()/i
 _IN.2: /in(?![\w-])/i
 _ZONE.2: /zone(?![\w-])/i
+_THEN.2: /then(?![\w-])/i
+_WITHIN.2: /within(?![\w-])/i
+_FOR.2: /for(?![\w-])/i
+_GAP.2: /gap(?![\w-])/i
 NAME: /[\w-]+/
 // A value may hold dots and colons (dates, 2.5) but never "..", the range operator.
 VALUE: /[\w:-]+(?:\.[\w:-]+)*/
@@ -118,19 +128,22 @@ _PARSER = Lark(GRAMMAR, parser="lalr", lexer="contextual", propagate_positions=T
 
 Span = tuple[int, int]
 
-_KEYWORDS = {"and", "or", "not", "bbox", "polygon"}
+_KEYWORDS = {"and", "or", "not", "bbox", "polygon", "then", "within", "for", "gap"}
 _TOP_RESERVED = {"time"}
 # Wall-clock time and counts (issue 21): top-level subjects of their own, and COUNT.
 _CLOCK_SUBJECTS = {"clock", "hour", "weekday"}
 _TOP_RESERVED |= _CLOCK_SUBJECTS
 _KEYWORDS |= {"count", "in", "zone"}
 _OBJECT_RESERVED = {"confidence", "track"}
-_BOOLEAN_RULES = {"or_expr", "and_expr", "negation"}
+_BOOLEAN_RULES = {"or_expr", "and_expr", "negation", "sequence", "dwell"}
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?\Z")
 _INTEGER = re.compile(r"-?[0-9]+\Z")
 _BARE_NAME = re.compile(r"[\w-]+\Z")
 _BARE_VALUE = re.compile(r"[\w:-]+(?:\.[\w:-]+)*\Z")
 _PLAIN_INTEGER_LIMIT = 1e15
+# A duration: a number, then s (the default), m or h.
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?)([smhSMH]?)\Z")
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 # A rough tokenizer for error messages only: what came just before the error.
 _ROUGH_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|>=|<=|\.\.|[\w:-]+(?:\.[\w:-]+)*|\S""", re.S)
@@ -152,6 +165,10 @@ _PHRASES = {
     "_RPAR": "')'",
     "_DOT": "'.'",
     "_COLON": "':'",
+    "_THEN": "THEN",
+    "_WITHIN": "WITHIN",
+    "_FOR": "FOR",
+    "_GAP": "GAP",
     "$END": "the end of the query",
 }
 
@@ -317,6 +334,29 @@ class _TreeBuilder(Transformer):
         if attrs:
             body["attrs"] = attrs
         return _Piece({"event": body}, spans)
+
+    def sequence(self, meta, children) -> _Piece:
+        first, then, within = children
+        spans = {"": _span(meta), **_nest(".sequence.first", first.spans), **_nest(".sequence.then", then.spans),
+                 ".sequence.within_s": within.spans[""]}
+        return _Piece({"sequence": {"first": first.tree, "then": then.tree, "within_s": within.tree}}, spans)
+
+    def dwell(self, meta, children) -> _Piece:
+        query, minimum, *gap = children
+        body = {"query": query.tree, "min_s": minimum.tree}
+        spans = {"": _span(meta), **_nest(".dwell.query", query.spans), ".dwell.min_s": minimum.spans[""]}
+        if gap:
+            body["gap_s"] = gap[0].tree
+            spans[".dwell.gap_s"] = gap[0].spans[""]
+        return _Piece({"dwell": body}, spans)
+
+    def duration(self, meta, tokens) -> _Piece:
+        (token,) = tokens
+        match = _DURATION.match(str(token))
+        if match is None:
+            message = f"expected a duration such as 10s, 2.5s, 5m or 1h, got '{token}'"
+            raise QueryError(message, text=self._text, span=_token_span(token))
+        return _Piece(float(match[1]) * _DURATION_UNITS[(match[2] or "s").lower()], {"": _token_span(token)})
 
     def conditions(self, meta, children) -> list[_Condition]:
         return children
@@ -607,6 +647,8 @@ def _one_of(phrases: list[str]) -> str:
 # Rendering a tree as text.
 
 _OR_LEVEL, _AND_LEVEL, _NOT_LEVEL, _ATOM_LEVEL = range(4)
+# THEN binds loosest (below OR); FOR is a postfix operator binding tighter than NOT.
+_SEQUENCE_LEVEL, _DWELL_LEVEL = -1, 2.5
 
 
 def to_text(tree: Any) -> str:
@@ -615,7 +657,7 @@ def to_text(tree: Any) -> str:
     cannot write; it does not check names or values against an ontology."""
     if tree == {"and": []}:
         return ""
-    return _render(tree, ROOT, _OR_LEVEL, 1)
+    return _render(tree, ROOT, _SEQUENCE_LEVEL, 1)
 
 
 def _render(node: Any, path: str, level: int, depth: int) -> str:
@@ -638,7 +680,9 @@ def _rendered(node: Any, path: str, depth: int) -> tuple[str, int]:
     if kind in _PREDICATE_TEXT:
         # hour and weekday also take a bare value or a list.
         return _PREDICATE_TEXT[kind](body if kind in ("hour", "weekday") else _mapping(body, path), path)
-    raise unknown("query node", kind, ["and", "or", "not", *_PREDICATE_TEXT], path=path)
+    if kind in _TEMPORAL_TEXT:
+        return _TEMPORAL_TEXT[kind](_mapping(body, path), path, depth)
+    raise unknown("query node", kind, ["and", "or", "not", *_PREDICATE_TEXT, *_TEMPORAL_TEXT], path=path)
 
 
 def _group_text(kind: str, body: Any, path: str, depth: int) -> tuple[str, int]:
@@ -768,6 +812,38 @@ _PREDICATE_TEXT.update({
     "count": _count_text,
     "zone": _zone_text,
 })
+def _sequence_text(body: dict, path: str, depth: int) -> tuple[str, float]:
+    for key in ("first", "then", "within_s"):
+        if key not in body:
+            raise QueryError(f"a sequence needs '{key}'", path=child_path(path, key))
+    first = _render(body["first"], child_path(path, "first"), _SEQUENCE_LEVEL, depth + 1)
+    then = _render(body["then"], child_path(path, "then"), _OR_LEVEL, depth + 1)
+    within = _seconds_text(body["within_s"], child_path(path, "within_s"))
+    return f"{first} THEN {then} WITHIN {within}", _SEQUENCE_LEVEL
+
+
+def _dwell_text(body: dict, path: str, depth: int) -> tuple[str, float]:
+    for key in ("query", "min_s"):
+        if key not in body:
+            raise QueryError(f"a dwell needs '{key}'", path=child_path(path, key))
+    query = _render(body["query"], child_path(path, "query"), _DWELL_LEVEL, depth + 1)
+    text = f"{query} FOR >= {_seconds_text(body['min_s'], child_path(path, 'min_s'))}"
+    if body.get("gap_s") is not None and body["gap_s"] != DEFAULT_DWELL_GAP_S:
+        text += f" GAP {_seconds_text(body['gap_s'], child_path(path, 'gap_s'))}"
+    return text, _DWELL_LEVEL
+
+
+def _seconds_text(value: Any, path: str) -> str:
+    """Seconds as a duration word (``10s``, ``2.5s``); a value no duration can spell is an error."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise QueryError("a duration is a number of seconds, 0 or more", path=path)
+    return _value_text(float(value), path) + "s"
+
+
+_TEMPORAL_TEXT = {
+    "sequence": _sequence_text,
+    "dwell": _dwell_text,
+}
 
 
 def _mapping(body: Any, path: str) -> dict:

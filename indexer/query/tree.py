@@ -34,6 +34,8 @@ DEFAULT_TIME_ZONE = "UTC"
 NODE_KINDS = ("and", "or", "not", "object", "frame", "video", "event", "geo", "time")
 # Frame-level kinds of issue 21: wall-clock time and counts (section "Wall-clock time and counts").
 NODE_KINDS += ("clock", "hour", "weekday", "count", "zone")
+# Time over frames: sequences and dwell (section "Sequences and dwell").
+NODE_KINDS += ("sequence", "dwell")
 # ``review`` is short for the built-in attribute's condition: attrs {"review": {"in": [...]}}.
 OBJECT_FIELDS = ("label", "attrs", "confidence", "track", REVIEW)
 EVENT_FIELDS = ("label", "attrs")
@@ -43,6 +45,12 @@ GEO_SHAPES = ("bbox", "polygon")
 RECORDED_AT = "recorded_at"
 # The other built-ins are free text: any string names a video or a camera.
 FREE_TEXT_BUILTINS = {name: AttrSpec(name=name, kind=CATEGORICAL) for name in VIDEO_BUILTINS if name != RECORDED_AT}
+
+SEQUENCE_FIELDS = ("first", "then", "within_s")
+DWELL_FIELDS = ("query", "min_s", "gap_s")
+# A dwell's run goes on across gaps shorter than this when the query does not say (GAP).
+DEFAULT_DWELL_GAP_S = 3.0
+MAX_DURATION_S = 1e9
 
 Bound = Callable[[Any, str, str], float]
 
@@ -77,6 +85,8 @@ class _Normalizer:
             "event": self._event,
             "geo": self._geo,
             "time": self._time,
+            "sequence": self._sequence,
+            "dwell": self._dwell,
         }
         self.handlers.update(self._clock_and_count_handlers())
 
@@ -267,6 +277,33 @@ class _Normalizer:
         if callable(self.zone_source):
             self.zone_source = self.zone_source()
         return self.zone_source or {}
+    # Time: sequences and dwell (docs/guide/query-language.md, "Sequences and dwell").
+
+    def _sequence(self, body: Any, path: str, depth: int) -> dict:
+        fields = _fields(body, path, SEQUENCE_FIELDS, "a sequence")
+        for key in ("first", "then", "within_s"):
+            if fields.get(key) is None:
+                raise QueryError(f"a sequence needs '{key}': {{\"first\": A, \"then\": B, \"within_s\": 10}}",
+                                 path=child_path(path, key))
+        return {"sequence": {
+            "first": self.node(fields["first"], child_path(path, "first"), depth + 1),
+            "then": self.node(fields["then"], child_path(path, "then"), depth + 1),
+            "within_s": _duration(fields["within_s"], child_path(path, "within_s"), "within_s", positive=True),
+        }}
+
+    def _dwell(self, body: Any, path: str, depth: int) -> dict:
+        fields = _fields(body, path, DWELL_FIELDS, "a dwell")
+        for key in ("query", "min_s"):
+            if fields.get(key) is None:
+                raise QueryError(f"a dwell needs '{key}': {{\"query\": A, \"min_s\": 300, \"gap_s\": 2}}",
+                                 path=child_path(path, key))
+        gap = fields.get("gap_s")
+        return {"dwell": {
+            "query": self.node(fields["query"], child_path(path, "query"), depth + 1),
+            "min_s": _duration(fields["min_s"], child_path(path, "min_s"), "min_s", positive=False),
+            "gap_s": DEFAULT_DWELL_GAP_S if gap is None else _duration(gap, child_path(path, "gap_s"), "gap_s",
+                                                                       positive=True),
+        }}
 
     # Labels, attributes and values.
 
@@ -485,6 +522,19 @@ def _epoch(value: Any, path: str, what: str) -> float:
     number = _finite_or_none(value)
     if number is None:
         raise QueryError(f"{what} expects an ISO 8601 date-time or epoch seconds, got {describe(value)}", path=path)
+    return number
+
+
+def _duration(value: Any, path: str, what: str, *, positive: bool) -> float:
+    """Seconds of a sequence window, a dwell's minimum or its gap: finite, at most 1e9, and
+    above 0 (``positive``) or at least 0."""
+    number = _finite(value, path, what)
+    if number > MAX_DURATION_S:
+        raise QueryError(f"{what} is at most {MAX_DURATION_S:g} s, got {number:g}", path=path)
+    if positive and number <= 0:
+        raise QueryError(f"{what} is a number of seconds above 0, got {number:g}", path=path)
+    if number < 0:
+        raise QueryError(f"{what} is a number of seconds, 0 or more, got {number:g}", path=path)
     return number
 
 

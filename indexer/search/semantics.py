@@ -43,7 +43,8 @@ Decisions the contract leaves open, which every engine follows:
 - **Clips.** Matching frames of a video are ordered by ``(t, index)``; a new clip
   starts when the time since the previous one exceeds :func:`clip_break_s`; a clip's
   start/end frame is the index of its first/last frame in that order. Clips are
-  listed by ``(video_id, start_s, start_frame)``.
+  listed by ``(video_id, start_s, start_frame)``. A query with a sequence orders by leads
+  first and starts a clip at its first lead ("Sequences and dwell" below).
 - **Pages.** ``page`` is 1-based; a page below 1 is read as 1; a
   ``page_size`` below 1 gives an empty page. ``total_clips`` counts all clips
   (:func:`page_bounds`).
@@ -476,6 +477,10 @@ def positive_object_specs(node: dict[str, Any], positive: bool = True) -> list[d
         return [spec for child in body for spec in positive_object_specs(child, positive)]
     if kind == "not":
         return positive_object_specs(body, not positive)
+    if kind == "sequence":
+        return positive_object_specs(body["first"], positive) + positive_object_specs(body["then"], positive)
+    if kind == "dwell":
+        return positive_object_specs(body["query"], positive)
     return [body] if kind == "object" and positive else []
 
 
@@ -593,6 +598,10 @@ def uses_clock(node: dict[str, Any]) -> bool:
         return any(uses_clock(child) for child in body)
     if kind == "not":
         return uses_clock(body)
+    if kind == "sequence":
+        return uses_clock(body["first"]) or uses_clock(body["then"])
+    if kind == "dwell":
+        return uses_clock(body["query"])
     return kind in CLOCK_KINDS
 
 
@@ -618,3 +627,109 @@ def zone_holds(spec: dict[str, Any], camera: str | None, objects: Iterable[Any])
             if in_polygon(x, y, zone["polygon"]):
                 return True
     return False
+# Sequences and dwell -----------------------------------------------------------------------------
+#
+# The rules (the query-language guide, "Sequences and dwell"): ``first THEN then WITHIN w`` holds on
+# a frame F where ``then`` holds when ``first`` holds on a frame A of the same video with
+# ``A.t < F.t`` and ``F.t - A.t <= w`` (float64). A matching frame's clip reaches back to its *lead*:
+# the earliest (t, index) of the frame and of the leads of the sequences holding on it (reached
+# through and, or and a sequence's ``then``); a sequence's lead at F is the earliest lead of
+# ``first`` over the A of F's window. Clips then take frames by (lead, t, index) and start anew
+# when a lead comes more than the gap after the latest frame taken (:func:`lead_clip_starts`).
+# ``query FOR >= m GAP g``: runs of a track's frames (an ``object`` query; untracked detections
+# never count) or of the video's matching frames, broken where the next frame comes ``g`` or
+# more after the one before; it holds on a frame of a run once ``t - run start t >= m``.
+# These functions are the engines' vectorized form; the reference engine states them in loops.
+
+
+def sequence_leads(first: dict[str, np.ndarray], then: dict[str, np.ndarray],
+                   within_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each frame of ``then`` (arrays ``video``, ``t``), whether ``first`` (arrays ``video``,
+    ``t``, ``idx``, ``lead_t``, ``lead_idx``) holds on a frame of its window, and the earliest
+    (lead_t, lead_idx) over that window (NaN and -1 where none)."""
+    a_order = np.lexsort((first["idx"], first["t"], first["video"]))
+    a_video, a_t = first["video"][a_order], first["t"][a_order]
+    a_lead_t, a_lead_idx = first["lead_t"][a_order], first["lead_idx"][a_order]
+    b_video, b_t = then["video"], then["t"]
+    lo = np.zeros(len(b_t), dtype=np.int64)
+    hi = np.zeros(len(b_t), dtype=np.int64)
+    for video in np.unique(b_video):
+        rows = np.flatnonzero(b_video == video)
+        begin, end = np.searchsorted(a_video, video, "left"), np.searchsorted(a_video, video, "right")
+        times = a_t[begin:end]
+        upper = begin + np.searchsorted(times, b_t[rows], "left")  # first A not strictly earlier
+        lower = begin + np.searchsorted(times, b_t[rows] - within_s, "left")
+        # The exact test is then.t - first.t <= within_s; the searched bound may be an ulp off.
+        while True:
+            back = (lower > begin) & (b_t[rows] - a_t[np.maximum(lower - 1, 0)] <= within_s)
+            if not back.any():
+                break
+            lower[back] -= 1
+        while True:
+            ahead = (lower < upper) & ~(b_t[rows] - a_t[np.minimum(lower, len(a_t) - 1)] <= within_s)
+            if not ahead.any():
+                break
+            lower[ahead] += 1
+        lo[rows], hi[rows] = lower, upper
+    found = lo < hi
+    lead_t = np.full(len(b_t), np.nan)
+    lead_idx = np.full(len(b_t), -1, dtype=np.int64)
+    if found.any():
+        # The earliest (lead_t, lead_idx) of a range: a sparse table of ranks.
+        rank_order = np.lexsort((a_lead_idx, a_lead_t))
+        rank = np.empty(len(rank_order), dtype=np.int64)
+        rank[rank_order] = np.arange(len(rank_order))
+        table = [rank]
+        while 2 ** len(table) <= len(rank):
+            half = 2 ** (len(table) - 1)
+            previous = table[-1]
+            table.append(np.minimum(previous[:-half], previous[half:]))
+        start, stop = lo[found], hi[found]
+        level = np.floor(np.log2(stop - start)).astype(np.int64)
+        best = np.empty(len(start), dtype=np.int64)
+        for k in np.unique(level):
+            rows = level == k
+            row_start, row_stop = start[rows], stop[rows]
+            best[rows] = np.minimum(table[k][row_start], table[k][row_stop - 2**k])
+        chosen = rank_order[best]
+        lead_t[found], lead_idx[found] = a_lead_t[chosen], a_lead_idx[chosen]
+    return found, lead_t, lead_idx
+
+
+def earliest_leads(frame_id: np.ndarray, lead_t: np.ndarray, lead_idx: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per frame id, with its earliest (lead_t, lead_idx)."""
+    order = np.lexsort((lead_idx, lead_t, frame_id))
+    frame_id, lead_t, lead_idx = frame_id[order], lead_t[order], lead_idx[order]
+    first = np.ones(len(frame_id), dtype=bool)
+    first[1:] = frame_id[1:] != frame_id[:-1]
+    return frame_id[first], lead_t[first], lead_idx[first]
+
+
+def lead_clip_starts(video: np.ndarray, t: np.ndarray, lead_t: np.ndarray, gap: float) -> np.ndarray:
+    """Where clips start among frames sorted by (video, lead_t, lead_idx, t, idx): at a video's
+    first frame and where ``lead_t - (latest t of the video before it) <= gap`` does not hold."""
+    new_clip = np.ones(len(video), dtype=bool)
+    if len(video) < 2:
+        return new_clip
+    same_video = video[1:] == video[:-1]
+    # The latest t before each row, within its video: a running maximum restarted per video.
+    starts = np.flatnonzero(np.r_[True, ~same_video])
+    latest = np.empty(len(t))
+    for begin, end in zip(starts, np.r_[starts[1:], len(t)], strict=True):
+        latest[begin:end] = np.maximum.accumulate(t[begin:end])
+    new_clip[1:] = ~same_video | ~(lead_t[1:] - latest[:-1] <= gap)
+    return new_clip
+
+
+def dwell_mask(group: np.ndarray, t: np.ndarray, min_s: float, gap_s: float) -> np.ndarray:
+    """Which rows of a dwell hold, rows sorted by (group, t, index) where a group is a video
+    (a frame query) or a (video, track) (an object query): runs break where the group changes or
+    ``t - previous t < gap_s`` does not hold; a row holds when ``t - run start t >= min_s``."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=bool)
+    fresh = np.ones(len(t), dtype=bool)
+    fresh[1:] = (group[1:] != group[:-1]) | ~(t[1:] - t[:-1] < gap_s)
+    run_start = np.flatnonzero(fresh)
+    since = t[run_start][np.cumsum(fresh) - 1]
+    return t - since >= min_s

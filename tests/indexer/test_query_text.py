@@ -441,3 +441,44 @@ def test_recorded_at_text_is_utc_epoch():
     assert compile_text('recorded_at<="2021-05-01T02:00:00+02:00"', ONTOLOGY) == {
         "video": {"recorded_at": {"gte": None, "lte": datetime(2021, 5, 1, tzinfo=UTC).timestamp()}}
     }
+
+
+# Sequences and dwell.
+
+
+def test_then_binds_loosest_and_chains_to_the_left():
+    person, vehicle = {"object": {"label": "person"}}, {"object": {"label": "vehicle"}}
+    assert parse_text("person OR vehicle THEN vehicle AND scene=highway WITHIN 10s", ONTOLOGY) == {"sequence": {
+        "first": {"or": [person, vehicle]}, "then": {"and": [vehicle, {"frame": {"scene": "highway"}}]},
+        "within_s": 10.0}}
+    chained = parse_text("person THEN vehicle WITHIN 5s THEN person WITHIN 1m", ONTOLOGY)
+    assert chained == {"sequence": {"first": {"sequence": {"first": person, "then": vehicle, "within_s": 5.0}},
+                                    "then": person, "within_s": 60.0}}
+    assert to_text(chained) == "person THEN vehicle WITHIN 5s THEN person WITHIN 60s"
+    assert to_text({"and": [chained["sequence"]["first"], person]}) == "(person THEN vehicle WITHIN 5s) AND person"
+
+
+def test_for_binds_to_the_condition_before_it():
+    tree = compile_text("vehicle(type=truck) FOR >= 5m AND NOT person FOR >= 2.5s GAP 1s", ONTOLOGY)
+    assert tree == {"and": [
+        {"dwell": {"query": normalize({"object": {"label": "vehicle", "attrs": {"type": "truck"}}}, ONTOLOGY),
+                   "min_s": 300.0, "gap_s": 3.0}},
+        {"not": {"dwell": {"query": normalize({"object": {"label": "person"}}, ONTOLOGY), "min_s": 2.5,
+                           "gap_s": 1.0}}},
+    ]}
+    assert to_text(tree) == "vehicle(type=truck) FOR >= 300s AND NOT person FOR >= 2.5s GAP 1s"
+
+
+@pytest.mark.parametrize(("text", "message", "column"), [
+    ("person THEN vehicle", "expected WITHIN after 'vehicle'", 20),
+    ("person THEN vehicle WITHIN soon", "expected a duration such as 10s, 2.5s, 5m or 1h, got 'soon'", 28),
+    ("person THEN vehicle WITHIN 0s", "within_s is a number of seconds above 0, got 0", 28),
+    ("person FOR 3s", "expected '>=' after 'FOR' but found '3s'", 12),
+    ("person FOR >= 3s GAP 0s", "gap_s is a number of seconds above 0, got 0", 22),
+    ("person FOR >= 2e9s", "min_s is at most 1e+09 s, got 2e+09", 15),
+    ("(person THEN vehicel WITHIN 2s)", "unknown object label 'vehicel' (did you mean 'vehicle'?)", 14),
+])
+def test_sequence_and_dwell_errors_point_into_the_text(text, message, column):
+    error = text_error(text)
+    assert error.message == f"{message} at line 1, column {column}"
+    assert error.column == column

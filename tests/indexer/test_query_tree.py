@@ -331,7 +331,7 @@ def test_depth_limit():
 
 
 ONE_KEY = ("a query node is an object with exactly one key, one of and, or, not, object, frame, video, event, geo, "
-           "time, clock, hour, weekday, count, zone")
+           "time, clock, hour, weekday, count, zone, sequence, dwell")
 
 
 @pytest.mark.parametrize(
@@ -594,9 +594,22 @@ def valid_trees():
             st.lists(children, max_size=3).map(lambda items: {"and": items})
             | st.lists(children, max_size=3).map(lambda items: {"or": items})
             | children.map(lambda child: {"not": child})
+            | st.builds(lambda first, then, within: {"sequence": {"first": first, "then": then, "within_s": within}},
+                        children, children, durations(positive=True))
+            | st.builds(dwell_tree, children, durations(positive=False), st.none() | durations(positive=True))
         ),
         max_leaves=8,
     )
+
+
+def durations(*, positive: bool):
+    """Seconds a sequence window (positive) or a dwell minimum may take, as ints or floats."""
+    low = 5e-324 if positive else 0.0
+    return st.floats(low, 1e9) | st.integers(1 if positive else 0, 10**9)
+
+
+def dwell_tree(query, minimum, gap) -> dict:
+    return {"dwell": {"query": query, "min_s": minimum, **({} if gap is None else {"gap_s": gap})}}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -612,3 +625,23 @@ def test_a_nodes_own_zone_wins_over_the_requests(tree, tz):
     normalized = normalize(tree, ONTOLOGY, tz=tz)
     assert normalized["hour"]["tz"] == tree["hour"]["tz"]
     assert normalize(normalized, ONTOLOGY, tz=tz) == normalized
+@pytest.mark.parametrize(("tree", "path", "message"), [
+    ({"sequence": {"first": {"object": {}}, "within_s": 3}}, "query.sequence.then",
+     'a sequence needs \'then\': {"first": A, "then": B, "within_s": 10}'),
+    ({"sequence": {"first": {"object": {}}, "then": {"object": {}}, "within_s": -1}}, "query.sequence.within_s",
+     "within_s is a number of seconds above 0, got -1"),
+    ({"sequence": {"first": {"object": {}}, "then": {"object": {}}, "within": 3}}, "query.sequence.within",
+     "unknown key 'within' in a sequence (did you mean 'within_s' or 'then'?)"),
+    ({"dwell": {"query": {"object": {"label": "persn"}}, "min_s": 3}}, "query.dwell.query.object.label",
+     "unknown object label 'persn' (did you mean 'person'?)"),
+    ({"dwell": {"query": {"object": {}}, "min_s": "long"}}, "query.dwell.min_s",
+     "min_s expects a finite number, got string 'long'"),
+])
+def test_sequence_and_dwell_errors(tree, path, message):
+    error = error_of(tree)
+    assert (error.path, error.message) == (path, message)
+
+
+def test_dwell_gets_the_default_gap():
+    assert norm({"dwell": {"query": {"frame": {"scene": "highway"}}, "min_s": 10}}) == {
+        "dwell": {"query": {"frame": {"scene": {"in": ["highway"]}}}, "min_s": 10.0, "gap_s": 3.0}}

@@ -183,7 +183,54 @@ def compile_node(node: dict[str, Any], videos: list[int] | None = None) -> Sql:
         return _number_cond(body, "f.t")
     if kind in FRAME_LEVEL_NODES:
         return FRAME_LEVEL_NODES[kind](body, videos)
+    if kind == "sequence":
+        return _sequence_node(body, videos)
+    if kind == "dwell":
+        return _dwell_node(body, videos)
     raise ValueError(f"unknown query node {kind!r}")
+
+
+# Sequences and dwell (rules: indexer.search.semantics, "Sequences and dwell") --------------------
+
+
+def matching_rows(node: dict[str, Any], videos: list[int] | None, columns: str = "f.frame_id, f.video_id, f.t"
+                  ) -> Sql:
+    """``SELECT columns FROM frames f`` where ``node`` holds (on ``videos`` only)."""
+    where = joined([compile_node(node, videos), *_within("f", videos)], "AND", TRUE)
+    return Sql(f"SELECT {columns} FROM frames f WHERE {where.text}", where.params)
+
+
+def _sequence_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    # The latest frame of ``first`` strictly before each frame of ``then`` (an ASOF join) is the
+    # one nearest in time, so the window holds a frame of ``first`` iff it holds that one.
+    then = matching_rows(spec["then"], videos)
+    first = matching_rows(spec["first"], videos, "f.video_id, f.t")
+    return Sql(
+        f"f.frame_id IN (SELECT b.frame_id FROM ({then.text}) b ASOF JOIN ({first.text}) a "
+        "ON a.video_id = b.video_id AND b.t > a.t WHERE b.t - a.t <= ?)",
+        [*then.params, *first.params, float(spec["within_s"])],
+    )
+
+
+def _dwell_node(spec: dict[str, Any], videos: list[int] | None) -> Sql:
+    query = spec["query"]
+    if "object" in query:
+        # A track's frames where one of its detections meets the object node; untracked never count.
+        match = joined([object_match(query["object"]), Sql("o.track IS NOT NULL"), *_within("o", videos)],
+                       "AND", TRUE)
+        rows = Sql("SELECT DISTINCT o.frame_id, o.video_id, o.track AS run_of, fr.t, fr.idx "
+                   f"FROM objects o JOIN frames fr ON fr.frame_id = o.frame_id WHERE {match.text}", match.params)
+    else:
+        rows = matching_rows(query, videos, "f.frame_id, f.video_id, 0 AS run_of, f.t, f.idx")
+    order = "PARTITION BY video_id, run_of ORDER BY t, idx"
+    return Sql(
+        "f.frame_id IN (SELECT frame_id FROM ("
+        f"SELECT frame_id, t, first_value(t) OVER (PARTITION BY video_id, run_of, run ORDER BY t, idx) AS since "
+        f"FROM (SELECT *, sum(fresh) OVER ({order} ROWS UNBOUNDED PRECEDING) AS run FROM ("
+        f"SELECT *, CASE WHEN t - lag(t) OVER ({order}) < ? THEN 0 ELSE 1 END AS fresh FROM ({rows.text}) r))) "
+        "WHERE t - since >= ?)",
+        [float(spec["gap_s"]), *rows.params, float(spec["min_s"])],
+    )
 
 
 # Parts of statistics and labels queries ----------------------------------------------------------

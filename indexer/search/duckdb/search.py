@@ -19,10 +19,11 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from indexer.facets import Facet, filters_to_node
 from indexer.search.contract import Clip, SearchRequest, SearchResult
-from indexer.search.duckdb.compiler import compile_node
+from indexer.search.duckdb.compiler import compile_node, matching_rows
 from indexer.search.duckdb.facets import (
     FAMILIES,
     KEYED_SCOPES,
@@ -32,7 +33,17 @@ from indexer.search.duckdb.facets import (
     merged_family,
 )
 from indexer.search.duckdb.sql import TRUE, Sql, is_in, joined
-from indexer.search.semantics import clip_break_s, facet_set_key, facet_unit, page_bounds, requested_facets, seconds_of
+from indexer.search.semantics import (
+    clip_break_s,
+    earliest_leads,
+    facet_set_key,
+    facet_unit,
+    lead_clip_starts,
+    page_bounds,
+    requested_facets,
+    seconds_of,
+    sequence_leads,
+)
 
 # Frame sets and counts ---------------------------------------------------------------------------
 
@@ -57,6 +68,7 @@ class Search:
         self.clip_ids = clip_ids  # False: the main frame set leaves clip_id NULL (statistics that need no clips)
         self.frame_sets: dict[str | None, FrameSet] = {}
         self.parts: dict[str | None, str] = {}
+        self.leads: str | None = None  # temp table of sequence leads, when the query has a sequence
 
     def run(self) -> SearchResult:
         """Counts, facets and the requested page of clips; the temp tables are dropped after."""
@@ -74,7 +86,7 @@ class Search:
         which costs a fraction of numbering them in SQL with window functions; the frame set
         gets clip ids in SQL only where a facet counts clips."""
         main = self._frame_set(None, clip_ids=False)
-        spans = ClipSpans.of(self.con, main.table, clip_break_s(self.request.gap_s))
+        spans = ClipSpans.of(self.con, main.table, clip_break_s(self.request.gap_s), self._leads())
         tracks = "objects" if main.whole else f"objects WHERE frame_id IN (SELECT frame_id FROM {main.table})"
         (distinct_tracks,) = self.con.execute(f"SELECT count(DISTINCT track_key) FROM {tracks}").fetchone()
         return spans.counts(distinct_tracks), spans.page(offset, limit)
@@ -87,7 +99,7 @@ class Search:
     def drop(self) -> None:
         """Drop this search's temp tables."""
         tables = [frame_set.table for frame_set in self.frame_sets.values() if frame_set.table != "frames"]
-        for table in tables + list(self.parts.values()):
+        for table in tables + list(self.parts.values()) + ([self.leads] if self.leads else []):
             self.con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
     def _frame_set(self, set_key: str | None, *, clip_ids: bool | None = None) -> FrameSet:
@@ -107,7 +119,9 @@ class Search:
             self.frame_sets[set_key] = FrameSet("frames", True, False)
             return self.frame_sets[set_key]
         table = known.table if known is not None and known.table != "frames" else f"scoop_frames_{len(self.frame_sets)}"
-        if not clip_ids:
+        if clip_ids and self._leads():
+            self._lead_clip_set(table, where)
+        elif not clip_ids:
             self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
                 SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, CAST(NULL AS BIGINT) AS clip_id
                 FROM frames f WHERE {where.text}""", where.params)
@@ -130,6 +144,68 @@ class Search:
                                            ).fetchone()
         self.frame_sets[set_key] = FrameSet(table, matching == total, clip_ids)
         return self.frame_sets[set_key]
+
+    def _lead_clip_set(self, table: str, where: Sql) -> None:
+        """A frame set numbered into clips by leads (:func:`~indexer.search.semantics.lead_clip_starts`,
+        in SQL): frames by (lead, t, idx), a new clip where a lead is not within the gap of the
+        latest t before it."""
+        order = "PARTITION BY video_id ORDER BY lead_t, lead_idx, t, idx"
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            WITH hit AS (
+                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, coalesce(l.lead_t, f.t) AS lead_t,
+                       coalesce(l.lead_idx, f.idx) AS lead_idx
+                FROM frames f LEFT JOIN {self.leads} l ON l.frame_id = f.frame_id WHERE {where.text}),
+            marked AS (
+                SELECT *, CASE WHEN lead_t - max(t) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                    <= ? THEN 0 ELSE 1 END AS new_clip
+                FROM hit)
+            SELECT frame_id, video_id, idx, t, n_objects,
+                   (video_id << 32) | CAST(sum(new_clip) OVER ({order} ROWS UNBOUNDED PRECEDING) AS BIGINT) AS clip_id
+            FROM marked""",
+            [*where.params, clip_break_s(self.request.gap_s)],
+        )
+
+    def _leads(self) -> str | None:
+        """The temp table ``(frame_id, lead_t, lead_idx)`` of the frames where a sequence of the
+        query holds, with their leads; None when the query reaches no sequence (every lead is its frame)."""
+        if self.leads is None and _reaches_sequence(self.request.query):
+            frame_id, lead_t, lead_idx = earliest_leads(*self._lead_rows(self.request.query))
+            # Named per search: several searches may share a connection (kept answers, videos since).
+            self.leads = f"scoop_leads_{id(self):x}"
+            rows = pd.DataFrame({"frame_id": frame_id, "lead_t": lead_t, "lead_idx": lead_idx})
+            self.con.register("scoop_lead_rows", rows)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.leads} AS SELECT * FROM scoop_lead_rows")
+            self.con.unregister("scoop_lead_rows")
+        return self.leads
+
+    def _lead_rows(self, node: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(frame_id, lead_t, lead_idx) of the sequences ``node`` reaches, where they hold (a frame
+        may come more than once)."""
+        (kind, body), = node.items()
+        parts = []
+        if kind in ("and", "or"):
+            parts = [self._lead_rows(child) for child in body]
+        elif kind == "sequence":
+            first = self._fetch(matching_rows(body["first"], self.videos, "f.frame_id, f.video_id, f.t, f.idx"))
+            own = (first["frame_id"], first["t"], first["idx"])
+            nested = self._lead_rows(body["first"])
+            lead_id, lead_t, lead_idx = earliest_leads(*(np.concatenate(pair) for pair in zip(own, nested,
+                                                                                             strict=True)))
+            position = np.searchsorted(lead_id, first["frame_id"])
+            first["lead_t"], first["lead_idx"] = lead_t[position], lead_idx[position]
+            then = self._fetch(matching_rows(node, self.videos))
+            _, then_lead_t, then_lead_idx = sequence_leads(first, then, float(body["within_s"]))
+            parts = [(then["frame_id"], then_lead_t, then_lead_idx), self._lead_rows(body["then"])]
+        if not parts:
+            return np.array([], dtype=np.int64), np.array([], dtype=float), np.array([], dtype=np.int64)
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+    def _fetch(self, query: Sql) -> dict[str, np.ndarray]:
+        columns = self.con.execute(query.text, query.params).fetchnumpy()
+        rows = {name: np.asarray(values) for name, values in columns.items()}
+        return {"frame_id": rows["frame_id"].astype(np.int64), "video": rows["video_id"].astype(np.int64),
+                "t": rows["t"].astype(float), **({"idx": rows["idx"].astype(np.int64)} if "idx" in rows else {})}
 
     def _facet_frames(self, set_key: str) -> FrameSet:
         """The frame set of a filtered facet, which only that facet's count reads: a subquery
@@ -223,6 +299,14 @@ class Search:
             counts[facet_key][value] = seconds_of(per_video, fps)
 
 
+def _reaches_sequence(node: dict[str, Any]) -> bool:
+    """Whether a sequence lies under ``node`` through and/or (where its lead may start a clip)."""
+    (kind, body), = node.items()
+    if kind in ("and", "or"):
+        return any(_reaches_sequence(child) for child in body)
+    return kind == "sequence"
+
+
 # Clips -------------------------------------------------------------------------------------------
 
 
@@ -236,7 +320,10 @@ class ClipSpans:
     float comparison as :func:`indexer.search.semantics.clip_break_s` is written for."""
 
     def __init__(self, video: np.ndarray, t: np.ndarray, idx: np.ndarray, n_objects: np.ndarray,
-                 fps: dict[int, float], gap: float):
+                 fps: dict[int, float], gap: float, leads: tuple[np.ndarray, np.ndarray] | None = None):
+        if leads is not None:
+            self._by_leads(video, t, idx, n_objects, fps, gap, *leads)
+            return
         if len(video) > 1 and not sorted_by(video, t, idx):
             order = np.lexsort((idx, t, video))
             video, t, idx, n_objects = video[order], t[order], idx[order], n_objects[order]
@@ -247,30 +334,60 @@ class ClipSpans:
         self.ends = np.append(self.starts[1:], len(video))[:len(self.starts)] - 1
         # One frame's duration per clip, from its video's frame rate.
         self.frame_s = np.array([1.0 / fps[int(v)] for v in video[self.starts]], dtype=float)
+        self.start_t, self.start_idx = t[self.starts], idx[self.starts]
+        self.end_t, self.end_idx = t[self.ends], idx[self.ends]
+
+    def _by_leads(self, video: np.ndarray, t: np.ndarray, idx: np.ndarray, n_objects: np.ndarray,
+                  fps: dict[int, float], gap: float, lead_t: np.ndarray, lead_idx: np.ndarray) -> None:
+        """Clips of frames with leads (a query with a sequence): by (video, lead, t, idx), a clip
+        from its first lead to its latest frame (:func:`~indexer.search.semantics.lead_clip_starts`)."""
+        order = np.lexsort((idx, t, lead_idx, lead_t, video))
+        video, t, idx, n_objects = video[order], t[order], idx[order], n_objects[order]
+        lead_t, lead_idx = lead_t[order], lead_idx[order]
+        self.video, self.t, self.idx, self.n_objects = video, t, idx, n_objects
+        self.starts = np.flatnonzero(lead_clip_starts(video, t, lead_t, gap))
+        self.ends = np.append(self.starts[1:], len(video))[:len(self.starts)] - 1
+        self.frame_s = np.array([1.0 / fps[int(v)] for v in video[self.starts]], dtype=float)
+        self.start_t, self.start_idx = lead_t[self.starts], lead_idx[self.starts]
+        # The latest frame of each clip: the last of its rows by (clip, t, idx).
+        clip_no = np.cumsum(lead_clip_starts(video, t, lead_t, gap)) - 1
+        latest = np.lexsort((idx, t, clip_no))
+        last = latest[np.append(np.flatnonzero(np.diff(clip_no[latest])), len(latest) - 1)] if len(latest) else latest
+        self.end_t, self.end_idx = t[last], idx[last]
 
     @classmethod
-    def of(cls, con: duckdb.DuckDBPyConnection, table: str, gap: float) -> ClipSpans:
-        """The clips of the frames in ``table``."""
-        columns = con.execute(f"SELECT video_id, t, idx, n_objects FROM {table}").fetchnumpy()
+    def of(cls, con: duckdb.DuckDBPyConnection, table: str, gap: float, leads: str | None = None) -> ClipSpans:
+        """The clips of the frames in ``table`` (with the leads of the table ``leads``)."""
         fps = dict(con.execute("SELECT video_id, fps FROM videos").fetchall())
-        return cls(*(np.asarray(columns[name]) for name in ("video_id", "t", "idx", "n_objects")), fps, gap)
+        if leads is None:
+            columns = con.execute(f"SELECT video_id, t, idx, n_objects FROM {table}").fetchnumpy()
+            return cls(*(np.asarray(columns[name]) for name in ("video_id", "t", "idx", "n_objects")), fps, gap)
+        columns = con.execute(
+            f"SELECT s.video_id, s.t, s.idx, s.n_objects, coalesce(l.lead_t, s.t) AS lead_t, "
+            f"coalesce(l.lead_idx, s.idx) AS lead_idx FROM {table} s LEFT JOIN {leads} l ON l.frame_id = s.frame_id"
+        ).fetchnumpy()
+        arrays = [np.asarray(columns[name]) for name in ("video_id", "t", "idx", "n_objects")]
+        return cls(*arrays, fps, gap, (np.asarray(columns["lead_t"], dtype=float),
+                                       np.asarray(columns["lead_idx"], dtype=np.int64)))
 
     def counts(self, tracks: int) -> dict[str, float]:
         """The search counts (``tracks``: the distinct tracks, counted in SQL)."""
         video = self.video
         videos = int(np.count_nonzero(video[1:] != video[:-1])) + 1 if len(video) else 0
-        durations = (self.t[self.ends] + self.frame_s) - self.t[self.starts]
+        durations = (self.end_t + self.frame_s) - self.start_t
         return {"videos": videos, "clips": len(self.starts), "frames": len(video),
                 "objects": int(self.n_objects.sum()), "tracks": int(tracks), "duration_s": float(durations.sum())}
 
     def page(self, offset: int, limit: int) -> list[Clip]:
         """``limit`` clips from the ``offset``-th, in (video, start) order."""
-        starts, ends = self.starts[offset:offset + limit], self.ends[offset:offset + limit]
+        page = slice(offset, offset + limit)
         return [
-            Clip(video_id=int(self.video[first]), start_s=float(self.t[first]),
-                 end_s=float(self.t[last] + frame_s), start_frame=int(self.idx[first]),
-                 end_frame=int(self.idx[last]), frames=int(last - first + 1))
-            for first, last, frame_s in zip(starts, ends, self.frame_s[offset:offset + limit], strict=True)
+            Clip(video_id=int(self.video[first]), start_s=float(start_t),
+                 end_s=float(end_t + frame_s), start_frame=int(start_idx),
+                 end_frame=int(end_idx), frames=int(last - first + 1))
+            for first, last, frame_s, start_t, start_idx, end_t, end_idx in zip(
+                self.starts[page], self.ends[page], self.frame_s[page], self.start_t[page], self.start_idx[page],
+                self.end_t[page], self.end_idx[page], strict=True)
         ]
 
 

@@ -281,6 +281,11 @@ def compile_node(node: dict[str, Any]) -> Query:
         return number_field("t", body)
     if kind in FRAME_LEVEL_NODES:
         return FRAME_LEVEL_NODES[kind](body)
+    if kind == "frames":
+        return frames_node(body)
+    if kind in ("sequence", "dwell"):
+        raise ValueError(f"a {kind} node is resolved into frames before it compiles "
+                         "(indexer.search.elasticsearch.temporal)")
     raise ValueError(f"unknown query node {kind!r}")
 
 
@@ -384,3 +389,10 @@ def _zone_node(spec: dict[str, Any]) -> Query:
 
 FRAME_LEVEL_NODES = {"clock": _clock_node, "hour": _local_node("hour"), "weekday": _local_node("weekday"),
                      "count": _count_node, "zone": _zone_node}
+
+
+def frames_node(frames: dict[int, list[int]]) -> Query:
+    """The internal ``frames`` node (:mod:`indexer.search.elasticsearch.temporal`: the frames where a
+    sequence or a dwell holds) as a query: per video, its ``video_id`` and ``frame`` terms."""
+    return any_of([all_of([Q("term", video_id=video_id), terms_in("frame", indices)])
+                   for video_id, indices in sorted(frames.items()) if indices])

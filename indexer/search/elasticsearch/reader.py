@@ -27,6 +27,7 @@ from elasticsearch.dsl.query import Query
 from indexer.facets import filters_to_node
 from indexer.search.contract import Clip, SearchRequest
 from indexer.search.elasticsearch.query import FRAME, TRACK, VIDEO, all_of, compile_node, live_key, terms_in
+from indexer.search.elasticsearch.temporal import Leads, has_temporal, resolve
 from indexer.search.semantics import clip_break_s
 
 # How long a point in time stays open between two requests of one call (renewed by each).
@@ -121,10 +122,18 @@ class Reader:
         self.live_tracks = _live(TRACK, "tvgen", excluded)
         self.filters: dict[str, Query] = {}
         self.base = self.live
+        self.leads: Leads = {}  # where clips of a query with a sequence start (temporal module)
         if request is not None:
-            self.base = all_of([self.live, compile_node(request.query)])
+            query = request.query
+            if has_temporal(query):
+                query, self.leads = resolve(query, self._by_time)
+            self.base = all_of([self.live, compile_node(query)])
             self.filters = {key: compile_node(filters_to_node({key: selection}, request.ontology))
                             for key, selection in request.filters.items()}
+
+    def _by_time(self, query: Query) -> Iterator[dict[str, Any]]:
+        """Every live frame matching ``query``, by (video, t, index)."""
+        return self.frames(all_of([self.live, query]), sort=BY_TIME)
 
     def matching(self) -> Query:
         """The query AND every filter."""
@@ -160,19 +169,24 @@ class ClipWalker:
         self.duration = 0.0
         self.page: list[Clip] = []
         self.current: Clip | None = None
-        self.last_t = 0.0
+        self.last_t = 0.0  # the latest frame of the current clip
+        self.last_index = 0
 
-    def add(self, video_id: int, t: float, index: int) -> int:
-        """Place a frame; the number of its clip (from 1)."""
+    def add(self, video_id: int, t: float, index: int, lead: tuple[float, int] | None = None) -> int:
+        """Place a frame; the number of its clip (from 1). With ``lead`` (a query with a sequence),
+        frames come by (video, lead, t, index) and a clip starts at its first lead and ends after
+        its latest frame (:func:`~indexer.search.semantics.lead_clip_starts`)."""
+        lead_t, lead_index = (t, index) if lead is None else lead
         current = self.current
-        if current is None or current.video_id != video_id or t - self.last_t > self.break_s:
+        if current is None or current.video_id != video_id or lead_t - self.last_t > self.break_s:
             self._close()
-            current = self.current = Clip(video_id, t, 0.0, index, index, 0)
+            current = self.current = Clip(video_id, lead_t, 0.0, lead_index, index, 0)
             self.count += 1
-        current.end_s = t + 1.0 / self.fps[video_id]
-        current.end_frame = index
+        if current.frames == 0 or (t, index) > (self.last_t, self.last_index):
+            current.end_s = t + 1.0 / self.fps[video_id]
+            current.end_frame = index
+            self.last_t, self.last_index = t, index
         current.frames += 1
-        self.last_t = t
         return self.count
 
     def finish(self) -> None:
@@ -188,6 +202,21 @@ class ClipWalker:
             offset, limit = self.window
             if offset < self.count <= offset + limit:
                 self.page.append(self.current)
+
+
+def by_leads(hits: Iterable[dict[str, Any]], leads: Leads) -> Iterator[tuple[dict[str, Any], tuple | None]]:
+    """Streamed frames with their leads, in (video, lead, t, index) order where there are leads
+    (this holds every frame in memory), else as they come."""
+    if not leads:
+        yield from ((hit, None) for hit in hits)
+        return
+
+    def lead_of(hit: dict[str, Any]) -> tuple[float, int]:
+        video_id, t, index = hit["sort"][:3]
+        return leads.get((video_id, index), (t, index))
+
+    rows = sorted(hits, key=lambda hit: (hit["sort"][0], lead_of(hit), hit["sort"][1], hit["sort"][2]))
+    yield from ((hit, lead_of(hit)) for hit in rows)
 
 
 # How an engine call opens a reader: ``with read(request) as reader``.

@@ -29,7 +29,7 @@ from elasticsearch.dsl.query import Query
 from indexer.facets import OBJECT_KINDS, Facet
 from indexer.search.contract import SearchRequest, SearchResult
 from indexer.search.elasticsearch.query import all_of, facet_term
-from indexer.search.elasticsearch.reader import BY_TIME, ClipWalker, Reader
+from indexer.search.elasticsearch.reader import BY_TIME, ClipWalker, Reader, by_leads
 from indexer.search.semantics import empty_result, facet_set_key, facet_unit, page_bounds, requested_facets, seconds_of
 
 # Units counted from streamed frames (distinct sets, or seconds); objects and frames are aggregated.
@@ -204,10 +204,10 @@ class FacetSearch:
         videos: set[int] = set()
         tracks: set[tuple[int, str]] = set()
         frames = objects = 0
-        for hit in hits:
+        for hit, lead in by_leads(hits, self.reader.leads):
             video_id, t, index = hit["sort"][:3]
             fields = hit.get("fields", {})
-            streamed.add(video_id, walker.add(video_id, t, index), fields)
+            streamed.add(video_id, walker.add(video_id, t, index, lead), fields)
             videos.add(video_id)
             tracks.update((video_id, track) for track in fields.get("tracks", ()))
             frames += 1
@@ -225,8 +225,8 @@ class FacetSearch:
         _, hits = self.reader.pit.hits(self._frames_search(query, plan.fields()))
         walker = ClipWalker(self.reader.fps, self.request.gap_s)
         streamed = _StreamedFacets(plan.streamed, self.units, self.reader.fps)
-        for hit in hits:
+        for hit, lead in by_leads(hits, self.reader.leads):
             video_id, t, index = hit["sort"][:3]
-            streamed.add(video_id, walker.add(video_id, t, index), hit.get("fields", {}))
+            streamed.add(video_id, walker.add(video_id, t, index, lead), hit.get("fields", {}))
         for facet_key, value, count in streamed.counts():
             facets[facet_key][value] = count

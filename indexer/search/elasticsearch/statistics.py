@@ -32,7 +32,7 @@ from indexer.search.contract import (
     Timeline,
 )
 from indexer.search.elasticsearch.query import all_of, compile_node, facet_term
-from indexer.search.elasticsearch.reader import BY_INDEX, BY_TIME, ClipWalker, Read, Reader
+from indexer.search.elasticsearch.reader import BY_INDEX, BY_TIME, ClipWalker, Read, Reader, by_leads
 from indexer.search.elasticsearch.search import FacetSearch
 from indexer.search.semantics import (
     VIDEO_TIME_WIDTHS,
@@ -83,13 +83,13 @@ def _unit_features(reader: Reader, request: SearchRequest, scope: str,
         return
     walker = ClipWalker(reader.fps, request.gap_s)
     clip, features = 0, set()
-    for hit in reader.frames(reader.matching(), sort=BY_TIME, fields=["keys"]):
+    for hit, lead in by_leads(reader.frames(reader.matching(), sort=BY_TIME, fields=["keys"]), reader.leads):
         video_id, t, index = hit["sort"][:3]
         frame_features = {wanted[key] for key in hit.get("fields", {}).get("keys", ()) if key in wanted}
         if scope == "frame":
             yield frame_features
             continue
-        number = walker.add(video_id, t, index)
+        number = walker.add(video_id, t, index, lead)
         if number != clip and clip:
             yield features
             features = set()

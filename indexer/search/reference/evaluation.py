@@ -75,6 +75,10 @@ def frame_holds(node: dict[str, Any], video: StoredVideo, frame: StoredFrame) ->
         return cond_holds(body, frame.t)
     if kind in FRAME_LEVEL_NODES:
         return FRAME_LEVEL_NODES[kind](body, video, frame)
+    if kind == "sequence":
+        return sequence_holds(body, video, frame)
+    if kind == "dwell":
+        return dwell_holds(body, video, frame)
     raise ValueError(f"unknown query node {kind!r}")
 
 
@@ -104,6 +108,74 @@ FRAME_LEVEL_NODES = {
 }
 
 
+# Sequences and dwell (the query-language guide, "Sequences and dwell") ---------------------------
+
+
+def in_sequence_window(first_t: float, then_t: float, within_s: float) -> bool:
+    """Whether a frame at ``first_t`` may open a sequence closed at ``then_t``: strictly earlier,
+    and at most ``within_s`` before (``then_t - first_t`` in float64)."""
+    return first_t < then_t and then_t - first_t <= within_s
+
+
+def sequence_holds(spec: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+    """``first THEN then WITHIN s``: ``then`` holds on the frame and ``first`` on an earlier frame
+    of the video at most ``within_s`` before it."""
+    return frame_holds(spec["then"], video, frame) and any(
+        in_sequence_window(other.t, frame.t, spec["within_s"]) and frame_holds(spec["first"], video, other)
+        for other in video.frames
+    )
+
+
+def dwell_holds(spec: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> bool:
+    """``query FOR >= min_s GAP gap_s``: one run that holds on the frame has lasted ``min_s`` by it.
+
+    A run is a track's frames where one of its detections meets the ``object`` node (an
+    ``object`` query; untracked detections never count), or else the video's frames where the
+    query holds; it goes on while each next frame of it (by time, then index) comes less than
+    ``gap_s`` after the one before."""
+    query = spec["query"]
+    ordered = sorted(video.frames, key=lambda f: (f.t, f.index))
+    if "object" in query:
+        tracks = {obj.track for obj in frame.objects if obj.track is not None and object_holds(query["object"], obj)}
+        runs = [[f for f in ordered if any(obj.track == track and object_holds(query["object"], obj)
+                                           for obj in f.objects)] for track in tracks]
+    else:
+        runs = [[f for f in ordered if frame_holds(query, video, f)]] if frame_holds(query, video, frame) else []
+    for frames in runs:
+        start = frames[0]
+        for previous, current in zip([None, *frames], frames, strict=False):
+            if previous is not None and not current.t - previous.t < spec["gap_s"]:
+                start = current
+            if current is frame:
+                if current.t - start.t >= spec["min_s"]:
+                    return True
+                break
+    return False
+
+
+Lead = tuple[float, int]  # (t, index) of the frame a clip reaches back to
+
+
+def frame_lead(node: dict[str, Any], video: StoredVideo, frame: StoredFrame) -> Lead:
+    """Where a matching frame's clip starts: the earliest (t, index) of the frame itself and of
+    the leads of the sequences that hold on it, found through ``and``, ``or`` and a sequence's
+    ``then`` (not through ``not``, ``dwell`` or a sequence's ``first``). A sequence's lead is the
+    earliest lead of its ``first`` over the frames of its window where ``first`` holds."""
+    lead = (frame.t, frame.index)
+    (kind, body), = node.items()
+    if kind in ("and", "or"):
+        for child in body:
+            lead = min(lead, frame_lead(child, video, frame))
+    elif kind == "sequence":
+        lead = min(lead, frame_lead(body["then"], video, frame))
+        if sequence_holds(body, video, frame):
+            for other in video.frames:
+                if in_sequence_window(other.t, frame.t, body["within_s"]) and \
+                        frame_holds(body["first"], video, other):
+                    lead = min(lead, frame_lead(body["first"], video, other))
+    return lead
+
+
 # Clips and units ---------------------------------------------------------------------------------
 
 
@@ -120,23 +192,31 @@ class FrameSet:
 
 
 def matching_frames(videos: Iterable[StoredVideo], node: dict[str, Any], gap_s: float) -> FrameSet:
-    """The frames of ``videos`` where ``node`` holds, grouped into clips by the gap rule."""
+    """The frames of ``videos`` where ``node`` holds, grouped into clips by the gap rule.
+
+    Each matching frame covers its lead (:func:`frame_lead`) to itself; frames are taken by
+    (lead, t, index), and a new clip starts when a lead comes more than the gap after the
+    latest frame of the video taken so far. Without sequences every lead is its frame, and
+    this is the plain rule: by (t, index), a new clip after a gap."""
     matching: list[tuple[StoredVideo, StoredFrame]] = []
     clips: list[Clip] = []
     clip_of: dict[FrameKey, int] = {}
     for video in videos:
-        hits = sorted((f for f in video.frames if frame_holds(node, video, f)), key=lambda f: (f.t, f.index))
-        previous: StoredFrame | None = None
-        for frame in hits:
-            if previous is None or frame.t - previous.t > clip_break_s(gap_s):
-                clips.append(Clip(video.video_id, frame.t, 0.0, frame.index, frame.index, 0))
+        hits = [(frame_lead(node, video, f), f) for f in video.frames if frame_holds(node, video, f)]
+        hits.sort(key=lambda hit: (hit[0], hit[1].t, hit[1].index))
+        latest: StoredFrame | None = None
+        for (lead_t, lead_index), frame in hits:
+            if latest is None or lead_t - latest.t > clip_break_s(gap_s):
+                clips.append(Clip(video.video_id, lead_t, 0.0, lead_index, frame.index, 0))
+                latest = None
             clip = clips[-1]
-            clip.end_s = frame.t + 1.0 / video.fps
-            clip.end_frame = frame.index
+            if latest is None or (frame.t, frame.index) > (latest.t, latest.index):
+                latest = frame
+                clip.end_s = frame.t + 1.0 / video.fps
+                clip.end_frame = frame.index
             clip.frames += 1
             clip_of[(video.video_id, frame.index)] = len(clips) - 1
             matching.append((video, frame))
-            previous = frame
     return FrameSet(matching, clips, clip_of)
 
 

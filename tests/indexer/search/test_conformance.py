@@ -343,6 +343,12 @@ def leaves(ontology: Ontology) -> st.SearchStrategy:
     )
 
 
+# Windows, minimum durations and gaps equal to frame gaps (1/30, 2/30, 1/25, 1/10 s) and between them.
+WINDOWS = (1 / 30, 2 / 30, 0.1, 0.2, 0.5, 1.0, 3.0)
+DWELL_MINIMA = (0.0, 1 / 30, 0.1, 0.2, 0.5, 1.0)
+DWELL_GAPS = (1 / 30, 2 / 30, 1 / 25, 0.1, 0.2, 1.0, 3.0)
+
+
 def trees(ontology: Ontology, depth: int = 3) -> st.SearchStrategy:
     if depth == 1:
         return leaves(ontology)
@@ -352,7 +358,21 @@ def trees(ontology: Ontology, depth: int = 3) -> st.SearchStrategy:
         st.lists(child, max_size=3).map(lambda nodes: {"and": nodes}),
         st.lists(child, max_size=3).map(lambda nodes: {"or": nodes}),
         child.map(lambda node: {"not": node}),
+        sequences(child),
+        dwells(ontology, child),
     )
+
+
+def sequences(child: st.SearchStrategy) -> st.SearchStrategy:
+    return st.builds(lambda first, then, within: {"sequence": {"first": first, "then": then, "within_s": within}},
+                     child, child, st.sampled_from(WINDOWS))
+
+
+def dwells(ontology: Ontology, child: st.SearchStrategy) -> st.SearchStrategy:
+    # Half of them on an object node: the per-track rule.
+    return st.builds(lambda query, minimum, gap: {"dwell": {"query": query, "min_s": minimum, "gap_s": gap}},
+                     st.one_of(object_nodes(ontology), child), st.sampled_from(DWELL_MINIMA),
+                     st.sampled_from(DWELL_GAPS))
 
 
 @st.composite

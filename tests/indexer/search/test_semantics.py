@@ -30,6 +30,7 @@ from indexer.search.semantics import (
     check_video_id,
     clip_break_s,
     cond_holds,
+    dwell_mask,
     effective_fps,
     empty_result,
     facet_frame_node,
@@ -40,6 +41,7 @@ from indexer.search.semantics import (
     in_bbox,
     in_polygon,
     in_window,
+    lead_clip_starts,
     object_holds,
     page_bounds,
     plain_attrs,
@@ -49,6 +51,7 @@ from indexer.search.semantics import (
     requested_facets,
     scope_problem,
     seconds_of,
+    sequence_leads,
     stat_unit,
     tile_of,
     time_bins,
@@ -446,3 +449,42 @@ def test_an_append_refuses_track_records():
     refuse_track_records([FrameRecord(0, 0.0)])
     with pytest.raises(ValueError, match="an append takes no track records .*track '7'"):
         refuse_track_records([FrameRecord(0, 0.0), TrackRecord("7", attrs={"color": "red"})])
+
+
+# Sequences and dwell: the engines' vectorized rules, by hand.
+
+
+def test_objects_of_sequences_and_dwells_are_matched_on_both_sides():
+    car, bike = {"label": "car", "attrs": {}}, {"label": "bike", "attrs": {}}
+    sequence = {"sequence": {"first": {"object": car}, "then": {"not": {"object": bike}}, "within_s": 5.0}}
+    assert positive_object_specs(sequence) == [car]
+    assert positive_object_specs({"not": {"dwell": {"query": {"object": bike}, "min_s": 1.0, "gap_s": 3.0}}}) == []
+
+
+def test_sequence_leads_take_strictly_earlier_frames_within_the_window_exactly():
+    # 0.1 + 0.2 - 0.1 is 0.20000000000000004 in float64: a window of 0.2 leaves it out.
+    first = {"video": np.array([1, 1, 2]), "t": np.array([0.1, 1.0, 0.0]), "idx": np.array([1, 10, 0]),
+             "lead_t": np.array([0.1, 0.5, 0.0]), "lead_idx": np.array([1, 5, 0])}
+    then = {"video": np.array([1, 1, 1, 2]), "t": np.array([0.1 + 0.2, 1.0, 1.2, 0.0])}
+    found, lead_t, lead_idx = sequence_leads(first, then, 0.2)
+    assert found.tolist() == [False, False, True, False]  # too far; same time is not earlier; ok; same frame
+    assert lead_t[2] == 0.5 and lead_idx[2] == 5  # the lead of the A at 1.0, not the A itself
+    found, lead_t, lead_idx = sequence_leads(first, then, 2.0)
+    assert found.tolist() == [True, True, True, False]
+    assert lead_t.tolist()[:3] == [0.1, 0.1, 0.1]  # the earliest lead of the window
+
+
+def test_dwell_runs_break_at_gaps_not_shorter_than_gap_s():
+    group = np.array([1, 1, 1, 1, 2, 2])
+    t = np.array([0.0, 1.0, 3.0, 4.0, 4.0, 9.0])
+    assert dwell_mask(group, t, 2.0, 2.5).tolist() == [False, False, True, True, False, False]
+    assert dwell_mask(group, t, 2.0, 2.0).tolist() == [False, False, False, False, False, False]
+    assert dwell_mask(group, t, 0.0, 2.0).tolist() == [True] * 6
+
+
+def test_lead_clips_start_where_a_lead_is_past_the_gap_after_the_latest_frame():
+    # Rows by (video, lead): leads 0, 0, 8 with frames at 4, 20, 9: 8 - 20 <= 1, one clip.
+    assert lead_clip_starts(np.array([1, 1, 1]), np.array([4.0, 20.0, 9.0]), np.array([0.0, 0.0, 8.0]),
+                            1.0).tolist() == [True, False, False]
+    assert lead_clip_starts(np.array([1, 1, 2]), np.array([4.0, 9.0, 9.0]), np.array([0.0, 6.0, 0.0]),
+                            1.0).tolist() == [True, True, True]
