@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst
 from indexer import zones
+from indexer.api_fields import ErrorOutput
 from indexer.models import Zone
 
 POLYGON = {"type": "array", "minItems": zones.MIN_VERTICES, "maxItems": zones.MAX_VERTICES,
@@ -66,7 +67,7 @@ class ZoneListApi(_ZonePermissions, APIView):
         camera = request.query_params.get("camera") or None
         return Response(ZoneOutput(zones.zones_all(camera=camera), many=True).data)
 
-    @extend_schema(request=ZoneInput, responses={201: ZoneOutput})
+    @extend_schema(request=ZoneInput, responses={201: ZoneOutput, 409: ErrorOutput})
     def post(self, request):
         zone = zones.zone_create(**_input(ZoneInput, request.data), user=request.user)
         return Response(ZoneOutput(zone).data, status=status.HTTP_201_CREATED)
@@ -79,7 +80,7 @@ class ZoneDetailApi(_ZonePermissions, APIView):
     def get(self, request, zone_id: int):
         return Response(ZoneOutput(get_object_or_404(Zone, pk=zone_id)).data)
 
-    @extend_schema(request=ZonePatchInput, responses=ZoneOutput)
+    @extend_schema(request=ZonePatchInput, responses={200: ZoneOutput, 409: ErrorOutput})
     def patch(self, request, zone_id: int):
         zone = zones.zone_update(zone=get_object_or_404(Zone, pk=zone_id), **_input(ZonePatchInput, request.data))
         return Response(ZoneOutput(zone).data)

@@ -14,6 +14,11 @@ when the ontology has no such frame attribute; ``frame.x`` and ``video.x`` say
 which. ``time`` (top level) and ``confidence``/``track`` (inside an object's
 parentheses) are reserved names, ``AND OR NOT bbox polygon`` are keywords:
 quote a label or attribute spelt like one (``"time">=3`` is a frame attribute).
+
+Wall-clock time and counts (issue 21): ``clock``, ``hour`` and ``weekday`` are reserved at
+the top level too (``hour=7..9``, ``weekday=mon..fri``, ``clock>=2026-12-01T07:00``);
+``COUNT(object) >= 5`` (also ``=``, ``<=``, ``>``, ``<``, ``=2..4``) counts detections, ``COUNT``
+being a keyword only before ``(``; ``object IN ZONE name`` places a detection in a camera's zone.
 """
 
 from __future__ import annotations

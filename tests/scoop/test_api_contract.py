@@ -120,6 +120,12 @@ class World:
         return region_layer_create(name="squares", upload=SimpleUploadedFile("a.geojson", SQUARE), author=None)
 
     @cached_property
+    def zone(self):
+        from indexer.zones import zone_create
+
+        return zone_create(camera="north", name="crosswalk", polygon=ZONE_POLYGON, user=None)
+
+    @cached_property
     def saved(self) -> int:
         """A saved search of the analyst's."""
         self.schema  # noqa: B018
@@ -239,6 +245,13 @@ def unknown(name: str) -> Callable[[World], dict[str, Any]]:
 
 def layer(world: World) -> dict[str, Any]:
     return {"layer_id": world.layer.pk}
+
+
+def zone(world: World) -> dict[str, Any]:
+    return {"zone_id": world.zone.pk}
+
+
+ZONE_POLYGON = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0]]
 
 
 def saved(world: World) -> dict[str, Any]:
@@ -484,6 +497,21 @@ CALLS: dict[tuple[str, str], list[Call]] = {
         Call("analyst", 200, ids=layer), Call("analyst", 404, ids=unknown("layer_id")),
     ],
     ("DELETE", "/api/v1/regions/{layer_id}/"): [Call("admin", 204, ids=layer), Call("analyst", 403, ids=layer)],
+    ("GET", "/api/v1/zones/"): [Call("analyst", 200, needs=("zone",)), Call("anonymous", 401)],
+    ("POST", "/api/v1/zones/"): [
+        Call("admin", 201, request=json_body({"camera": "north", "name": "gate", "polygon": ZONE_POLYGON})),
+        Call("admin", 400, request=json_body({"camera": "north", "name": "bad", "polygon": [[0, 0], [2, 0], [1, 1]]})),
+        Call("admin", 409, needs=("zone",), request=json_body({"camera": "north", "name": "crosswalk",
+                                                               "polygon": ZONE_POLYGON})),
+        Call("analyst", 403, request=json_body({"camera": "north", "name": "gate", "polygon": ZONE_POLYGON})),
+    ],
+    ("GET", "/api/v1/zones/{zone_id}/"): [Call("analyst", 200, ids=zone), Call("analyst", 404, ids=unknown("zone_id"))],
+    ("PATCH", "/api/v1/zones/{zone_id}/"): [
+        Call("admin", 200, ids=zone, request=json_body({"anchor": "center"})),
+        Call("admin", 400, ids=zone, request=json_body({"name": "two words"})),
+        Call("analyst", 403, ids=zone, request=json_body({"anchor": "center"})),
+    ],
+    ("DELETE", "/api/v1/zones/{zone_id}/"): [Call("analyst", 403, ids=zone), Call("admin", 204, ids=zone)],
     ("GET", "/api/v1/export/detections.geojson"): [
         Call("analyst", 200, needs=("street",), query="?q=vehicle"),
         Call("analyst", 400, needs=("schema",), query="?q=vehicle(colour=black)"),
