@@ -2,11 +2,13 @@
 
 A write notes what it added (:func:`writes_record`): a whole video (an ingest), or the time span
 of the frames a live chunk added. An evaluation (:func:`watches_evaluate`) takes every write
-noted since the last one; each active watch runs its saved search once on what they added
-alone (``AND``-ed with each video's name and span), in the same engine and with the same
-semantics as any search, and never rescans the index. One evaluation for many writes keeps the
-cost per watch, not per write and watch, when many cameras stream at once
-(``SCOOP_WATCH_BATCH_S``: how long writes gather before an evaluation).
+noted since the last one and asks the engine for every active watch's clips among the frames
+they added alone, all watches at once (:meth:`~indexer.search.contract.BaseSearchBackend.written_clips`):
+the DuckDB engine copies the written rows into a small index of their own and evaluates every
+watch's query there in one SELECT; the other engines run each watch's search narrowed to the
+written spans. Either way the answer is the same as a search's, and the index is never rescanned.
+One evaluation for many writes keeps the cost per evaluation, not per write and watch, when many
+cameras stream at once (``SCOOP_WATCH_BATCH_S``: how long writes gather before an evaluation).
 
 Clips that cross writes: a matching frame belongs to the clip of the matching frame before it
 when it comes at most ``gap_s`` later (the search guide's rule). So the clips found in a write's
@@ -31,10 +33,9 @@ from django.utils import timezone
 
 from analytics.alert_delivery import webhook_check
 from analytics.models import Alert, PendingWrite, SavedSearch, Watch, WatchClip
-from indexer.limits import PAGE_SIZE_MAX
 from indexer.models import Video
 from indexer.search import get_search_backend
-from indexer.search.contract import DEFAULT_FPS, GAP_TOLERANCE_S, Clip, SearchRequest
+from indexer.search.contract import DEFAULT_FPS, GAP_TOLERANCE_S, Clip, SearchRequest, Written
 from indexer.selectors import search_request
 
 WATCH_FIELDS = ("min_duration_s", "cooldown_s", "in_app", "webhook_url", "email", "active")
@@ -107,49 +108,32 @@ def writes_take() -> dict[int, Span]:
 
 
 def watches_evaluate(*, writes: dict[int, Span]) -> list[Alert]:
-    """Run every active watch once over what the writes added (one search per watch, whatever
-    the number of writes); returns the alerts made (new ones only: alerts whose clip grew are
-    updated in place)."""
+    """Run every active watch over what the writes added, all in one evaluation of the engine
+    (:meth:`~indexer.search.contract.BaseSearchBackend.written_clips`: in DuckDB, one pass over
+    the written rows alone, whatever the number of watches and writes); returns the alerts made
+    (new ones only: alerts whose clip grew are updated in place)."""
     videos = Video.objects.in_bulk(list(writes))
-    spans = {video: writes[video_id] for video_id, video in videos.items()}
-    if not spans:
+    if not videos:
         return []
+    watches = list(Watch.objects.filter(active=True).select_related("saved_search__schema").order_by("pk"))
+    written = [Written(video_id=video.pk, name=video.name, start_t=writes[video.pk].start_t,
+                       end_t=writes[video.pk].end_t) for video in videos.values()]
+    found = get_search_backend().written_clips(requests=[_request(watch.saved_search) for watch in watches],
+                                               written=written)
     made = []
-    for watch in Watch.objects.filter(active=True).select_related("saved_search__schema"):
+    for watch, clips in zip(watches, found, strict=True):
         by_video: dict[int, list[Clip]] = {}
-        for clip in _clips(watch.saved_search, spans):
+        for clip in clips:
             by_video.setdefault(clip.video_id, []).append(clip)
-        for video_id, clips in by_video.items():
-            made += _joined(watch, videos[video_id], clips)
+        for video_id, video_clips in by_video.items():
+            made += _joined(watch, videos[video_id], video_clips)
     return made
 
 
-def _request(saved: SavedSearch, spans: dict[Video, Span]) -> SearchRequest:
-    """The saved search on the spans of the videos alone, counting no facets."""
-    request = search_request(schema=saved.schema, query=saved.query, q=saved.q, filters=saved.filters,
-                             gap_s=saved.gap_s, page_size=PAGE_SIZE_MAX, facets=[])
-    written = [_narrowed(video, span) for video, span in spans.items()]
-    request.query = {"and": [request.query, written[0] if len(written) == 1 else {"or": written}]}
-    return request
-
-
-def _narrowed(video: Video, span: Span) -> dict:
-    """The query node of a video's span."""
-    node = {"video": {"name": {"in": [video.name]}}}
-    if span.start_t is None:
-        return node
-    return {"and": [node, {"time": {"gte": span.start_t, "lte": span.end_t}}]}
-
-
-def _clips(saved: SavedSearch, spans: dict[Video, Span]) -> list[Clip]:
-    """Every clip of the saved search within the spans, all pages."""
-    request, clips = _request(saved, spans), []
-    while True:
-        result = get_search_backend().search(request=request)
-        clips += result.clips
-        if len(clips) >= result.total_clips or not result.clips:
-            return clips
-        request.page += 1
+def _request(saved: SavedSearch) -> SearchRequest:
+    """The saved search, counting no facets."""
+    return search_request(schema=saved.schema, query=saved.query, q=saved.q, filters=saved.filters,
+                          gap_s=saved.gap_s, facets=[])
 
 
 def _joined(watch: Watch, video: Video, clips: list[Clip]) -> list[Alert]:
