@@ -95,7 +95,12 @@ class Server:
         return [pid for pid in descendants(self.process.pid) if "celery" not in command_line(pid)]
 
     def task_worker_processes(self) -> list[int]:
-        return [pid for pid in descendants(self.process.pid) if "celery" in command_line(pid)]
+        """The task worker and its pool processes (not the alerts worker)."""
+        return [pid for pid in descendants(self.process.pid)
+                if "celery" in command_line(pid) and "alerts@" not in command_line(pid)]
+
+    def alert_worker_processes(self) -> list[int]:
+        return [pid for pid in descendants(self.process.pid) if "alerts@" in command_line(pid)]
 
     def jobs(self) -> dict[str, dict]:
         """Every ingest job by id, read in the database (the server may be down)."""
@@ -268,6 +273,7 @@ def test_an_ingest_runs_in_the_task_worker_while_searches_answer_and_every_proce
         queued = post_ingest(served, "cam", payload)
         wait_for(lambda: served.http("worker").get(queued["url"]).json()["status"] != "queued", 60, "the job to start")
         workers, web = served.task_worker_processes(), served.web_processes()
+        alerts = served.alert_worker_processes()
         job = served.http("worker").job_end(queued["url"])
     finally:
         stop.set()
@@ -276,6 +282,8 @@ def test_an_ingest_runs_in_the_task_worker_while_searches_answer_and_every_proce
     assert (job["status"], job["attempts"], job["counts"]["objects"]) == ("succeeded", 1, payload.objects), job
     assert {niceness(pid) for pid in workers} == {min(niceness(web[0]) + WORKER_NICE, 19)}
     assert {niceness(pid) for pid in web} == {niceness(os.getpid())}
+    # The watches' evaluations: one process of its own (solo pool), at the web processes' niceness.
+    assert len(alerts) == 1 and {niceness(alerts[0])} == {niceness(os.getpid())}
     during = [total for at, total in searches if instant(job["started_at"]) <= at <= instant(job["finished_at"])]
     assert during, "no search was answered while the job ran"
     assert {total for _, total in searches} <= {before, before + payload.objects}  # old or new, never half
