@@ -124,10 +124,22 @@ def watches_evaluate(*, writes: dict[int, Span]) -> list[Alert]:
     return _joined(videos, list(zip(watches, found, strict=True)))
 
 
+# Saved searches' requests as this process compiled them, by (id, updated_at): parsing and checking
+# every watch's query against its schema again at each evaluation cost as much as evaluating them.
+_REQUESTS: dict[tuple[int, datetime], SearchRequest] = {}
+REQUESTS_KEPT = 2000
+
+
 def _request(saved: SavedSearch) -> SearchRequest:
-    """The saved search, counting no facets."""
-    return search_request(schema=saved.schema, query=saved.query, q=saved.q, filters=saved.filters,
-                          gap_s=saved.gap_s, facets=[])
+    """The saved search, counting no facets (compiled once per version of the saved search)."""
+    key = (saved.pk, saved.updated_at)
+    request = _REQUESTS.get(key)
+    if request is None:
+        if len(_REQUESTS) >= REQUESTS_KEPT:
+            _REQUESTS.clear()
+        request = _REQUESTS[key] = search_request(schema=saved.schema, query=saved.query, q=saved.q,
+                                                  filters=saved.filters, gap_s=saved.gap_s, facets=[])
+    return request
 
 
 def _joined(videos: dict[int, Video], found: list[tuple[Watch, list[Clip]]]) -> list[Alert]:

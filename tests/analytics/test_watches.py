@@ -261,3 +261,16 @@ def test_the_engines_one_pass_alerts_as_a_search_per_watch_does(ann, worker_clie
     assert {video for video, *_ in made["1 one pass"]} == {"cam-1", "cam-2", "file-1"}
     for number in range(len(QUERIES)):
         assert made[f"{number} one pass"] == made[f"{number} per search"], number
+
+
+def test_a_watch_evaluates_its_saved_search_as_last_changed(ann, worker_client):
+    """Watches keep their compiled searches between evaluations, by version: a changed query is used
+    from the next write on."""
+    saved, _ = watched(ann, gap_s=0.1)
+    camera = live(worker_client)
+    send(worker_client, camera, [red(1), white(2)])
+    changed = ann.put(f"/api/v1/searches/{saved}/", {"q": "vehicle(color=white)"}, format="json")
+    assert changed.status_code == 200, changed.content
+    send(worker_client, camera, [red(3), white(4), white(5)])
+
+    assert alerts(ann) == [(0.0, 0.1, 0), (0.3, 0.5, 3)]
