@@ -105,6 +105,7 @@ class TaskWorker:
         self.concurrency, self.nice, self.log_level = concurrency, nice, log_level
         self.queues, self.name, self.pool = queues, name, pool
         self.process: subprocess.Popen | None = None
+        self.stopping = False
 
     def command(self) -> list[str]:
         return [
@@ -115,6 +116,7 @@ class TaskWorker:
         ]
 
     def start(self) -> None:
+        self.stopping = False
         self.process = subprocess.Popen(self.command(), preexec_fn=self._in_child, start_new_session=True)
 
     def _in_child(self) -> None:
@@ -125,13 +127,19 @@ class TaskWorker:
         """None while it runs; else its exit status (minus the signal that killed it)."""
         return None if self.process is None else self.process.poll()
 
+    def ask_to_stop(self) -> None:
+        """Start Celery's warm shutdown (once): it ends its running tasks and takes no more."""
+        if self.process is not None and self.process.poll() is None and not self.stopping:
+            self.process.send_signal(signal.SIGTERM)
+            self.stopping = True
+
     def stop(self) -> None:
         """Let it finish its tasks for up to ``WORKER_STOP_S`` seconds, then kill it. Killed, a task
         simply stops (its job stays running and is queued again at the next start); Celery's cold
         shutdown would interrupt it, and an interrupted ingest would be recorded as failed."""
+        self.ask_to_stop()
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(WORKER_STOP_S)
         except subprocess.TimeoutExpired:
@@ -241,6 +249,9 @@ class WebServer(BaseApplication):
             worker.start()
 
     def _stopped(self, server: Arbiter) -> None:
+        # All at once: stopping takes as long as the slowest worker, not the sum of them.
+        for worker in self.task_workers:
+            worker.ask_to_stop()
         for worker in self.task_workers:
             worker.stop()
 
