@@ -38,6 +38,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,18 +134,29 @@ class TaskWorker:
             self.process.send_signal(signal.SIGTERM)
             self.stopping = True
 
-    def stop(self) -> None:
-        """Let it finish its tasks for up to ``WORKER_STOP_S`` seconds, then kill it. Killed, a task
-        simply stops (its job stays running and is queued again at the next start); Celery's cold
-        shutdown would interrupt it, and an interrupted ingest would be recorded as failed."""
+    def stop(self, deadline: float | None = None) -> None:
+        """Let it finish its tasks until ``deadline`` (``time.monotonic()``; default: ``WORKER_STOP_S``
+        seconds from now), then kill it. Killed, a task simply stops (its job stays running and is
+        queued again at the next start); Celery's cold shutdown would interrupt it, and an
+        interrupted ingest would be recorded as failed."""
+        deadline = time.monotonic() + WORKER_STOP_S if deadline is None else deadline
         self.ask_to_stop()
         if self.process is None or self.process.poll() is not None:
             return
         try:
-            self.process.wait(WORKER_STOP_S)
+            self.process.wait(max(deadline - time.monotonic(), 0.0))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def stop_all(workers: list[TaskWorker]) -> None:
+    """Stop ``workers`` at once: within ``WORKER_STOP_S`` seconds in all, not each in turn."""
+    deadline = time.monotonic() + WORKER_STOP_S
+    for worker in workers:
+        worker.ask_to_stop()
+    for worker in workers:
+        worker.stop(deadline)
 
 
 def task_workers(*, log_level: str) -> list[TaskWorker]:
@@ -249,11 +261,7 @@ class WebServer(BaseApplication):
             worker.start()
 
     def _stopped(self, server: Arbiter) -> None:
-        # All at once: stopping takes as long as the slowest worker, not the sum of them.
-        for worker in self.task_workers:
-            worker.ask_to_stop()
-        for worker in self.task_workers:
-            worker.stop()
+        stop_all(self.task_workers)
 
     def load(self):
         return get_wsgi_application()

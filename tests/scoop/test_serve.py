@@ -30,6 +30,7 @@ import pytest
 
 from bench.common import free_port
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+from scoop import server as serve_module
 from tests.conftest import REPO
 from tests.served import Http, alive, command_line, descendants, niceness, parent, spawn, wait_for, wait_until_answering
 
@@ -352,3 +353,21 @@ def test_a_killed_task_worker_stops_the_server_and_the_next_start_runs_its_job(f
     job = fresh.jobs()[job_id]
     assert (job["status"], job["attempts"], job["counts"]["objects"]) == ("succeeded", 2, 80000)
     assert total_objects(fresh.http("analyst")) == 80000
+
+
+def test_the_task_workers_stop_together_within_the_stop_time(monkeypatch):
+    """Two workers that ignore SIGTERM (stuck in a task) are both killed once WORKER_STOP_S has
+    passed, not after it has passed twice."""
+    monkeypatch.setattr(serve_module, "WORKER_STOP_S", 1.0)
+    stuck = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                   "print('ready', flush=True); time.sleep(60)"]
+    workers = [serve_module.TaskWorker(concurrency=1, nice=0, log_level="INFO", queues=("alerts",)) for _ in range(2)]
+    for worker in workers:
+        worker.process = subprocess.Popen(stuck, stdout=subprocess.PIPE)
+        assert worker.process.stdout.readline() == b"ready\n"
+    started = time.monotonic()
+
+    serve_module.stop_all(workers)
+
+    assert time.monotonic() - started < 1.8
+    assert [worker.process.returncode for worker in workers] == [-signal.SIGKILL, -signal.SIGKILL]
