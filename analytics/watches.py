@@ -2,11 +2,13 @@
 
 A write notes what it added (:func:`writes_record`): a whole video (an ingest), or the time span
 of the frames a live chunk added. An evaluation (:func:`watches_evaluate`) takes every write
-noted since the last one; each active watch runs its saved search once on what they added
-alone (``AND``-ed with each video's name and span), in the same engine and with the same
-semantics as any search, and never rescans the index. One evaluation for many writes keeps the
-cost per watch, not per write and watch, when many cameras stream at once
-(``SCOOP_WATCH_BATCH_S``: how long writes gather before an evaluation).
+noted since the last one and asks the engine for every active watch's clips among the frames
+they added alone, all watches at once (:meth:`~indexer.search.contract.BaseSearchBackend.written_clips`):
+the DuckDB engine copies the written rows into a small index of their own and evaluates every
+watch's query there in one SELECT; the other engines run each watch's search narrowed to the
+written spans. Either way the answer is the same as a search's, and the index is never rescanned.
+One evaluation for many writes keeps the cost per evaluation, not per write and watch, when many
+cameras stream at once (``SCOOP_WATCH_BATCH_S``: how long writes gather before an evaluation).
 
 Clips that cross writes: a matching frame belongs to the clip of the matching frame before it
 when it comes at most ``gap_s`` later (the search guide's rule). So the clips found in a write's
@@ -24,17 +26,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analytics.alert_delivery import webhook_check
 from analytics.models import Alert, PendingWrite, SavedSearch, Watch, WatchClip
-from indexer.limits import PAGE_SIZE_MAX
 from indexer.models import Video
 from indexer.search import get_search_backend
-from indexer.search.contract import DEFAULT_FPS, GAP_TOLERANCE_S, Clip, SearchRequest
+from indexer.search.contract import DEFAULT_FPS, GAP_TOLERANCE_S, Clip, SearchRequest, Written
 from indexer.selectors import search_request
 
 WATCH_FIELDS = ("min_duration_s", "cooldown_s", "in_app", "webhook_url", "email", "active")
@@ -107,106 +109,167 @@ def writes_take() -> dict[int, Span]:
 
 
 def watches_evaluate(*, writes: dict[int, Span]) -> list[Alert]:
-    """Run every active watch once over what the writes added (one search per watch, whatever
-    the number of writes); returns the alerts made (new ones only: alerts whose clip grew are
-    updated in place)."""
+    """Run every active watch over what the writes added, all in one evaluation of the engine
+    (:meth:`~indexer.search.contract.BaseSearchBackend.written_clips`: in DuckDB, one pass over
+    the written rows alone, whatever the number of watches and writes); returns the alerts made
+    (new ones only: alerts whose clip grew are updated in place)."""
     videos = Video.objects.in_bulk(list(writes))
-    spans = {video: writes[video_id] for video_id, video in videos.items()}
-    if not spans:
+    if not videos:
         return []
-    made = []
-    for watch in Watch.objects.filter(active=True).select_related("saved_search__schema"):
-        by_video: dict[int, list[Clip]] = {}
-        for clip in _clips(watch.saved_search, spans):
-            by_video.setdefault(clip.video_id, []).append(clip)
-        for video_id, clips in by_video.items():
-            made += _joined(watch, videos[video_id], clips)
-    return made
+    watches = list(Watch.objects.filter(active=True).select_related("saved_search__schema").order_by("pk"))
+    written = [Written(video_id=video.pk, name=video.name, start_t=writes[video.pk].start_t,
+                       end_t=writes[video.pk].end_t) for video in videos.values()]
+    found = get_search_backend().written_clips(requests=[_request(watch.saved_search) for watch in watches],
+                                               written=written)
+    return _joined(videos, list(zip(watches, found, strict=True)))
 
 
-def _request(saved: SavedSearch, spans: dict[Video, Span]) -> SearchRequest:
-    """The saved search on the spans of the videos alone, counting no facets."""
-    request = search_request(schema=saved.schema, query=saved.query, q=saved.q, filters=saved.filters,
-                             gap_s=saved.gap_s, page_size=PAGE_SIZE_MAX, facets=[])
-    written = [_narrowed(video, span) for video, span in spans.items()]
-    request.query = {"and": [request.query, written[0] if len(written) == 1 else {"or": written}]}
+# Saved searches' requests as this process compiled them, by (id, updated_at): parsing and checking
+# every watch's query against its schema again at each evaluation cost as much as evaluating them.
+_REQUESTS: dict[tuple[int, datetime], SearchRequest] = {}
+REQUESTS_KEPT = 2000
+
+
+def _request(saved: SavedSearch) -> SearchRequest:
+    """The saved search, counting no facets (compiled once per version of the saved search)."""
+    key = (saved.pk, saved.updated_at)
+    request = _REQUESTS.get(key)
+    if request is None:
+        if len(_REQUESTS) >= REQUESTS_KEPT:
+            _REQUESTS.clear()
+        request = _REQUESTS[key] = search_request(schema=saved.schema, query=saved.query, q=saved.q,
+                                                  filters=saved.filters, gap_s=saved.gap_s, facets=[])
     return request
 
 
-def _narrowed(video: Video, span: Span) -> dict:
-    """The query node of a video's span."""
-    node = {"video": {"name": {"in": [video.name]}}}
-    if span.start_t is None:
-        return node
-    return {"and": [node, {"time": {"gte": span.start_t, "lte": span.end_t}}]}
-
-
-def _clips(saved: SavedSearch, spans: dict[Video, Span]) -> list[Clip]:
-    """Every clip of the saved search within the spans, all pages."""
-    request, clips = _request(saved, spans), []
-    while True:
-        result = get_search_backend().search(request=request)
-        clips += result.clips
-        if len(clips) >= result.total_clips or not result.clips:
-            return clips
-        request.page += 1
-
-
-def _joined(watch: Watch, video: Video, clips: list[Clip]) -> list[Alert]:
-    """Join ``clips`` with the clips the watch saw before in the video, and alert on those that now
-    last long enough; under a lock on the video's row, one evaluation at a time."""
-    frame_s = 1.0 / (video.fps or DEFAULT_FPS)
-    reach = watch.saved_search.gap_s + GAP_TOLERANCE_S
-    made = []
+def _joined(videos: dict[int, Video], found: list[tuple[Watch, list[Clip]]]) -> list[Alert]:
+    """Join each watch's new clips with the clips it saw before in the same videos, and alert on
+    those that now last long enough. One transaction, which first locks the written videos' rows
+    (evaluations of the same videos take turns, so that no clip gets two alerts), and a few
+    queries in all, whatever the number of watches and clips."""
+    pending = [(watch, clip) for watch, clips in found for clip in clips]
+    if not pending:
+        return []
     with transaction.atomic():
-        Video.objects.select_for_update().filter(pk=video.pk).first()
-        for clip in clips:
-            last_t = clip.end_s - frame_s
-            touching = list(WatchClip.objects.filter(watch=watch, video=video, start_s__lte=last_t + reach,
-                                                     last_t__gte=clip.start_s - reach)
-                            .select_related("alert").order_by("start_s"))
-            kept = _merged(watch, video, clip, last_t, touching)
-            alert = _alert_for(watch, kept)
-            if alert is not None:
-                made.append(alert)
-    return made
+        list(Video.objects.select_for_update().filter(pk__in=sorted(videos)).order_by("pk").values_list("pk"))
+        joins = _Joins(videos, pending)
+        for watch, clip in pending:
+            joins.add(watch, videos[clip.video_id], clip)
+        return joins.save()
 
 
-def _merged(watch: Watch, video: Video, clip: Clip, last_t: float, touching: list[WatchClip]) -> WatchClip:
-    """One clip from ``clip`` and the earlier clips it touches: the one that alerted first is kept
-    (the others' alerts, of parts of the same clip, are removed)."""
-    alerted = sorted((known for known in touching if known.alert_id), key=lambda known: known.alert_id)
-    kept = alerted[0] if alerted else touching[0] if touching else WatchClip(watch=watch, video=video)
-    starts = [(known.start_s, known.first_frame) for known in touching] + [(clip.start_s, clip.start_frame)]
-    kept.start_s, kept.first_frame = min(starts)
-    kept.last_t = max([last_t] + [known.last_t for known in touching])
-    kept.end_s = max([clip.end_s] + [known.end_s for known in touching])
-    kept.suppressed = any(known.suppressed for known in touching) and not alerted
-    for known in touching:
-        if known.pk != kept.pk:
-            if known.alert_id:
-                known.alert.delete()
-            known.delete()
-    kept.save()
-    return kept
+class _Joins:
+    """The clips that new clips may join, read at once, joined in memory and written back at once.
 
+    A new clip of a watch joins the known clips of its video that it touches (within the watch's
+    ``gap_s``); the one that alerted first is kept and the others go, with their alerts (parts of
+    the same clip). The kept clip gets an alert once it lasts ``min_duration_s``, unless it came
+    within ``cooldown_s`` of another alert of the same watch and video (then it never alerts)."""
 
-def _alert_for(watch: Watch, clip: WatchClip) -> Alert | None:
-    """Move the clip's alert to the clip's bounds, or make one when the clip now lasts long enough
-    and is not within the cooldown; the new alert, or None."""
-    if clip.alert_id:
-        Alert.objects.filter(pk=clip.alert_id).update(start_s=clip.start_s, end_s=clip.end_s,
-                                                      first_frame=clip.first_frame, updated_at=timezone.now())
-        return None
-    if clip.suppressed or clip.end_s - clip.start_s < watch.min_duration_s - GAP_TOLERANCE_S:
-        return None
-    if watch.cooldown_s > 0 and Alert.objects.filter(
-            watch=watch, video=clip.video, created_at__gte=timezone.now() - timedelta(seconds=watch.cooldown_s)
-    ).exists():
-        clip.suppressed = True
-        clip.save(update_fields=["suppressed"])
-        return None
-    clip.alert = Alert.objects.create(watch=watch, video=clip.video, start_s=clip.start_s, end_s=clip.end_s,
-                                      first_frame=clip.first_frame)
-    clip.save(update_fields=["alert"])
-    return clip.alert
+    def __init__(self, videos: dict[int, Video], pending: list[tuple[Watch, Clip]]):
+        self.now = timezone.now()
+        reach = max(watch.saved_search.gap_s for watch, _ in pending) + GAP_TOLERANCE_S
+        earliest: dict[int, float] = {}
+        for _, clip in pending:
+            earliest[clip.video_id] = min(earliest.get(clip.video_id, clip.start_s), clip.start_s)
+        watch_ids = sorted({watch.pk for watch, _ in pending})
+        near = Q()
+        for video_id, start_s in earliest.items():
+            near |= Q(video_id=video_id, last_t__gte=start_s - reach)
+        self.known: dict[tuple[int, int], list[WatchClip]] = {}
+        for known in WatchClip.objects.filter(near, watch_id__in=watch_ids).select_related("alert"):
+            self.known.setdefault((known.watch_id, known.video_id), []).append(known)
+        cooling = [watch for watch, _ in pending if watch.cooldown_s > 0]
+        self.recent: dict[tuple[int, int], list[tuple[int, datetime]]] = {}
+        if cooling:
+            since = self.now - timedelta(seconds=max(watch.cooldown_s for watch in cooling))
+            for pk, watch_id, video_id, created_at in Alert.objects.filter(
+                    watch_id__in={watch.pk for watch in cooling}, video_id__in=list(earliest),
+                    created_at__gte=since).values_list("pk", "watch_id", "video_id", "created_at"):
+                self.recent.setdefault((watch_id, video_id), []).append((pk, created_at))
+        self.changed: dict[int, WatchClip] = {}  # by id(): the clips to create or update
+        self.gone_clips: list[int] = []
+        self.gone_alerts: set[int] = set()
+        self.new_alerts: list[Alert] = []
+        self.moved_alerts: dict[int, Alert] = {}
+
+    def add(self, watch: Watch, video: Video, clip: Clip) -> None:
+        frame_s = 1.0 / (video.fps or DEFAULT_FPS)
+        reach = watch.saved_search.gap_s + GAP_TOLERANCE_S
+        last_t = clip.end_s - frame_s
+        clips = self.known.setdefault((watch.pk, video.pk), [])
+        touching = sorted((known for known in clips if known.start_s <= last_t + reach
+                           and known.last_t >= clip.start_s - reach), key=lambda known: known.start_s)
+        alerted = sorted((known for known in touching if known.alert is not None),
+                         key=lambda known: self._alert_order(known.alert))
+        kept = alerted[0] if alerted else touching[0] if touching else WatchClip(watch=watch, video=video)
+        starts = [(known.start_s, known.first_frame) for known in touching] + [(clip.start_s, clip.start_frame)]
+        kept.start_s, kept.first_frame = min(starts)
+        kept.last_t = max([last_t] + [known.last_t for known in touching])
+        kept.end_s = max([clip.end_s] + [known.end_s for known in touching])
+        kept.suppressed = any(known.suppressed for known in touching) and not alerted
+        for known in touching:
+            if known is not kept:
+                self._drop(clips, known)
+        if kept not in touching:
+            clips.append(kept)
+        self.changed[id(kept)] = kept
+        self._alert_for(watch, kept)
+
+    def _alert_order(self, alert: Alert) -> tuple[int, int]:
+        """Alerts made first sort first: stored ones by id, then this evaluation's in turn."""
+        return (0, alert.pk) if alert.pk is not None else (1, self.new_alerts.index(alert))
+
+    def _drop(self, clips: list[WatchClip], known: WatchClip) -> None:
+        clips.remove(known)
+        self.changed.pop(id(known), None)
+        if known.pk is not None:
+            self.gone_clips.append(known.pk)
+        if known.alert is None:
+            return
+        if known.alert.pk is None:
+            self.new_alerts.remove(known.alert)
+        else:
+            self.gone_alerts.add(known.alert.pk)
+            self.moved_alerts.pop(known.alert.pk, None)
+
+    def _alert_for(self, watch: Watch, clip: WatchClip) -> None:
+        """Move the clip's alert to the clip's bounds, or make one when the clip now lasts long
+        enough and is not within the cooldown."""
+        alert = clip.alert
+        if alert is not None:
+            alert.start_s, alert.end_s, alert.first_frame = clip.start_s, clip.end_s, clip.first_frame
+            if alert.pk is not None:
+                self.moved_alerts[alert.pk] = alert
+            return
+        if clip.suppressed or clip.end_s - clip.start_s < watch.min_duration_s - GAP_TOLERANCE_S:
+            return
+        if watch.cooldown_s > 0 and self._cooling(watch, clip.video_id):
+            clip.suppressed = True
+            return
+        clip.alert = Alert(watch=watch, video_id=clip.video_id, start_s=clip.start_s, end_s=clip.end_s,
+                           first_frame=clip.first_frame)
+        self.new_alerts.append(clip.alert)
+
+    def _cooling(self, watch: Watch, video_id: int) -> bool:
+        """Whether the watch alerted on the video within its cooldown (this evaluation included)."""
+        since = self.now - timedelta(seconds=watch.cooldown_s)
+        if any(pk not in self.gone_alerts and created_at >= since
+               for pk, created_at in self.recent.get((watch.pk, video_id), [])):
+            return True
+        return any(alert.watch_id == watch.pk and alert.video_id == video_id for alert in self.new_alerts)
+
+    def save(self) -> list[Alert]:
+        """Write the joins back; the new alerts."""
+        WatchClip.objects.filter(pk__in=self.gone_clips).delete()
+        Alert.objects.filter(pk__in=self.gone_alerts).delete()
+        Alert.objects.bulk_create(self.new_alerts)
+        for alert in self.moved_alerts.values():
+            alert.updated_at = self.now
+        Alert.objects.bulk_update(list(self.moved_alerts.values()), ["start_s", "end_s", "first_frame", "updated_at"])
+        for clip in self.changed.values():
+            clip.alert_id = clip.alert.pk if clip.alert is not None else None
+        WatchClip.objects.bulk_create([clip for clip in self.changed.values() if clip.pk is None])
+        WatchClip.objects.bulk_update([clip for clip in self.changed.values() if clip.pk is not None],
+                                      ["start_s", "last_t", "end_s", "first_frame", "alert", "suppressed"])
+        return self.new_alerts

@@ -84,6 +84,7 @@ groups them into clips as above; paging fields are ignored.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,6 +143,17 @@ class SearchResult:
     facets: dict[str, dict[Any, int]]
     clips: list[Clip]  # the requested page only, ordered by video then start
     total_clips: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """Frames a write added to one video: those with ``start_t <= t <= end_t`` (both None: every
+    frame of the video). ``name``: the video's name."""
+
+    video_id: int
+    name: str
+    start_t: float | None = None
+    end_t: float | None = None
 
 
 @dataclass
@@ -263,6 +275,18 @@ class EngineOption:
     setting: str | None = None
 
 
+# Clips a page of :meth:`BaseSearchBackend.written_clips`'s searches holds.
+WRITTEN_PAGE_SIZE = 500
+
+
+def written_node(span: Written) -> dict[str, Any]:
+    """The query node of a span's frames."""
+    node = {"video": {"name": {"in": [span.name]}}}
+    if span.start_t is None:
+        return node
+    return {"and": [node, {"time": {"gte": span.start_t, "lte": span.end_t}}]}
+
+
 class BaseSearchBackend(abc.ABC):
     """One index engine. Instances are cheap; state lives in the engine."""
 
@@ -312,6 +336,31 @@ class BaseSearchBackend(abc.ABC):
     def merge(self) -> bool:
         """Do one step of that work, without changing any answer; whether there was any."""
         return False
+
+    def written_clips(self, *, requests: list[SearchRequest], written: list[Written]) -> list[list[Clip]]:
+        """For each request, every clip of the frames it matches (its query AND its filters) among
+        the frames of ``written`` alone, in (video, start) order: frames outside them are not
+        seen, so a clip ends at a span's edge (watches join such clips with those they saw
+        before, :mod:`analytics.watches`). Paging and facets of the requests are ignored.
+
+        This one runs a search per request, each narrowed to the spans; an engine may evaluate
+        every request at once over the written rows alone, with the same answer."""
+        if not written:
+            return [[] for _ in requests]
+        spans = {"or": [written_node(span) for span in written]}
+        found = []
+        for request in requests:
+            narrowed = dataclasses.replace(request, query={"and": [request.query, spans]}, page=1,
+                                           page_size=WRITTEN_PAGE_SIZE, facets=[])
+            clips: list[Clip] = []
+            while True:
+                result = self.search(request=narrowed)
+                clips += result.clips
+                if len(clips) >= result.total_clips or not result.clips:
+                    break
+                narrowed.page += 1
+            found.append(clips)
+        return found
 
     # Statistics (the statistics guide), all over the frames matching the query AND every filter.
 

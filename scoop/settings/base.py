@@ -266,6 +266,9 @@ SCOOP_WEB_PROCESSES = env.int("SCOOP_WEB_PROCESSES", default=min(max(os.cpu_coun
 SCOOP_WEB_THREADS = env.int("SCOOP_WEB_THREADS", default=4)
 SCOOP_WORKER_CONCURRENCY = env.int("SCOOP_WORKER_CONCURRENCY", default=os.cpu_count() or 1)
 SCOOP_WORKER_NICE = env.int("SCOOP_WORKER_NICE", default=10)
+# serve's second worker takes the alerts queue alone (the watches' evaluations, short and due within
+# seconds): at this niceness, the web processes' by default, so that a busy server still alerts.
+SCOOP_ALERT_WORKER_NICE = env.int("SCOOP_ALERT_WORKER_NICE", default=0)
 # A message whose worker died unacknowledged is delivered again after this many seconds
 # (Redis); it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -17,7 +17,8 @@ from analytics import watches
 from analytics.apps import EVALUATION_QUEUED
 from analytics.models import Alert
 from indexer.models import Video
-from indexer.search import engine_settings, search_backend
+from indexer.search import engine_settings, get_search_backend, search_backend
+from indexer.search.contract import BaseSearchBackend
 from tests.conftest import _client_for
 from tests.indexer.test_live_stream import FPS, demo_schema, detection, frame, send, start_live  # noqa: F401
 
@@ -205,3 +206,71 @@ def test_a_whole_video_write_takes_in_the_spans_of_its_chunks(ann, worker_client
     watches.writes_record(video_id=camera, span=watches.Span(5.0, 6.0))
 
     assert watches.writes_take() == {camera: watches.Span()}
+
+
+QUERIES = [(RED, 0.1, 0.0), ("vehicle AND NOT vehicle(color=red)", 0.0, 0.0), (RED, 0.2, 0.3)]
+
+
+def _alerts_by_watch() -> dict[str, list[tuple[str, float, float, int]]]:
+    found: dict[str, list] = {}
+    for alert in Alert.objects.select_related("watch__saved_search", "video"):
+        found.setdefault(alert.watch.saved_search.name, []).append(
+            (alert.video.name, round(alert.start_s, 6), round(alert.end_s, 6), alert.first_frame))
+    return {name: sorted(made) for name, made in found.items()}
+
+
+def test_the_engines_one_pass_alerts_as_a_search_per_watch_does(ann, worker_client, admin_client, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
+    """Two watches of each query: every evaluation answers the first of each pair through the
+    engine's one pass over the written rows and the second through a search per watch (the
+    contract's default). Across chunks that join clips, a chunk that fills a hole, a deleted
+    stream and a re-ingested file, each pair gets the same alerts."""
+    engine = type(get_search_backend())
+    one_pass = engine.written_clips
+    assert one_pass is not BaseSearchBackend.written_clips  # DuckDB has a pass of its own
+
+    def split(self, *, requests, written):
+        half = len(requests) // 2
+        return (one_pass(self, requests=requests[:half], written=written)
+                + BaseSearchBackend.written_clips(self, requests=requests[half:], written=written))
+
+    monkeypatch.setattr(engine, "written_clips", split)
+    for copy in ("one pass", "per search"):
+        for number, (q, gap_s, min_duration_s) in enumerate(QUERIES):
+            watched(ann, q, gap_s=gap_s, name=f"{number} {copy}", min_duration_s=min_duration_s)
+    camera, doomed = live(worker_client, "cam-1"), live(worker_client, "cam-2")
+    for frames in ([red(n) for n in range(1, 4)], [red(n) for n in range(7, 10)] + [white(n) for n in range(10, 13)],
+                   [red(n) for n in range(4, 7)]):
+        assert send(worker_client, camera, frames).status_code == 200
+    assert send(worker_client, doomed, [red(n) for n in range(1, 6)]).status_code == 200
+    assert admin_client.delete(f"/api/v1/videos/{doomed}/").status_code == 200
+    again = live(worker_client, "cam-2")  # a new stream of the deleted one's name
+    assert send(worker_client, again, [white(1)] + [red(n) for n in range(2, 5)]).status_code == 200
+    for reds in ((1, 2, 5), (3, 4)):
+        payload = {"metadata": {"frame_rate": FPS},
+                   "frames": {str(n): red(n) if n in reds else white(n) for n in range(1, 7)}}
+        with django_capture_on_commit_callbacks(execute=True):
+            job = worker_client.post("/api/v1/ingest/", {"video": "file-1", "schema": "demo", "analytics": payload},
+                                     format="json")
+        assert job.status_code == 202, job.content
+
+    made = _alerts_by_watch()
+    assert made["0 one pass"][:1] == [("cam-1", 0.0, 0.9, 0)]
+    # The re-ingest's clip (frames 2-3) joins the two the first ingest alerted (0-1 and 4): one alert.
+    assert made["0 one pass"][1:] == [("cam-2", 0.1, 0.4, 1), ("file-1", 0.0, 0.5, 0)]
+    assert {video for video, *_ in made["1 one pass"]} == {"cam-1", "cam-2", "file-1"}
+    for number in range(len(QUERIES)):
+        assert made[f"{number} one pass"] == made[f"{number} per search"], number
+
+
+def test_a_watch_evaluates_its_saved_search_as_last_changed(ann, worker_client):
+    """Watches keep their compiled searches between evaluations, by version: a changed query is used
+    from the next write on."""
+    saved, _ = watched(ann, gap_s=0.1)
+    camera = live(worker_client)
+    send(worker_client, camera, [red(1), white(2)])
+    changed = ann.put(f"/api/v1/searches/{saved}/", {"q": "vehicle(color=white)"}, format="json")
+    assert changed.status_code == 200, changed.content
+    send(worker_client, camera, [red(3), white(4), white(5)])
+
+    assert alerts(ann) == [(0.0, 0.1, 0), (0.3, 0.5, 3)]

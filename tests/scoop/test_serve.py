@@ -30,6 +30,7 @@ import pytest
 
 from bench.common import free_port
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+from scoop import server as serve_module
 from tests.conftest import REPO
 from tests.served import Http, alive, command_line, descendants, niceness, parent, spawn, wait_for, wait_until_answering
 
@@ -95,7 +96,12 @@ class Server:
         return [pid for pid in descendants(self.process.pid) if "celery" not in command_line(pid)]
 
     def task_worker_processes(self) -> list[int]:
-        return [pid for pid in descendants(self.process.pid) if "celery" in command_line(pid)]
+        """The task worker and its pool processes (not the alerts worker)."""
+        return [pid for pid in descendants(self.process.pid)
+                if "celery" in command_line(pid) and "alerts@" not in command_line(pid)]
+
+    def alert_worker_processes(self) -> list[int]:
+        return [pid for pid in descendants(self.process.pid) if "alerts@" in command_line(pid)]
 
     def jobs(self) -> dict[str, dict]:
         """Every ingest job by id, read in the database (the server may be down)."""
@@ -268,6 +274,7 @@ def test_an_ingest_runs_in_the_task_worker_while_searches_answer_and_every_proce
         queued = post_ingest(served, "cam", payload)
         wait_for(lambda: served.http("worker").get(queued["url"]).json()["status"] != "queued", 60, "the job to start")
         workers, web = served.task_worker_processes(), served.web_processes()
+        alerts = served.alert_worker_processes()
         job = served.http("worker").job_end(queued["url"])
     finally:
         stop.set()
@@ -276,6 +283,8 @@ def test_an_ingest_runs_in_the_task_worker_while_searches_answer_and_every_proce
     assert (job["status"], job["attempts"], job["counts"]["objects"]) == ("succeeded", 1, payload.objects), job
     assert {niceness(pid) for pid in workers} == {min(niceness(web[0]) + WORKER_NICE, 19)}
     assert {niceness(pid) for pid in web} == {niceness(os.getpid())}
+    # The watches' evaluations: one process of its own (solo pool), at the web processes' niceness.
+    assert len(alerts) == 1 and {niceness(alerts[0])} == {niceness(os.getpid())}
     during = [total for at, total in searches if instant(job["started_at"]) <= at <= instant(job["finished_at"])]
     assert during, "no search was answered while the job ran"
     assert {total for _, total in searches} <= {before, before + payload.objects}  # old or new, never half
@@ -344,3 +353,21 @@ def test_a_killed_task_worker_stops_the_server_and_the_next_start_runs_its_job(f
     job = fresh.jobs()[job_id]
     assert (job["status"], job["attempts"], job["counts"]["objects"]) == ("succeeded", 2, 80000)
     assert total_objects(fresh.http("analyst")) == 80000
+
+
+def test_the_task_workers_stop_together_within_the_stop_time(monkeypatch):
+    """Two workers that ignore SIGTERM (stuck in a task) are both killed once WORKER_STOP_S has
+    passed, not after it has passed twice."""
+    monkeypatch.setattr(serve_module, "WORKER_STOP_S", 1.0)
+    stuck = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                   "print('ready', flush=True); time.sleep(60)"]
+    workers = [serve_module.TaskWorker(concurrency=1, nice=0, log_level="INFO", queues=("alerts",)) for _ in range(2)]
+    for worker in workers:
+        worker.process = subprocess.Popen(stuck, stdout=subprocess.PIPE)
+        assert worker.process.stdout.readline() == b"ready\n"
+    started = time.monotonic()
+
+    serve_module.stop_all(workers)
+
+    assert time.monotonic() - started < 1.8
+    assert [worker.process.returncode for worker in workers] == [-signal.SIGKILL, -signal.SIGKILL]

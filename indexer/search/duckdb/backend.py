@@ -44,6 +44,7 @@ from indexer.search.contract import (
     SearchResult,
     SimilarTrack,
     Timeline,
+    Written,
 )
 from indexer.search.duckdb.catalog import (
     SEGMENT_TABLES,
@@ -76,6 +77,7 @@ from indexer.search.duckdb.statistics import (
     row_detection,
 )
 from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_store
+from indexer.search.duckdb.written import written_clips
 from indexer.search.semantics import (
     check_target,
     check_tile_level,
@@ -441,6 +443,14 @@ class SearchBackend(BaseSearchBackend):
                 search.drop()
         return SearchResult(counts=counts, facets=facets, clips=first_clips[offset:offset + limit],
                             total_clips=int(counts["clips"]))
+
+    def written_clips(self, *, requests: list[SearchRequest], written: list[Written]) -> list[list[Clip]]:
+        """Every request at once over the written rows alone (:mod:`~indexer.search.duckdb.written`)."""
+        con = self._reader()
+        if con is None:
+            return [[] for _ in requests]
+        with self._searching:
+            return written_clips(con, requests, written)
 
     def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
         with self._searching:

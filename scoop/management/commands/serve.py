@@ -5,18 +5,19 @@ from django.core.management.base import BaseCommand, CommandError
 from indexer.search import engine_module
 from scoop.celery import app
 from scoop.server import (
-    TaskWorker,
     WebServer,
     alert_deliveries_requeue,
     gunicorn_options,
     index_and_work_in_process,
     ingest_jobs_requeue,
+    task_workers,
 )
 
 
 class Command(BaseCommand):
-    help = ("Serve Scoop on one machine (scoop/server.py): gunicorn's web processes, and a Celery worker "
-            "process at niceness SCOOP_WORKER_NICE that runs their tasks; static files collected first, "
+    help = ("Serve Scoop on one machine (scoop/server.py): gunicorn's web processes, a Celery worker "
+            "process at niceness SCOOP_WORKER_NICE that runs their tasks and one that evaluates the watches; "
+            "static files collected first, "
             "unfinished ingest jobs and alert deliveries queued again.")
 
     def add_arguments(self, parser):
@@ -39,16 +40,16 @@ class Command(BaseCommand):
                 "stored payloads when it starts and runs the tasks in a thread (no task worker process)"))
             server_options = gunicorn_options(bind=addrport, processes=1, threads=threads)
             server_options["post_worker_init"] = index_and_work_in_process(app, self.stdout.write)
-            task_worker = None
+            workers = []
             tasks = "tasks in the web process"
         else:
             server_options = gunicorn_options(bind=addrport, processes=settings.SCOOP_WEB_PROCESSES, threads=threads)
-            task_worker = TaskWorker(concurrency=settings.SCOOP_WORKER_CONCURRENCY, nice=settings.SCOOP_WORKER_NICE,
-                                     log_level=settings.LOGGING["root"]["level"])
-            tasks = f"task worker: {task_worker.concurrency} process(es) at nice {task_worker.nice}"
+            workers = task_workers(log_level=settings.LOGGING["root"]["level"])
+            tasks = (f"task worker: {workers[0].concurrency} process(es) at nice {workers[0].nice}; alerts worker at "
+                     f"nice {workers[1].nice}")
         self.stdout.write(f"Scoop data in {settings.SCOOP_DATA_DIR}; serving http://{addrport}/ with gunicorn "
                           f"({server_options['workers']} web process(es) x {threads} threads; {tasks})")
-        WebServer(server_options, task_worker=task_worker).run()
+        WebServer(server_options, task_workers=workers).run()
 
 
 def _check_settings() -> None:
@@ -56,5 +57,6 @@ def _check_settings() -> None:
     for name in ("SCOOP_WEB_PROCESSES", "SCOOP_WEB_THREADS", "SCOOP_WORKER_CONCURRENCY"):
         if getattr(settings, name) < 1:
             raise CommandError(f"{name} must be 1 or more, not {getattr(settings, name)}")
-    if not 0 <= settings.SCOOP_WORKER_NICE <= 19:
-        raise CommandError(f"SCOOP_WORKER_NICE must be between 0 and 19, not {settings.SCOOP_WORKER_NICE}")
+    for name in ("SCOOP_WORKER_NICE", "SCOOP_ALERT_WORKER_NICE"):
+        if not 0 <= getattr(settings, name) <= 19:
+            raise CommandError(f"{name} must be between 0 and 19, not {getattr(settings, name)}")

@@ -156,8 +156,8 @@ def test_serve_with_the_reference_engine_indexes_and_runs_tasks_in_its_one_web_p
     search_backend.cache_clear()  # a new process: its in-memory index starts empty
     assert get_search_backend().video_ids() == []
     served = {}
-    monkeypatch.setattr(serve, "WebServer", lambda options, task_worker: SimpleNamespace(
-        run=lambda: served.update(options=options, task_worker=task_worker)))
+    monkeypatch.setattr(serve, "WebServer", lambda options, task_workers: SimpleNamespace(
+        run=lambda: served.update(options=options, task_workers=task_workers)))
     monkeypatch.setattr(server, "start_inprocess_worker", lambda app: served.update(worker_thread_app=app))
 
     call_command("serve", "127.0.0.1:8123")
@@ -165,7 +165,7 @@ def test_serve_with_the_reference_engine_indexes_and_runs_tasks_in_its_one_web_p
 
     output = capsys.readouterr()
     assert (served["options"]["bind"], served["options"]["workers"]) == (["127.0.0.1:8123"], 1)
-    assert served["task_worker"] is None  # no task worker process: its index would be its own
+    assert served["task_workers"] == []  # no task worker process: its index would be its own
     assert served["worker_thread_app"] is celery_app
     assert "keeps its index in one process's memory" in output.err and "indexed 1 video(s)" in output.out
     assert search_counts(analyst_client)["objects"] == 120
