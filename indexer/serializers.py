@@ -19,8 +19,9 @@ from indexer.api_fields import (
     TextChoiceField,
 )
 from indexer.formats import FORMATS, STREAM_READERS
-from indexer.models import Analysis, IngestJob, LabelSchema, Video, VideoVersion
+from indexer.models import Analysis, IngestJob, LabelSchema, Upload, Video, VideoVersion
 from indexer.request_parsing import json_loads_bounded
+from indexer.uploads import upload_offset
 from indexer.validation import MODES
 
 # Label schemas ---------------------------------------------------------------------------------
@@ -580,3 +581,33 @@ class ClipInput(serializers.Serializer):
         if data["end_s"] <= data["start_s"]:
             raise serializers.ValidationError({"end_s": "must be greater than start_s"})
         return data
+
+
+# Resumable uploads -----------------------------------------------------------------------------
+
+
+class UploadOutput(serializers.ModelSerializer):
+    """A resumable upload: how far it has come and, once finished, its file's SHA-256 and its video."""
+
+    url = serializers.SerializerMethodField()
+    offset = serializers.SerializerMethodField(help_text="bytes the server holds: where the next chunk starts")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    video_url = serializers.SerializerMethodField()
+    media_status = serializers.SerializerMethodField(help_text="the video's probe: probing, ready or failed")
+
+    class Meta:
+        model = Upload
+        fields = ["id", "url", "filename", "name", "camera", "recorded_at", "length", "offset", "status", "sha256",
+                  "error", "video", "video_url", "media_status", "created_by", "created_at", "finished_at"]
+
+    def get_url(self, upload: Upload) -> str:
+        return reverse("upload-detail", args=[upload.pk])
+
+    def get_offset(self, upload: Upload) -> int:
+        return upload_offset(upload=upload)
+
+    def get_video_url(self, upload: Upload) -> str | None:
+        return reverse("video-detail", args=[upload.video_id]) if upload.video_id else None
+
+    def get_media_status(self, upload: Upload) -> str | None:
+        return upload.video.media_status if upload.video_id and upload.status == Upload.DONE else None

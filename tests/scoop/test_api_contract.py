@@ -149,6 +149,13 @@ class World:
         return answer.json()["id"]
 
     @cached_property
+    def upload(self) -> str:
+        """An analyst's resumable upload of 20 bytes, none sent yet."""
+        from indexer.uploads import upload_create
+
+        return str(upload_create(filename="u.webm", length=20, user=client("analyst").user).pk)
+
+    @cached_property
     def queued_analysis(self) -> str:
         from indexer.models import Analysis
 
@@ -237,6 +244,10 @@ def unknown(name: str) -> Callable[[World], dict[str, Any]]:
     return lambda world: {name: UNKNOWN_ID}
 
 
+def upload(world: World) -> dict[str, Any]:
+    return {"upload_id": world.upload}
+
+
 def layer(world: World) -> dict[str, Any]:
     return {"layer_id": world.layer.pk}
 
@@ -267,6 +278,8 @@ BROKEN_SCHEMA = {"objects": {"schema": {"car": {"label": "car", "attrs": {"schem
 NDJSON = "application/x-ndjson"
 CHUNK = ndjson(eta_frame(1, eta_object("vehicle", 1, color="black")), eta_frame(2, eta_object("unicorn", 2)))
 ETA_TEXT = json.dumps(ETA).encode()
+CHUNK_TYPE = "application/offset+octet-stream"
+NO_UPLOAD = {"upload_id": "00000000-0000-0000-0000-000000000000"}
 
 CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/schemas/"): [Call("analyst", 200, needs=("schema",)), Call("anonymous", 401)],
@@ -308,6 +321,33 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/ingest/{job_id}/"): [
         Call("worker", 200, ids=lambda world: {"job_id": world.job}),
         Call("worker", 404, ids=lambda world: {"job_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("POST", "/api/v1/uploads/"): [
+        Call("analyst", 201, headers={"HTTP_UPLOAD_LENGTH": "20", "HTTP_UPLOAD_METADATA": "filename dS53ZWJt"}),
+        Call("analyst", 400, headers={"HTTP_UPLOAD_LENGTH": "twenty"}),
+        Call("analyst", 413, headers={"HTTP_UPLOAD_LENGTH": str(10**15)}),
+        Call("analyst", 409, needs=("bare",), headers={"HTTP_UPLOAD_LENGTH": "20",
+                                                        "HTTP_UPLOAD_METADATA": "name YmFyZQ=="}),
+        Call("reviewer", 403, headers={"HTTP_UPLOAD_LENGTH": "20"}), Call("anonymous", 401),
+    ],
+    ("GET", "/api/v1/uploads/"): [Call("analyst", 200, needs=("upload",)), Call("reviewer", 403)],
+    ("GET", "/api/v1/uploads/{upload_id}/"): [
+        Call("analyst", 200, ids=upload), Call("worker", 403, ids=upload),
+        Call("analyst", 404, ids=lambda world: NO_UPLOAD),
+    ],
+    ("PATCH", "/api/v1/uploads/{upload_id}/"): [
+        Call("analyst", 204, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "0"}),
+        Call("analyst", 409, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "0"}),
+        Call("analyst", 413, ids=upload, request=raw(b"0" * 11, CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("analyst", 460, ids=upload, request=raw(b"0123456789", CHUNK_TYPE),
+             headers={"HTTP_UPLOAD_OFFSET": "10", "HTTP_UPLOAD_CHECKSUM": "md5 AAAAAAAAAAAAAAAAAAAAAA=="}),
+        Call("analyst", 415, ids=upload, request=raw(b"0123456789", "text/plain"),
+             headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("analyst", 200, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("worker", 403, ids=upload, request=raw(b"0", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "20"}),
+    ],
+    ("DELETE", "/api/v1/uploads/{upload_id}/"): [
+        Call("worker", 403, ids=upload), Call("analyst", 204, ids=upload), Call("analyst", 404, ids=upload),
     ],
     ("GET", "/api/v1/videos/"): [
         Call("analyst", 200, needs=("street", "bare")), Call("analyst", 404, query="?page=9"), Call("worker", 403),
