@@ -258,3 +258,32 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"upload {self.id} ({self.filename}, {self.status})"
+
+
+class VideoImport(models.Model):
+    """A batch import of a folder or a zip of videos (:mod:`indexer.imports`): a filename pattern
+    gave each video its camera and recording time, per-camera defaults the rest; each video was
+    probed, and analysed with ``pipeline`` when one was named. ``videos``: the ids of the videos
+    made; ``skipped``: ``{"file", "reason"}`` of the files left out; ``analyses``: the analyses
+    queued."""
+
+    FOLDER, ZIP = "folder", "zip"
+    KINDS = [(s, s) for s in (FOLDER, ZIP)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    source = models.CharField(max_length=2000, help_text="the folder's path, or the zip's file name")
+    pattern = models.CharField(max_length=2000)
+    defaults = models.JSONField(default=dict, blank=True, help_text="per-camera defaults, by camera")
+    pipeline = models.CharField(max_length=50, blank=True)
+    videos = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+    analyses = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.kind} {self.source})"

@@ -19,7 +19,7 @@ from indexer.api_fields import (
     TextChoiceField,
 )
 from indexer.formats import FORMATS, STREAM_READERS
-from indexer.models import Analysis, IngestJob, LabelSchema, Upload, Video, VideoVersion
+from indexer.models import Analysis, IngestJob, LabelSchema, Upload, Video, VideoImport, VideoVersion
 from indexer.request_parsing import json_loads_bounded
 from indexer.uploads import upload_offset
 from indexer.validation import MODES
@@ -611,3 +611,57 @@ class UploadOutput(serializers.ModelSerializer):
 
     def get_media_status(self, upload: Upload) -> str | None:
         return upload.video.media_status if upload.video_id and upload.status == Upload.DONE else None
+
+
+# Batch imports ---------------------------------------------------------------------------------
+
+
+class CameraDefaults(serializers.Serializer):
+    """What an import gives every video of one camera (``*``: of every camera)."""
+
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    timezone = serializers.CharField(required=False, help_text="IANA name: the zone of the file names' times "
+                                                               "(default UTC)")
+    schema = serializers.CharField(required=False, help_text="the schema its analysis ingests under")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: [f"unknown default; expected {', '.join(self.fields)}"]})
+        return super().to_internal_value(data)
+
+
+class ImportFolderInput(serializers.Serializer):
+    path = serializers.CharField(help_text="a folder of the server, inside SCOOP_IMPORT_ROOTS")
+    pattern = serializers.CharField(help_text="a regular expression with named groups camera, recorded_at or its "
+                                              "parts, matched against each file's path in the folder")
+    defaults = serializers.DictField(child=CameraDefaults(), required=False, help_text="per-camera defaults")
+    pipeline = serializers.CharField(required=False, allow_blank=True, help_text="analyse each video with it")
+
+
+class ImportZipInput(serializers.Serializer):
+    file = serializers.FileField(help_text="a zip of videos")
+    pattern = serializers.CharField(help_text="as for a folder, matched against each file's path in the zip")
+    defaults = serializers.FileField(required=False, help_text="per-camera defaults: a JSON or CSV file")
+    pipeline = serializers.CharField(required=False, allow_blank=True)
+
+
+class ImportOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    defaults = serializers.DictField(child=CameraDefaults(), help_text="per-camera defaults, by camera")
+    videos = serializers.ListField(child=serializers.IntegerField(), help_text="ids of the videos made")
+    skipped = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                    help_text="{file, reason} of each file left out")
+    analyses = serializers.ListField(child=serializers.CharField(), help_text="ids of the analyses queued")
+
+    class Meta:
+        model = VideoImport
+        fields = ["id", "url", "kind", "source", "pattern", "defaults", "pipeline", "videos", "skipped", "analyses",
+                  "created_by", "created_at"]
+
+    def get_url(self, record: VideoImport) -> str:
+        return reverse("import-detail", args=[record.pk])

@@ -540,10 +540,11 @@ def video_media_register(
 
 def video_media_adopt(*, video: Video, path: Path, actor: AbstractBaseUser | None, how: str,
                       enqueue: bool = True) -> Video:
-    """Make a file Scoop has just written to ``SCOOP_DATA_DIR/media`` under a generated name
-    (a finished resumable upload, a video taken from an imported zip) the media of ``video``,
-    and queue its probe (``enqueue=False``: the caller probes). ``how`` is what the audit log
-    records. Raises :class:`WriteRefused` (403) when ``actor`` may not write to the video."""
+    """Make a local file that the server itself chose the media of ``video``: a finished
+    resumable upload or a video taken from an imported zip (written to ``SCOOP_DATA_DIR/media``
+    under a generated name), or a file of an imported folder (used where it is). Its probe is
+    queued (``enqueue=False``: the caller probes). ``how`` is what the audit log records.
+    Raises :class:`WriteRefused` (403) when ``actor`` may not write to the video."""
     video_write_check(video=video, user=actor)
     return _media_attach(video=video, path=path, size=path.stat().st_size, actor=actor, how=how, enqueue=enqueue)
 

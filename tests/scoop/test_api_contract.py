@@ -156,6 +156,40 @@ class World:
         return str(upload_create(filename="u.webm", length=20, user=client("analyst").user).pk)
 
     @cached_property
+    def zipped(self) -> bytes:
+        """A zip of one small video, cam-9.webm."""
+        import io
+        import zipfile
+
+        from tests.indexer.media_samples import write_video
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("cam-9.webm", write_video(self.import_root / "v.webm", frames=3).read_bytes())
+        return buffer.getvalue()
+
+    @cached_property
+    def import_root(self):
+        """A folder inside SCOOP_IMPORT_ROOTS with one small video, cam-8.webm."""
+        from django.conf import settings
+
+        from indexer.media import media_dir
+        from tests.indexer.media_samples import write_video
+
+        root = media_dir().parent / "imports"
+        (root / "drop").mkdir(parents=True)
+        write_video(root / "drop" / "cam-8.webm", frames=3)
+        settings.SCOOP_IMPORT_ROOTS = [str(root)]
+        return root
+
+    @cached_property
+    def imported(self) -> str:
+        from indexer.imports import import_folder
+
+        return str(import_folder(folder=self.import_root / "drop", pattern=IMPORT_PATTERN, defaults={},
+                                 pipeline=None, user=client("admin").user).pk)
+
+    @cached_property
     def queued_analysis(self) -> str:
         from indexer.models import Analysis
 
@@ -280,6 +314,15 @@ CHUNK = ndjson(eta_frame(1, eta_object("vehicle", 1, color="black")), eta_frame(
 ETA_TEXT = json.dumps(ETA).encode()
 CHUNK_TYPE = "application/offset+octet-stream"
 NO_UPLOAD = {"upload_id": "00000000-0000-0000-0000-000000000000"}
+IMPORT_PATTERN = r"(?P<camera>[a-z]+-\d)\.webm"
+
+
+def zip_import(pattern: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": {"file": SimpleUploadedFile("v.zip", world.zipped), "pattern": pattern}}
+
+
+def folder_import(pattern: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": {"path": str(world.import_root / "drop"), "pattern": pattern}, "format": "json"}
 
 CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/schemas/"): [Call("analyst", 200, needs=("schema",)), Call("anonymous", 401)],
@@ -348,6 +391,18 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ],
     ("DELETE", "/api/v1/uploads/{upload_id}/"): [
         Call("worker", 403, ids=upload), Call("analyst", 204, ids=upload), Call("analyst", 404, ids=upload),
+    ],
+    ("POST", "/api/v1/imports/"): [
+        Call("admin", 201, request=folder_import(IMPORT_PATTERN)),
+        Call("analyst", 201, request=zip_import(IMPORT_PATTERN)),
+        Call("analyst", 400, request=zip_import("(?P<camera>")),
+        Call("analyst", 403, request=folder_import(IMPORT_PATTERN)),
+        Call("worker", 403, request=zip_import(IMPORT_PATTERN)),
+    ],
+    ("GET", "/api/v1/imports/"): [Call("admin", 200, needs=("imported",)), Call("worker", 403)],
+    ("GET", "/api/v1/imports/{import_id}/"): [
+        Call("admin", 200, ids=lambda world: {"import_id": world.imported}),
+        Call("analyst", 404, ids=lambda world: {"import_id": world.imported}),
     ],
     ("GET", "/api/v1/videos/"): [
         Call("analyst", 200, needs=("street", "bare")), Call("analyst", 404, query="?page=9"), Call("worker", 403),
