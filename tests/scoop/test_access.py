@@ -52,6 +52,7 @@ ACCESS = [
     # A reviewer, who may not search, is sent from the dashboard to the review pages.
     Access("GET", "", "session", (302, 302, 403, 200, 200)),
     Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "upload/", "session", (302, 403, 403, 200, 200)),
     Access("GET", "review/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
