@@ -48,6 +48,9 @@ VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ogv", ".m
 GROUPS = ("camera", "recorded_at", "year", "month", "day", "hour", "minute", "second")
 DEFAULT_KEYS = ("lat", "lon", "timezone", "schema")
 EVERY_CAMERA = "*"
+# The longest camera and video name a Video holds.
+CAMERA_MAX = Video._meta.get_field("camera").max_length
+NAME_MAX = Video._meta.get_field("name").max_length
 # Files named in one refusal, at most.
 NAMED = 10
 _COMPACT_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 8: "%Y%m%d"}
@@ -202,6 +205,9 @@ def import_plan(*, files: list[str], pattern: re.Pattern[str], defaults: dict[st
     for file in videos:
         groups = {key: value for key, value in pattern.fullmatch(file).groupdict().items() if value}
         camera = groups.get("camera", "")
+        if len(camera) > CAMERA_MAX or len(file) > NAME_MAX:
+            raise ImportRefused(f"'{file}': its camera is longer than {CAMERA_MAX} characters or its path longer "
+                                f"than {NAME_MAX}", path="pattern")
         entry = {**defaults.get(EVERY_CAMERA, {}), **defaults.get(camera, {})}
         zone = _zone(entry["timezone"], where="defaults", camera=camera) if "timezone" in entry else UTC
         planned.append(Planned(file=file, name=str(PurePosixPath(file).with_suffix("")), camera=camera,

@@ -116,6 +116,11 @@ def upload_create(*, filename: str, length: int, user: AbstractBaseUser | None, 
         if existing is not None:
             raise MediaError(f"a video called '{name}' exists (id {existing.pk}): give another 'name', or its "
                              f"id as 'video' to replace its media", status=409, path="Upload-Metadata.name")
+    for field, value in (("filename", filename), ("name", name), ("camera", camera)):
+        longest = Upload._meta.get_field(field).max_length
+        if len(value) > longest:
+            raise MediaError(f"Upload-Metadata '{field}' is longer than {longest} characters",
+                             path=f"Upload-Metadata.{field}")
     upload = Upload.objects.create(filename=filename, name=name, length=length, camera=camera,
                                    recorded_at=recorded_at, video_id=video_id, created_by=user)
     with storage_guard(upload_dir()):

@@ -113,6 +113,8 @@ def test_a_chunk_past_the_length_is_refused(analyst_client, sample):
     ({"HTTP_UPLOAD_LENGTH": "10", "HTTP_UPLOAD_METADATA": metadata(filename="a.mp4", recorded_at="yesterday")}, 400,
      "recorded_at 'yesterday' is not an ISO 8601 date and time (2026-12-07T17:05:00Z)"),
     ({"HTTP_UPLOAD_LENGTH": "10", "HTTP_UPLOAD_METADATA": metadata(video="99")}, 404, "no video has id 99"),
+    ({"HTTP_UPLOAD_LENGTH": "10", "HTTP_UPLOAD_METADATA": metadata(filename="a.mp4", camera="c" * 201)}, 400,
+     "Upload-Metadata 'camera' is longer than 200 characters"),
     ({"HTTP_UPLOAD_LENGTH": "10", "HTTP_TUS_RESUMABLE": "0.2.2"}, 412,
      "Tus-Resumable 0.2.2 is not supported: this server speaks tus 1.0.0"),
 ])
