@@ -145,6 +145,12 @@ async function upload(file, view) {
   if (!url) {
     url = await create(file);
     localStorage.setItem(key, url);
+  } else if (offset === file.size) {
+    // Finished while the page was away: its answer was lost, the upload is there.
+    localStorage.removeItem(key);
+    const response = await fetch(url, { credentials: "same-origin", headers: { ...TUS, Accept: "application/json" } });
+    if (!response.ok) throw new Failure(response.status, await detailOf(response));
+    return response.json();
   }
   let failures = 0;
   while (true) {
