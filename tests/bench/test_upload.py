@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_an_upload_cut_at_half_resumes_there_with_the_same_checksum(tmp_path):
-    data_dir = tmp_path / "data"
+    data_dir = tmp_path / "bench-data"
     data_dir.mkdir()
 
     [row] = run([parse_size("3M")], parse_size("256K"), data_dir, tmp_path)
