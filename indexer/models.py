@@ -255,3 +255,62 @@ class Zone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera}/{self.name}"
+
+
+class Upload(models.Model):
+    """A resumable upload of one video file (tus 1.0.0, :mod:`indexer.uploads`): its bytes
+    go to ``SCOOP_DATA_DIR/uploads/<id>.part`` as they arrive, and the file's size there is
+    the upload's offset. Once every byte has arrived the file becomes the media of ``video``
+    (made then, called ``name``, unless the upload named an existing video), and is probed."""
+
+    RECEIVING, DONE, FAILED = "receiving", "done", "failed"
+    STATUSES = [(s, s) for s in (RECEIVING, DONE, FAILED)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    filename = models.CharField(max_length=500, help_text="the client's name for the file, shown, never used on disk")
+    name = models.CharField(max_length=500, help_text="the video's name")
+    camera = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    length = models.BigIntegerField(help_text="the file's size in bytes, given when the upload was made")
+    status = models.CharField(max_length=10, choices=STATUSES, default=RECEIVING)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="of the whole file, once it has arrived")
+    error = models.TextField(blank=True)
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"upload {self.id} ({self.filename}, {self.status})"
+
+
+class VideoImport(models.Model):
+    """A batch import of a folder or a zip of videos (:mod:`indexer.imports`): a filename pattern
+    gave each video its camera and recording time, per-camera defaults the rest; each video was
+    probed, and analysed with ``pipeline`` when one was named. ``videos``: the ids of the videos
+    made; ``skipped``: ``{"file", "reason"}`` of the files left out; ``analyses``: the analyses
+    queued."""
+
+    FOLDER, ZIP = "folder", "zip"
+    KINDS = [(s, s) for s in (FOLDER, ZIP)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    source = models.CharField(max_length=2000, help_text="the folder's path, or the zip's file name")
+    pattern = models.CharField(max_length=2000)
+    defaults = models.JSONField(default=dict, blank=True, help_text="per-camera defaults, by camera")
+    pipeline = models.CharField(max_length=50, blank=True)
+    videos = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+    analyses = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.kind} {self.source})"

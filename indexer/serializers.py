@@ -19,8 +19,9 @@ from indexer.api_fields import (
     TextChoiceField,
 )
 from indexer.formats import FORMATS, STREAM_READERS
-from indexer.models import Analysis, IngestJob, LabelSchema, Video, VideoVersion
+from indexer.models import Analysis, IngestJob, LabelSchema, Upload, Video, VideoImport, VideoVersion
 from indexer.request_parsing import json_loads_bounded
+from indexer.uploads import upload_offset
 from indexer.validation import MODES
 
 # Label schemas ---------------------------------------------------------------------------------
@@ -580,3 +581,87 @@ class ClipInput(serializers.Serializer):
         if data["end_s"] <= data["start_s"]:
             raise serializers.ValidationError({"end_s": "must be greater than start_s"})
         return data
+
+
+# Resumable uploads -----------------------------------------------------------------------------
+
+
+class UploadOutput(serializers.ModelSerializer):
+    """A resumable upload: how far it has come and, once finished, its file's SHA-256 and its video."""
+
+    url = serializers.SerializerMethodField()
+    offset = serializers.SerializerMethodField(help_text="bytes the server holds: where the next chunk starts")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    video_url = serializers.SerializerMethodField()
+    media_status = serializers.SerializerMethodField(help_text="the video's probe: probing, ready or failed")
+
+    class Meta:
+        model = Upload
+        fields = ["id", "url", "filename", "name", "camera", "recorded_at", "length", "offset", "status", "sha256",
+                  "error", "video", "video_url", "media_status", "created_by", "created_at", "finished_at"]
+
+    def get_url(self, upload: Upload) -> str:
+        return reverse("upload-detail", args=[upload.pk])
+
+    def get_offset(self, upload: Upload) -> int:
+        return upload_offset(upload=upload)
+
+    def get_video_url(self, upload: Upload) -> str | None:
+        return reverse("video-detail", args=[upload.video_id]) if upload.video_id else None
+
+    def get_media_status(self, upload: Upload) -> str | None:
+        return upload.video.media_status if upload.video_id and upload.status == Upload.DONE else None
+
+
+# Batch imports ---------------------------------------------------------------------------------
+
+
+class CameraDefaults(serializers.Serializer):
+    """What an import gives every video of one camera (``*``: of every camera)."""
+
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    timezone = serializers.CharField(required=False, help_text="IANA name: the zone of the file names' times "
+                                                               "(default UTC)")
+    schema = serializers.CharField(required=False, help_text="the schema its analysis ingests under")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: [f"unknown default; expected {', '.join(self.fields)}"]})
+        return super().to_internal_value(data)
+
+
+class ImportFolderInput(serializers.Serializer):
+    path = serializers.CharField(help_text="a folder of the server, inside SCOOP_IMPORT_ROOTS")
+    pattern = serializers.CharField(help_text="a regular expression with named groups camera, recorded_at or its "
+                                              "parts, matched against each file's path in the folder")
+    defaults = serializers.DictField(child=CameraDefaults(), required=False, help_text="per-camera defaults")
+    pipeline = serializers.CharField(required=False, allow_blank=True, help_text="analyse each video with it")
+
+
+class ImportZipInput(serializers.Serializer):
+    file = serializers.FileField(help_text="a zip of videos")
+    pattern = serializers.CharField(help_text="as for a folder, matched against each file's path in the zip")
+    defaults = serializers.FileField(required=False, help_text="per-camera defaults: a JSON or CSV file")
+    pipeline = serializers.CharField(required=False, allow_blank=True)
+
+
+class ImportOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    defaults = serializers.DictField(child=CameraDefaults(), help_text="per-camera defaults, by camera")
+    videos = serializers.ListField(child=serializers.IntegerField(), help_text="ids of the videos made")
+    skipped = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                    help_text="{file, reason} of each file left out")
+    analyses = serializers.ListField(child=serializers.CharField(), help_text="ids of the analyses queued")
+
+    class Meta:
+        model = VideoImport
+        fields = ["id", "url", "kind", "source", "pattern", "defaults", "pipeline", "videos", "skipped", "analyses",
+                  "created_by", "created_at"]
+
+    def get_url(self, record: VideoImport) -> str:
+        return reverse("import-detail", args=[record.pk])

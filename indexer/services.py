@@ -538,6 +538,17 @@ def video_media_register(
                          enqueue=enqueue)
 
 
+def video_media_adopt(*, video: Video, path: Path, actor: AbstractBaseUser | None, how: str,
+                      enqueue: bool = True) -> Video:
+    """Make a local file that the server itself chose the media of ``video``: a finished
+    resumable upload or a video taken from an imported zip (written to ``SCOOP_DATA_DIR/media``
+    under a generated name), or a file of an imported folder (used where it is). Its probe is
+    queued (``enqueue=False``: the caller probes). ``how`` is what the audit log records.
+    Raises :class:`WriteRefused` (403) when ``actor`` may not write to the video."""
+    video_write_check(video=video, user=actor)
+    return _media_attach(video=video, path=path, size=path.stat().st_size, actor=actor, how=how, enqueue=enqueue)
+
+
 def _media_attach(*, video: Video, path: Path, size: int, actor: AbstractBaseUser | None, how: str,
                   enqueue: bool) -> Video:
     _extension, mime_type = media_type(path)

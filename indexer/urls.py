@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import analysis_apis, apis, media_apis, zone_apis
+from indexer import analysis_apis, apis, import_apis, media_apis, upload_apis, zone_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("analyses/<uuid:analysis_id>/payload.json", analysis_apis.AnalysisPayloadApi.as_view(),
          name="analysis-payload"),
     path("analyses/<uuid:analysis_id>/log.txt", analysis_apis.AnalysisLogApi.as_view(), name="analysis-log"),
+    path("uploads/", upload_apis.UploadListApi.as_view(), name="upload-list"),
+    path("uploads/<uuid:upload_id>/", upload_apis.UploadDetailApi.as_view(), name="upload-detail"),
+    path("imports/", import_apis.ImportListApi.as_view(), name="import-list"),
+    path("imports/<uuid:import_id>/", import_apis.ImportDetailApi.as_view(), name="import-detail"),
     path("videos/", apis.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
     path("videos/<int:video_id>/versions/", apis.VideoVersionsApi.as_view(), name="video-versions"),

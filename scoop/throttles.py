@@ -7,6 +7,7 @@ budget in one scope, picked from the request's method and path by ``SCOPE_RULES`
 - ``search``: search, statistics, exports, similarity search, overlay labels (the
   costly reads of the index);
 - ``ingest``: posting analytics, restoring versions, creating videos, giving them media or streams;
+- ``upload``: the chunks of resumable uploads (many large requests a second);
 - ``media``: video streams, thumbnails, sprites and clips (a player sends many
   range requests);
 - ``api``: everything else (schemas, jobs, video lists, regions, deletes).
@@ -40,6 +41,7 @@ SCOPE_RULES: list[tuple[frozenset[str], re.Pattern[str], str]] = [
     (SAFE, re.compile(r"^/api/v1/videos/\d+/labels/"), "search"),
     (SAFE, re.compile(r"^/api/v1/videos/\d+/clip\.mp4$"), "media"),
     (SAFE, re.compile(r"^/media/"), "media"),
+    (frozenset({"PATCH", "HEAD"}), re.compile(r"^/api/v1/uploads/[^/]+/$"), "upload"),
     (frozenset({"POST"}), re.compile(r"^/api/v1/ingest/$"), "ingest"),
     (frozenset({"POST"}), re.compile(r"^/api/v1/videos/(\d+/(media|stream)/)?$"), "ingest"),
     (frozenset({"POST"}), re.compile(r"^/api/v1/videos/\d+/versions/\d+/restore/$"), "ingest"),

@@ -8,6 +8,7 @@ from scoop import api_docs, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("alerts/", views.alerts_page, name="alerts"),
+    path("upload/", views.upload_page, name="upload"),
     path("review/", views.review_list_page, name="review-list"),
     path("review/<int:campaign_id>/", views.review_page, name="review"),
     path("review/<int:campaign_id>/campaign/", views.review_campaign_page, name="review-campaign"),

@@ -6,6 +6,7 @@ with the session."""
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +22,8 @@ from scoop.review_pages import campaign_page_data, review_page_data
 SCHEMAS_LISTED = 50
 # The zone editor offers the still frames of this many videos.
 ZONE_EDITOR_VIDEOS = 500
+# The upload page sends files in chunks of this size: a lost chunk costs at most this much again.
+UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def role_required(*roles: str):
@@ -63,6 +66,13 @@ def dashboard(request):
 @role_required(ANALYST, ADMIN)
 def alerts_page(request):
     return _page(request, "alerts.html")
+
+
+@role_required(ANALYST, ADMIN)
+def upload_page(request):
+    """Drag and drop videos: each is sent by the resumable uploads API (docs/api/uploads.md)."""
+    return _page(request, "upload.html", chunk_bytes=UPLOAD_CHUNK_BYTES,
+                 max_bytes=settings.SCOOP_UPLOAD_MAX_BYTES)
 
 
 @role_required(ADMIN)

@@ -158,6 +158,8 @@ REST_FRAMEWORK = {
         "search": env.str("SCOOP_THROTTLE_SEARCH", default="600/minute"),
         "ingest": env.str("SCOOP_THROTTLE_INGEST", default="120/minute"),
         "media": env.str("SCOOP_THROTTLE_MEDIA", default="1200/minute"),
+        # Resumable uploads' chunks: 8 MB chunks at 200 MB/s are 25 a second.
+        "upload": env.str("SCOOP_THROTTLE_UPLOAD", default="3000/minute"),
         "api": env.str("SCOOP_THROTTLE_API", default="600/minute"),
     },
 }
@@ -201,6 +203,13 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # Media: uploaded video files above this size are refused with 413.
 SCOOP_MEDIA_MAX_BYTES = env.int("SCOOP_MEDIA_MAX_BYTES", default=8 * 1024**3)
+# Resumable uploads (tus, indexer.uploads): files larger than this are refused with 413 when the
+# upload is made, before any byte is sent.
+SCOOP_UPLOAD_MAX_BYTES = env.int("SCOOP_UPLOAD_MAX_BYTES", default=SCOOP_MEDIA_MAX_BYTES)
+# Batch imports (indexer.imports): the server folders an admin may import videos from through the
+# API (POST /api/v1/imports/); their files are used where they are. `manage.py import_videos` reads
+# any folder.
+SCOOP_IMPORT_ROOTS = env.list("SCOOP_IMPORT_ROOTS", default=[])
 # How many versions of its analytics (payload and media) each video keeps; a replaced
 # payload or media file is deleted once no kept version refers to it (indexer.versions).
 SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)

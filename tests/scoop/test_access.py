@@ -15,9 +15,11 @@ Static files are public (they hold no data): ``test_static_files_are_public``.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,7 @@ ACCESS = [
     # A reviewer, who may not search, is sent from the dashboard to the review pages.
     Access("GET", "", "session", (302, 302, 403, 200, 200)),
     Access("GET", "alerts/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "upload/", "session", (302, 403, 403, 200, 200)),
     Access("GET", "review/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
@@ -76,6 +79,18 @@ ACCESS = [
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/", "token", (401, 403, 403, 202, 202)),
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/payload.json", "token", (401, 403, 403, 404, 404)),
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/log.txt", "token", (401, 403, 403, 200, 200)),
+    # Resumable uploads: every role but reviewers; an upload is its maker's (the analyst's here)
+    # and the admins'. Without Upload-Length a creation is refused (400) once the role is allowed.
+    Access("POST", "api/v1/uploads/", "token", (401, 403, 400, 400, 400)),
+    Access("GET", "api/v1/uploads/", "token", (401, 403, 200, 200, 200)),
+    Access("GET", "api/v1/uploads/<uuid:upload_id>/", "token", (401, 403, 403, 200, 200)),
+    Access("PATCH", "api/v1/uploads/<uuid:upload_id>/", "token", (401, 403, 403, 415, 415)),
+    Access("DELETE", "api/v1/uploads/<uuid:upload_id>/", "token", (401, 403, 403, 204, 404)),
+    # Imports: a zip by analysts and admins (the admin's skips the video the analyst's made);
+    # a folder of the server by admins only (test_imports.py). The import here is the admin's.
+    Access("POST", "api/v1/imports/", "token", (401, 403, 403, 201, 201)),
+    Access("GET", "api/v1/imports/", "token", (401, 403, 403, 200, 200)),
+    Access("GET", "api/v1/imports/<uuid:import_id>/", "token", (401, 403, 403, 404, 200)),
     Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
@@ -148,6 +163,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "api/v1/ingest/"): lambda world, role: {"video": f"by-{role}", "analytics": world["analytics"]},
     ("POST", "api/v1/videos/"): lambda world, role: {"name": f"new-by-{role}"},
     ("POST", "api/v1/analyses/"): lambda world, role: {"video": world["video_id"]},
+    ("POST", "api/v1/imports/"): lambda world, role: {"file": SimpleUploadedFile("v.zip", world["zip"]),
+                                                      "pattern": r"(?P<camera>[a-z]+-\d)\.webm"},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
     ("POST", "api/v1/videos/<int:video_id>/stream/"): lambda world, role: {"frame_number": 1},
@@ -168,7 +185,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/review/items/<int:item_id>/gold/"): lambda world, role: {"answer": "yes"},
     ("PUT", "api/v1/review/items/<int:item_id>/decision/"): lambda world, role: {"state": "confirmed"},
 }
-MULTIPART = {("POST", "api/v1/regions/")}
+MULTIPART = {("POST", "api/v1/regions/"), ("POST", "api/v1/imports/")}
 
 
 def _votes(world: dict, role: str) -> dict[str, Any]:
@@ -259,7 +276,29 @@ def world(db):
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
         "alert_id": alert.pk,
         "analysis_id": Analysis.objects.create(video=video, pipeline="reference").pk,
+        **_uploads_and_imports(),
     }
+
+
+def _uploads_and_imports() -> dict[str, Any]:
+    """An upload of the analyst's, a zip of one video (cam-9.webm) and an import of the admin's
+    (of another zip, cam-7.webm)."""
+    from indexer.imports import import_zip
+    from indexer.media import media_dir
+    from indexer.uploads import upload_create
+
+    def zipped(name: str) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(name, (media_dir() / "spare.webm").read_bytes())
+        return buffer.getvalue()
+
+    analyst = _client_for(None, "user-analyst", "analyst").user
+    admin = _client_for(None, "user-admin", "admin").user
+    imported = import_zip(archive=io.BytesIO(zipped("cam-7.webm")), name="v.zip", pattern=r"(?P<camera>cam-\d)\.webm",
+                          defaults={}, pipeline=None, user=admin)
+    return {"upload_id": upload_create(filename="a.webm", length=10, user=analyst).pk, "zip": zipped("cam-9.webm"),
+            "import_id": imported.pk}
 
 
 def _version(video, schema) -> None:

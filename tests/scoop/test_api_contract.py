@@ -155,6 +155,47 @@ class World:
         return answer.json()["id"]
 
     @cached_property
+    def upload(self) -> str:
+        """An analyst's resumable upload of 20 bytes, none sent yet."""
+        from indexer.uploads import upload_create
+
+        return str(upload_create(filename="u.webm", length=20, user=client("analyst").user).pk)
+
+    @cached_property
+    def zipped(self) -> bytes:
+        """A zip of one small video, cam-9.webm."""
+        import io
+        import zipfile
+
+        from tests.indexer.media_samples import write_video
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("cam-9.webm", write_video(self.import_root / "v.webm", frames=3).read_bytes())
+        return buffer.getvalue()
+
+    @cached_property
+    def import_root(self):
+        """A folder inside SCOOP_IMPORT_ROOTS with one small video, cam-8.webm."""
+        from django.conf import settings
+
+        from indexer.media import media_dir
+        from tests.indexer.media_samples import write_video
+
+        root = media_dir().parent / "imports"
+        (root / "drop").mkdir(parents=True)
+        write_video(root / "drop" / "cam-8.webm", frames=3)
+        settings.SCOOP_IMPORT_ROOTS = [str(root)]
+        return root
+
+    @cached_property
+    def imported(self) -> str:
+        from indexer.imports import import_folder
+
+        return str(import_folder(folder=self.import_root / "drop", pattern=IMPORT_PATTERN, defaults={},
+                                 pipeline=None, user=client("admin").user).pk)
+
+    @cached_property
     def queued_analysis(self) -> str:
         from indexer.models import Analysis
 
@@ -243,6 +284,10 @@ def unknown(name: str) -> Callable[[World], dict[str, Any]]:
     return lambda world: {name: UNKNOWN_ID}
 
 
+def upload(world: World) -> dict[str, Any]:
+    return {"upload_id": world.upload}
+
+
 def layer(world: World) -> dict[str, Any]:
     return {"layer_id": world.layer.pk}
 
@@ -280,6 +325,17 @@ BROKEN_SCHEMA = {"objects": {"schema": {"car": {"label": "car", "attrs": {"schem
 NDJSON = "application/x-ndjson"
 CHUNK = ndjson(eta_frame(1, eta_object("vehicle", 1, color="black")), eta_frame(2, eta_object("unicorn", 2)))
 ETA_TEXT = json.dumps(ETA).encode()
+CHUNK_TYPE = "application/offset+octet-stream"
+NO_UPLOAD = {"upload_id": "00000000-0000-0000-0000-000000000000"}
+IMPORT_PATTERN = r"(?P<camera>[a-z]+-\d)\.webm"
+
+
+def zip_import(pattern: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": {"file": SimpleUploadedFile("v.zip", world.zipped), "pattern": pattern}}
+
+
+def folder_import(pattern: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"data": {"path": str(world.import_root / "drop"), "pattern": pattern}, "format": "json"}
 
 CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/schemas/"): [Call("analyst", 200, needs=("schema",)), Call("anonymous", 401)],
@@ -321,6 +377,45 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/ingest/{job_id}/"): [
         Call("worker", 200, ids=lambda world: {"job_id": world.job}),
         Call("worker", 404, ids=lambda world: {"job_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("POST", "/api/v1/uploads/"): [
+        Call("analyst", 201, headers={"HTTP_UPLOAD_LENGTH": "20", "HTTP_UPLOAD_METADATA": "filename dS53ZWJt"}),
+        Call("analyst", 400, headers={"HTTP_UPLOAD_LENGTH": "twenty"}),
+        Call("analyst", 413, headers={"HTTP_UPLOAD_LENGTH": str(10**15)}),
+        Call("analyst", 409, needs=("bare",), headers={"HTTP_UPLOAD_LENGTH": "20",
+                                                        "HTTP_UPLOAD_METADATA": "name YmFyZQ=="}),
+        Call("reviewer", 403, headers={"HTTP_UPLOAD_LENGTH": "20"}), Call("anonymous", 401),
+    ],
+    ("GET", "/api/v1/uploads/"): [Call("analyst", 200, needs=("upload",)), Call("reviewer", 403)],
+    ("GET", "/api/v1/uploads/{upload_id}/"): [
+        Call("analyst", 200, ids=upload), Call("worker", 403, ids=upload),
+        Call("analyst", 404, ids=lambda world: NO_UPLOAD),
+    ],
+    ("PATCH", "/api/v1/uploads/{upload_id}/"): [
+        Call("analyst", 204, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "0"}),
+        Call("analyst", 409, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "0"}),
+        Call("analyst", 413, ids=upload, request=raw(b"0" * 11, CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("analyst", 460, ids=upload, request=raw(b"0123456789", CHUNK_TYPE),
+             headers={"HTTP_UPLOAD_OFFSET": "10", "HTTP_UPLOAD_CHECKSUM": "md5 AAAAAAAAAAAAAAAAAAAAAA=="}),
+        Call("analyst", 415, ids=upload, request=raw(b"0123456789", "text/plain"),
+             headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("analyst", 200, ids=upload, request=raw(b"0123456789", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "10"}),
+        Call("worker", 403, ids=upload, request=raw(b"0", CHUNK_TYPE), headers={"HTTP_UPLOAD_OFFSET": "20"}),
+    ],
+    ("DELETE", "/api/v1/uploads/{upload_id}/"): [
+        Call("worker", 403, ids=upload), Call("analyst", 204, ids=upload), Call("analyst", 404, ids=upload),
+    ],
+    ("POST", "/api/v1/imports/"): [
+        Call("admin", 201, request=folder_import(IMPORT_PATTERN)),
+        Call("analyst", 201, request=zip_import(IMPORT_PATTERN)),
+        Call("analyst", 400, request=zip_import("(?P<camera>")),
+        Call("analyst", 403, request=folder_import(IMPORT_PATTERN)),
+        Call("worker", 403, request=zip_import(IMPORT_PATTERN)),
+    ],
+    ("GET", "/api/v1/imports/"): [Call("admin", 200, needs=("imported",)), Call("worker", 403)],
+    ("GET", "/api/v1/imports/{import_id}/"): [
+        Call("admin", 200, ids=lambda world: {"import_id": world.imported}),
+        Call("analyst", 404, ids=lambda world: {"import_id": world.imported}),
     ],
     ("GET", "/api/v1/videos/"): [
         Call("analyst", 200, needs=("street", "bare")), Call("analyst", 404, query="?page=9"), Call("worker", 403),
