@@ -93,6 +93,12 @@ def analysis_run(*, analysis_id: str) -> Analysis:
     log = _Log(analysis)
     try:
         job = _run_reference(analysis, log)
+    except AnalysisCancelled as cancelled:
+        log.write(f"cancelled: {cancelled}")
+        Analysis.objects.filter(pk=analysis.pk).update(status=Analysis.CANCELLED, error=f"cancelled {cancelled}",
+                                                       log=log.text, finished_at=timezone.now())
+        analysis.refresh_from_db()
+        return analysis
     except Exception as error:  # recorded on the analysis: the API shows it
         log.write(f"failed: {error}")
         Analysis.objects.filter(pk=analysis.pk).update(status=Analysis.FAILED, error=str(error), log=log.text,
@@ -107,6 +113,15 @@ def analysis_run(*, analysis_id: str) -> Analysis:
                                                    finished_at=timezone.now())
     analysis.refresh_from_db()
     return analysis
+
+
+class AnalysisCancelled(Exception):
+    """The analysis was asked to stop (:mod:`indexer.jobs`) and stopped at a checkpoint."""
+
+
+def _checkpoint(analysis: Analysis, where: str) -> None:
+    if Analysis.objects.filter(pk=analysis.pk, cancel_requested=True).exists():
+        raise AnalysisCancelled(f"{where}; nothing was ingested")
 
 
 class _Log:
@@ -142,6 +157,7 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
         if total and now - written[0] >= PROGRESS_EVERY_S:
             written[0] = now
             Analysis.objects.filter(pk=analysis.pk).update(progress=min(done / total, 0.99), log=log.text)
+            _checkpoint(analysis, f"after {done} of {total} frames")
 
     result = worker_video_analyse(video.media_path, colors=ontology_colors(schema.document),
                                   labels=ontology_labels(schema.document), device=params.get("device"),
@@ -150,6 +166,7 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
     log.write(f"{summary['frames']} frames in {summary['seconds']} s ({summary['frames_per_second']} frames/s) on "
               f"{summary['device']}: {summary['detections']} detections, {summary['tracks']} tracks")
     Analysis.objects.filter(pk=analysis.pk).update(result=summary, log=log.text)
+    _checkpoint(analysis, "after the last frame, before its labels were ingested")
     # Ingested as the system: an analysis may run on any video (who started it was checked then);
     # the job is credited to them once it ran.
     job = ingest_job_create(chunks=[json.dumps(result.labels).encode("utf-8")], video_name=video.name,

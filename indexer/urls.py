@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import analysis_apis, apis, media_apis
+from indexer import analysis_apis, apis, job_apis, media_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -13,6 +13,12 @@ urlpatterns = [
     path("analyses/<uuid:analysis_id>/payload.json", analysis_apis.AnalysisPayloadApi.as_view(),
          name="analysis-payload"),
     path("analyses/<uuid:analysis_id>/log.txt", analysis_apis.AnalysisLogApi.as_view(), name="analysis-log"),
+    path("jobs/", job_apis.JobListApi.as_view(), name="job-list"),
+    path("jobs/<str:kind>/<str:job_id>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<str:kind>/<str:job_id>/retry/", job_apis.JobRetryApi.as_view(), name="job-retry"),
+    path("jobs/<str:kind>/<str:job_id>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<str:kind>/<str:job_id>/archive/", job_apis.JobArchiveApi.as_view(), name="job-archive"),
+    path("jobs/<str:kind>/<str:job_id>/expiry/", job_apis.JobExpiryApi.as_view(), name="job-expiry"),
     path("videos/", apis.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
     path("videos/<int:video_id>/versions/", apis.VideoVersionsApi.as_view(), name="video-versions"),
