@@ -8,7 +8,9 @@ goes, and its ETA labels become an ingest job of the video, validated like any w
 The job's payload is the analysis's payload; its log keeps what the run did.
 
 Pipelines: ``reference``, the reference worker (:mod:`scoop_worker`: HOG people, MOG2 movers,
-colour, IoU tracking, embeddings), whose labels follow the schema's object labels and colours.
+colour, IoU tracking, embeddings), whose labels follow the schema's object labels and colours; and
+the TorchScript detectors admins register (:mod:`indexer.pipelines`), run in its place with the
+same tracking, colours and embeddings.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from indexer.media import MediaError
-from indexer.models import Analysis, IngestJob, Video
+from indexer.models import Analysis, IngestJob, Pipeline, Video
 from indexer.payloads import PayloadError
-from indexer.selectors import schema_resolve
+from indexer.pipelines import REFERENCE, PipelineDetector
+from indexer.selectors import schema_default, schema_resolve
 from indexer.services import ingest_job_create, ingest_run
 from indexer.validation import MODES
 
@@ -47,8 +50,9 @@ def analysis_create(*, video: Video, pipeline: str, params: dict[str, Any] | Non
     """Check the request and queue the analysis (``enqueue=False``: leave it queued, to run it
     in this process). Refused (400, with the field) for an unknown pipeline or parameter, and for a
     video without media on this server (409)."""
-    if pipeline not in PIPELINES:
-        raise PayloadError(f"unknown pipeline '{pipeline}'; expected one of {', '.join(PIPELINES)}", path="pipeline")
+    known = [*PIPELINES, *Pipeline.objects.values_list("name", flat=True)]
+    if pipeline not in known:
+        raise PayloadError(f"unknown pipeline '{pipeline}'; expected one of {', '.join(known)}", path="pipeline")
     checked = _params_checked(params or {})
     if not video.media_path or not Path(video.media_path).is_file():
         raise MediaError(f"video '{video.name}' has no media file on this server to analyse: give it media first "
@@ -115,6 +119,12 @@ def analysis_run(*, analysis_id: str) -> Analysis:
     return analysis
 
 
+def _cuda_available() -> bool:
+    import torch  # lazily, as scoop_worker above
+
+    return torch.cuda.is_available()
+
+
 class AnalysisCancelled(Exception):
     """The analysis was asked to stop (:mod:`indexer.jobs`) and stopped at a checkpoint."""
 
@@ -148,8 +158,19 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
     video, params = analysis.video, analysis.params
     if not video.media_path or not Path(video.media_path).is_file():
         raise MediaError(f"video {video.pk} has no media file on this server to analyse", path="video")
-    schema = video.schema if params.get("schema") is None and video.schema else schema_resolve(ref=params.get("schema"))
-    log.write(f"reference pipeline on {Path(video.media_path).name}, labels of schema {schema}")
+    detectors, schema = None, None
+    if analysis.pipeline != REFERENCE:
+        pipeline = Pipeline.objects.select_related("schema").filter(name=analysis.pipeline).first()
+        if pipeline is None:
+            raise PayloadError(f"pipeline '{analysis.pipeline}' was deleted after this analysis was queued")
+        device = params.get("device") or ("cuda" if _cuda_available() else "cpu")
+        detectors = [PipelineDetector(pipeline, device=device)]
+        # Its classes were mapped into its schema's labels when it was registered.
+        schema = pipeline.schema or schema_default() if params.get("schema") is None else None
+    if schema is None:
+        schema = (video.schema if params.get("schema") is None and video.schema
+                  else schema_resolve(ref=params.get("schema")))
+    log.write(f"{analysis.pipeline} pipeline on {Path(video.media_path).name}, labels of schema {schema}")
     written = [0.0]
 
     def progress(done: int, total: int | None) -> None:
@@ -159,7 +180,7 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
             Analysis.objects.filter(pk=analysis.pk).update(progress=min(done / total, 0.99), log=log.text)
             _checkpoint(analysis, f"after {done} of {total} frames")
 
-    result = worker_video_analyse(video.media_path, colors=ontology_colors(schema.document),
+    result = worker_video_analyse(video.media_path, detectors=detectors, colors=ontology_colors(schema.document),
                                   labels=ontology_labels(schema.document), device=params.get("device"),
                                   batch=params.get("batch", PARAMS["batch"]), name=video.name, progress=progress)
     summary = result.summary()

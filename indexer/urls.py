@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import analysis_apis, apis, job_apis, media_apis
+from indexer import analysis_apis, apis, job_apis, media_apis, pipeline_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("analyses/<uuid:analysis_id>/payload.json", analysis_apis.AnalysisPayloadApi.as_view(),
          name="analysis-payload"),
     path("analyses/<uuid:analysis_id>/log.txt", analysis_apis.AnalysisLogApi.as_view(), name="analysis-log"),
+    path("pipelines/", pipeline_apis.PipelineListApi.as_view(), name="pipeline-list"),
+    path("pipelines/<str:name>/", pipeline_apis.PipelineDetailApi.as_view(), name="pipeline-detail"),
     path("jobs/", job_apis.JobListApi.as_view(), name="job-list"),
     path("jobs/<str:kind>/<str:job_id>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<str:kind>/<str:job_id>/retry/", job_apis.JobRetryApi.as_view(), name="job-retry"),
