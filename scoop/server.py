@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from billiard.util import set_pdeathsig
@@ -102,6 +103,8 @@ class TaskWorker:
             "--concurrency", str(self.concurrency), "--queues", ",".join(settings.SCOOP_TASK_QUEUES),
             "--hostname", "serve@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", self.log_level,
+            # Celery beat inside the worker runs the periodic tasks (CELERY_BEAT_SCHEDULE: jobs' expiry).
+            "--beat", "--schedule", str(Path(settings.SCOOP_DATA_DIR) / "celerybeat-schedule"),
         ]
 
     def start(self) -> None:

@@ -163,3 +163,20 @@ def test_a_registered_detector_runs_on_cuda(admin_client, analyst_client, street
     assert analysis.status == "succeeded", analysis.error
     assert analysis.result["device"].startswith("cuda")
     assert analysis.result["by_label"] == {"person": worker_video.FRAMES}
+
+
+def test_the_admin_page_registers_with_the_same_checks(client, django_user_model, road, tmp_path):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "x"))
+    model = scripted(FixedBoxes(GOOD_ROWS), tmp_path)
+    unmapped = json.dumps({**CONFIG, "label_map": {"pedestrian": "person"}})
+
+    refused = client.post("/admin/indexer/pipeline/add/", {
+        "name": "fixed", "model_file": SimpleUploadedFile("m.pt", model), "config": unmapped})
+    added = client.post("/admin/indexer/pipeline/add/", {
+        "name": "fixed", "model_file": SimpleUploadedFile("m.pt", model), "config": json.dumps(CONFIG)})
+
+    assert refused.status_code == 200
+    assert "class &#x27;car&#x27; (index 1) maps to no ontology label" in refused.content.decode()
+    assert added.status_code == 302
+    pipeline = Pipeline.objects.get(name="fixed")
+    assert (pipeline.classes, pipeline.created_by.username) == (["pedestrian", "car"], "root")
