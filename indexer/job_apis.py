@@ -6,19 +6,25 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import IsAdmin, IsAnyRole
+from accounts.roles import ADMIN, IsAdmin, IsAnyRole, user_has_role
 from indexer import jobs
 from indexer.api_fields import ErrorOutput
 from indexer.models import Analysis, IngestJob, TaskRun
 
 PAGE_SIZE = 50
 PAGE_MAX = 1000
+# The actions' answers go to admins (only admins act on jobs).
+ACT = {"can_act": True}
+
+
+def _viewer(request) -> dict:
+    return {"can_act": user_has_role(request.user, ADMIN)}
 
 
 class JobOutput(serializers.Serializer):
@@ -44,8 +50,7 @@ class JobOutput(serializers.Serializer):
     expires_at = serializers.DateTimeField(source="record.expires_at", allow_null=True,
                                            help_text="the job and its outputs are deleted then")
     cancel_requested = serializers.BooleanField(source="record.cancel_requested")
-    actions = serializers.ListField(child=serializers.ChoiceField(choices=jobs.ACTIONS),
-                                    help_text="what an admin may do to it now")
+    actions = serializers.SerializerMethodField(help_text="what you may do to it now (only admins act on jobs)")
 
     def get_url(self, job: jobs.BoardJob) -> str:
         return reverse("job-detail", args=[job.kind, job.record.pk])
@@ -66,6 +71,10 @@ class JobOutput(serializers.Serializer):
 
     def get_output(self, job: jobs.BoardJob) -> dict:
         return jobs.job_output(job)
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=jobs.ACTIONS)))
+    def get_actions(self, job: jobs.BoardJob) -> list[str]:
+        return job.actions if self.context.get("can_act") else []
 
     def get_created_by(self, job: jobs.BoardJob) -> str | None:
         return job.record.created_by.get_username() if job.record.created_by_id else None
@@ -96,7 +105,7 @@ class JobListApi(APIView):
 
     permission_classes = [IsAnyRole]
 
-    @extend_schema(parameters=[
+    @extend_schema(operation_id="api_v1_jobs_list", parameters=[
         OpenApiParameter("tab", str, enum=list(jobs.TABS), description="current (default) or archived"),
         OpenApiParameter("q", str, description="column:keyword terms: " + ", ".join(jobs.COLUMNS)),
         OpenApiParameter("page", int, description="1-based")],
@@ -109,7 +118,7 @@ class JobListApi(APIView):
         count, rows = jobs.jobs_page(user=request.user, tab=request.query_params.get("tab", jobs.CURRENT),
                                      query=request.query_params.get("q", ""), page=page, page_size=PAGE_SIZE)
         return Response(JobPageOutput({"count": count, "page": page, "pages": max(1, -(-count // PAGE_SIZE)),
-                                       "results": rows}).data)
+                                       "results": rows}, context=_viewer(request)).data)
 
 
 def _job(request, kind: str, job_id: str) -> jobs.BoardJob:
@@ -127,7 +136,7 @@ class JobDetailApi(APIView):
 
     @extend_schema(responses={200: JobOutput, 404: ErrorOutput})
     def get(self, request, kind: str, job_id):
-        return Response(JobOutput(_job(request, kind, job_id)).data)
+        return Response(JobOutput(_job(request, kind, job_id), context=_viewer(request)).data)
 
     @extend_schema(responses={204: None, 404: ErrorOutput, 409: ErrorOutput})
     def delete(self, request, kind: str, job_id):
@@ -143,7 +152,7 @@ class JobRetryApi(APIView):
     @extend_schema(request=None, responses={202: JobOutput, 409: ErrorOutput})
     def post(self, request, kind: str, job_id):
         new = jobs.job_retry(job=_job(request, kind, job_id), actor=request.user)
-        return Response(JobOutput(new).data, status=status.HTTP_202_ACCEPTED)
+        return Response(JobOutput(new, context=ACT).data, status=status.HTTP_202_ACCEPTED)
 
 
 class JobCancelApi(APIView):
@@ -155,8 +164,8 @@ class JobCancelApi(APIView):
     @extend_schema(request=None, responses={200: JobOutput, 202: JobOutput, 409: ErrorOutput})
     def post(self, request, kind: str, job_id):
         job = jobs.job_cancel(job=_job(request, kind, job_id))
-        done = job.record.status == "cancelled"
-        return Response(JobOutput(job).data, status=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
+        answer = status.HTTP_200_OK if job.record.status == "cancelled" else status.HTTP_202_ACCEPTED
+        return Response(JobOutput(job, context=ACT).data, status=answer)
 
 
 class JobArchiveApi(APIView):
@@ -166,11 +175,11 @@ class JobArchiveApi(APIView):
 
     @extend_schema(request=None, responses={200: JobOutput, 409: ErrorOutput})
     def post(self, request, kind: str, job_id):
-        return Response(JobOutput(jobs.job_archive(job=_job(request, kind, job_id), archived=True)).data)
+        return Response(JobOutput(jobs.job_archive(job=_job(request, kind, job_id), archived=True), context=ACT).data)
 
     @extend_schema(request=None, responses={200: JobOutput, 409: ErrorOutput})
     def delete(self, request, kind: str, job_id):
-        return Response(JobOutput(jobs.job_archive(job=_job(request, kind, job_id), archived=False)).data)
+        return Response(JobOutput(jobs.job_archive(job=_job(request, kind, job_id), archived=False), context=ACT).data)
 
 
 class JobExpiryApi(APIView):
@@ -189,4 +198,4 @@ class JobExpiryApi(APIView):
             expires_at = timezone.now() + timedelta(days=values["ttl_days"])
         else:
             expires_at = values["expires_at"]
-        return Response(JobOutput(jobs.job_expiry_set(job=job, expires_at=expires_at)).data)
+        return Response(JobOutput(jobs.job_expiry_set(job=job, expires_at=expires_at), context=ACT).data)

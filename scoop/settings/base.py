@@ -179,8 +179,8 @@ SPECTACULAR_SETTINGS = {
         "GeoFormatEnum": "scoop.api_schema.GEO_FORMATS",
         "IngestFormatEnum": "scoop.api_schema.INGEST_FORMATS",
         "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
-        "AnalysisStatusEnum": "indexer.models.Analysis.STATUSES",
-        "IngestJobStatusEnum": "indexer.models.IngestJob.STATUSES",
+        # Ingest jobs, analyses and task runs share their statuses (the jobs board lists them together).
+        "JobStatusEnum": "indexer.models.IngestJob.STATUSES",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

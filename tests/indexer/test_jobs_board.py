@@ -58,7 +58,7 @@ def test_the_board_lists_every_kind_newest_first_and_workers_see_their_own(
     assert gate["detail_url"] == done["url"]
     assert everything["results"][1]["actions"] == ["cancel"]
     assert everything["results"][0]["error"] == "the media file /x.mp4 does not exist"
-    assert [row["id"] for row in mine["results"]] == [done["id"]]
+    assert [(row["id"], row["actions"]) for row in mine["results"]] == [(done["id"], [])]
     assert worker_client.post(f"{gate['url']}archive/").status_code == 403
 
 

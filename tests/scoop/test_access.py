@@ -54,7 +54,7 @@ ACCESS = [
     Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
-    Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
+    Access("GET", "manage/ingest/", "session", (302, 403, 403, 200, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
     Access("POST", "login/", "session", (200, 200, 200, 200, 200)),  # a wrong password: the form again
     Access("PUT", "login/", "session", (200, 200, 200, 200, 200)),  # Django's FormView treats PUT as POST
@@ -76,6 +76,22 @@ ACCESS = [
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/", "token", (401, 403, 403, 202, 202)),
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/payload.json", "token", (401, 403, 403, 404, 404)),
     Access("GET", "api/v1/analyses/<uuid:analysis_id>/log.txt", "token", (401, 403, 403, 200, 200)),
+    # Pipelines (docs/api/pipelines.md): admins register and delete them, analysts list them (none is registered
+    # here: the admin's POST without a model is a 400, and the detail of a name is a 404).
+    Access("GET", "api/v1/pipelines/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/pipelines/", "token", (401, 403, 403, 403, 400)),
+    Access("GET", "api/v1/pipelines/<str:name>/", "token", (401, 403, 403, 404, 404)),
+    Access("DELETE", "api/v1/pipelines/<str:name>/", "token", (401, 403, 403, 403, 404)),
+    # The jobs board (docs/api/jobs.md): workers and analysts see their own jobs, admins every job and act on
+    # them. The job here is the worker's queued ingest job: only a cancel applies to it.
+    Access("GET", "api/v1/jobs/", "token", (401, 403, 200, 200, 200)),
+    Access("GET", "api/v1/jobs/<str:kind>/<str:job_id>/", "token", (401, 403, 200, 404, 200)),
+    Access("DELETE", "api/v1/jobs/<str:kind>/<str:job_id>/", "token", (401, 403, 403, 403, 409)),
+    Access("POST", "api/v1/jobs/<str:kind>/<str:job_id>/retry/", "token", (401, 403, 403, 403, 409)),
+    Access("POST", "api/v1/jobs/<str:kind>/<str:job_id>/cancel/", "token", (401, 403, 403, 403, 200)),
+    Access("POST", "api/v1/jobs/<str:kind>/<str:job_id>/archive/", "token", (401, 403, 403, 403, 409)),
+    Access("DELETE", "api/v1/jobs/<str:kind>/<str:job_id>/archive/", "token", (401, 403, 403, 403, 409)),
+    Access("PUT", "api/v1/jobs/<str:kind>/<str:job_id>/expiry/", "token", (401, 403, 403, 403, 409)),
     Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
@@ -148,6 +164,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "api/v1/ingest/"): lambda world, role: {"video": f"by-{role}", "analytics": world["analytics"]},
     ("POST", "api/v1/videos/"): lambda world, role: {"name": f"new-by-{role}"},
     ("POST", "api/v1/analyses/"): lambda world, role: {"video": world["video_id"]},
+    ("POST", "api/v1/pipelines/"): lambda world, role: {"name": "none", "config": "{}"},
+    ("PUT", "api/v1/jobs/<str:kind>/<str:job_id>/expiry/"): lambda world, role: {"ttl_days": 1},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
     ("POST", "api/v1/videos/<int:video_id>/stream/"): lambda world, role: {"frame_number": 1},
@@ -168,7 +186,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/review/items/<int:item_id>/gold/"): lambda world, role: {"answer": "yes"},
     ("PUT", "api/v1/review/items/<int:item_id>/decision/"): lambda world, role: {"state": "confirmed"},
 }
-MULTIPART = {("POST", "api/v1/regions/")}
+MULTIPART = {("POST", "api/v1/regions/"), ("POST", "api/v1/pipelines/")}
 
 
 def _votes(world: dict, role: str) -> dict[str, Any]:
@@ -259,6 +277,7 @@ def world(db):
         "similar_video_id": similar_video_id, "saved_id": saved.json()["id"],
         "alert_id": alert.pk,
         "analysis_id": Analysis.objects.create(video=video, pipeline="reference").pk,
+        "kind": "ingest", "name": "one-person",
     }
 
 
