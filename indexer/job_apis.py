@@ -3,7 +3,6 @@ act on every job; workers and analysts see their own."""
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -21,6 +20,10 @@ PAGE_SIZE = 50
 PAGE_MAX = 1000
 # The actions' answers go to admins (only admins act on jobs).
 ACT = {"can_act": True}
+
+
+# The kind of job in the path of a job's URL.
+KIND = OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(jobs.KINDS), description="the job's kind")
 
 
 def _viewer(request) -> dict:
@@ -69,6 +72,14 @@ class JobOutput(serializers.Serializer):
     def get_device(self, job: jobs.BoardJob) -> str | None:
         return (job.record.result or {}).get("device") if isinstance(job.record, Analysis) else None
 
+    @extend_schema_field({"type": "object", "description": "what the job produced; by kind", "properties": {
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "frames, objects, tracks, events indexed"},
+        "violation_count": {"type": "integer"}, "payload_bytes": {"type": "integer"},
+        "frames": {"type": "integer"}, "seconds": {"type": "number"}, "frames_per_second": {"type": "number"},
+        "detections": {"type": "integer"}, "tracks": {"type": "integer"}, "device": {"type": "string"},
+        "by_label": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "media_status": {"type": "string"}, "videos": {"type": "integer"}}})
     def get_output(self, job: jobs.BoardJob) -> dict:
         return jobs.job_output(job)
 
@@ -124,10 +135,11 @@ class JobListApi(APIView):
 def _job(request, kind: str, job_id: str) -> jobs.BoardJob:
     try:
         return jobs.job_get(user=request.user, kind=kind, job_id=job_id)
-    except (IngestJob.DoesNotExist, Analysis.DoesNotExist, TaskRun.DoesNotExist, ValidationError):
+    except (IngestJob.DoesNotExist, Analysis.DoesNotExist, TaskRun.DoesNotExist):
         raise NotFound(f"no {kind} job {job_id} that you may see") from None
 
 
+@extend_schema(parameters=[KIND])
 class JobDetailApi(APIView):
     """One job; DELETE removes a job that ended, with its outputs (admins)."""
 
@@ -144,6 +156,7 @@ class JobDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(parameters=[KIND])
 class JobRetryApi(APIView):
     """A failed or cancelled job again, as a new job (202, the new job)."""
 
@@ -155,6 +168,7 @@ class JobRetryApi(APIView):
         return Response(JobOutput(new, context=ACT).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(parameters=[KIND])
 class JobCancelApi(APIView):
     """Cancel a queued job (200, cancelled) or ask a running one to stop (202, it stops at its
     next checkpoint: follow its status)."""
@@ -168,6 +182,7 @@ class JobCancelApi(APIView):
         return Response(JobOutput(job, context=ACT).data, status=answer)
 
 
+@extend_schema(parameters=[KIND])
 class JobArchiveApi(APIView):
     """POST archives a job that ended; DELETE brings it back to the Current tab."""
 
@@ -182,6 +197,7 @@ class JobArchiveApi(APIView):
         return Response(JobOutput(jobs.job_archive(job=_job(request, kind, job_id), archived=False), context=ACT).data)
 
 
+@extend_schema(parameters=[KIND])
 class JobExpiryApi(APIView):
     """Set when a job that ended and its outputs are deleted: ``{"expires_at": ISO 8601 | null}``
     or ``{"ttl_days": N}``."""

@@ -29,6 +29,8 @@ class PipelineInput(serializers.Serializer):
 
 
 class PipelineOutput(serializers.ModelSerializer):
+    classes = serializers.ListField(child=serializers.CharField(), help_text="class names, class 0 first")
+    label_map = serializers.DictField(child=serializers.CharField(), help_text="class name: ontology label")
     kind = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     input_size = serializers.SerializerMethodField()

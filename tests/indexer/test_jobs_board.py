@@ -184,6 +184,7 @@ def test_a_failed_job_keeps_its_payload_for_a_retry_until_it_expires(street, adm
 
 
 def test_an_unknown_job_is_a_404(admin_client):
-    assert admin_client.get(f"{URL}ingest/not-a-uuid/").status_code == 404
+    assert admin_client.get(f"{URL}ingest/8d1c6a3e-0f7b-4f55-9c55-0a3b4f1e2d3c/").json() == {
+        "detail": "no ingest job 8d1c6a3e-0f7b-4f55-9c55-0a3b4f1e2d3c that you may see"}
     assert admin_client.get(f"{URL}upload/8d1c6a3e-0f7b-4f55-9c55-0a3b4f1e2d3c/").json() == {
         "detail": "unknown kind 'upload'; expected one of ingest, analysis, probe, rebuild, import", "path": "kind"}

@@ -87,9 +87,10 @@ def test_get_parameters_have_their_real_types():
     assert types[("/media/videos/{video_id}/thumbnail.jpg", "w")] == "integer"
     assert types[("/api/v1/export/detections.csv", "filters")] == "json"
     assert types[("/api/v1/ingest/{job_id}/", "job_id")] == "uuid"
-    # Text is text only where it is: a query in the text form, a schema's name, the audit
-    # log's actor (a username) and target (kind:id).
-    assert {name for (path, name), kind in types.items() if kind == "string"} == {"q", "schema", "actor", "target"}
+    # Text is text only where it is: a query in the text form, a schema's or a pipeline's name, the
+    # audit log's actor (a username) and target (kind:id).
+    assert {name for (path, name), kind in types.items() if kind == "string"} == {
+        "q", "schema", "actor", "target", "name"}
 
 
 def _field(component: str, name: str) -> dict:
