@@ -8,7 +8,9 @@ goes, and its ETA labels become an ingest job of the video, validated like any w
 The job's payload is the analysis's payload; its log keeps what the run did.
 
 Pipelines: ``reference``, the reference worker (:mod:`scoop_worker`: HOG people, MOG2 movers,
-colour, IoU tracking, embeddings), whose labels follow the schema's object labels and colours.
+colour, IoU tracking, embeddings), whose labels follow the schema's object labels and colours; and
+the TorchScript detectors admins register (:mod:`indexer.pipelines`), run in its place with the
+same tracking, colours and embeddings.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from indexer.media import MediaError
-from indexer.models import Analysis, IngestJob, Video
+from indexer.models import Analysis, IngestJob, Pipeline, Video
 from indexer.payloads import PayloadError
-from indexer.selectors import schema_resolve
+from indexer.pipelines import REFERENCE, PipelineDetector
+from indexer.selectors import schema_default, schema_resolve
 from indexer.services import ingest_job_create, ingest_run
 from indexer.validation import MODES
 
@@ -47,8 +50,9 @@ def analysis_create(*, video: Video, pipeline: str, params: dict[str, Any] | Non
     """Check the request and queue the analysis (``enqueue=False``: leave it queued, to run it
     in this process). Refused (400, with the field) for an unknown pipeline or parameter, and for a
     video without media on this server (409)."""
-    if pipeline not in PIPELINES:
-        raise PayloadError(f"unknown pipeline '{pipeline}'; expected one of {', '.join(PIPELINES)}", path="pipeline")
+    known = [*PIPELINES, *Pipeline.objects.values_list("name", flat=True)]
+    if pipeline not in known:
+        raise PayloadError(f"unknown pipeline '{pipeline}'; expected one of {', '.join(known)}", path="pipeline")
     checked = _params_checked(params or {})
     if not video.media_path or not Path(video.media_path).is_file():
         raise MediaError(f"video '{video.name}' has no media file on this server to analyse: give it media first "
@@ -93,6 +97,12 @@ def analysis_run(*, analysis_id: str) -> Analysis:
     log = _Log(analysis)
     try:
         job = _run_reference(analysis, log)
+    except AnalysisCancelled as cancelled:
+        log.write(f"cancelled: {cancelled}")
+        Analysis.objects.filter(pk=analysis.pk).update(status=Analysis.CANCELLED, error=f"cancelled {cancelled}",
+                                                       log=log.text, finished_at=timezone.now())
+        analysis.refresh_from_db()
+        return analysis
     except Exception as error:  # recorded on the analysis: the API shows it
         log.write(f"failed: {error}")
         Analysis.objects.filter(pk=analysis.pk).update(status=Analysis.FAILED, error=str(error), log=log.text,
@@ -107,6 +117,21 @@ def analysis_run(*, analysis_id: str) -> Analysis:
                                                    finished_at=timezone.now())
     analysis.refresh_from_db()
     return analysis
+
+
+def _cuda_available() -> bool:
+    import torch  # lazily, as scoop_worker above
+
+    return torch.cuda.is_available()
+
+
+class AnalysisCancelled(Exception):
+    """The analysis was asked to stop (:mod:`indexer.jobs`) and stopped at a checkpoint."""
+
+
+def _checkpoint(analysis: Analysis, where: str) -> None:
+    if Analysis.objects.filter(pk=analysis.pk, cancel_requested=True).exists():
+        raise AnalysisCancelled(f"{where}; nothing was ingested")
 
 
 class _Log:
@@ -133,8 +158,19 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
     video, params = analysis.video, analysis.params
     if not video.media_path or not Path(video.media_path).is_file():
         raise MediaError(f"video {video.pk} has no media file on this server to analyse", path="video")
-    schema = video.schema if params.get("schema") is None and video.schema else schema_resolve(ref=params.get("schema"))
-    log.write(f"reference pipeline on {Path(video.media_path).name}, labels of schema {schema}")
+    detectors, schema = None, None
+    if analysis.pipeline != REFERENCE:
+        pipeline = Pipeline.objects.select_related("schema").filter(name=analysis.pipeline).first()
+        if pipeline is None:
+            raise PayloadError(f"pipeline '{analysis.pipeline}' was deleted after this analysis was queued")
+        device = params.get("device") or ("cuda" if _cuda_available() else "cpu")
+        detectors = [PipelineDetector(pipeline, device=device)]
+        # Its classes were mapped into its schema's labels when it was registered.
+        schema = pipeline.schema or schema_default() if params.get("schema") is None else None
+    if schema is None:
+        schema = (video.schema if params.get("schema") is None and video.schema
+                  else schema_resolve(ref=params.get("schema")))
+    log.write(f"{analysis.pipeline} pipeline on {Path(video.media_path).name}, labels of schema {schema}")
     written = [0.0]
 
     def progress(done: int, total: int | None) -> None:
@@ -142,14 +178,16 @@ def _run_reference(analysis: Analysis, log: _Log) -> IngestJob:
         if total and now - written[0] >= PROGRESS_EVERY_S:
             written[0] = now
             Analysis.objects.filter(pk=analysis.pk).update(progress=min(done / total, 0.99), log=log.text)
+            _checkpoint(analysis, f"after {done} of {total} frames")
 
-    result = worker_video_analyse(video.media_path, colors=ontology_colors(schema.document),
+    result = worker_video_analyse(video.media_path, detectors=detectors, colors=ontology_colors(schema.document),
                                   labels=ontology_labels(schema.document), device=params.get("device"),
                                   batch=params.get("batch", PARAMS["batch"]), name=video.name, progress=progress)
     summary = result.summary()
     log.write(f"{summary['frames']} frames in {summary['seconds']} s ({summary['frames_per_second']} frames/s) on "
               f"{summary['device']}: {summary['detections']} detections, {summary['tracks']} tracks")
     Analysis.objects.filter(pk=analysis.pk).update(result=summary, log=log.text)
+    _checkpoint(analysis, "after the last frame, before its labels were ingested")
     # Ingested as the system: an analysis may run on any video (who started it was checked then);
     # the job is credited to them once it ran.
     job = ingest_job_create(chunks=[json.dumps(result.labels).encode("utf-8")], video_name=video.name,

@@ -152,7 +152,20 @@ class VideoVersion(models.Model):
         return f"{self.video} v{self.number}"
 
 
-class IngestJob(models.Model):
+class BoardFields(models.Model):
+    """What the jobs board (:mod:`indexer.jobs`) keeps on every kind of job: whether it is
+    archived, when its outputs expire (a periodic task deletes the job and its outputs then), and
+    whether someone asked a running job to stop (it stops at its next checkpoint)."""
+
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="archived: on the board's Archived tab")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="the job and its outputs are deleted then")
+    cancel_requested = models.BooleanField(default=False, help_text="stop at the next checkpoint, undoing the run")
+
+    class Meta:
+        abstract = True
+
+
+class IngestJob(BoardFields):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -197,15 +210,16 @@ class IngestJob(models.Model):
         return f"ingest {self.id} ({self.status})"
 
 
-class Analysis(models.Model):
+class Analysis(BoardFields):
     """A pipeline run over a video's media (the ``gpu`` queue), whose labels are then ingested into
     the video as any worker's output is (``ingest_job``). ``result``: frames, seconds,
     frames_per_second, detections, tracks, device and detections by label; ``log``: what the run
     wrote, line by line."""
 
-    QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
-    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED)]
+    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)]
     UNFINISHED = (QUEUED, RUNNING)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="analyses")
@@ -314,3 +328,60 @@ class VideoImport(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.id} ({self.kind} {self.source})"
+
+
+class TaskRun(BoardFields):
+    """A background task that has no record of its own, as the jobs board shows it: a media probe
+    (``video``), an index rebuild, an import. ``result`` says what it did."""
+
+    PROBE, REBUILD, IMPORT = "probe", "rebuild", "import"
+    KINDS = [(k, k) for k in (PROBE, REBUILD, IMPORT)]
+    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)]
+    UNFINISHED = (QUEUED, RUNNING)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    progress = models.FloatField(default=0.0)
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    video_name = models.CharField(max_length=500, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+
+class Pipeline(models.Model):
+    """A TorchScript detector an admin registered (:mod:`indexer.pipelines`): its model file, its
+    classes (``classes[i]`` is class ``i``), the ontology label each class maps to (in ``schema``,
+    else the default schema), the size frames are resized to, and its thresholds."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    model_path = models.CharField(max_length=2000)
+    model_bytes = models.BigIntegerField(default=0)
+    classes = models.JSONField(default=list)
+    label_map = models.JSONField(default=dict)
+    input_width = models.PositiveIntegerField()
+    input_height = models.PositiveIntegerField()
+    min_score = models.FloatField(default=0.3)
+    nms_iou = models.FloatField(default=0.5)
+    schema = models.ForeignKey(LabelSchema, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

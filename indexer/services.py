@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from accounts.services import audit_record
 from indexer.formats import FORMATS, FormatError, detect_format, options_check, read_analytics
 from indexer.live import live_analytics, live_reindex, live_spool_locked, live_video_end
 from indexer.media import MediaError, cache_clear, media_probe, media_resolve, media_store, media_type
-from indexer.models import DefaultSchema, IngestJob, LabelSchema, Video, VideoVersion
+from indexer.models import DefaultSchema, IngestJob, LabelSchema, TaskRun, Video, VideoVersion
 from indexer.ontology import Ontology, parse_schema_document
 from indexer.overlays import reviewed
 from indexer.ownership import admin_check, video_write_check, video_write_refusal
@@ -39,7 +41,6 @@ from indexer.signals import video_indexed
 from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
 from indexer.versions import (
     Unreferenced,
-    payload_release,
     version_record,
     versions_files,
     versions_prune,
@@ -58,6 +59,9 @@ PROBED_FIELDS = ("fps", "frame_count", "duration_s", "width", "height")
 INGEST_RUN_TASK = "indexer.tasks.ingest_run_task"
 VIDEO_PROBE_TASK = "indexer.tasks.video_probe_task"
 INDEX_MERGE_TASK = "indexer.tasks.index_merge_task"
+INDEX_REBUILD_TASK = "indexer.tasks.index_rebuild_task"
+# A running ingest job looks whether it was asked to stop at most this often (seconds) while it indexes.
+CANCEL_CHECK_EVERY_S = 0.5
 
 
 def _task_queue(name: str, *args: Any, on_commit: bool = True) -> None:
@@ -185,6 +189,11 @@ def ingest_job_create(
     return job
 
 
+def ingest_job_queue(*, job: IngestJob) -> None:
+    """Queue a job made here (a retry: :mod:`indexer.jobs`) once the transaction commits."""
+    _task_queue(INGEST_RUN_TASK, str(job.id))
+
+
 def _refuse_file_for_stream(video: Video) -> None:
     # A stream's analytics live in its spool, which a file would replace unversioned.
     if video.streamed:
@@ -232,9 +241,15 @@ def ingest_run(*, job_id: str) -> IngestJob:
         check = checked_records(analytics, ontology, mode=job.mode)
         IngestJob.objects.filter(pk=job.pk).update(progress=0.1)
         try:
-            video = _index(job, analytics, check.analytics, ontology)
+            video = _index(job, analytics, _stoppable(check.analytics, job), ontology)
         finally:
             _record_report(job, check)
+    except JobCancelled:
+        IngestJob.objects.filter(pk=job.pk).update(
+            status=IngestJob.CANCELLED, finished_at=timezone.now(),
+            error="cancelled while it ran: it stopped before its index write, and nothing was indexed")
+        job.refresh_from_db()
+        return job
     except JobRefused as refused:
         return _job_fail(job, str(refused))
     except ValidationFailed:
@@ -247,6 +262,32 @@ def ingest_run(*, job_id: str) -> IngestJob:
     job.refresh_from_db()
     logger.info("ingest %s indexed video %s: %s", job.id, video.name, job.counts)
     return job
+
+
+class JobCancelled(Exception):
+    """A running job found, at a checkpoint, that it was asked to stop (:mod:`indexer.jobs`)."""
+
+
+def _stoppable(analytics: Analytics, job: IngestJob) -> Analytics:
+    """``analytics`` whose records stop (:class:`JobCancelled`) once the job is asked to stop,
+    looked up at most every ``CANCEL_CHECK_EVERY_S`` and after the last record: the index drops
+    a write whose records raise, as it drops one that breaks the schema in strict mode."""
+
+    def asked() -> bool:
+        return IngestJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+    def records() -> Iterator[Record]:
+        looked = time.monotonic()
+        for record in analytics.records():
+            if time.monotonic() - looked >= CANCEL_CHECK_EVERY_S:
+                looked = time.monotonic()
+                if asked():
+                    raise JobCancelled(str(job.pk))
+            yield record
+        if asked():
+            raise JobCancelled(str(job.pk))
+
+    return replace(analytics, records=records)
 
 
 def _record_report(job: IngestJob, report) -> None:
@@ -309,7 +350,7 @@ def _index(job: IngestJob, payload: Analytics, checked: Analytics, ontology: Ont
                 "job": str(job.id), "version": version.number, "replaced_version": replaced["version"],
                 "format": job.format, "counts": video.counts, "replaced_counts": replaced["counts"]})
     if job.restore_of is not None and video.media_status == Video.MEDIA_PROBING:
-        _task_queue(VIDEO_PROBE_TASK, video.pk, on_commit=False)
+        video_probe_queue(video=video, actor=job.created_by, on_commit=False)
     pruned.release()
     video_indexed.send(sender=Video, video_id=video.pk, span=None)
     return video
@@ -391,11 +432,12 @@ def _video_apply_meta(video: Video, meta: VideoMeta) -> None:
 def _job_fail(job: IngestJob, message: str) -> IngestJob:
     # A reader's message may quote the payload: keep it short and free of NUL (PostgreSQL refuses it).
     message = message if len(message) <= 2000 else message[:2000] + "..."
+    # The payload stays, so that the job can be retried (indexer.jobs), until the job is deleted or
+    # expires: SCOOP_FAILED_JOB_KEEP_DAYS unless an admin sets another date.
     IngestJob.objects.filter(pk=job.pk).update(
-        status=IngestJob.FAILED, error=message.replace("\x00", "\\x00"), finished_at=timezone.now()
+        status=IngestJob.FAILED, error=message.replace("\x00", "\\x00"), finished_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=settings.SCOOP_FAILED_JOB_KEEP_DAYS),
     )
-    # A failed payload is never needed for a rebuild, unless a kept version holds it (a restore).
-    payload_release(job.payload_path)
     job.refresh_from_db()
     return job
 
@@ -562,7 +604,7 @@ def _media_attach(*, video: Video, path: Path, size: int, actor: AbstractBaseUse
                                    "media_error", "codec"])
         files = _media_changed(locked, actor=actor, how=how, previous=previous)
         if enqueue:
-            _task_queue(VIDEO_PROBE_TASK, locked.pk)
+            video_probe_queue(video=locked, actor=actor)
     files.release()
     cache_clear(locked.pk)
     return locked
@@ -660,6 +702,37 @@ def video_media_probe(*, video_id: int) -> Video | None:
     video.refresh_from_db()
     logger.info("probed media of video %s: %s %s", video.name, video.media_status, video.media_error)
     return video
+
+
+def video_probe_queue(*, video: Video, actor: AbstractBaseUser | None, on_commit: bool = True) -> TaskRun:
+    """Queue a probe of ``video``'s media, recorded as a :class:`TaskRun` for the jobs board."""
+    run = TaskRun.objects.create(kind=TaskRun.PROBE, video=video, video_name=video.name, created_by=actor)
+    _task_queue(VIDEO_PROBE_TASK, video.pk, str(run.pk), on_commit=on_commit)
+    return run
+
+
+def index_rebuild_queue(*, actor: AbstractBaseUser | None) -> TaskRun:
+    """Queue a rebuild of the index (the ``index`` queue), recorded as a :class:`TaskRun`."""
+    run = TaskRun.objects.create(kind=TaskRun.REBUILD, created_by=actor)
+    _task_queue(INDEX_REBUILD_TASK, str(run.pk))
+    return run
+
+
+def task_run_start(*, run_id: str | None, kind: str, video: Video | None = None) -> TaskRun | None:
+    """Mark a run started; None when it was cancelled (or deleted) while queued: the task then
+    does nothing. A task queued without a run (before runs existed) gets one now."""
+    if run_id is None:
+        return TaskRun.objects.create(kind=kind, video=video, video_name=video.name if video else "",
+                                      status=TaskRun.RUNNING, started_at=timezone.now())
+    started = TaskRun.objects.filter(pk=run_id, status=TaskRun.QUEUED).update(
+        status=TaskRun.RUNNING, started_at=timezone.now())
+    return TaskRun.objects.get(pk=run_id) if started else None
+
+
+def task_run_finish(*, run: TaskRun, result: dict[str, Any] | None = None, error: str = "") -> None:
+    TaskRun.objects.filter(pk=run.pk).update(
+        status=TaskRun.FAILED if error else TaskRun.SUCCEEDED, progress=1.0, result=result or {}, error=error,
+        finished_at=timezone.now())
 
 
 def index_rebuild() -> int:

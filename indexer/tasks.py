@@ -6,7 +6,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import OperationalError
 
-from indexer import analyses, selectors, services
+from indexer import analyses, jobs, selectors, services
+from indexer.models import TaskRun, Video
 
 # Seconds after which a job that waits for an earlier job of its video looks again.
 EARLIER_JOB_WAIT_S = 2
@@ -50,17 +51,32 @@ def ingest_run_task(self, job_id: str) -> str:
     soft_time_limit=900,
     time_limit=1000,
 )
-def video_probe_task(video_id: int) -> str:
-    """Probe one video's media file. A database hiccup is retried; an
-    undecodable file is recorded on the video by the service."""
+def video_probe_task(video_id: int, run_id: str | None = None) -> str:
+    """Probe one video's media file (its run on the jobs board: ``run_id``). A database hiccup is
+    retried; an undecodable file is recorded on the video by the service."""
+    run = services.task_run_start(run_id=run_id, kind=TaskRun.PROBE, video=Video.objects.filter(pk=video_id).first())
+    if run is None:
+        return "cancelled"
     video = services.video_media_probe(video_id=video_id)
-    return video.media_status if video is not None else "deleted"
+    outcome = video.media_status if video is not None else "deleted"
+    services.task_run_finish(run=run, result={"media_status": outcome},
+                             error=video.media_error if video is not None else "")
+    return outcome
 
 
 @shared_task(acks_late=True, soft_time_limit=12 * 3600, time_limit=12 * 3600 + 600)
-def index_rebuild_task() -> int:
+def index_rebuild_task(run_id: str | None = None) -> int:
     """Rebuild the index from the stored payloads (built aside, then swapped in at once)."""
-    return services.index_rebuild()
+    run = services.task_run_start(run_id=run_id, kind=TaskRun.REBUILD)
+    if run is None:
+        return 0
+    try:
+        count = services.index_rebuild()
+    except Exception as error:
+        services.task_run_finish(run=run, error=f"{type(error).__name__}: {error}")
+        raise
+    services.task_run_finish(run=run, result={"videos": count})
+    return count
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3,
@@ -113,3 +129,10 @@ def video_analyse_task(video_id: int, schema: str | None = None, mode: str = "fi
 def analysis_run_task(analysis_id: str) -> str:
     """Run one analysis (the ``gpu`` queue: CUDA where torch sees it); returns its status."""
     return analyses.analysis_run(analysis_id=analysis_id).status
+
+
+@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3900)
+def jobs_expire_task() -> int:
+    """Delete the jobs whose outputs expired, with their outputs (Celery beat runs it every
+    ``SCOOP_JOBS_EXPIRE_EVERY_S``)."""
+    return jobs.jobs_expire()

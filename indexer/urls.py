@@ -1,6 +1,6 @@
 from django.urls import path
 
-from indexer import analysis_apis, apis, import_apis, media_apis, upload_apis, zone_apis
+from indexer import analysis_apis, apis, import_apis, job_apis, media_apis, pipeline_apis, upload_apis, zone_apis
 
 urlpatterns = [
     path("schemas/", apis.SchemaListCreateApi.as_view(), name="schema-list"),
@@ -17,6 +17,14 @@ urlpatterns = [
     path("uploads/<uuid:upload_id>/", upload_apis.UploadDetailApi.as_view(), name="upload-detail"),
     path("imports/", import_apis.ImportListApi.as_view(), name="import-list"),
     path("imports/<uuid:import_id>/", import_apis.ImportDetailApi.as_view(), name="import-detail"),
+    path("pipelines/", pipeline_apis.PipelineListApi.as_view(), name="pipeline-list"),
+    path("pipelines/<str:name>/", pipeline_apis.PipelineDetailApi.as_view(), name="pipeline-detail"),
+    path("jobs/", job_apis.JobListApi.as_view(), name="job-list"),
+    path("jobs/<str:kind>/<uuid:job_id>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<str:kind>/<uuid:job_id>/retry/", job_apis.JobRetryApi.as_view(), name="job-retry"),
+    path("jobs/<str:kind>/<uuid:job_id>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<str:kind>/<uuid:job_id>/archive/", job_apis.JobArchiveApi.as_view(), name="job-archive"),
+    path("jobs/<str:kind>/<uuid:job_id>/expiry/", job_apis.JobExpiryApi.as_view(), name="job-expiry"),
     path("videos/", apis.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>/", apis.VideoDetailApi.as_view(), name="video-detail"),
     path("videos/<int:video_id>/versions/", apis.VideoVersionsApi.as_view(), name="video-versions"),

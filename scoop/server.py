@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from billiard.util import set_pdeathsig
@@ -114,6 +115,8 @@ class TaskWorker:
             "--concurrency", str(self.concurrency), "--queues", ",".join(self.queues),
             "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", self.log_level,
+            # Celery beat inside the worker runs the periodic tasks (CELERY_BEAT_SCHEDULE: jobs' expiry).
+            "--beat", "--schedule", str(Path(settings.SCOOP_DATA_DIR) / "celerybeat-schedule"),
         ]
 
     def start(self) -> None:

@@ -1,6 +1,6 @@
 """Browser pages. Anonymous users see nothing but the login page; the dashboard
-needs the analyst or admin role, the schema and ingest pages and a review campaign's
-page the admin role. The review pages are the only ones a reviewer sees: the home
+needs the analyst or admin role, as does the jobs board; the schema page and a review
+campaign's page the admin role. The review pages are the only ones a reviewer sees: the home
 page sends a reviewer to them. The pages are shells: their scripts call the REST API
 with the session."""
 
@@ -82,8 +82,10 @@ def schemas_page(request):
                  names=selectors.schema_names())
 
 
-@role_required(ADMIN)
+@role_required(ANALYST, ADMIN)
 def ingest_jobs_page(request):
+    """The jobs board: admins see every job and act on them; analysts see their own, and start
+    analyses from it."""
     return _page(request, "manage/jobs.html")
 
 

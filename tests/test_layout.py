@@ -23,6 +23,8 @@ LAZY_IMPORTS = {
     # torch loads only in the processes that analyse video or embed a crop.
     ("indexer/analyses.py", "scoop_worker"),
     ("indexer/analyses.py", "scoop_worker.labels"),
+    ("indexer/pipelines.py", "scoop_worker.detections"),
+    ("indexer/pipelines.py", "scoop_worker.detectors"),
     ("analytics/similar.py", "scoop_worker.embedding"),
     # Django's hook for registering things once the models can be imported.
     ("indexer/apps.py", "indexer"),

@@ -187,8 +187,8 @@ SPECTACULAR_SETTINGS = {
         "GeoFormatEnum": "scoop.api_schema.GEO_FORMATS",
         "IngestFormatEnum": "scoop.api_schema.INGEST_FORMATS",
         "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
-        "AnalysisStatusEnum": "indexer.models.Analysis.STATUSES",
-        "IngestJobStatusEnum": "indexer.models.IngestJob.STATUSES",
+        # Ingest jobs, analyses and task runs share their statuses (the jobs board lists them together).
+        "JobStatusEnum": "indexer.models.IngestJob.STATUSES",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -213,6 +213,12 @@ SCOOP_IMPORT_ROOTS = env.list("SCOOP_IMPORT_ROOTS", default=[])
 # How many versions of its analytics (payload and media) each video keeps; a replaced
 # payload or media file is deleted once no kept version refers to it (indexer.versions).
 SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
+# A failed ingest job keeps its payload (to be retried from the jobs board) this many days, then
+# the job and its payload are deleted, unless an admin sets another expiry date (docs/api/jobs.md).
+SCOOP_FAILED_JOB_KEEP_DAYS = env.int("SCOOP_FAILED_JOB_KEEP_DAYS", default=7)
+# How often the periodic task deletes the jobs whose outputs expired (seconds): Celery beat runs it
+# (`celery -A scoop beat`, or inside `manage.py serve`'s worker).
+SCOOP_JOBS_EXPIRE_EVERY_S = env.int("SCOOP_JOBS_EXPIRE_EVERY_S", default=3600)
 if SCOOP_KEEP_VERSIONS < 1:
     raise ImproperlyConfigured(f"SCOOP_KEEP_VERSIONS must be at least 1 (the current version): {SCOOP_KEEP_VERSIONS}")
 # Folders whose files may be registered as a video's media by server-side path. Uploads
@@ -261,6 +267,7 @@ CELERY_TASK_ROUTES = {
     # Video analysis needs torch and wants a GPU: `celery -A scoop worker -Q gpu` on that machine.
     "indexer.tasks.video_analyse_task": {"queue": "gpu"},
     "indexer.tasks.analysis_run_task": {"queue": "gpu"},
+    "indexer.tasks.jobs_expire_task": {"queue": "index"},
     # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
     "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
@@ -268,6 +275,9 @@ CELERY_TASK_ROUTES = {
 # `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
 # when torch sees no GPU.
 SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu")
+CELERY_BEAT_SCHEDULE = {
+    "jobs-expire": {"task": "indexer.tasks.jobs_expire_task", "schedule": SCOOP_JOBS_EXPIRE_EVERY_S},
+}
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.

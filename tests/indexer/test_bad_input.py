@@ -146,7 +146,9 @@ def snapshot(analyst_client, settings) -> dict:
         "videos": list(Video.objects.order_by("pk").values_list("name", "counts", "payload_path")),
         "all": counts(),
         "car": counts(q="car(color=red)"),
-        "payloads": sorted(p.name for p in (settings.SCOOP_DATA_DIR / "payloads").glob("*")),
+        # A failed job keeps its payload until it expires, to be retried (docs/api/jobs.md): held by it alone.
+        "payloads": sorted(p.name for p in (settings.SCOOP_DATA_DIR / "payloads").glob("*")
+                           if not IngestJob.objects.filter(payload_path=str(p), status="failed").exists()),
     }
 
 

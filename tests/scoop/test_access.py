@@ -57,7 +57,8 @@ ACCESS = [
     Access("GET", "review/<int:campaign_id>/", "session", (302, 200, 403, 200, 200)),
     Access("GET", "review/<int:campaign_id>/campaign/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
-    Access("GET", "manage/ingest/", "session", (302, 403, 403, 403, 200)),
+    Access("GET", "manage/ingest/", "session", (302, 403, 403, 200, 200)),
+    Access("GET", "zones/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
     Access("POST", "login/", "session", (200, 200, 200, 200, 200)),  # a wrong password: the form again
     Access("PUT", "login/", "session", (200, 200, 200, 200, 200)),  # Django's FormView treats PUT as POST
@@ -91,6 +92,22 @@ ACCESS = [
     Access("POST", "api/v1/imports/", "token", (401, 403, 403, 201, 201)),
     Access("GET", "api/v1/imports/", "token", (401, 403, 403, 200, 200)),
     Access("GET", "api/v1/imports/<uuid:import_id>/", "token", (401, 403, 403, 404, 200)),
+    # Pipelines (docs/api/pipelines.md): admins register and delete them, analysts list them (none is registered
+    # here: the admin's POST without a model is a 400, and the detail of a name is a 404).
+    Access("GET", "api/v1/pipelines/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/pipelines/", "token", (401, 403, 403, 403, 400)),
+    Access("GET", "api/v1/pipelines/<str:name>/", "token", (401, 403, 403, 404, 404)),
+    Access("DELETE", "api/v1/pipelines/<str:name>/", "token", (401, 403, 403, 403, 404)),
+    # The jobs board (docs/api/jobs.md): workers and analysts see their own jobs, admins every job and act on
+    # them. The job here is the worker's queued ingest job: only a cancel applies to it.
+    Access("GET", "api/v1/jobs/", "token", (401, 403, 200, 200, 200)),
+    Access("GET", "api/v1/jobs/<str:kind>/<uuid:job_id>/", "token", (401, 403, 200, 404, 200)),
+    Access("DELETE", "api/v1/jobs/<str:kind>/<uuid:job_id>/", "token", (401, 403, 403, 403, 409)),
+    Access("POST", "api/v1/jobs/<str:kind>/<uuid:job_id>/retry/", "token", (401, 403, 403, 403, 409)),
+    Access("POST", "api/v1/jobs/<str:kind>/<uuid:job_id>/cancel/", "token", (401, 403, 403, 403, 200)),
+    Access("POST", "api/v1/jobs/<str:kind>/<uuid:job_id>/archive/", "token", (401, 403, 403, 403, 409)),
+    Access("DELETE", "api/v1/jobs/<str:kind>/<uuid:job_id>/archive/", "token", (401, 403, 403, 403, 409)),
+    Access("PUT", "api/v1/jobs/<str:kind>/<uuid:job_id>/expiry/", "token", (401, 403, 403, 403, 409)),
     Access("GET", "api/v1/videos/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/videos/", "token", (401, 403, 201, 403, 201)),
     Access("GET", "api/v1/videos/<int:video_id>/", "token", (401, 403, 403, 200, 200)),
@@ -125,6 +142,12 @@ ACCESS = [
     Access("DELETE", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 204)),
     Access("GET", "api/v1/alerts/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/alerts/<int:alert_id>/ack/", "token", (401, 403, 403, 404, 200)),
+    # Image zones (docs/api/zones.md): analysts read them, admins draw and delete them.
+    Access("GET", "api/v1/zones/", "token", (401, 403, 403, 200, 200)),
+    Access("POST", "api/v1/zones/", "token", (401, 403, 403, 403, 201)),
+    Access("GET", "api/v1/zones/<int:zone_id>/", "token", (401, 403, 403, 200, 200)),
+    Access("PATCH", "api/v1/zones/<int:zone_id>/", "token", (401, 403, 403, 403, 200)),
+    Access("DELETE", "api/v1/zones/<int:zone_id>/", "token", (401, 403, 403, 403, 204)),
     Access("GET", "api/v1/regions/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/regions/", "token", (401, 403, 403, 403, 201)),
     Access("GET", "api/v1/regions/<int:layer_id>/", "token", (401, 403, 403, 200, 200)),
@@ -165,8 +188,13 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "api/v1/analyses/"): lambda world, role: {"video": world["video_id"]},
     ("POST", "api/v1/imports/"): lambda world, role: {"file": SimpleUploadedFile("v.zip", world["zip"]),
                                                       "pattern": r"(?P<camera>[a-z]+-\d)\.webm"},
+    ("POST", "api/v1/pipelines/"): lambda world, role: {"name": "none", "config": "{}"},
+    ("PUT", "api/v1/jobs/<str:kind>/<uuid:job_id>/expiry/"): lambda world, role: {"ttl_days": 1},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
+    ("POST", "api/v1/zones/"): lambda world, role: {"camera": "gate", "name": f"by-{role}",
+                                                    "polygon": [[0, 0], [1, 0], [1, 1]]},
+    ("PATCH", "api/v1/zones/<int:zone_id>/"): lambda world, role: {"anchor": "center"},
     ("POST", "api/v1/videos/<int:video_id>/stream/"): lambda world, role: {"frame_number": 1},
     ("POST", "api/v1/search/"): lambda world, role: {"q": "vehicle"},
     ("POST", "api/v1/similar/"): lambda world, role: {"video": world["similar_video_id"], "track": "1"},
@@ -185,7 +213,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/review/items/<int:item_id>/gold/"): lambda world, role: {"answer": "yes"},
     ("PUT", "api/v1/review/items/<int:item_id>/decision/"): lambda world, role: {"state": "confirmed"},
 }
-MULTIPART = {("POST", "api/v1/regions/"), ("POST", "api/v1/imports/")}
+MULTIPART = {("POST", "api/v1/regions/"), ("POST", "api/v1/imports/"), ("POST", "api/v1/pipelines/")}
 
 
 def _votes(world: dict, role: str) -> dict[str, Any]:
@@ -248,7 +276,7 @@ def world(db):
     from analytics.regions import region_layer_create
     from analytics.review.services import campaign_create
     from indexer.media import media_dir
-    from indexer.models import Analysis
+    from indexer.models import Analysis, Zone
     from tests.analytics.corpus import ONTOLOGY
     from tests.indexer.media_samples import media_video, write_video
 
@@ -277,6 +305,8 @@ def world(db):
         "alert_id": alert.pk,
         "analysis_id": Analysis.objects.create(video=video, pipeline="reference").pk,
         **_uploads_and_imports(),
+        "kind": "ingest", "name": "one-person",
+        "zone_id": Zone.objects.create(camera="gate", name="crosswalk", polygon=[[0, 0], [1, 0], [0, 1]]).pk,
     }
 
 

@@ -87,11 +87,11 @@ def test_get_parameters_have_their_real_types():
     assert types[("/media/videos/{video_id}/thumbnail.jpg", "w")] == "integer"
     assert types[("/api/v1/export/detections.csv", "filters")] == "json"
     assert types[("/api/v1/ingest/{job_id}/", "job_id")] == "uuid"
-    # Text is text only where it is: a query in the text form, a schema's name, the audit
-    # log's actor (a username) and target (kind:id), a time zone's IANA name (tz) and the camera whose
-    # zones to list.
-    assert {name for (path, name), kind in types.items() if kind == "string"} == {"q", "schema", "actor", "target",
-                                                                                  "tz", "camera"}
+    # Text is text only where it is: a query in the text form, a schema's or a pipeline's name, the
+    # audit log's actor (a username) and target (kind:id), a time zone's IANA name (tz) and the camera
+    # whose zones to list.
+    assert {name for (path, name), kind in types.items() if kind == "string"} == {
+        "q", "schema", "actor", "target", "name", "tz", "camera"}
 
 
 def _field(component: str, name: str) -> dict:
