@@ -8,6 +8,7 @@ and answers with its output serializer (:mod:`analytics.serializers`)."""
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import IsAdmin, IsAnalyst
-from analytics import export, figures, geo, regions, saved_searches, selectors, similar, stats, watches
+from analytics import export, figures, geo, label_export, regions, saved_searches, selectors, similar, stats, watches
 from analytics.models import RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
@@ -30,6 +31,7 @@ from analytics.serializers import (
     CooccurrenceInput,
     CooccurrenceOutput,
     DetectionsGeojsonOutput,
+    ExportInput,
     GeoCellsOutput,
     GeoInput,
     GeoPointsOutput,
@@ -61,7 +63,7 @@ from indexer.search.contract import SearchRequest
 from indexer.selectors import schema_resolve, search_request
 
 # Query parameters that carry JSON text.
-JSON_PARAMETERS = ("query", "filters", "facets", "bbox")
+JSON_PARAMETERS = ("query", "filters", "facets", "bbox", "clips")
 FIGURE_PARAMETER = OpenApiParameter("figure", bool, description="add plotly figures (like figure in the body)")
 
 
@@ -384,6 +386,36 @@ class DetectionsCsvApi(_ExportApi):
     @extend_schema(parameters=[QueryInput], responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         return super().get(request)
+
+
+def _export_scope(values: dict[str, Any]) -> label_export.Scope:
+    return label_export.export_scope(request=_search_request(values), scope=values["scope"], page=values["page"],
+                                     page_size=values["page_size"], clips=values.get("clips"))
+
+
+class LabelExportApi(APIView):
+    """The labels of a search's matches in ETA, CVAT, MOTChallenge, COCO, CSV or Camio's layout,
+    streamed (docs/api/exports.md); an export of more than ``SCOOP_EXPORT_STREAM_MAX``
+    detections is a 413 pointing to the export jobs."""
+
+    permission_classes = [IsAnalyst]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(parameters=[ExportInput], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request):
+        values = validated(ExportInput, _from_query_params(request.query_params))
+        scope = _export_scope(values)
+        detections = label_export.export_detections(scope=scope)
+        limit = settings.SCOOP_EXPORT_STREAM_MAX
+        if detections > limit:
+            return Response({"detail": f"the export holds {detections} detections, more than the {limit} a "
+                                       "download streams: POST the same fields to /api/v1/exports/ to run it as "
+                                       "a job with progress"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        plan = label_export.export_plan(scope=scope, format=values["format"], layout=values["layout"])
+        response = StreamingHttpResponse(label_export.export_chunks(plan=plan), content_type=plan.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{plan.filename}"'
+        return response
 
 
 class SimilarApi(APIView):

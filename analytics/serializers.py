@@ -38,6 +38,36 @@ class QueryInput(serializers.Serializer):
                                    help_text="schema id, name or name:version; default: the default schema")
 
 
+class ExportClipInput(serializers.Serializer):
+    video = serializers.IntegerField(min_value=1)
+    start_s = serializers.FloatField(min_value=0)
+    end_s = serializers.FloatField(min_value=0)
+
+    def validate(self, data):
+        if data["end_s"] < data["start_s"]:
+            raise serializers.ValidationError({"end_s": ["must be >= start_s"]})
+        return data
+
+
+class ExportInput(QueryInput):
+    """Which labels to export and how (docs/api/exports.md)."""
+
+    format = serializers.ChoiceField(choices=["eta", "cvat", "mot", "coco", "csv", "camio"])
+    layout = serializers.ChoiceField(choices=["json", "csv", "xml"], required=False, default="json",
+                                     help_text="camio only: the download's layout")
+    scope = serializers.ChoiceField(choices=["all", "page", "clips"], required=False, default="all",
+                                    help_text="all matches, one page of clips, or the clips given")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=limits.PAGE_MAX)
+    page_size = serializers.IntegerField(required=False, default=limits.PAGE_SIZE_DEFAULT, min_value=1,
+                                         max_value=limits.PAGE_SIZE_MAX)
+    clips = ExportClipInput(many=True, required=False, help_text="scope=clips: the selected clips")
+
+    def validate(self, data):
+        if data.get("scope") == "clips" and not data.get("clips"):
+            raise serializers.ValidationError({"clips": ["scope=clips needs the selected clips"]})
+        return data
+
+
 class SearchInput(QueryInput):
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=limits.PAGE_MAX)
     page_size = serializers.IntegerField(required=False, default=limits.PAGE_SIZE_DEFAULT, min_value=1,

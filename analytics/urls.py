@@ -19,5 +19,6 @@ urlpatterns = [
     path("regions/<int:layer_id>/", apis.RegionLayerDetailApi.as_view(), name="region-detail"),
     path("export/detections.geojson", apis.DetectionsGeojsonApi.as_view(), name="export-detections-geojson"),
     path("export/detections.csv", apis.DetectionsCsvApi.as_view(), name="export-detections-csv"),
+    path("export/labels", apis.LabelExportApi.as_view(), name="export-labels"),
     path("review/", include("analytics.review.urls")),
 ]

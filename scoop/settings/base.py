@@ -197,6 +197,8 @@ FILE_UPLOAD_TEMP_DIR = None
 SCOOP_MEDIA_MAX_BYTES = env.int("SCOOP_MEDIA_MAX_BYTES", default=8 * 1024**3)
 # How many versions of its analytics (payload and media) each video keeps; a replaced
 # payload or media file is deleted once no kept version refers to it (indexer.versions).
+# Label exports (docs/api/exports.md): a download streams at most this many detections; more is a job.
+SCOOP_EXPORT_STREAM_MAX = env.int("SCOOP_EXPORT_STREAM_MAX", default=200_000)
 SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
 if SCOOP_KEEP_VERSIONS < 1:
     raise ImproperlyConfigured(f"SCOOP_KEEP_VERSIONS must be at least 1 (the current version): {SCOOP_KEEP_VERSIONS}")
