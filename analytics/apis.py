@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -20,9 +20,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import IsAdmin, IsAnalyst
+from accounts.roles import ADMIN, IsAdmin, IsAnalyst, user_has_role
 from analytics import export, figures, geo, label_export, regions, saved_searches, selectors, similar, stats, watches
-from analytics.models import RegionLayer, SavedSearch
+from analytics.models import ExportJob, RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
     AlertOutput,
@@ -32,6 +32,7 @@ from analytics.serializers import (
     CooccurrenceOutput,
     DetectionsGeojsonOutput,
     ExportInput,
+    ExportJobOutput,
     GeoCellsOutput,
     GeoInput,
     GeoPointsOutput,
@@ -416,6 +417,54 @@ class LabelExportApi(APIView):
         response = StreamingHttpResponse(label_export.export_chunks(plan=plan), content_type=plan.content_type)
         response["Content-Disposition"] = f'attachment; filename="{plan.filename}"'
         return response
+
+
+def _export_job(request, job_id) -> ExportJob:
+    job = ExportJob.objects.filter(pk=job_id).first()
+    if job is None or not (job.created_by_id == request.user.pk or user_has_role(request.user, ADMIN)):
+        raise NotFound(f"no export job {job_id} of yours")
+    return job
+
+
+class ExportJobListApi(APIView):
+    """Queue a label export as a job (the fields of GET /api/v1/export/labels, as JSON)."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(request=ExportInput, responses={202: ExportJobOutput})
+    def post(self, request):
+        values = validated(ExportInput, request.data)
+        _export_scope(values)  # a bad query or schema is a 400 now, not a failed job
+        job = label_export.export_job_create(format=values["format"], params=values, user=request.user)
+        body = ExportJobOutput(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class ExportJobDetailApi(APIView):
+    """An export job's state and progress (videos done of videos); its file once it succeeded."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(responses=ExportJobOutput)
+    def get(self, request, job_id):
+        return Response(ExportJobOutput(_export_job(request, job_id)).data)
+
+
+class ExportJobFileApi(APIView):
+    """The file a succeeded export job wrote."""
+
+    permission_classes = [IsAnalyst]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, job_id):
+        job = _export_job(request, job_id)
+        if job.status != ExportJob.SUCCEEDED:
+            return Response({"detail": f"export job {job.pk} is {job.status}, it has no file yet"},
+                            status=status.HTTP_409_CONFLICT)
+        return FileResponse(open(job.file_path, "rb"), as_attachment=True, filename=job.filename,  # noqa: SIM115
+                            content_type=job.content_type)
 
 
 class SimilarApi(APIView):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics import alert_delivery, geo, saved_searches
-from analytics.models import RegionLayer, SavedSearch, Watch
+from analytics.models import ExportJob, RegionLayer, SavedSearch, Watch
 from analytics.search import json_key, seconds
 from indexer import limits
 from indexer.api_fields import (
@@ -66,6 +66,22 @@ class ExportInput(QueryInput):
         if data.get("scope") == "clips" and not data.get("clips"):
             raise serializers.ValidationError({"clips": ["scope=clips needs the selected clips"]})
         return data
+
+
+class ExportJobOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    file = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "url", "format", "params", "status", "progress", "videos", "videos_done", "detections",
+                  "filename", "file", "file_bytes", "error", "created_at", "started_at", "finished_at"]
+
+    def get_url(self, job) -> str:
+        return f"/api/v1/exports/{job.pk}/"
+
+    def get_file(self, job) -> str | None:
+        return f"/api/v1/exports/{job.pk}/file" if job.status == ExportJob.SUCCEEDED else None
 
 
 class SearchInput(QueryInput):

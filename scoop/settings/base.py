@@ -251,10 +251,12 @@ CELERY_TASK_ROUTES = {
     # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
     "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
+    # Large label exports (docs/api/exports.md) read every matching video: off the ingest queue.
+    "analytics.tasks.export_run_task": {"queue": "exports"},
 }
 # `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
 # when torch sees no GPU.
-SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu")
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu", "exports")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.

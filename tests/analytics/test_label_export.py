@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 from indexer.models import Video
+from tests.conftest import _client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -231,3 +232,39 @@ def test_a_large_export_is_refused_as_a_download(eta_corpus, analyst_client, set
 
     assert answer.status_code == 413
     assert "/api/v1/exports/" in answer.json()["detail"] and "80 detections" in answer.json()["detail"]
+
+
+def test_a_large_export_runs_as_a_job_with_progress(eta_corpus, analyst_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = analyst_client.post("/api/v1/exports/", {"schema": "gen", "format": "cvat"}, format="json")
+
+    assert answer.status_code == 202, answer.content
+    job = analyst_client.get(answer["Location"]).json()
+    assert (job["status"], job["progress"], job["videos"], job["videos_done"], job["detections"]) == (
+        "succeeded", 1.0, 2, 2, 80)
+    assert job["filename"] == "scoop-labels.cvat.zip"
+    download = analyst_client.get(job["file"])
+    assert download.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
+    assert sorted(archive.namelist()) == ["cam-0.xml", "cam-1.xml"]
+    assert archive.read("cam-0.xml").count(b"<box ") == 40
+
+
+def test_an_export_job_is_its_creators(eta_corpus, analyst_client, django_user_model,
+                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = analyst_client.post("/api/v1/exports/", {"schema": "gen", "format": "eta"}, format="json")
+    other = _client_for(django_user_model, "someone", "analyst")
+
+    assert other.get(answer["Location"]).status_code == 404
+    queued = analyst_client.get(answer["Location"]).json()
+    assert queued["status"] == "queued" and queued["file"] is None
+    refused = analyst_client.get(f"{answer['Location']}file")
+    assert refused.status_code == 409 and "queued" in refused.json()["detail"]
+
+
+def test_a_bad_query_is_refused_before_any_job(eta_corpus, analyst_client):
+    answer = analyst_client.post("/api/v1/exports/", {"schema": "gen", "format": "eta", "q": "vehicle(colour=red)"},
+                                 format="json")
+
+    assert answer.status_code == 400 and "colour" in answer.json()["detail"]
