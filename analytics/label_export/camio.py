@@ -13,9 +13,11 @@ JSON::
   instant share one stamp (the cameras and labels of each, in video order);
 - ``labels``: one entry per detection, its label (boxes, tracks and attributes are not kept).
 
-CSV: a row per stamp and camera, ``timestamp,camera,labels`` with the labels joined by ``|``,
-after ``#`` lines giving job_id, earliest_date and latest_date. XML:
-``<labels job_id earliest_date latest_date><entry timestamp><camera>..</camera><label>..``.
+CSV: a row per stamp, ``timestamp,cameras,labels,job_id,earliest_date,latest_date``, the lists
+joined by ``|`` (text a spreadsheet would run as a formula starts with ``'``). XML: ``<download>``
+with ``job_id``, ``earliest_date``, ``latest_date`` and ``<labels>``, an ``<entry timestamp>``
+per stamp with ``<cameras><camera>`` and ``<labels><label>``
+(the samples ``fixtures/formats/camio_download.*`` show each).
 Stamps are sorted on disk (:class:`~analytics.label_export.spill.Spill`).
 """
 
@@ -92,14 +94,12 @@ def _json(entries: Iterator[tuple[str, list[str], list[str]]], first: str | None
 
 def _csv(entries: Iterator[tuple[str, list[str], list[str]]], first: str | None, last: str | None) -> Iterator[str]:
     buffer = io.StringIO()
-    buffer.write(f"# job_id: {JOB_ID}\n# earliest_date: {first or ''}\n# latest_date: {last or ''}\n")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["timestamp", "camera", "labels"])
+    writer.writerow(["timestamp", "cameras", "labels", "job_id", "earliest_date", "latest_date"])
     rows = 0
     for moment, cameras, labels in entries:
-        for camera in cameras:
-            writer.writerow([moment, cell(camera), cell("|".join(labels))])
-            rows += 1
+        writer.writerow([moment, cell("|".join(cameras)), cell("|".join(labels)), JOB_ID, first, last])
+        rows += 1
         if rows >= _STAMPS_PER_CHUNK:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -109,14 +109,16 @@ def _csv(entries: Iterator[tuple[str, list[str], list[str]]], first: str | None,
 
 
 def _xml(entries: Iterator[tuple[str, list[str], list[str]]], first: str | None, last: str | None) -> Iterator[str]:
-    yield (f'<?xml version="1.0" encoding="utf-8"?>\n<labels job_id={quoteattr(JOB_ID)} '
-           f"earliest_date={quoteattr(first or '')} latest_date={quoteattr(last or '')}>\n")
+    yield (f'<?xml version="1.0" encoding="utf-8"?>\n<download>\n  <job_id>{escape(JOB_ID)}</job_id>\n'
+           f"  <earliest_date>{escape(first or '')}</earliest_date>\n"
+           f"  <latest_date>{escape(last or '')}</latest_date>\n  <labels>\n")
     chunk: list[str] = []
     for moment, cameras, labels in entries:
-        chunk.append(f"  <entry timestamp={quoteattr(moment)}>"
+        chunk.append(f"    <entry timestamp={quoteattr(moment)}><cameras>"
                      + "".join(f"<camera>{escape(camera)}</camera>" for camera in cameras)
-                     + "".join(f"<label>{escape(label)}</label>" for label in labels) + "</entry>\n")
+                     + "</cameras><labels>" + "".join(f"<label>{escape(label)}</label>" for label in labels)
+                     + "</labels></entry>\n")
         if len(chunk) >= _STAMPS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []
-    yield "".join(chunk) + "</labels>\n"
+    yield "".join(chunk) + "  </labels>\n</download>\n"

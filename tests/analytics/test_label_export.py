@@ -14,7 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+from indexer.formats import detect_format, read_analytics
 from indexer.models import Video
+from indexer.records import ObjectRecord
+from indexer.search import get_search_backend
 from tests.conftest import _client_for
 
 pytestmark = pytest.mark.django_db
@@ -176,22 +179,28 @@ def test_mot_round_trip_gives_the_same_counts_facets_and_clips(
 
 @pytest.fixture
 def eta_corpus(schema, worker_client, tmp_path, django_capture_on_commit_callbacks):
-    for seed in range(2):
-        path = write_eta_video(tmp_path / f"cam-{seed}.json", frames=20, objects_per_frame=2, seed=seed).path
-        ingest(worker_client, django_capture_on_commit_callbacks, f"cam-{seed}", path.read_bytes(), "a.json",
-               format="eta")
+    """cam-0: 20 frames of 3 vehicles, the first 7 on a highway, the others at an intersection;
+    cam-1: 20 frames of 2 vehicles and a person, all at an intersection."""
+    for name, seed in (("cam-0", 1), ("cam-1", 3)):
+        path = write_eta_video(tmp_path / f"{name}.json", frames=20, objects_per_frame=3, seed=seed).path
+        ingest(worker_client, django_capture_on_commit_callbacks, name, path.read_bytes(), "a.json", format="eta")
 
 
 def test_a_query_exports_only_its_matching_frames(eta_corpus, analyst_client):
-    found = searched(analyst_client, "person")
+    filters = json.dumps({"frame:scene": ["highway"]})
+    found = searched(analyst_client, None)
+    assert found["counts"]["frames"] == 40
 
-    _disposition, body = export(analyst_client, format="coco", q="person")
+    _disposition, body = export(analyst_client, format="coco", filters=filters)
 
     coco = json.loads(body)
-    assert len(coco["images"]) == found["counts"]["frames"]
-    assert len(coco["annotations"]) == found["counts"]["objects"]
-    assert [category["name"] for category in coco["categories"]][:2] == list(DEFAULT_ONTOLOGY.objects)[:2]
-    assert all(item["attributes"]["review"] == "unreviewed" for item in coco["annotations"])
+    assert [(image["video_id"], image["frame_index"]) for image in coco["images"]] == [(1, index) for index in range(7)]
+    assert [video["name"] for video in coco["videos"]] == ["cam-0"]
+    assert len(coco["annotations"]) == 7 * 3
+    assert [category["name"] for category in coco["categories"]] == ["vehicle", "person"]
+    assert {item["category_id"] for item in coco["annotations"]} == {1}
+    assert all(item["attributes"]["review"] == "unreviewed" and item["track_id"] is not None
+               and item["bbox"][2] > 0 for item in coco["annotations"])
     assert {image["id"] for image in coco["images"]} == {item["image_id"] for item in coco["annotations"]}
 
 
@@ -231,7 +240,7 @@ def test_a_large_export_is_refused_as_a_download(eta_corpus, analyst_client, set
     answer = analyst_client.get("/api/v1/export/labels", {"format": "eta"})
 
     assert answer.status_code == 413
-    assert "/api/v1/exports/" in answer.json()["detail"] and "80 detections" in answer.json()["detail"]
+    assert "/api/v1/exports/" in answer.json()["detail"] and "120 detections" in answer.json()["detail"]
 
 
 def test_a_large_export_runs_as_a_job_with_progress(eta_corpus, analyst_client, django_capture_on_commit_callbacks):
@@ -241,13 +250,13 @@ def test_a_large_export_runs_as_a_job_with_progress(eta_corpus, analyst_client, 
     assert answer.status_code == 202, answer.content
     job = analyst_client.get(answer["Location"]).json()
     assert (job["status"], job["progress"], job["videos"], job["videos_done"], job["detections"]) == (
-        "succeeded", 1.0, 2, 2, 80)
+        "succeeded", 1.0, 2, 2, 120)
     assert job["filename"] == "scoop-labels.cvat.zip"
     download = analyst_client.get(job["file"])
     assert download.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert sorted(archive.namelist()) == ["cam-0.xml", "cam-1.xml"]
-    assert archive.read("cam-0.xml").count(b"<box ") == 40
+    assert archive.read("cam-0.xml").count(b"<box ") == 60
 
 
 def test_an_export_job_is_its_creators(eta_corpus, analyst_client, django_user_model,
@@ -268,3 +277,23 @@ def test_a_bad_query_is_refused_before_any_job(eta_corpus, analyst_client):
                                  format="json")
 
     assert answer.status_code == 400 and "colour" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("layout", ["json", "csv", "xml"])
+def test_camio_download_reads_back_frame_by_frame(eta_corpus, analyst_client, tmp_path, layout):
+    disposition, body = export(analyst_client, format="camio", layout=layout, q="person")
+
+    assert f"scoop-labels.camio.{layout}" in disposition
+    path = tmp_path / f"download.{layout}"
+    path.write_bytes(body)
+    assert detect_format(path) == "camio"
+    video = Video.objects.get(name="cam-1")
+    analytics = read_analytics(path, options={"camera": "cam-1", "fps": video.fps,
+                                              "origin": video.recorded_at.isoformat()})
+    read_back = [(record.index, record.label) for record in analytics.records() if isinstance(record, ObjectRecord)]
+    frames = get_search_backend().frame_labels(video_id=video.pk, start_s=0, end_s=None,
+                                               request=None)
+    person_frames = {frame["index"] for frame in frames if any(obj["label"] == "person" for obj in frame["objects"])}
+    expected = [(frame["index"], obj["label"]) for frame in frames if frame["index"] in person_frames
+                for obj in frame["objects"]]
+    assert expected and sorted(read_back) == sorted(expected)
