@@ -297,3 +297,19 @@ def test_camio_download_reads_back_frame_by_frame(eta_corpus, analyst_client, tm
     expected = [(frame["index"], obj["label"]) for frame in frames if frame["index"] in person_frames
                 for obj in frame["objects"]]
     assert expected and sorted(read_back) == sorted(expected)
+
+
+def test_csv_export_neutralises_formulas(schema, worker_client, analyst_client, tmp_path,
+                                         django_capture_on_commit_callbacks):
+    name = '=HYPERLINK("http://evil.example/","x")'
+    path = write_eta_video(tmp_path / "v.json", frames=3, objects_per_frame=1, seed=1).path
+    ingest(worker_client, django_capture_on_commit_callbacks, name, path.read_bytes(), "a.json", format="eta")
+
+    _disposition, body = export(analyst_client, format="csv")
+
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    detections = list(csv.DictReader(io.StringIO(archive.read("detections.csv").decode())))
+    clips = list(csv.DictReader(io.StringIO(archive.read("clips.csv").decode())))
+    assert [row["video_name"] for row in detections] == ["'" + name] * 3
+    assert [(row["video_name"], row["frames"]) for row in clips] == [("'" + name, "3")]
+    assert detections[0]["attr.review"] == "unreviewed" and detections[0]["x1"].startswith("0.")
