@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
         "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
         "AnalysisStatusEnum": "indexer.models.Analysis.STATUSES",
         "IngestJobStatusEnum": "indexer.models.IngestJob.STATUSES",
+        "ExportScopeEnum": ["all", "page", "clips"],
+        "ScopeEnum": "indexer.search.contract.SCOPES",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
