@@ -403,7 +403,10 @@ class LabelExportApi(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AnyAccept
 
-    @extend_schema(parameters=[ExportInput], responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(parameters=[ExportInput], responses={
+        **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
+        (200, "application/json"): OpenApiTypes.OBJECT,
+        (413, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request):
         values = validated(ExportInput, _from_query_params(request.query_params))
         scope = _export_scope(values)
@@ -457,7 +460,10 @@ class ExportJobFileApi(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AnyAccept
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={
+        **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
+        (200, "application/json"): OpenApiTypes.OBJECT,
+        (409, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request, job_id):
         job = _export_job(request, job_id)
         if job.status != ExportJob.SUCCEEDED:
