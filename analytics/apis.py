@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -20,9 +20,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import IsAdmin, IsAnalyst
-from analytics import export, figures, geo, regions, saved_searches, selectors, similar, stats, watches
-from analytics.models import RegionLayer, SavedSearch
+from accounts.roles import ADMIN, IsAdmin, IsAnalyst, user_has_role
+from analytics import export, figures, geo, label_export, regions, saved_searches, selectors, similar, stats, watches
+from analytics.models import ExportJob, RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
     AlertOutput,
@@ -31,6 +31,8 @@ from analytics.serializers import (
     CooccurrenceInput,
     CooccurrenceOutput,
     DetectionsGeojsonOutput,
+    ExportInput,
+    ExportJobOutput,
     GeoCellsOutput,
     GeoInput,
     GeoPointsOutput,
@@ -62,7 +64,7 @@ from indexer.search.contract import SearchRequest
 from indexer.selectors import schema_resolve, search_request
 
 # Query parameters that carry JSON text.
-JSON_PARAMETERS = ("query", "filters", "facets", "bbox")
+JSON_PARAMETERS = ("query", "filters", "facets", "bbox", "clips")
 FIGURE_PARAMETER = OpenApiParameter("figure", bool, description="add plotly figures (like figure in the body)")
 
 
@@ -401,6 +403,90 @@ class DetectionsCsvApi(_ExportApi):
     @extend_schema(parameters=[QueryInput], responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         return super().get(request)
+
+
+def _export_scope(values: dict[str, Any]) -> label_export.Scope:
+    return label_export.export_scope(request=_search_request(values), scope=values["scope"], page=values["page"],
+                                     page_size=values["page_size"], clips=values.get("clips"))
+
+
+class LabelExportApi(APIView):
+    """The labels of a search's matches in ETA, CVAT, MOTChallenge, COCO, CSV or Camio's layout,
+    streamed (docs/api/exports.md); an export of more than ``SCOOP_EXPORT_STREAM_MAX``
+    detections is a 413 pointing to the export jobs."""
+
+    permission_classes = [IsAnalyst]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(parameters=[ExportInput], responses={
+        **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
+        (200, "application/json"): OpenApiTypes.OBJECT,
+        (413, "application/json"): OpenApiTypes.OBJECT})
+    def get(self, request):
+        values = validated(ExportInput, _from_query_params(request.query_params))
+        scope = _export_scope(values)
+        detections = label_export.export_detections(scope=scope)
+        limit = settings.SCOOP_EXPORT_STREAM_MAX
+        if detections > limit:
+            return Response({"detail": f"the export holds {detections} detections, more than the {limit} a "
+                                       "download streams: POST the same fields to /api/v1/exports/ to run it as "
+                                       "a job with progress"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        plan = label_export.export_plan(scope=scope, format=values["format"], layout=values["layout"])
+        response = StreamingHttpResponse(label_export.export_chunks(plan=plan), content_type=plan.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{plan.filename}"'
+        return response
+
+
+def _export_job(request, job_id) -> ExportJob:
+    job = ExportJob.objects.filter(pk=job_id).first()
+    if job is None or not (job.created_by_id == request.user.pk or user_has_role(request.user, ADMIN)):
+        raise NotFound(f"no export job {job_id} of yours")
+    return job
+
+
+class ExportJobListApi(APIView):
+    """Queue a label export as a job (the fields of GET /api/v1/export/labels, as JSON)."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(request=ExportInput, responses={202: ExportJobOutput})
+    def post(self, request):
+        values = validated(ExportInput, request.data)
+        _export_scope(values)  # a bad query or schema is a 400 now, not a failed job
+        job = label_export.export_job_create(format=values["format"], params=values, user=request.user)
+        body = ExportJobOutput(job).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class ExportJobDetailApi(APIView):
+    """An export job's state and progress (videos done of videos); its file once it succeeded."""
+
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(responses=ExportJobOutput)
+    def get(self, request, job_id):
+        return Response(ExportJobOutput(_export_job(request, job_id)).data)
+
+
+class ExportJobFileApi(APIView):
+    """The file a succeeded export job wrote."""
+
+    permission_classes = [IsAnalyst]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={
+        **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
+        (200, "application/json"): OpenApiTypes.OBJECT,
+        (409, "application/json"): OpenApiTypes.OBJECT})
+    def get(self, request, job_id):
+        job = _export_job(request, job_id)
+        if job.status != ExportJob.SUCCEEDED:
+            return Response({"detail": f"export job {job.pk} is {job.status}, it has no file yet"},
+                            status=status.HTTP_409_CONFLICT)
+        return FileResponse(open(job.file_path, "rb"), as_attachment=True, filename=job.filename,  # noqa: SIM115
+                            content_type=job.content_type)
 
 
 class SimilarApi(APIView):

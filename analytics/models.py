@@ -1,6 +1,8 @@
 """Region layers: admin-uploaded polygons (districts, zones) that statistics are
 counted in. The rest of what analytics computes is read from the search index."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -138,3 +140,36 @@ class PendingWrite(models.Model):
     start_t = models.FloatField(null=True, blank=True)
     end_t = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ExportJob(models.Model):
+    """A label export run by a worker (docs/api/exports.md): the export's fields as the
+    request gave them (``params``), how far it is (``progress``, videos done of ``videos``),
+    and the file it wrote."""
+
+    QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, SUCCEEDED, FAILED)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    format = models.CharField(max_length=10)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    progress = models.FloatField(default=0.0)
+    videos = models.PositiveIntegerField(default=0)
+    videos_done = models.PositiveIntegerField(default=0)
+    detections = models.BigIntegerField(default=0, help_text="detections of the matching frames when queued")
+    filename = models.CharField(max_length=300, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    file_path = models.CharField(max_length=2000, blank=True)
+    file_bytes = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.id} ({self.format}, {self.status})"

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics import alert_delivery, geo, saved_searches
-from analytics.models import RegionLayer, SavedSearch, Watch
+from analytics.models import ExportJob, RegionLayer, SavedSearch, Watch
 from analytics.search import json_key, seconds
 from indexer import limits
 from indexer.api_fields import (
@@ -40,6 +40,52 @@ class QueryInput(serializers.Serializer):
         required=False, allow_blank=True, max_length=64,
         help_text="IANA time zone (Europe/Berlin) of hour and weekday filters and of clock date-times without "
                   "an offset; default: the deployment's SCOOP_TIME_ZONE")
+
+
+class ExportClipInput(serializers.Serializer):
+    video = serializers.IntegerField(min_value=1)
+    start_s = serializers.FloatField(min_value=0)
+    end_s = serializers.FloatField(min_value=0)
+
+    def validate(self, data):
+        if data["end_s"] < data["start_s"]:
+            raise serializers.ValidationError({"end_s": ["must be >= start_s"]})
+        return data
+
+
+class ExportInput(QueryInput):
+    """Which labels to export and how (docs/api/exports.md)."""
+
+    format = serializers.ChoiceField(choices=["eta", "cvat", "mot", "coco", "csv", "camio"])
+    layout = serializers.ChoiceField(choices=["json", "csv", "xml"], required=False, default="json",
+                                     help_text="camio only: the download's layout")
+    scope = serializers.ChoiceField(choices=["all", "page", "clips"], required=False, default="all",
+                                    help_text="all matches, one page of clips, or the clips given")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=limits.PAGE_MAX)
+    page_size = serializers.IntegerField(required=False, default=limits.PAGE_SIZE_DEFAULT, min_value=1,
+                                         max_value=limits.PAGE_SIZE_MAX)
+    clips = ExportClipInput(many=True, required=False, help_text="scope=clips: the selected clips")
+
+    def validate(self, data):
+        if data.get("scope") == "clips" and not data.get("clips"):
+            raise serializers.ValidationError({"clips": ["scope=clips needs the selected clips"]})
+        return data
+
+
+class ExportJobOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    file = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "url", "format", "params", "status", "progress", "videos", "videos_done", "detections",
+                  "filename", "file", "file_bytes", "error", "created_at", "started_at", "finished_at"]
+
+    def get_url(self, job) -> str:
+        return f"/api/v1/exports/{job.pk}/"
+
+    def get_file(self, job) -> str | None:
+        return f"/api/v1/exports/{job.pk}/file" if job.status == ExportJob.SUCCEEDED else None
 
 
 class SearchInput(QueryInput):

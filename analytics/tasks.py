@@ -1,9 +1,9 @@
-"""Celery tasks of watches and alerts: take ids, call a service. Retries live here."""
+"""Celery tasks of watches, alerts and label exports: take ids, call a service. Retries live here."""
 
 from celery import shared_task
 from django.db import OperationalError
 
-from analytics import alert_delivery, watches
+from analytics import alert_delivery, label_export, watches
 
 # Seconds before the second try of a delivery; each next try waits twice as long.
 DELIVERY_BACKOFF_S = 5
@@ -32,3 +32,11 @@ def alert_deliver_task(self, alert_id: int, channel: str, attempt: int | None = 
     if number >= alert_delivery.DELIVERY_TRIES:
         return False
     raise self.retry(args=(alert_id, channel, number + 1), countdown=DELIVERY_BACKOFF_S * 2 ** (number - 1))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3,
+             soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def export_run_task(job_id: str) -> str:
+    """Run one label export job (docs/api/exports.md); returns its status."""
+    job = label_export.export_job_run(job_id=job_id)
+    return "missing" if job is None else job.status

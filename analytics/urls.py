@@ -19,5 +19,9 @@ urlpatterns = [
     path("regions/<int:layer_id>/", apis.RegionLayerDetailApi.as_view(), name="region-detail"),
     path("export/detections.geojson", apis.DetectionsGeojsonApi.as_view(), name="export-detections-geojson"),
     path("export/detections.csv", apis.DetectionsCsvApi.as_view(), name="export-detections-csv"),
+    path("export/labels", apis.LabelExportApi.as_view(), name="export-labels"),
+    path("exports/", apis.ExportJobListApi.as_view(), name="export-job-list"),
+    path("exports/<uuid:job_id>/", apis.ExportJobDetailApi.as_view(), name="export-job-detail"),
+    path("exports/<uuid:job_id>/file", apis.ExportJobFileApi.as_view(), name="export-job-file"),
     path("review/", include("analytics.review.urls")),
 ]

@@ -758,6 +758,12 @@ def index_rebuild() -> int:
     return len(entries)
 
 
+def video_analytics(*, video: Video) -> Analytics:
+    """The analytics the index holds of ``video``, read again from its payload as a rebuild
+    reads them (exports read labels through this)."""
+    return _rebuild_analytics(video)
+
+
 def _rebuild_analytics(video: Video) -> Analytics:
     """A video's analytics read again from its payload (or spool), validated in filter mode,
     with the review overlay (:mod:`indexer.overlays`)."""

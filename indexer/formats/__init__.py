@@ -12,6 +12,7 @@ JSON apart from the first bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import ijson
 
 from indexer.formats import (
     bdd100k,
-    camio,
+    camio_download,
     cvat,
     deepstream,
     eta,
@@ -44,7 +45,7 @@ FORMATS: dict[str, Callable[..., Analytics]] = {
     "supervision": supervision.read,
     "motchallenge": motchallenge.read,
     "cvat": cvat.read,
-    "camio": camio.read,
+    "camio": camio_download.read,
 }
 
 # Checks of a format's options against the payload, run before a job is made so
@@ -67,9 +68,10 @@ _EXPECTED = (
     "expected ETA VideoLabels (an object with frames/metadata/attrs), Roboflow video inference "
     "(an object with frame_offsets/time_offsets) or BDD100K/Scalabel (a list of frames, or an object "
     "with frames/config), DeepStream messages (with @timestamp), supervision sink rows (with x_min..y_max), "
-    "MOTChallenge CSV, CVAT for video XML or a Camio export"
+    "MOTChallenge CSV, CVAT for video XML, a Camio export or a Camio label download (JSON, CSV or XML)"
 )
 _ETA_KEYS = {"metadata", "mask_index"}
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
 _ETA_CONTAINERS = {"attrs", "frames", "objects", "events"}
 _ROBOFLOW_KEYS = {"frame_offsets", "time_offsets"}
 _BDD_INFO_KEYS = {"rideID", "startTime", "endTime", "locations", "gps", "accelerometer", "gyro", "timelapse"}
@@ -118,6 +120,8 @@ def _detect_text(file_path: Path, syntax: str) -> str:
     if syntax == sniff.XML:
         if "<annotations" in head:
             return "cvat"
+        if camio_download.xml_head(head):
+            return "camio"
         raise FormatError(f"an XML payload that is not CVAT for video 1.1 (no <annotations>); {_EXPECTED}")
     if syntax == sniff.NDJSON:
         for _line, message in sniff.ndjson_messages(file_path):
@@ -126,6 +130,8 @@ def _detect_text(file_path: Path, syntax: str) -> str:
     columns = [column.strip() for column in first_line.split(",")]
     if set(supervision.BOX_COLUMNS) <= set(columns):
         return "supervision"
+    if camio_download.csv_header(columns):
+        return "camio"
     if columns[0].lower() == "frame" or (len(columns) >= 6 and all(_is_number(column) for column in columns)):
         return "motchallenge"
     raise FormatError(f"a CSV payload whose first line is {first_line[:120]!r}; {_EXPECTED}")
@@ -204,6 +210,8 @@ def _verdict(key: str, events: list[tuple[str, str, Any]], position: int) -> str
     value_event = following[0][0] if following else None
     if key in _ROBOFLOW_KEYS:
         return "roboflow"
+    if key in camio_download.DOWNLOAD_KEYS or (key == "labels" and _keyed_by_stamps(following)):
+        return "camio"
     if key in deepstream.MESSAGE_KEYS:
         return "deepstream"
     if key in _ETA_KEYS or (key == "_CLS" and "VideoLabels" in str(following[0][1] if following else "")):
@@ -222,6 +230,12 @@ def _verdict(key: str, events: list[tuple[str, str, Any]], position: int) -> str
     if value_event == "start_array" and _first_item_has(events, position, key, "predictions"):
         return "roboflow"
     return None
+
+
+def _keyed_by_stamps(following: list[tuple[str, Any]]) -> bool:
+    """Whether a top-level value opens an object whose first key is a time stamp (a Camio download's labels)."""
+    return (len(following) > 1 and following[0][0] == "start_map" and following[1][0] == "map_key"
+            and _STAMP.match(str(following[1][1])) is not None)
 
 
 def _first_item_has(events: list[tuple[str, str, Any]], position: int, key: str, wanted: str) -> bool:

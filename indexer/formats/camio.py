@@ -71,12 +71,19 @@ def read(path: str | Path, *, options: dict | None = None) -> Analytics:
     options = options or {}
     document, repairs = parse_lenient(Path(path))
     camera, stamps = _camera(document, options)
-    warnings = list(repairs)
+    return camera_analytics(camera, stamps, options=options, warnings=list(repairs))
+
+
+def camera_analytics(camera: str, stamps: dict, *, options: dict, warnings: list[str], prefix: str | None = None
+                     ) -> Analytics:
+    """One camera's analytics from its ``{time stamp: [labels]}`` (paths start at ``prefix``,
+    by default the camera's name)."""
     fps = option_fps(options, warnings)
-    moments = {stamp: parse_instant(stamp, child_path(camera, stamp), "a Camio time stamp") for stamp in stamps}
+    prefix = camera if prefix is None else prefix
+    moments = {stamp: parse_instant(stamp, child_path(prefix, stamp), "a Camio time stamp") for stamp in stamps}
     origin = option_origin(options) or min(moments.values(), default=None)
     meta = VideoMeta(fps=fps, camera=camera, recorded_at=origin)
-    records = list(_records(camera, stamps, moments, Clock(origin, fps))) if origin else []
+    records = list(_records(prefix, stamps, moments, Clock(origin, fps))) if origin else []
     analytics = Analytics.from_list(format=FORMAT, meta=meta, records=records)
     analytics.warnings = warnings
     return analytics
@@ -99,9 +106,9 @@ def _camera(document: Any, options: dict) -> tuple[str, dict]:
     return wanted, stamps
 
 
-def _records(camera: str, stamps: dict, moments: dict[str, datetime], clock: Clock) -> Iterator[Record]:
+def _records(prefix: str, stamps: dict, moments: dict[str, datetime], clock: Clock) -> Iterator[Record]:
     for stamp in sorted(stamps, key=moments.__getitem__):
-        path = child_path(camera, stamp)
+        path = child_path(prefix, stamp)
         index, t = clock.place(moments[stamp], path)
         labels = stamps[stamp]
         if not isinstance(labels, list):

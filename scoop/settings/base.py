@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
         "StreamFormatEnum": "scoop.api_schema.STREAM_FORMATS",
         # Ingest jobs, analyses and task runs share their statuses (the jobs board lists them together).
         "JobStatusEnum": "indexer.models.IngestJob.STATUSES",
+        "ExportScopeEnum": ["all", "page", "clips"],
+        "ScopeEnum": "indexer.search.contract.SCOPES",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -212,6 +214,8 @@ SCOOP_UPLOAD_MAX_BYTES = env.int("SCOOP_UPLOAD_MAX_BYTES", default=SCOOP_MEDIA_M
 SCOOP_IMPORT_ROOTS = env.list("SCOOP_IMPORT_ROOTS", default=[])
 # How many versions of its analytics (payload and media) each video keeps; a replaced
 # payload or media file is deleted once no kept version refers to it (indexer.versions).
+# Label exports (docs/api/exports.md): a download streams at most this many detections; more is a job.
+SCOOP_EXPORT_STREAM_MAX = env.int("SCOOP_EXPORT_STREAM_MAX", default=200_000)
 SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
 # A failed ingest job keeps its payload (to be retried from the jobs board) this many days, then
 # the job and its payload are deleted, unless an admin sets another expiry date (docs/api/jobs.md).
@@ -271,10 +275,12 @@ CELERY_TASK_ROUTES = {
     # Watches run on what each write added; alerts go out by webhook and email (analytics.tasks).
     "analytics.tasks.watches_evaluate_task": {"queue": "alerts"},
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
+    # Large label exports (docs/api/exports.md) read every matching video: off the ingest queue.
+    "analytics.tasks.export_run_task": {"queue": "exports"},
 }
 # `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
 # when torch sees no GPU.
-SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu")
+SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu", "exports")
 CELERY_BEAT_SCHEDULE = {
     "jobs-expire": {"task": "indexer.tasks.jobs_expire_task", "schedule": SCOOP_JOBS_EXPIRE_EVERY_S},
 }

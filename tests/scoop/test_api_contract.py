@@ -212,6 +212,21 @@ class World:
         return queued.json()["id"]
 
     @cached_property
+    def export_job(self) -> str:
+        """A succeeded label export (CVAT) of the posted video, the analyst's."""
+        self.job  # noqa: B018
+        with self.capture_on_commit(execute=True):
+            answer = client("analyst").post("/api/v1/exports/", {"format": "cvat"}, format="json")
+        assert answer.status_code == 202, answer.content
+        return answer.json()["id"]
+
+    @cached_property
+    def queued_export(self) -> str:
+        from analytics.models import ExportJob
+
+        return str(ExportJob.objects.create(format="eta", params={}).pk)
+
+    @cached_property
     def campaign(self):
         """A review campaign over the street's two vehicle tracks."""
         from analytics.review.services import campaign_create
@@ -614,6 +629,27 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/api/v1/export/detections.csv"): [
         Call("analyst", 200, needs=("street",), query="?q=vehicle"),
         Call("analyst", 400, needs=("schema",), query="?q=vehicle("),
+    ],
+    ("GET", "/api/v1/export/labels"): [
+        Call("analyst", 200, needs=("job",), query="?format=eta"),
+        Call("analyst", 200, needs=("job",), query="?format=mot"),
+        Call("analyst", 200, needs=("job",), query="?format=coco&q=vehicle"),
+        Call("analyst", 200, needs=("job",), query="?format=camio&layout=csv"),
+        Call("analyst", 400, needs=("schema",), query="?format=shapefile"),
+        Call("worker", 403, query="?format=eta"),
+    ],
+    ("POST", "/api/v1/exports/"): [
+        Call("analyst", 202, needs=("job",), request=json_body({"format": "eta"})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"format": "eta", "q": "vehicle("})),
+        Call("analyst", 400, needs=("schema",), request=json_body({"format": "eta", "scope": "clips"})),
+    ],
+    ("GET", "/api/v1/exports/{job_id}/"): [
+        Call("analyst", 200, ids=lambda world: {"job_id": world.export_job}),
+        Call("analyst", 404, ids=lambda world: {"job_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("GET", "/api/v1/exports/{job_id}/file"): [
+        Call("analyst", 200, ids=lambda world: {"job_id": world.export_job}),
+        Call("admin", 409, ids=lambda world: {"job_id": world.queued_export}),
     ],
     ("POST", "/api/v1/review/campaigns/"): [
         Call("admin", 201, needs=("street",), request=json_body({"name": "v", "q": "vehicle", "unit": "tracks",
