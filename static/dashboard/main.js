@@ -38,12 +38,17 @@ function request() {
 
 // --- totals ---
 
-function showTotals(counts) {
-  for (const tile of byId("totals").querySelectorAll(".tile")) {
+// counts: the search answer's; null while loading ("..."), or after an error ("-").
+function showTotals(counts, why = "ready") {
+  const totals = byId("totals");
+  totals.dataset.state = counts ? "ready" : why;
+  if (why === "loading") totals.setAttribute("aria-busy", "true");
+  else totals.removeAttribute("aria-busy");
+  for (const tile of totals.querySelectorAll(".tile")) {
     const key = tile.dataset.count;
     const value = counts ? counts[key] : null;
     tile.querySelector(".num").textContent = value === null || value === undefined
-      ? "-" : key === "duration_s" ? formatDuration(value) : formatCount(value);
+      ? (why === "loading" ? "..." : "-") : key === "duration_s" ? formatDuration(value) : formatCount(value);
     tile.dataset.value = value === null || value === undefined ? "" : String(value);
   }
 }
@@ -130,7 +135,7 @@ const grid = new ClipGrid({ grid: byId("clip-grid"), pager: byId("pager"), summa
   onPage(page) {
     state.page = page;
     writeState(state);
-    search();
+    search({ panels: false });
     byId("clips").scrollIntoView({ block: "start" });
   },
 });
@@ -187,18 +192,32 @@ function refresh() {
   // Statistics and the map follow only a query the server accepted: a rejected
   // one is reported once, at its position in the query bar.
   search().then((accepted) => {
-    if (!accepted) return;
-    stats.refresh(state, request());
-    map.setQuery(request());
+    if (accepted) {
+      stats.refresh(state, request());
+      map.setQuery(request());
+    } else if (accepted === false) {
+      stats.blocked("Fix the query above: no statistics for a query the server could not run.");
+      map.blocked("No location counts: the query is in error.");
+    }
   });
   exportLink();
 }
 
-async function search() {
+// Resolves true when the server answered, false when it refused the query or failed,
+// null when a newer search replaced this one. While it runs, no panel shows the last
+// query's numbers (paging keeps the totals, statistics and map; a live video's refresh
+// keeps everything until it is answered: the query is the same).
+async function search({ panels = true, clips = true } = {}) {
   const signal = searches.next();
   const body = { ...request(), page: state.page, page_size: PAGE_SIZE };
   if (SEARCH_UNITS.includes(state.unit)) body.facet_unit = state.unit;
-  grid.loading();
+  if (clips) grid.loading();
+  if (panels) {
+    showTotals(null, "loading");
+    sidebar.update(state.filters, null);
+    stats.pending();
+    map.pending();
+  }
   document.body.dataset.search = "loading";
   try {
     const answer = await apiPost(context.urls.search, body, { signal });
@@ -210,8 +229,8 @@ async function search() {
     document.body.dataset.search = "ready";
     return true;
   } catch (error) {
-    if (isAbort(error)) return false;
-    showTotals(null);
+    if (isAbort(error)) return null;
+    showTotals(null, "error");
     sidebar.update(state.filters, null);
     if (error instanceof ApiError && error.status === 400) {
       queryBar.showError(error.body, state.q);
@@ -227,7 +246,7 @@ async function search() {
 let liveTimer = null;
 function followLive(answer) {
   clearTimeout(liveTimer);
-  if (answer.clips.some((clip) => clip.live)) liveTimer = setTimeout(search, LIVE_REFRESH_MS);
+  if (answer.clips.some((clip) => clip.live)) liveTimer = setTimeout(() => search({ panels: false, clips: false }), LIVE_REFRESH_MS);
 }
 
 // --- exports ---

@@ -99,6 +99,22 @@ export class StatsPanel {
     }
   }
 
+  // While the search runs: no chart of the last query stays on screen.
+  pending() {
+    this.latest.next();
+    this.body.setAttribute("aria-busy", "true");
+    this.body.dataset.state = "loading";
+    replace(this.body, notice("loading", "Counting..."));
+  }
+
+  // After a query the server refused: no chart at all, and why.
+  blocked(message) {
+    this.latest.next();
+    this.body.removeAttribute("aria-busy");
+    this.body.dataset.state = "error";
+    replace(this.body, notice("error", "No statistics.", message));
+  }
+
   fillChartAdd() {
     const shown = new Set(this.charts());
     replace(this.chartAdd, el("option", { value: "" }, "choose a facet"),
