@@ -32,10 +32,22 @@ every sidebar filter (not disjunctive, unlike the sidebar's facet counts).
   most ``bins`` bins; bins start at a multiple of the width (for wall-clock time,
   counted from 1970-01-01T00:00Z) and are listed from the first holding a frame to
   the last, empty ones included.
+- **Wall-clock focus**: when a few frames lie far from the rest in time (a video with
+  a wrong or distant date), the wall-clock histogram squashes the rest into one bar.
+  So the matching frames' wall-clock times are also binned in the finest bins the ladder
+  allows (at most 1,000), and an empty stretch longer than 1/20 of that range splits
+  them into groups; when there is more than one group, and the group holding the most
+  frames spans less than 1/20 of the range (on the whole range it would be a bar or
+  two), that group is the **focus**: ``wall_clock.focus`` bins the frames of the videos recorded
+  from (the group's start minus the latest matching frame's video time) to the group's end, in
+  at most ``bins`` bins, and ``outside`` counts the other placed frames exactly (total
+  placed minus those in the focus), with the span of the other groups.
+  With one group, ``focus`` is null.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,9 +55,14 @@ from analytics.search import json_key
 from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
 from indexer.limits import TIMELINE_BINS_DEFAULT, TIMELINE_BINS_MAX, TOP_PAIRS_MAX
 from indexer.ontology import suggestion
+from indexer.query import compile_query
 from indexer.search import get_search_backend
 from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
 from indexer.search.semantics import implied_pair, scope_problem
+
+# An empty stretch longer than this share of the wall-clock range splits the frames into groups,
+# and a busiest group narrower than it gets a focus of its own.
+FOCUS_GAP = 1 / 20
 
 
 def lift(count: int, total: int, row_total: int, col_total: int) -> float | None:
@@ -148,6 +165,50 @@ def timeline_run(*, request: SearchRequest, bins: int = TIMELINE_BINS_DEFAULT) -
             "bin_s": wall.width,
             "bins": [{"start": _iso(start), "count": count} for start, count in _bins(wall)],
             "unplaced": timeline.unplaced,
+            "focus": _wall_focus(request=request, bins=bins, placed=sum(wall.counts), video_time=video),
+        },
+    }
+
+
+def _wall_focus(*, request: SearchRequest, bins: int, placed: int, video_time: Histogram) -> dict[str, Any] | None:
+    """The busiest group of wall-clock times when outliers stand apart (see the module docs)."""
+    backend = get_search_backend()
+    fine = backend.timeline(request=request, max_bins=TIMELINE_BINS_MAX).wall_clock
+    if fine.start is None:
+        return None
+    groups: list[list[int]] = []  # [first bin, last bin, frames]
+    gap = max(1, int(len(fine.counts) * FOCUS_GAP))
+    for index, count in enumerate(fine.counts):
+        if not count:
+            continue
+        if groups and index - groups[-1][1] <= gap:
+            groups[-1][1:] = [index, groups[-1][2] + count]
+        else:
+            groups.append([index, index, count])
+    if len(groups) < 2:
+        return None
+    first, last, _frames = max(groups, key=lambda group: group[2])
+    if (last + 1 - first) >= len(fine.counts) * FOCUS_GAP:
+        return None  # the busiest group is wide enough to read on the whole range
+    low, high = fine.start + first * fine.width, fine.start + (last + 1) * fine.width
+    # A frame at clock c of a video recorded at r lies at t = c - r from its start, and no
+    # matching frame lies later than the video-time histogram's end.
+    latest_t = video_time.start + len(video_time.counts) * video_time.width
+    recorded = {"gte": low - latest_t, "lte": high}
+    focused = dataclasses.replace(request, query=compile_query(
+        query={"and": [request.query, {"video": {"recorded_at": recorded}}]}, ontology=request.ontology))
+    wall = backend.timeline(request=focused, max_bins=bins).wall_clock
+    others = [group for group in groups if group[0] != first]
+    return {
+        "recorded_from": _iso(recorded["gte"]),
+        "recorded_to": _iso(recorded["lte"]),
+        "bin": _width_text(wall.width),
+        "bin_s": wall.width,
+        "bins": [{"start": _iso(start), "count": count} for start, count in _bins(wall)],
+        "outside": {
+            "frames": placed - sum(wall.counts),
+            "earliest": _iso(fine.start + min(group[0] for group in others) * fine.width),
+            "latest": _iso(fine.start + (max(group[1] for group in others) + 1) * fine.width),
         },
     }
 
