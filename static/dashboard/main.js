@@ -16,6 +16,7 @@ import { SavedSearches } from "./saved.js";
 import { readState, stateSearch, writeState } from "./state.js";
 import { ReviewCampaignForm } from "./reviewnew.js";
 import { StatsPanel } from "./stats.js";
+import { TimeRange, timeTerm } from "./timerange.js";
 
 const PAGE_SIZE = 24;
 // While the clips shown include a live video, the search re-runs this often, so its clips grow.
@@ -30,9 +31,25 @@ const addressState = () => ({ ...readState(), schema: context.schema_choice });
 let state = addressState();
 const searches = new Latest();
 
+// The query text the server runs: the query bar's, AND the time range's term.
+function queryText() {
+  return andText(state.q, timeTerm(state.time));
+}
+
+// An error's position in the text sent (the query bar's text, perhaps in parentheses,
+// AND the time term) as a position in the query bar's text.
+function inQueryBar(body) {
+  const offset = queryText().indexOf(state.q.trim()) + (state.q.length - state.q.trimStart().length) * -1;
+  if (!offset || !Number.isInteger(body.position)) return body;
+  const shifted = { ...body, position: body.position - offset };
+  if (body.line === 1 && Number.isInteger(body.column)) shifted.column = body.column - offset;
+  return shifted;
+}
+
 function request() {
   const body = { schema: String(context.schema.id), gap_s: 1.0, filters: state.filters };
-  if (state.q.trim()) body.q = state.q;
+  const q = queryText();
+  if (q.trim()) body.q = q;
   return body;
 }
 
@@ -89,7 +106,7 @@ const queryBar = new QueryBar({
     change({ q: andText(state.q, text), filters: {} });
   },
   onClear() {
-    change({ q: "", filters: {} });
+    change({ q: "", filters: {}, time: null });
   },
 });
 
@@ -106,6 +123,22 @@ const stats = new StatsPanel(byId("stats"), context, {
     Object.assign(state, patch);
     writeState(state);
     stats.refresh(state, request());
+  },
+  onPickTime({ from, to }) {
+    change({ time: { from: from.slice(0, 19), to: to.slice(0, 19) } });
+  },
+});
+
+const timeRange = new TimeRange({
+  preset: byId("time-preset"),
+  custom: byId("time-custom"),
+  from: byId("time-from"),
+  to: byId("time-to"),
+  apply: byId("time-apply"),
+  term: byId("time-term"),
+}, {
+  onChange(time) {
+    change({ time });
   },
 });
 
@@ -186,6 +219,7 @@ function change(patch) {
 function refresh() {
   queryBar.setText(state.q);
   queryBar.showChips(state.filters);
+  timeRange.show(state.time);
   sidebar.update(state.filters, null);
   byId("unit").value = state.unit;
   map.showArea(bboxOf(state.q));
@@ -214,7 +248,7 @@ async function search({ panels = true, clips = true } = {}) {
   if (clips) grid.loading();
   if (panels) {
     showTotals(null, "loading");
-    sidebar.update(state.filters, null);
+    sidebar.update(state.filters, null, "...");
     stats.pending();
     map.pending();
   }
@@ -233,7 +267,7 @@ async function search({ panels = true, clips = true } = {}) {
     showTotals(null, "error");
     sidebar.update(state.filters, null);
     if (error instanceof ApiError && error.status === 400) {
-      queryBar.showError(error.body, state.q);
+      queryBar.showError(inQueryBar(error.body), state.q);
       grid.failed("Fix the query above: the server could not run it.");
     } else {
       grid.failed(error.message);
