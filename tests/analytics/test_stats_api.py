@@ -311,5 +311,12 @@ def test_a_distant_video_leaves_the_wall_clock_focus_on_the_rest_and_is_counted_
     assert focus["outside"]["earliest"] <= "2019-05-01T12:00:00Z" < focus["outside"]["latest"] < "2019-06-01"
 
 
-def test_one_group_of_times_has_no_focus(analyst_client, corpus):
+def test_times_that_spread_have_no_focus(analyst_client, corpus):
+    # 'street' alone: two runs of frames 4 s apart, not far from each other.
     assert post(analyst_client, "timeline", {"q": "vehicle OR person"})["wall_clock"]["focus"] is None
+    # Two more videos, 3 and 6 hours later, like the demo's videos: spread, not outliers.
+    for video_id, hour in ((3, 15), (4, 18)):
+        index_video(video_id, f"at {hour}", analytics(vehicle(0, "sedan", "black"),
+                                                      recorded_at=datetime(2024, 5, 1, hour, tzinfo=UTC)))
+    wall = post(analyst_client, "timeline", {"q": "vehicle OR person"})["wall_clock"]
+    assert wall["focus"] is None and sum(b["count"] for b in wall["bins"]) == 7
