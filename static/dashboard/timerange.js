@@ -58,8 +58,10 @@ export class TimeRange {
       }
       onChange(preset.value ? { preset: preset.value } : null);
     });
+    // A datetime-local input leaves out ":00" seconds: the range keeps them, as the address shows it.
+    const seconds = (value) => (value.length === 16 ? `${value}:00` : value);
     apply.addEventListener("click", () => {
-      onChange(from.value || to.value ? { from: from.value, to: to.value } : null);
+      onChange(from.value || to.value ? { from: seconds(from.value), to: seconds(to.value) } : null);
     });
   }
 
