@@ -150,8 +150,8 @@ const map = new MapPanel({
   clearButton: byId("map-clear"),
   target: byId("map-target"),
 }, context, {
-  onBbox(bbox) {
-    change({ q: bbox ? withBbox(state.q, bbox) : withoutBbox(state.q) });
+  onBbox(bbox, digits) {
+    change({ q: bbox ? withBbox(state.q, bbox, digits) : withoutBbox(state.q) });
   },
   onView(view) {
     state.map = view;

@@ -15,6 +15,7 @@ import { debounce, el, formatCount, replace } from "./dom.js";
 const WORLD = { lat: 20, lon: 0, zoom: 2 };
 const SCALE = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"];
 export const CLUSTER_BELOW_ZOOM = 13;
+const CELL_DIGITS = 7;
 const ROUTE = { color: "#7a8699", dot: "#aab3c2", dotLine: "#5d6778" };
 const AREA_COLOR = "#1565c0";
 // Graticule spacing (degrees) by zoom: about 3 to 8 lines across the view.
@@ -31,12 +32,10 @@ export function graticuleStep(zoom) {
   return GRATICULE.find(([below]) => zoom < below)[1];
 }
 
-// The cell's [west, south, east, north], widened by a hair so that the bbox's text
-// (rounded to 1e-5 degree) never cuts a frame on the cell's edge out.
+// The cell's [west, south, east, north]: written with 7 decimals (about 1 cm) by the
+// bbox term, since the frames of a moving camera lie about a metre apart.
 function cellBbox(layerBounds) {
-  const pad = 1e-5;
-  return [layerBounds.getWest() - pad, layerBounds.getSouth() - pad, layerBounds.getEast() + pad,
-    layerBounds.getNorth() + pad];
+  return [layerBounds.getWest(), layerBounds.getSouth(), layerBounds.getEast(), layerBounds.getNorth()];
 }
 
 export class MapPanel {
@@ -306,7 +305,7 @@ export class MapPanel {
         fillColor: shade(count, this.max), fillOpacity: 0.75, color: "#a63603", weight: 0.6, className: "cell",
       });
       layer.bindTooltip(tip);
-      layer.on("click", () => this.onBbox(cellBbox(square)));
+      layer.on("click", () => this.onBbox(cellBbox(square), CELL_DIGITS));
       this.cells.addLayer(layer);
     }
     container.dataset.cells = String(features.length);
