@@ -39,7 +39,8 @@ function queryText() {
 // An error's position in the text sent (the query bar's text, perhaps in parentheses,
 // AND the time term) as a position in the query bar's text.
 function inQueryBar(body) {
-  const offset = queryText().indexOf(state.q.trim()) + (state.q.length - state.q.trimStart().length) * -1;
+  const leading = state.q.length - state.q.trimStart().length;
+  const offset = queryText().indexOf(state.q.trim()) - leading;
   if (!offset || !Number.isInteger(body.position)) return body;
   const shifted = { ...body, position: body.position - offset };
   if (body.line === 1 && Number.isInteger(body.column)) shifted.column = body.column - offset;
@@ -192,7 +193,9 @@ const saved = new SavedSearches({
   error: byId("saved-error"),
   list: byId("saved-list"),
 }, context);
-saved.follow(() => ({ state, request: request() }));
+// A saved search keeps the query as run: the time range's term is written into its text
+// (a preset as the absolute range it stands for now), not kept apart in its view.
+saved.follow(() => ({ state: { ...state, time: null }, request: request() }));
 if (byId("review-new")) {
   new ReviewCampaignForm({
     form: byId("review-new-form"),
@@ -290,7 +293,8 @@ let geojsonAvailable = null;
 
 async function exportLink() {
   const params = new URLSearchParams({ schema: String(context.schema.id) });
-  if (state.q.trim()) params.set("q", state.q);
+  const q = queryText();
+  if (q.trim()) params.set("q", q);
   if (Object.keys(state.filters).length) params.set("filters", JSON.stringify(state.filters));
   geojson.href = `${context.urls.export_geojson}?${params}`;
   if (geojsonAvailable === null) {

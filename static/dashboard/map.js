@@ -246,6 +246,7 @@ export class MapPanel {
   // the last query's cells never stay beside another query's totals.
   pending() {
     this.latest.next();
+    this.request = null; // a pan meanwhile must not count for the last query
     this.setCells(null, "loading");
   }
 
