@@ -10,10 +10,13 @@ import json
 
 from tests.browser.pages import api, log_in, screenshot, wait_for_search
 
+# The shared 2-core machine can take more than the fixture's 15 s to draw the charts.
+SLOW_MS = 60_000
 COLORS = ["black", "white", "silver", "gray", "red", "blue", "green", "yellow"]
 
 
 def test_the_panels_follow_what_the_server_offers(page):
+    page.set_default_timeout(SLOW_MS)
     log_in(page)
     wait_for_search(page)
     page.wait_for_selector("#stats-body:not([aria-busy])")
@@ -47,6 +50,7 @@ def _cells():
 
 
 def test_charts_heatmap_and_map_cells_from_the_stats_contract(page, settings, live_server):
+    page.set_default_timeout(SLOW_MS)
     settings.SCOOP_MAP_TILES = f"{live_server.url}/tiles-for-test/{{z}}/{{x}}/{{y}}.png"
     asked = {}
 
