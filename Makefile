@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-elasticsearch install install-dev lint docs bench bench-ingest load clean
+.PHONY: run test test-elasticsearch install install-dev lint docs bench bench-ingest load clean vendor-world
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,15 @@ test-elasticsearch: install-dev
 	@test -n "$$ELASTICSEARCH_URL" || { echo "set ELASTICSEARCH_URL, e.g. http://127.0.0.1:9200 (docs/guide/engines.md)"; exit 2; }
 	SCOOP_REQUIRE_SERVICES=1 $(PY) -m pytest -k elasticsearch tests/indexer/search/elasticsearch \
 		tests/indexer/search/test_conformance.py tests/indexer/search/test_search_semantics.py
+
+# The map's fallback base layer (static/vendor/world-atlas/*.geojson, committed): Natural Earth
+# land and borders from the npm packages world-atlas and topojson-client, converted by build.mjs.
+# Needs node and npm; run it only to update the data (new versions: change them here).
+WORLD_ATLAS_TMP ?= /tmp/scoop-world-atlas
+vendor-world:
+	mkdir -p $(WORLD_ATLAS_TMP)
+	cd $(WORLD_ATLAS_TMP) && npm install --no-save --no-audit --no-fund world-atlas@2.0.2 topojson-client@3.1.0
+	node static/vendor/world-atlas/build.mjs $(WORLD_ATLAS_TMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis test-output site

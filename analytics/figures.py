@@ -15,6 +15,8 @@ from indexer.display import facet_catalog
 from indexer.ontology import Ontology
 
 BAR_COLOR = "#3b7dd8"
+# What one unit of a co-occurrence scope is, as the hover text says it.
+SCOPE_UNITS = {"object": "objects", "frame": "matching frames", "clip": "clips"}
 TIME_COLOR = "#6a51a3"
 
 
@@ -36,7 +38,7 @@ def occurrence_figures(*, ontology: Ontology, answer: dict[str, Any]) -> dict[st
             layout=go.Layout(
                 template="none",
                 title={"text": catalog[key]["title"]},
-                xaxis={"type": "category", "automargin": True},
+                xaxis={"type": "category", "automargin": True, "title": {"text": catalog[key]["title"]}},
                 yaxis={"title": {"text": unit}, "rangemode": "tozero"},
             ),
         )
@@ -57,7 +59,9 @@ def cooccurrence_figure(*, ontology: Ontology, answer: dict[str, Any]) -> dict[s
             z=answer["matrix"],
             customdata=lift_text,
             colorscale="Blues",
-            hovertemplate="%{y} with %{x}: %{z}<br>lift %{customdata}<extra></extra>",
+            texttemplate="%{z}",
+            hovertemplate=f"%{{y}} with %{{x}}<br>count %{{z}} {SCOPE_UNITS[answer['scope']]}"
+                          "<br>lift %{customdata}<extra></extra>",
         ),
         layout=go.Layout(
             template="none",
@@ -75,9 +79,10 @@ def _texts(facet: dict[str, Any], values: list[str]) -> list[str]:
 
 
 def timeline_figures(*, answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Bar charts of the matching frames over video time and over wall-clock time."""
+    """Bar charts of the matching frames over video time and over wall-clock time (its
+    focus when distant frames would squash the rest; see analytics.stats)."""
     video = answer["video_time"]
-    wall = answer["wall_clock"]
+    wall = answer["wall_clock"]["focus"] or answer["wall_clock"]
     return {
         "video_time": go.Figure(
             go.Bar(x=[b["start_s"] for b in video["bins"]], y=[b["count"] for b in video["bins"]],
@@ -90,6 +95,7 @@ def timeline_figures(*, answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
             go.Bar(x=[b["start"] for b in wall["bins"]], y=[b["count"] for b in wall["bins"]],
                    marker={"color": TIME_COLOR}, hovertemplate="%{x}: %{y}<extra></extra>"),
             layout=go.Layout(template="none", bargap=0.05, title={"text": "Matching frames over recorded time"},
-                             xaxis={"type": "date"}, yaxis={"title": {"text": "frames"}, "rangemode": "tozero"}),
+                             xaxis={"type": "date", "title": {"text": "recorded time (UTC)"}},
+                             yaxis={"title": {"text": "frames"}, "rangemode": "tozero"}),
         ).to_plotly_json(),
     }

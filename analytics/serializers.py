@@ -365,11 +365,28 @@ class WallClockBinOutput(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class WallClockOutsideOutput(serializers.Serializer):
+    frames = serializers.IntegerField(help_text="placed matching frames left out of the focus")
+    earliest = serializers.CharField(help_text="start of the earliest bin of the other groups (ISO 8601, UTC)")
+    latest = serializers.CharField(help_text="end of the latest bin of the other groups (ISO 8601, UTC)")
+
+
+class WallClockFocusOutput(serializers.Serializer):
+    recorded_from = serializers.CharField(help_text="videos recorded from (ISO 8601, UTC)")
+    recorded_to = serializers.CharField(help_text="videos recorded up to (ISO 8601, UTC)")
+    bin = serializers.CharField(allow_null=True, help_text="bin width as people write it: 15min, 6h, 7d")
+    bin_s = NumberField(allow_null=True)
+    bins = WallClockBinOutput(many=True)
+    outside = WallClockOutsideOutput()
+
+
 class WallClockOutput(serializers.Serializer):
     bin = serializers.CharField(allow_null=True, help_text="bin width as people write it: 15min, 6h, 7d")
     bin_s = NumberField(allow_null=True)
     bins = WallClockBinOutput(many=True)
     unplaced = serializers.IntegerField(help_text="matching frames of videos without recorded_at")
+    focus = WallClockFocusOutput(allow_null=True, help_text=(
+        "the busiest group of times when others stand far apart (the statistics guide); null: one group"))
 
 
 class TimelineFiguresOutput(serializers.Serializer):

@@ -32,6 +32,17 @@ every sidebar filter (not disjunctive, unlike the sidebar's facet counts).
   most ``bins`` bins; bins start at a multiple of the width (for wall-clock time,
   counted from 1970-01-01T00:00Z) and are listed from the first holding a frame to
   the last, empty ones included.
+- **Wall-clock focus**: when a few frames lie far from the rest in time (a video with
+  a wrong or distant date), the wall-clock histogram squashes the rest into one bar.
+  So the matching frames' wall-clock times are also binned in the finest bins the ladder
+  allows (at most 1,000); each run of non-empty bins is a group. From either end, a
+  group is left out while the empty stretch between it and its neighbour is more than 10
+  times the span of the groups that remain, and it holds fewer frames than they do. When a
+  group was left out, ``wall_clock.focus`` bins the frames of the videos recorded from
+  (the first kept group's start minus the latest matching frame's video time) to the
+  last kept group's end, in at most ``bins`` bins, and ``outside`` counts the other
+  placed frames exactly (total placed minus those in the focus), with the span of the
+  groups left out. Otherwise ``focus`` is null.
 """
 
 from __future__ import annotations
@@ -45,9 +56,14 @@ from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
 from indexer.limits import TIMELINE_BINS_DEFAULT, TIMELINE_BINS_MAX, TOP_PAIRS_MAX
 from indexer.ontology import suggestion
 from indexer.query.tree import HOURS, WEEKDAYS
+from indexer.query import compile_query
 from indexer.search import get_search_backend
 from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
 from indexer.search.semantics import implied_pair, scope_problem
+
+# A group of wall-clock times is an outlier when farther than this many times the span of the rest.
+FOCUS_FAR = 10
+
 
 
 def lift(count: int, total: int, row_total: int, col_total: int) -> float | None:
@@ -150,6 +166,65 @@ def timeline_run(*, request: SearchRequest, bins: int = TIMELINE_BINS_DEFAULT) -
             "bin_s": wall.width,
             "bins": [{"start": _iso(start), "count": count} for start, count in _bins(wall)],
             "unplaced": timeline.unplaced,
+            "focus": _wall_focus(request=request, bins=bins, placed=sum(wall.counts), video_time=video),
+        },
+    }
+
+
+def _without_outliers(groups: list[list[int]]) -> list[list[int]]:
+    """The groups left when, from either end, a group is dropped while the empty stretch
+    between it and its neighbour is more than FOCUS_FAR times the span of the groups that
+    remain and it holds fewer frames than they do."""
+    kept = list(groups)
+    while len(kept) > 1:
+        frames = sum(group[2] for group in kept)
+        head, tail = kept[0], kept[-1]
+        if kept[1][0] - head[1] - 1 > FOCUS_FAR * (tail[1] + 1 - kept[1][0]) and 2 * head[2] < frames:
+            kept = kept[1:]
+        elif tail[0] - kept[-2][1] - 1 > FOCUS_FAR * (kept[-2][1] + 1 - head[0]) and 2 * tail[2] < frames:
+            kept = kept[:-1]
+        else:
+            break
+    return kept
+
+
+def _wall_focus(*, request: SearchRequest, bins: int, placed: int, video_time: Histogram) -> dict[str, Any] | None:
+    """The busiest group of wall-clock times when outliers stand apart (see the module docs)."""
+    backend = get_search_backend()
+    fine = backend.timeline(request=request, max_bins=TIMELINE_BINS_MAX).wall_clock
+    if fine.start is None:
+        return None
+    groups: list[list[int]] = []  # runs of non-empty bins: [first bin, last bin, frames]
+    for index, count in enumerate(fine.counts):
+        if not count:
+            continue
+        if groups and groups[-1][1] == index - 1:
+            groups[-1][1:] = [index, groups[-1][2] + count]
+        else:
+            groups.append([index, index, count])
+    kept = _without_outliers(groups)
+    if len(kept) == len(groups):
+        return None
+    first, last = kept[0][0], kept[-1][1]
+    low, high = fine.start + first * fine.width, fine.start + (last + 1) * fine.width
+    # A frame at clock c of a video recorded at r lies at t = c - r from its start, and no
+    # matching frame lies later than the video-time histogram's end.
+    latest_t = video_time.start + len(video_time.counts) * video_time.width
+    recorded = {"gte": low - latest_t, "lte": high}
+    focused = dataclasses.replace(request, query=compile_query(
+        query={"and": [request.query, {"video": {"recorded_at": recorded}}]}, ontology=request.ontology))
+    wall = backend.timeline(request=focused, max_bins=bins).wall_clock
+    others = [group for group in groups if group not in kept]
+    return {
+        "recorded_from": _iso(recorded["gte"]),
+        "recorded_to": _iso(recorded["lte"]),
+        "bin": _width_text(wall.width),
+        "bin_s": wall.width,
+        "bins": [{"start": _iso(start), "count": count} for start, count in _bins(wall)],
+        "outside": {
+            "frames": placed - sum(wall.counts),
+            "earliest": _iso(fine.start + min(group[0] for group in others) * fine.width),
+            "latest": _iso(fine.start + (max(group[1] for group in others) + 1) * fine.width),
         },
     }
 

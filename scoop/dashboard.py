@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
 
 from indexer.display import facet_catalog, query_vocabulary, sidebar_tree
@@ -99,7 +100,7 @@ def dashboard_page_data(*, shown: ShownSchema, roles: set[str]) -> dict[str, Any
 
 
 def map_setup() -> dict[str, Any]:
-    """Tiles (SCOOP_MAP_TILES; empty: no base map), the routes of up to
+    """Tiles (SCOOP_MAP_TILES; empty: none), the fallback base layer, the routes of up to
     ROUTE_VIDEOS recorded videos, and the view that fits them."""
     routes = []
     west = south = float("inf")
@@ -117,6 +118,9 @@ def map_setup() -> dict[str, Any]:
     return {
         "tiles": settings.SCOOP_MAP_TILES,
         "attribution": settings.SCOOP_MAP_ATTRIBUTION,
+        # The base layer Scoop ships: drawn when there are no tiles or they cannot load.
+        "fallback": {"land": static("vendor/world-atlas/land-50m.geojson"),
+                     "borders": static("vendor/world-atlas/borders-50m.geojson")},
         "bounds": [[south, west], [north, east]] if routes else None,
         "routes": routes,
     }

@@ -17,7 +17,8 @@ The policy allows what the dashboard's libraries need and nothing more (checked 
   script; inline ``<style>`` elements are refused but for the few plotly.js adds,
   allowed by hash (``plotly_style_hashes``);
 - images from Scoop and ``data:`` (Swagger UI's icons; plotly's "download plot as
-  png" draws through a data: image), plus the tile server named by ``SCOOP_MAP_TILES``;
+  png" draws through a data: image), plus the tile server named by ``SCOOP_MAP_TILES``
+  (OpenStreetMap's by default; none with ``off``);
 - media from Scoop or any http(s) URL, since a video's media may be a URL the browser
   plays directly (media cannot run script);
 - no plugins, no framing by other sites, forms post only to Scoop.

@@ -240,11 +240,32 @@ SCOOP_REVIEW_GOLD_PER_BATCH = env.int("SCOOP_REVIEW_GOLD_PER_BATCH", default=1)
 SCOOP_REVIEW_MIN_GOLD_ACCURACY = env.float("SCOOP_REVIEW_MIN_GOLD_ACCURACY", default=0.8)
 SCOOP_REVIEW_MAX_VOTES = env.int("SCOOP_REVIEW_MAX_VOTES", default=5)
 
-# The dashboard map's base layer: a tile URL template such as
-# "https://tiles.example.org/{z}/{x}/{y}.png" and its attribution. Empty: no base map
-# (the data layer still renders), so nothing is fetched from another host by default.
-SCOOP_MAP_TILES = env.str("SCOOP_MAP_TILES", default="")
-SCOOP_MAP_ATTRIBUTION = env.str("SCOOP_MAP_ATTRIBUTION", default="")
+# The dashboard map's base layer: OpenStreetMap's raster tiles by default (loaded by the
+# browser, with OSM's attribution); a deployment's own tile URL template such as
+# "https://tiles.example.org/{z}/{x}/{y}.png"; or "off" (no tile is fetched from any host).
+# Under the tiles, or instead of them, Scoop draws its own Natural Earth land and borders
+# (static/vendor/world-atlas) and a graticule, so the map is never blank.
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+def map_tiles(value: str) -> str:
+    """SCOOP_MAP_TILES as the dashboard uses it: a tile URL template, or "" for no tiles."""
+    value = value.strip()
+    if value.lower() in ("", "off", "none"):
+        return ""
+    if value.lower() == "osm":
+        return OSM_TILES
+    if not value.startswith(("http://", "https://")) or not all(part in value for part in ("{z}", "{x}", "{y}")):
+        raise ImproperlyConfigured(
+            f"SCOOP_MAP_TILES={value!r}: expected 'osm', 'off' or an http(s) tile URL template "
+            "with {z}, {x} and {y}, e.g. https://tiles.example.org/{z}/{x}/{y}.png")
+    return value
+
+
+SCOOP_MAP_TILES = map_tiles(env.str("SCOOP_MAP_TILES", default="osm"))
+SCOOP_MAP_ATTRIBUTION = env.str("SCOOP_MAP_ATTRIBUTION",
+                                default=OSM_ATTRIBUTION if SCOOP_MAP_TILES == OSM_TILES else "")
 
 # The search engine: duckdb (embedded, the default), elasticsearch, reference (in memory, one
 # process only) or the dotted path of an engine package. Each engine declares its options and the

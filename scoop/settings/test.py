@@ -39,3 +39,6 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": dict.fromkeys(
 # Tests log in (and fail to) from one address all run long: failure limits no test reaches.
 # tests/scoop/test_login_lockout.py sets the real ones.
 SCOOP_LOGIN_FAILURES_PER_USER = SCOOP_LOGIN_FAILURES_PER_IP = 100000
+# Tests keep the map's tiles off: no page fetches anything from another host (a test that
+# wants tiles names a URL of the live server and answers it from the browser's router).
+SCOOP_MAP_TILES = SCOOP_MAP_ATTRIBUTION = ""

@@ -43,9 +43,13 @@ export class ClipGrid {
     });
   }
 
+  // The last answer's clips never stay on screen beside another answer's totals.
   loading() {
     this.grid.setAttribute("aria-busy", "true");
-    if (!this.answer) replace(this.grid, notice("loading", "Finding matching clips..."));
+    this.answer = null;
+    this.pager.hidden = true;
+    this.summary.textContent = "";
+    replace(this.grid, notice("loading", "Finding matching clips..."));
   }
 
   failed(message) {

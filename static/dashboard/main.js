@@ -16,6 +16,7 @@ import { SavedSearches } from "./saved.js";
 import { readState, stateSearch, writeState } from "./state.js";
 import { ReviewCampaignForm } from "./reviewnew.js";
 import { StatsPanel } from "./stats.js";
+import { TimeRange, timeTerm } from "./timerange.js";
 
 const PAGE_SIZE = 24;
 // While the clips shown include a live video, the search re-runs this often, so its clips grow.
@@ -30,20 +31,42 @@ const addressState = () => ({ ...readState(), schema: context.schema_choice });
 let state = addressState();
 const searches = new Latest();
 
+// The query text the server runs: the query bar's, AND the time range's term.
+function queryText() {
+  return andText(state.q, timeTerm(state.time));
+}
+
+// An error's position in the text sent (the query bar's text, perhaps in parentheses,
+// AND the time term) as a position in the query bar's text.
+function inQueryBar(body) {
+  const leading = state.q.length - state.q.trimStart().length;
+  const offset = queryText().indexOf(state.q.trim()) - leading;
+  if (!offset || !Number.isInteger(body.position)) return body;
+  const shifted = { ...body, position: body.position - offset };
+  if (body.line === 1 && Number.isInteger(body.column)) shifted.column = body.column - offset;
+  return shifted;
+}
+
 function request() {
   const body = { schema: String(context.schema.id), gap_s: 1.0, filters: state.filters };
-  if (state.q.trim()) body.q = state.q;
+  const q = queryText();
+  if (q.trim()) body.q = q;
   return body;
 }
 
 // --- totals ---
 
-function showTotals(counts) {
-  for (const tile of byId("totals").querySelectorAll(".tile")) {
+// counts: the search answer's; null while loading ("..."), or after an error ("-").
+function showTotals(counts, why = "ready") {
+  const totals = byId("totals");
+  totals.dataset.state = counts ? "ready" : why;
+  if (why === "loading") totals.setAttribute("aria-busy", "true");
+  else totals.removeAttribute("aria-busy");
+  for (const tile of totals.querySelectorAll(".tile")) {
     const key = tile.dataset.count;
     const value = counts ? counts[key] : null;
     tile.querySelector(".num").textContent = value === null || value === undefined
-      ? "-" : key === "duration_s" ? formatDuration(value) : formatCount(value);
+      ? (why === "loading" ? "..." : "-") : key === "duration_s" ? formatDuration(value) : formatCount(value);
     tile.dataset.value = value === null || value === undefined ? "" : String(value);
   }
 }
@@ -84,7 +107,7 @@ const queryBar = new QueryBar({
     change({ q: andText(state.q, text), filters: {} });
   },
   onClear() {
-    change({ q: "", filters: {} });
+    change({ q: "", filters: {}, time: null });
   },
 });
 
@@ -102,6 +125,22 @@ const stats = new StatsPanel(byId("stats"), context, {
     writeState(state);
     stats.refresh(state, request());
   },
+  onPickTime({ from, to }) {
+    change({ time: { from: from.slice(0, 19), to: to.slice(0, 19) } });
+  },
+});
+
+const timeRange = new TimeRange({
+  preset: byId("time-preset"),
+  custom: byId("time-custom"),
+  from: byId("time-from"),
+  to: byId("time-to"),
+  apply: byId("time-apply"),
+  term: byId("time-term"),
+}, {
+  onChange(time) {
+    change({ time });
+  },
 });
 
 const map = new MapPanel({
@@ -112,8 +151,8 @@ const map = new MapPanel({
   clearButton: byId("map-clear"),
   target: byId("map-target"),
 }, context, {
-  onBbox(bbox) {
-    change({ q: bbox ? withBbox(state.q, bbox) : withoutBbox(state.q) });
+  onBbox(bbox, digits) {
+    change({ q: bbox ? withBbox(state.q, bbox, digits) : withoutBbox(state.q) });
   },
   onView(view) {
     state.map = view;
@@ -130,7 +169,7 @@ const grid = new ClipGrid({ grid: byId("clip-grid"), pager: byId("pager"), summa
   onPage(page) {
     state.page = page;
     writeState(state);
-    search();
+    search({ panels: false });
     byId("clips").scrollIntoView({ block: "start" });
   },
 });
@@ -154,7 +193,9 @@ const saved = new SavedSearches({
   error: byId("saved-error"),
   list: byId("saved-list"),
 }, context);
-saved.follow(() => ({ state, request: request() }));
+// A saved search keeps the query as run: the time range's term is written into its text
+// (a preset as the absolute range it stands for now), not kept apart in its view.
+saved.follow(() => ({ state: { ...state, time: null }, request: request() }));
 if (byId("review-new")) {
   new ReviewCampaignForm({
     form: byId("review-new-form"),
@@ -181,24 +222,39 @@ function change(patch) {
 function refresh() {
   queryBar.setText(state.q);
   queryBar.showChips(state.filters);
+  timeRange.show(state.time);
   sidebar.update(state.filters, null);
   byId("unit").value = state.unit;
   map.showArea(bboxOf(state.q));
   // Statistics and the map follow only a query the server accepted: a rejected
   // one is reported once, at its position in the query bar.
   search().then((accepted) => {
-    if (!accepted) return;
-    stats.refresh(state, request());
-    map.setQuery(request());
+    if (accepted) {
+      stats.refresh(state, request());
+      map.setQuery(request());
+    } else if (accepted === false) {
+      stats.blocked("Fix the query above: no statistics for a query the server could not run.");
+      map.blocked("No location counts: the query is in error.");
+    }
   });
   exportLink();
 }
 
-async function search() {
+// Resolves true when the server answered, false when it refused the query or failed,
+// null when a newer search replaced this one. While it runs, no panel shows the last
+// query's numbers (paging keeps the totals, statistics and map; a live video's refresh
+// keeps everything until it is answered: the query is the same).
+async function search({ panels = true, clips = true } = {}) {
   const signal = searches.next();
   const body = { ...request(), page: state.page, page_size: PAGE_SIZE };
   if (SEARCH_UNITS.includes(state.unit)) body.facet_unit = state.unit;
-  grid.loading();
+  if (clips) grid.loading();
+  if (panels) {
+    showTotals(null, "loading");
+    sidebar.update(state.filters, null, "...");
+    stats.pending();
+    map.pending();
+  }
   document.body.dataset.search = "loading";
   try {
     const answer = await apiPost(context.urls.search, body, { signal });
@@ -210,11 +266,11 @@ async function search() {
     document.body.dataset.search = "ready";
     return true;
   } catch (error) {
-    if (isAbort(error)) return false;
-    showTotals(null);
+    if (isAbort(error)) return null;
+    showTotals(null, "error");
     sidebar.update(state.filters, null);
     if (error instanceof ApiError && error.status === 400) {
-      queryBar.showError(error.body, state.q);
+      queryBar.showError(inQueryBar(error.body), state.q);
       grid.failed("Fix the query above: the server could not run it.");
     } else {
       grid.failed(error.message);
@@ -227,7 +283,7 @@ async function search() {
 let liveTimer = null;
 function followLive(answer) {
   clearTimeout(liveTimer);
-  if (answer.clips.some((clip) => clip.live)) liveTimer = setTimeout(search, LIVE_REFRESH_MS);
+  if (answer.clips.some((clip) => clip.live)) liveTimer = setTimeout(() => search({ panels: false, clips: false }), LIVE_REFRESH_MS);
 }
 
 // --- exports ---
@@ -237,7 +293,8 @@ let geojsonAvailable = null;
 
 async function exportLink() {
   const params = new URLSearchParams({ schema: String(context.schema.id) });
-  if (state.q.trim()) params.set("q", state.q);
+  const q = queryText();
+  if (q.trim()) params.set("q", q);
   if (Object.keys(state.filters).length) params.set("filters", JSON.stringify(state.filters));
   geojson.href = `${context.urls.export_geojson}?${params}`;
   if (geojsonAvailable === null) {

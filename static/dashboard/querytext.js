@@ -99,13 +99,16 @@ export function bboxOf(text) {
   return bbox.every(Number.isFinite) ? bbox : null;
 }
 
-export function bboxText(bbox) {
-  return `bbox(${bbox.map((v) => String(Math.round(v * 1e5) / 1e5)).join(", ")})`;
+// Degrees to `digits` decimals: 5 (about 1 m) for a drawn box; a map cell's edges take 7
+// (about 1 cm), since its neighbours' frames may lie a metre away.
+export function bboxText(bbox, digits = 5) {
+  const scale = 10 ** digits;
+  return `bbox(${bbox.map((v) => String(Math.round(v * scale) / scale)).join(", ")})`;
 }
 
-export function withBbox(text, bbox) {
-  if (BBOX.test(text)) return text.replace(BBOX, bboxText(bbox));
-  return andText(text, bboxText(bbox));
+export function withBbox(text, bbox, digits = 5) {
+  if (BBOX.test(text)) return text.replace(BBOX, bboxText(bbox, digits));
+  return andText(text, bboxText(bbox, digits));
 }
 
 export function withoutBbox(text) {

@@ -92,9 +92,9 @@ export class Sidebar {
     return isLabel ? el("ul", { class: "values" }, row) : row;
   }
 
-  // Ticks and NOTs from the filters; counts from the search answer's facets
-  // (null while loading or when the search failed).
-  update(filters, facets) {
+  // Ticks and NOTs from the filters; counts from the search answer's facets (null while
+  // loading or when the search failed: every count then reads `none`, never an old number).
+  update(filters, facets, none = "-") {
     if (this.switch) {
       const selected = filters[REVIEW_FACET] || [];
       this.switch.checked = selected.length === REVIEWED.length && REVIEWED.every((v) => selected.includes(v));
@@ -112,6 +112,9 @@ export class Sidebar {
         const n = facets[facetKey]?.[value];
         count.textContent = n === undefined ? "-" : formatCount(n);
         row.classList.toggle("zero", n === 0);
+      } else {
+        count.textContent = none;
+        row.classList.remove("zero");
       }
       row.classList.toggle("stale", !facets);
     }

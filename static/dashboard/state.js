@@ -1,12 +1,15 @@
 // The whole screen's state lives in the URL's query string, so that a copied
 // URL opens the same screen: the schema (empty: the server's default), query
-// text (q), sidebar filters (f, JSON), count unit, clip page, map view, open
+// text (q), sidebar filters (f, JSON), time range (time), count unit, clip page, map view, open
 // clip, statistics tab and chart choices.
+
+import { parseTime, timeText } from "./timerange.js";
 
 const DEFAULTS = {
   schema: "",
   q: "",
   filters: {},
+  time: null, // {preset} or {from, to}: timerange.js
   unit: "",
   page: 1,
   map: null, // {lat, lon, zoom}
@@ -41,6 +44,7 @@ export function readState(search = window.location.search) {
   state.schema = params.get("schema") || "";
   state.q = params.get("q") || "";
   state.filters = cleanFilters(parseJSON(params.get("f") || "{}", {}));
+  state.time = parseTime(params.get("time") || "");
   state.unit = params.get("unit") || "";
   state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
   const map = (params.get("map") || "").split(",").map(Number);
@@ -62,6 +66,7 @@ export function stateSearch(state) {
   if (state.schema) params.set("schema", state.schema);
   if (state.q) params.set("q", state.q);
   if (Object.keys(state.filters).length) params.set("f", JSON.stringify(state.filters));
+  if (state.time) params.set("time", timeText(state.time));
   if (state.unit) params.set("unit", state.unit);
   if (state.page > 1) params.set("page", String(state.page));
   if (state.map) params.set("map", [state.map.lat.toFixed(5), state.map.lon.toFixed(5), state.map.zoom].join(","));

@@ -5,7 +5,7 @@
 // the panel says so and the rest of the page works on.
 
 import { ApiError, apiPost, isAbort, Latest, loadScript } from "./api.js";
-import { el, notice, replace } from "./dom.js";
+import { el, formatCount, notice, replace } from "./dom.js";
 
 const CHART_HEIGHT = 210;
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
@@ -18,8 +18,9 @@ function labelFacets(facets) {
 }
 
 export class StatsPanel {
-  constructor(root, context, { onAddFilters, onChange }) {
+  constructor(root, context, { onAddFilters, onChange, onPickTime }) {
     this.root = root;
+    this.onPickTime = onPickTime; // ({from, to}): ISO 8601 UTC ends of a brushed range
     this.body = root.querySelector("#stats-body");
     this.context = context;
     this.onAddFilters = onAddFilters; // ([[key, value], ...])
@@ -99,6 +100,22 @@ export class StatsPanel {
     }
   }
 
+  // While the search runs: no chart of the last query stays on screen.
+  pending() {
+    this.latest.next();
+    this.body.setAttribute("aria-busy", "true");
+    this.body.dataset.state = "loading";
+    replace(this.body, notice("loading", "Counting..."));
+  }
+
+  // After a query the server refused: no chart at all, and why.
+  blocked(message) {
+    this.latest.next();
+    this.body.removeAttribute("aria-busy");
+    this.body.dataset.state = "error";
+    replace(this.body, notice("error", "No statistics.", message));
+  }
+
   fillChartAdd() {
     const shown = new Set(this.charts());
     replace(this.chartAdd, el("option", { value: "" }, "choose a facet"),
@@ -164,7 +181,7 @@ export class StatsPanel {
       const plot = el("div", { class: "plot", dataset: { facet: key } });
       const box = el("figure", { class: "chart" },
         el("figcaption", {}, this.context.facets[key].title,
-          el("span", { class: "muted" }, ` (${answer.unit || this.state.unit || "default unit"})`),
+          el("span", { class: "muted" }, `: ${answer.unit || this.state.unit} in the matching frames, per value`),
           el("button", {
             type: "button",
             class: "remove",
@@ -177,7 +194,7 @@ export class StatsPanel {
     replace(this.body, el("div", { class: "charts" }, ...charts.map((chart) => chart.box)));
     this.body.dataset.state = "ready";
     for (const { key, plot } of charts) {
-      const figure = answer.figures?.[key] || this.barFigure(key, answer.counts?.[key] || {});
+      const figure = answer.figures?.[key] || this.barFigure(key, answer.counts?.[key] || {}, answer.unit);
       await Plotly.react(plot, figure.data, this.layout(figure.layout, CHART_HEIGHT), PLOT_CONFIG);
       plot.on("plotly_click", (event) => {
         const point = event.points[0];
@@ -195,13 +212,13 @@ export class StatsPanel {
       height,
       autosize: true,
       font: FONT,
-      margin: { l: 44, r: 8, t: 8, b: 64 },
+      margin: { l: 56, r: 8, t: 8, b: 64 },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
     };
   }
 
-  barFigure(key, counts) {
+  barFigure(key, counts, unit) {
     const values = this.context.facets[key].values;
     return {
       data: [{
@@ -212,7 +229,10 @@ export class StatsPanel {
         marker: { color: BAR_COLOR },
         hovertemplate: "%{x}: %{y}<extra>click to filter</extra>",
       }],
-      layout: { xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero" } },
+      layout: {
+        xaxis: { type: "category", automargin: true, title: { text: this.context.facets[key].title } },
+        yaxis: { rangemode: "tozero", title: { text: unit } },
+      },
     };
   }
 
@@ -221,10 +241,8 @@ export class StatsPanel {
     const Plotly = await this.plotly();
     if (signal.aborted) return;
     const plot = el("div", { class: "plot heatmap" });
-    const summary = el("p", { class: "muted small" },
-      `${this.context.facets[co.a]?.title} \u00d7 ${this.context.facets[co.b]?.title}, together in the same ${co.scope}`,
-      Number.isFinite(answer.total) ? `: ${answer.total} in all. Click a cell to filter by both values.` : ".");
-    replace(this.body, summary, plot);
+    replace(this.body, el("p", { class: "muted small heatmap-caption" }, heatmapCaption(answer, co, this.context.facets)),
+      plot);
     this.body.dataset.state = "ready";
     const figure = answer.figure || this.heatmapFigure(answer, co);
     await Plotly.react(plot, figure.data, this.layout(figure.layout, 300), PLOT_CONFIG);
@@ -253,9 +271,13 @@ export class StatsPanel {
           return x === null || x === undefined ? "n/a" : x.toFixed(2);
         })),
         colorscale: "Blues",
-        hovertemplate: "%{y} with %{x}: %{z}<br>lift %{customdata}<extra></extra>",
+        texttemplate: "%{z}",
+        hovertemplate: `%{y} with %{x}<br>count %{z} ${SCOPE_UNITS[co.scope] || co.scope}<br>lift %{customdata}<extra></extra>`,
       }],
-      layout: { xaxis: { type: "category", automargin: true }, yaxis: { type: "category", automargin: true } },
+      layout: {
+        xaxis: { type: "category", automargin: true, title: { text: this.context.facets[co.b]?.title } },
+        yaxis: { type: "category", automargin: true, title: { text: this.context.facets[co.a]?.title } },
+      },
     };
   }
 
@@ -264,11 +286,24 @@ export class StatsPanel {
     const answer = await this.post("timeline", body, signal);
     const Plotly = await this.plotly();
     if (signal.aborted) return;
-    const videoTime = el("div", { class: "plot" });
-    const wallClock = el("div", { class: "plot" });
+    const videoTime = el("div", { class: "plot", dataset: { axis: "video_time" } });
+    const wallClock = el("div", { class: "plot", dataset: { axis: "wall_clock" } });
+    const wall = answer.wall_clock || {};
+    const focus = wall.focus;
+    const clock = (focus ? focus.bins : wall.bins) || [];
+    const outside = focus
+      ? el("p", { class: "muted small outside", dataset: { frames: String(focus.outside.frames) } },
+        `${formatCount(focus.outside.frames)} frames outside this range (recorded between `
+        + `${focus.outside.earliest.slice(0, 10)} and ${focus.outside.latest.slice(0, 10)}), left out so that the rest stays readable.`)
+      : null;
+    const unplaced = wall.unplaced ? el("p", { class: "muted small" },
+      `${formatCount(wall.unplaced)} matching frames of videos with no recorded time are not on this chart.`) : null;
     replace(this.body, el("div", { class: "charts" },
-      el("figure", { class: "chart" }, el("figcaption", {}, "Over video time (seconds from the start)"), videoTime),
-      el("figure", { class: "chart" }, el("figcaption", {}, "Over recorded time"), wallClock)));
+      el("figure", { class: "chart" }, el("figcaption", {}, "Matching frames over video time",
+        el("span", { class: "muted" }, ": frames per bin, by seconds from each video's start")), videoTime),
+      el("figure", { class: "chart" }, el("figcaption", {}, "Matching frames over recorded time",
+        el("span", { class: "muted" }, `: frames per ${(focus ? focus.bin : wall.bin) || "bin"} (UTC); drag across to pick that time range`)),
+      wallClock, outside, unplaced)));
     this.body.dataset.state = "ready";
     const bins = answer.video_time?.bins || [];
     await Plotly.react(videoTime, [{
@@ -276,15 +311,44 @@ export class StatsPanel {
       x: bins.map((bin) => bin.start_s),
       y: bins.map((bin) => bin.count),
       marker: { color: BAR_COLOR },
-      hovertemplate: "%{x}s: %{y}<extra></extra>",
-    }], this.layout({ bargap: 0.05 }, CHART_HEIGHT), PLOT_CONFIG);
-    const clock = answer.wall_clock?.bins || [];
+      hovertemplate: "%{x}s: %{y} frames<extra></extra>",
+    }], this.layout({
+      bargap: 0.05,
+      xaxis: { title: { text: "seconds from the video's start" } },
+      yaxis: { title: { text: "matching frames" }, rangemode: "tozero" },
+    }, CHART_HEIGHT), PLOT_CONFIG);
     await Plotly.react(wallClock, [{
       type: "bar",
       x: clock.map((bin) => bin.start),
       y: clock.map((bin) => bin.count),
       marker: { color: "#6a51a3" },
-      hovertemplate: "%{x}: %{y}<extra></extra>",
-    }], this.layout({ bargap: 0.05, xaxis: { type: "date" } }, CHART_HEIGHT), PLOT_CONFIG);
+      hovertemplate: "%{x}: %{y} frames<extra></extra>",
+    }], this.layout({
+      bargap: 0.05,
+      dragmode: "select",
+      selectdirection: "h",
+      xaxis: { type: "date", title: { text: "recorded time (UTC)" } },
+      yaxis: { title: { text: "matching frames" }, rangemode: "tozero", fixedrange: true },
+    }, CHART_HEIGHT), { ...PLOT_CONFIG, modeBarButtonsToRemove: ["lasso2d"] });
+    // Brushing: the dragged range becomes the dashboard's time range.
+    wallClock.on("plotly_selected", (event) => {
+      const range = event?.range?.x;
+      if (!range) return;
+      const [from, to] = range.map((end) => new Date(`${String(end).replace(" ", "T")}Z`).toISOString());
+      this.onPickTime({ from, to });
+    });
   }
+}
+
+// What the heatmap counts: the unit of its scope, having both values; what the cells add
+// up to, and the whole population the lift compares with.
+const SCOPE_UNITS = { object: "objects", frame: "matching frames", clip: "clips" };
+
+function heatmapCaption(answer, co, facets) {
+  const unit = SCOPE_UNITS[co.scope] || co.scope;
+  const cells = (answer.matrix || []).flat().reduce((sum, n) => sum + n, 0);
+  const where = co.scope === "object" ? " (detections in the matching frames)" : co.scope === "clip" ? " (of the matching frames)" : "";
+  return `Each cell: ${unit}${where} with that ${facets[co.a]?.title ?? co.a} (row) and that `
+    + `${facets[co.b]?.title ?? co.b} (column). The cells add up to ${formatCount(cells)}; `
+    + `lift compares with all ${formatCount(answer.total)} ${unit}. Click a cell to filter by both values.`;
 }

@@ -3,6 +3,8 @@ through the REST API, with their figures and their 400s."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.analytics.corpus import analytics, create_schema, index_video, person, street, vehicle
@@ -289,3 +291,32 @@ def test_an_unknown_schema_is_a_400_with_the_nearest_names(analyst_client, two_s
 
     assert answer == {"detail": "no schema named 'retial' (did you mean 'retail'?)", "path": "schema",
                       "suggestions": ["retail"]}
+
+
+def test_a_distant_video_leaves_the_wall_clock_focus_on_the_rest_and_is_counted_apart(analyst_client, corpus):
+    # Recorded five years before 'street': one 1,000-bin histogram would squash 'street' into one bin.
+    index_video(3, "archive", analytics(vehicle(0, "sedan", "black"), vehicle(1, "suv", "white"),
+                                        recorded_at=datetime(2019, 5, 1, 12, tzinfo=UTC)))
+
+    wall = post(analyst_client, "timeline", {"q": "vehicle OR person"})["wall_clock"]
+
+    assert wall["bin"] == "91d"  # 2019 to 2024 in at most 50 bins
+    focus = wall["focus"]
+    # The focus is 'street' alone, in 1 s bins, as without the archive.
+    assert (focus["bin"], focus["bin_s"]) == ("1s", 1.0)
+    assert [b["count"] for b in focus["bins"]] == [3, 0, 0, 0, 0, 2]
+    assert focus["bins"][0]["start"] == "2024-05-01T12:00:00Z"
+    # The archive's two frames, counted apart, with where they are.
+    assert focus["outside"]["frames"] == 2
+    assert focus["outside"]["earliest"] <= "2019-05-01T12:00:00Z" < focus["outside"]["latest"] < "2019-06-01"
+
+
+def test_times_that_spread_have_no_focus(analyst_client, corpus):
+    # 'street' alone: two runs of frames 4 s apart, not far from each other.
+    assert post(analyst_client, "timeline", {"q": "vehicle OR person"})["wall_clock"]["focus"] is None
+    # Two more videos, 3 and 6 hours later, like the demo's videos: spread, not outliers.
+    for video_id, hour in ((3, 15), (4, 18)):
+        index_video(video_id, f"at {hour}", analytics(vehicle(0, "sedan", "black"),
+                                                      recorded_at=datetime(2024, 5, 1, hour, tzinfo=UTC)))
+    wall = post(analyst_client, "timeline", {"q": "vehicle OR person"})["wall_clock"]
+    assert wall["focus"] is None and sum(b["count"] for b in wall["bins"]) == 7

@@ -10,10 +10,13 @@ import json
 
 from tests.browser.pages import api, log_in, screenshot, wait_for_search
 
+# The shared 2-core machine can take more than the fixture's 15 s to draw the charts.
+SLOW_MS = 60_000
 COLORS = ["black", "white", "silver", "gray", "red", "blue", "green", "yellow"]
 
 
 def test_the_panels_follow_what_the_server_offers(page):
+    page.set_default_timeout(SLOW_MS)
     log_in(page)
     wait_for_search(page)
     page.wait_for_selector("#stats-body:not([aria-busy])")
@@ -47,6 +50,7 @@ def _cells():
 
 
 def test_charts_heatmap_and_map_cells_from_the_stats_contract(page, settings, live_server):
+    page.set_default_timeout(SLOW_MS)
     settings.SCOOP_MAP_TILES = f"{live_server.url}/tiles-for-test/{{z}}/{{x}}/{{y}}.png"
     asked = {}
 
@@ -69,8 +73,13 @@ def test_charts_heatmap_and_map_cells_from_the_stats_contract(page, settings, li
             payload = _cells()
         else:
             payload = {"video_time": {"bin_s": 1.0, "bins": [{"start_s": t, "count": t + 1} for t in range(20)]},
-                       "wall_clock": {"bins": [{"start": "2026-03-02T08:00:00Z", "count": 200},
-                                               {"start": "2026-03-02T11:00:00Z", "count": 150}]}}
+                       "wall_clock": {"bin": "91d", "bins": [{"start": "2019-02-18T00:00:00Z", "count": 37},
+                                                             {"start": "2026-02-16T00:00:00Z", "count": 350}],
+                                      "unplaced": 4,
+                                      "focus": {"bin": "3h", "bins": [{"start": "2026-03-02T06:00:00Z", "count": 200},
+                                                                      {"start": "2026-03-02T09:00:00Z", "count": 150}],
+                                                "outside": {"frames": 37, "earliest": "2019-05-01T00:00:00Z",
+                                                            "latest": "2019-05-02T00:00:00Z"}}}}
         route.fulfill(status=200, content_type="application/json", body=json.dumps(payload))
 
     page.route("**/api/v1/stats/*/", answer)
@@ -118,4 +127,13 @@ def test_charts_heatmap_and_map_cells_from_the_stats_contract(page, settings, li
     page.click('#stats [role="tab"][data-tab="timeline"]')
     page.wait_for_selector("#stats-body[data-state=ready] .plot .main-svg")
     assert page.locator("#stats-body .plot").count() == 2
+    # A distant video: the recorded-time chart draws the focus, and counts the frames outside.
+    page.wait_for_selector('.plot[data-axis="wall_clock"] .main-svg')
+    assert page.evaluate("() => document.querySelector('.plot[data-axis=\"wall_clock\"]').data[0].x") == [
+        "2026-03-02T06:00:00Z", "2026-03-02T09:00:00Z"]
+    assert page.text_content("#stats-body .outside") == (
+        "37 frames outside this range (recorded between 2019-05-01 and 2019-05-02), "
+        "left out so that the rest stays readable.")
+    assert "frames per 3h (UTC)" in page.locator("#stats-body figcaption").nth(1).text_content()
+    assert "4 matching frames of videos with no recorded time" in page.text_content("#stats-body")
     page.watch.assert_clean(aborted="/tiles-for-test/")

@@ -2,13 +2,16 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
 
 from accounts.services import user_issue_token
 from indexer import services
 from indexer.models import Video
+from scoop.settings.base import OSM_TILES, map_tiles
 from scoop.staticfiles import plotly_js_path
 
 PAGES = ("/", "/manage/schemas/", "/manage/ingest/")
@@ -207,6 +210,29 @@ def test_plotly_js_is_served_from_the_installed_plotly_package():
     assert plotly_js_path().read_bytes()[:200].lstrip().startswith(b"/**\n* plotly.js v")
     collected = [path for finder in finders.get_finders() for path, _storage in finder.list([])]
     assert "plotly.min.js" in collected
+
+
+def test_map_tiles_setting_takes_osm_off_or_a_template_and_refuses_anything_else():
+    assert map_tiles("osm") == OSM_TILES == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert map_tiles(" OFF ") == map_tiles("") == map_tiles("none") == ""
+    assert map_tiles("https://tiles.example.org/{z}/{x}/{y}.png") == "https://tiles.example.org/{z}/{x}/{y}.png"
+    for wrong in ("tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/tile.png", "javascript:{z}{x}{y}"):
+        with pytest.raises(ImproperlyConfigured, match="expected 'osm', 'off' or an http"):
+            map_tiles(wrong)
+
+
+@pytest.mark.django_db
+def test_the_map_names_scoops_own_base_layer_and_it_is_vendored_with_its_license(client, road):
+    fallback = _page_data(_login(client, "ann", "analyst").get("/"))["map"]["fallback"]
+
+    assert fallback == {"land": "/static/vendor/world-atlas/land-50m.geojson",
+                        "borders": "/static/vendor/world-atlas/borders-50m.geojson"}
+    land = json.loads(Path(finders.find("vendor/world-atlas/land-50m.geojson")).read_text())
+    [feature] = land["features"]
+    assert feature["geometry"]["type"] == "MultiPolygon" and len(feature["geometry"]["coordinates"]) > 1000
+    borders = json.loads(Path(finders.find("vendor/world-atlas/borders-50m.geojson")).read_text())
+    assert borders["features"][0]["geometry"]["type"] == "MultiLineString"
+    assert "Natural Earth" in Path(finders.find("vendor/world-atlas/LICENSE")).read_text()
 
 
 def test_the_map_library_is_vendored_with_its_license():
