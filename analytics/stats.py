@@ -55,8 +55,8 @@ from analytics.search import json_key
 from indexer.facets import OBJECT_KINDS, Facet, FacetError, facets_for
 from indexer.limits import TIMELINE_BINS_DEFAULT, TIMELINE_BINS_MAX, TOP_PAIRS_MAX
 from indexer.ontology import suggestion
-from indexer.query.tree import HOURS, WEEKDAYS
 from indexer.query import compile_query
+from indexer.query.tree import HOURS, WEEKDAYS
 from indexer.search import get_search_backend
 from indexer.search.contract import SCOPES, STAT_UNITS, Feature, Histogram, SearchRequest
 from indexer.search.semantics import implied_pair, scope_problem
