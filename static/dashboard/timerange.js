@@ -1,8 +1,8 @@
 // The time-range picker: presets (last hour, 24 hours, 7 days, 30 days, all) and a
 // custom range; brushing the recorded-time chart sets a custom range too. The range
 // lives in the URL (state.time) and reaches the server as one query term, built by
-// timeTerm() alone: today `recorded_at` (when each video started, docs/guide/query-
-// language.md); a frame-clock filter can take its place there without other changes.
+// timeTerm() alone: `clock`, each frame's wall-clock time (its video's recorded_at plus
+// the frame's offset, docs/guide/query-language.md), in UTC ("Z") whatever the deployment's zone.
 
 const PRESET_S = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
 export const TIME_PRESETS = Object.keys(PRESET_S);
@@ -30,8 +30,8 @@ export function timeTerm(time, now = new Date()) {
   const bounds = timeBounds(time, now);
   if (!bounds) return "";
   const [from, to] = bounds;
-  if (from && to) return `recorded_at=${from}..${to}`;
-  return from ? `recorded_at>=${from}` : `recorded_at<=${to}`;
+  if (from && to) return `clock=${from}Z..${to}Z`;
+  return from ? `clock>=${from}Z` : `clock<=${to}Z`;
 }
 
 // "time" in the URL: "24h", or "FROM..TO" (either end may be empty).

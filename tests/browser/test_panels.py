@@ -122,7 +122,7 @@ def test_no_panel_shows_old_numbers_while_loading_or_after_an_error(page):
     page.watch.assert_clean(rejected=("/api/v1/search/",))
 
 
-def test_the_time_range_picker_and_brushing_filter_by_recorded_time(page):
+def test_the_time_range_picker_and_brushing_filter_by_clock_time(page):
     page.set_default_timeout(SLOW_MS)
     log_in(page)
     wait_for_search(page)
@@ -132,7 +132,7 @@ def test_the_time_range_picker_and_brushing_filter_by_recorded_time(page):
     page.fill("#time-to", TO)
     page.click("#time-apply")
     wait_for_search(page)
-    term = f"recorded_at={FROM}..{TO}"
+    term = f"clock={FROM}Z..{TO}Z"
     assert page.text_content("#time-term") == term
     assert parse_qs(urlparse(page.url).query)["time"] == [f"{FROM}..{TO}"]
     counts = _shown_equal_api(page, term)
@@ -147,7 +147,7 @@ def test_the_time_range_picker_and_brushing_filter_by_recorded_time(page):
     page.select_option("#time-preset", "24h")
     wait_for_search(page)
     preset_term = page.text_content("#time-term")
-    assert preset_term.startswith("recorded_at=")
+    assert preset_term.startswith("clock=")
     assert _shown_equal_api(page, f"vehicle(color=red) AND {preset_term}")["videos"] == 0
     page.select_option("#time-preset", "")
     wait_for_search(page)
@@ -167,7 +167,7 @@ def test_the_time_range_picker_and_brushing_filter_by_recorded_time(page):
     page.wait_for_function("() => new URLSearchParams(location.search).has('time')")
     wait_for_search(page)
     brushed = page.text_content("#time-term")
-    assert brushed.startswith("recorded_at=2026-03-02T") and ".." in brushed
+    assert brushed.startswith("clock=2026-03-02T") and ".." in brushed
     counts = _shown_equal_api(page, f"vehicle(color=red) AND {brushed}")
     assert 0 < counts["videos"] < everything["videos"]
     assert page.input_value("#time-preset") == "custom"
