@@ -39,6 +39,12 @@ export function formatCount(n) {
   return n === null || n === undefined ? "-" : NUMBER.format(n);
 }
 
+// "1 event", "2 events": a count with its noun, given in the plural ("events").
+export function plural(n, nouns) {
+  const noun = n === 1 && nouns.endsWith("s") ? nouns.slice(0, -1) : nouns;
+  return `${formatCount(n)} ${noun}`;
+}
+
 // "00:00:22.8": a position inside a video.
 export function formatClock(seconds) {
   const tenths = Math.round(seconds * 10);

@@ -2,7 +2,7 @@
 // while something is queued or running, slowly otherwise.
 
 import { apiGet } from "../dashboard/api.js";
-import { el, formatCount, formatDuration, replace } from "../dashboard/dom.js";
+import { el, formatCount, formatDuration, plural, replace } from "../dashboard/dom.js";
 
 const ACTIVE_MS = 2000;
 const IDLE_MS = 15000;
@@ -28,7 +28,7 @@ function took(job) {
 
 function counts(job) {
   const entries = Object.entries(job.counts || {});
-  return entries.length ? entries.map(([key, n]) => `${formatCount(n)} ${key}`).join(", ") : "-";
+  return entries.length ? entries.map(([key, n]) => plural(n, key)).join(", ") : "-";
 }
 
 function violations(job) {
@@ -38,13 +38,23 @@ function violations(job) {
     el("ul", {}, ...job.violations.map((v) => el("li", {}, el("code", {}, v.path || "$"), " ", v.message))));
 }
 
+// A bar only while a job can still move; a failed or cancelled job indexed nothing
+// (the index stays as it was), so a part-filled bar would claim work that was dropped.
+function progress(job) {
+  if (job.status === "failed") return el("span", { class: "small error" }, "stopped: nothing indexed");
+  if (job.status === "cancelled") return el("span", { class: "small muted" }, "cancelled: nothing indexed");
+  const percent = job.status === "succeeded" ? 100 : Math.round((job.progress || 0) * 100);
+  return [el("div", { class: "bar", role: "progressbar", "aria-label": `Progress of ${job.video_name}`,
+    "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent) },
+  el("span", { style: { width: `${percent}%` } })),
+  el("span", { class: "small muted" }, `${percent}%`)];
+}
+
 function row(job) {
-  const percent = Math.round((job.progress || 0) * 100);
   const rows = [el("tr", { dataset: { status: job.status } },
     el("td", {}, job.video_name),
     el("td", {}, el("span", { class: `status ${job.status}` }, job.status)),
-    el("td", {}, el("div", { class: "bar", title: `${percent}%` }, el("span", { style: { width: `${percent}%` } })),
-      el("span", { class: "small muted" }, `${percent}%`)),
+    el("td", {}, progress(job)),
     el("td", { class: "num" }, counts(job)),
     el("td", {}, violations(job)),
     el("td", {}, `${job.schema.name} v${job.schema.version} / ${job.format || "auto"}`),
@@ -68,7 +78,7 @@ async function poll() {
     newer.hidden = !page.previous;
     older.onclick = () => { url = page.next; poll(); };
     newer.onclick = () => { url = page.previous; poll(); };
-    updated.textContent = `${formatCount(page.count)} jobs, updated ${new Date().toLocaleTimeString()}`;
+    updated.textContent = `${plural(page.count, "jobs")}, updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     updated.textContent = `Could not update: ${error.message}`;
   }
