@@ -5,6 +5,8 @@
 import { clear, el, replace } from "./dom.js";
 import { completions, errorSpan, filterChips } from "./querytext.js";
 
+const CURSOR_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End"]);
+
 export class QueryBar {
   constructor({ form, input, suggest, error, chips, toText, clearAll }, context, handlers) {
     Object.assign(this, { form, input, suggest, error, chipsList: chips, toText, clearAll });
@@ -20,6 +22,11 @@ export class QueryBar {
     });
     input.addEventListener("input", () => this.complete());
     input.addEventListener("keydown", (event) => this.key(event));
+    // The list follows the cursor: moved into `vehicle(...)`, it offers that label's attributes.
+    input.addEventListener("keyup", (event) => {
+      if (CURSOR_KEYS.has(event.key) && !this.suggest.hidden) this.complete();
+    });
+    input.addEventListener("click", () => { if (!this.suggest.hidden) this.complete(); });
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
     toText.addEventListener("click", () => handlers.onChipsToText());
     clearAll.addEventListener("click", () => handlers.onClear());
@@ -102,6 +109,9 @@ export class QueryBar {
       this.complete();
     } else if (event.key === "Escape" && open) {
       event.preventDefault();
+      this.close();
+    } else if (event.key === "Enter") {
+      // The query is sent: the list must not stay over the totals and the sidebar.
       this.close();
     }
   }
