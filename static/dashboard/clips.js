@@ -82,7 +82,7 @@ export class ClipGrid {
       type: "button",
       class: clip.live ? "clip-card live" : "clip-card",
       dataset: { index: String(index), video: String(clip.video), start: String(clip.start_s) },
-      "aria-label": `Play ${name}${clip.live ? " (live)" : ""} from ${formatClock(clip.start_s)}`,
+      title: `Play ${name} from ${formatClock(clip.start_s)}`,
       onclick: () => this.onOpen(clip),
     }, thumb,
     el("span", { class: "clip-name" }, name, clip.live && el("span", { class: "live-badge", title:

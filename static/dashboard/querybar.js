@@ -17,16 +17,22 @@ export class QueryBar {
     this.prefix = "";
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      this.dismissed = true;
       this.close();
       handlers.onSubmit(input.value);
     });
-    input.addEventListener("input", () => this.complete());
+    // Escape and sending the query dismiss the list until the text changes (or Ctrl+Space).
+    this.dismissed = false;
+    input.addEventListener("input", () => {
+      this.dismissed = false;
+      this.complete();
+    });
     input.addEventListener("keydown", (event) => this.key(event));
     // The list follows the cursor: moved into `vehicle(...)`, it offers that label's attributes.
     input.addEventListener("keyup", (event) => {
-      if (CURSOR_KEYS.has(event.key) && !this.suggest.hidden) this.complete();
+      if (CURSOR_KEYS.has(event.key) && !this.dismissed) this.complete();
     });
-    input.addEventListener("click", () => { if (!this.suggest.hidden) this.complete(); });
+    input.addEventListener("click", () => { if (!this.dismissed) this.complete(); });
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
     toText.addEventListener("click", () => handlers.onChipsToText());
     clearAll.addEventListener("click", () => handlers.onClear());
@@ -106,12 +112,15 @@ export class QueryBar {
       this.accept(0);
     } else if (event.key === " " && event.ctrlKey) {
       event.preventDefault();
+      this.dismissed = false;
       this.complete();
     } else if (event.key === "Escape" && open) {
       event.preventDefault();
+      this.dismissed = true;
       this.close();
     } else if (event.key === "Enter") {
       // The query is sent: the list must not stay over the totals and the sidebar.
+      this.dismissed = true;
       this.close();
     }
   }

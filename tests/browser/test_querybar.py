@@ -18,41 +18,42 @@ def _closed(page) -> bool:
 
 
 def test_completion_follows_the_cursor_and_closes_when_the_term_is_done(page):
+    page.set_default_timeout(60_000)
     log_in(page)
     wait_for_search(page)
-    page.click("#query-input")
+    page.evaluate("document.getElementById('query-input').focus()")
 
-    page.type("#query-input", "vehicle(")
+    page.keyboard.type("vehicle(")
     offered = _offered(page)
     assert {kind for _, kind in offered} == {"attribute"}
     assert {"color", "confidence"} <= {text for text, _ in offered}
     assert "person" not in {text for text, _ in offered}
 
-    page.type("#query-input", "color=")
+    page.keyboard.type("color=")
     offered = _offered(page)
     assert {kind for _, kind in offered} == {"value"} and "red" in {text for text, _ in offered}
-    page.type("#query-input", "red")
+    page.keyboard.type("red")
     assert _closed(page)  # a whole value: nothing more to offer
-    page.type("#query-input", ")")
+    page.keyboard.type(")")
     assert _closed(page)  # `vehicle(color=red)` is finished: no top-level labels over the page
-    page.type("#query-input", " ")
+    page.keyboard.type(" ")
     assert _offered(page) == [("AND", "operator"), ("OR", "operator"), ("NOT", "operator")]
-    page.press("#query-input", "Escape")
+    page.keyboard.press("Escape")
     assert _closed(page)
 
-    page.type("#query-input", "AND pe")
+    page.keyboard.type("AND pe")
     assert ("person", "label") in _offered(page)
-    # Back into vehicle(...): the open list follows the cursor to that label's attributes.
-    page.press("#query-input", "Home")
+    # Back into vehicle(...): the list follows the cursor to that label's attributes.
+    page.keyboard.press("Home")
     for _ in range(len("vehicle(")):
-        page.press("#query-input", "ArrowRight")
+        page.keyboard.press("ArrowRight")
     assert {kind for _, kind in _offered(page)} == {"attribute"}
-    page.press("#query-input", "Escape")
-    page.press("#query-input", "End")
-    page.type("#query-input", "rson")
+    page.keyboard.press("Escape")
+    page.keyboard.press("End")
+    page.keyboard.type("rson")
     assert _closed(page)
 
-    page.press("#query-input", "Enter")
+    page.keyboard.press("Enter")
     wait_for_search(page)
     assert page.input_value("#query-input") == "vehicle(color=red) AND person"
     assert _closed(page)
@@ -66,7 +67,7 @@ def test_completion_follows_the_cursor_and_closes_when_the_term_is_done(page):
     assert covered == []
 
     # Blur closes it too.
-    page.type("#query-input", " OR ")
+    page.keyboard.type(" OR ")
     assert _offered(page)
     page.keyboard.press("Shift+Tab")
     page.wait_for_function("() => document.getElementById('query-suggest').hidden")
