@@ -36,6 +36,21 @@ def axe_violations(page) -> list[dict]:
     return [violation for violation in found if violation["impact"] in BLOCKING]
 
 
+# Every control on screen that Tab skips: a negative tabindex, or a widget made of a
+# plain element. A <main> with tabindex -1 is a skip link's target, not a control.
+UNREACHABLE = """() => [...document.querySelectorAll(['a[href], button, input, select, textarea, summary',
+        'video[controls], [tabindex], [role=button], [role=tab], [onclick]'].join(', '))]
+    .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !e.disabled
+        && !e.closest('[inert], dialog:not([open])') && e.tagName !== 'MAIN')
+    .filter(e => e.tabIndex < 0)
+    .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def keyboard_unreachable(page) -> list[str]:
+    """The visible controls of the page that the keyboard cannot reach."""
+    return page.evaluate(UNREACHABLE)
+
+
 # In the browser: both images at half size, the share of pixels that differ, and the
 # half-size image taken (PNG, base64) to store when approving or to look at when failing.
 COMPARE = """async ([taken, approved, tolerance]) => {

@@ -1,11 +1,12 @@
 """Every page, as an admin sees it (and the login page, as anyone does): an axe-core
-audit with no serious or critical violation, and screenshots at 1440x900 and 1024x768
+audit with no serious or critical violation, every visible control reachable with Tab,
+and screenshots at 1440x900 and 1024x768
 that match the approved images in tests/browser/approved/ (tests/browser/audit.py says
 how; `make approve-screenshots` approves a change)."""
 
 import pytest
 
-from tests.browser.audit import axe_violations, compare_screenshot
+from tests.browser.audit import axe_violations, compare_screenshot, keyboard_unreachable
 from tests.browser.pages import VIEWPORTS, wait_for_search
 
 # What changes from run to run, painted over in the screenshots: times, job ids, the
@@ -52,6 +53,7 @@ def _ready(page, ready) -> None:
 def _look(page, scratch, name: str, problems: list[str], *, screenshots: bool = True) -> None:
     found = axe_violations(page)
     problems += [f"{name}: axe {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}" for v in found]
+    problems += [f"{name}: Tab never reaches {html}" for html in keyboard_unreachable(page)]
     if not screenshots:
         return
     original = page.viewport_size
