@@ -9,8 +9,9 @@ from tests.browser.pages import log_in, totals, wait_for_search
 def _offered(page) -> list[tuple[str, str]]:
     if page.locator("#query-suggest").is_hidden():
         return []
-    return page.locator("#query-suggest li").evaluate_all(
+    offered = page.locator("#query-suggest li").evaluate_all(
         "items => items.map(li => [li.querySelector('.text').textContent, li.querySelector('.kind').textContent])")
+    return [tuple(item) for item in offered]
 
 
 def _closed(page) -> bool:
