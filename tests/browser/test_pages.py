@@ -10,10 +10,11 @@ from tests.browser.audit import axe_violations, compare_screenshot, keyboard_unr
 from tests.browser.pages import VIEWPORTS, wait_for_search
 
 # What changes from run to run, painted over in the screenshots: times, job ids, the
-# map and the charts (drawn by libraries whose output the audit checks, not the pixels).
+# map and the charts (drawn by libraries whose output the audit checks, not the pixels),
+# and the frames of playing videos.
 TIMES = ("#jobs-updated", "#jobs td:nth-child(7)", "#jobs td:nth-child(8)", "#schema-list td:last-child",
          ".field-job", ".field-queued", "#recent-actions-module")
-MOVING = ("#map", "#stats-body", ".clip-card img")
+MOVING = ("#map", "#stats-body", ".clip-card img", "#review-item .stage")
 
 
 @pytest.fixture
