@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-elasticsearch install install-dev lint docs bench bench-ingest load clean vendor-world
+.PHONY: run test test-elasticsearch install install-dev lint docs bench bench-ingest load clean vendor-world approve-screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install-dev
 # missing page or anchor into a failure. Its OpenAPI reference is generated from the code.
 docs: install-dev
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# The browser tests' screenshots (tests/browser/approved/): take them again and approve them
+# (docs/development.md#accessibility-and-screenshots); then review and commit the images.
+approve-screenshots: install-dev
+	SCOOP_APPROVE_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_pages.py
 
 # 1) the whole suite on the embedded settings (SQLite + DuckDB),
 # 2) every test that touches the database again on the real PostgreSQL, the real

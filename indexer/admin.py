@@ -23,9 +23,20 @@ class VideoAdmin(admin.ModelAdmin):
 
 @admin.register(IngestJob)
 class IngestJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "video_name", "status", "format", "mode", "violation_count", "created_by", "created_at"]
+    # The first 8 hex digits of the UUID name a job well enough in a list; the full id
+    # (36 characters) and the long date format pushed the table past 1440 px.
+    list_display = ["job", "video_name", "status", "format", "mode", "violation_count", "created_by", "queued"]
+    list_display_links = ["job"]
     list_filter = ["status", "format", "mode"]
     readonly_fields = [f.name for f in IngestJob._meta.fields]
+
+    @admin.display(description="job", ordering="id")
+    def job(self, job: IngestJob) -> str:
+        return str(job.id)[:8]
+
+    @admin.display(description="queued", ordering="created_at")
+    def queued(self, job: IngestJob) -> str:
+        return job.created_at.strftime("%Y-%m-%d %H:%M")
 
 
 class PipelineAddForm(forms.ModelForm):

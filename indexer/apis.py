@@ -46,6 +46,7 @@ from indexer.serializers import (
     VideoBusyOutput,
     VideoCreateInput,
     VideoDeletedOutput,
+    VideoDetailOutput,
     VideoOutput,
     VideoPatchInput,
     VideoVersionOutput,
@@ -235,9 +236,9 @@ class VideoDetailApi(APIView):
         roles = {"DELETE": IsAdmin, "PATCH": IsWorker}
         return [roles.get(self.request.method, IsAnalyst)()]
 
-    @extend_schema(responses=VideoOutput)
+    @extend_schema(responses=VideoDetailOutput)
     def get(self, request, video_id: int):
-        return Response(VideoOutput(get_object_or_404(selectors.videos_all(), pk=video_id)).data)
+        return Response(VideoDetailOutput(get_object_or_404(selectors.videos_all(), pk=video_id)).data)
 
     @extend_schema(request=VideoPatchInput, responses=VideoOutput)
     def patch(self, request, video_id: int):

@@ -203,6 +203,13 @@ def videos_all() -> QuerySet[Video]:
     return Video.objects.select_related("owner", "created_by")
 
 
+def video_source_job(*, video: Video) -> IngestJob | None:
+    """The ingest job whose analytics the video holds now: its newest successful one
+    (a restore is a job too); None for a live stream or a video with no analytics."""
+    return (video.jobs.filter(status=IngestJob.SUCCEEDED).select_related("created_by")
+            .order_by("-finished_at").first())
+
+
 def video_versions(*, video: Video) -> list[VideoVersion]:
     """The versions ``video`` keeps, newest (its current one) first."""
     return list(video.versions.select_related("schema", "created_by").order_by("-number"))

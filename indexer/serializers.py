@@ -362,6 +362,35 @@ class VideoOutput(serializers.ModelSerializer):
         return selectors.video_sprite(video)
 
 
+class VideoSourceJobOutput(serializers.ModelSerializer):
+    """The ingest job whose analytics a video holds now, and who uploaded them."""
+
+    url = serializers.SerializerMethodField()
+    uploaded_by = serializers.CharField(source="created_by.username", default=None, allow_null=True,
+                                        help_text="who posted the analytics; null: the server (demo data, commands)")
+
+    class Meta:
+        model = IngestJob
+        fields = ["id", "url", "uploaded_by", "format", "finished_at"]
+
+    def get_url(self, job: IngestJob) -> str:
+        return reverse("ingest-detail", args=[job.id])
+
+
+class VideoDetailOutput(VideoOutput):
+    """One video, with the ingest job its analytics came from."""
+
+    source_job = serializers.SerializerMethodField()
+
+    class Meta(VideoOutput.Meta):
+        fields = [*VideoOutput.Meta.fields, "source_job"]
+
+    @extend_schema_field(VideoSourceJobOutput(allow_null=True))
+    def get_source_job(self, video: Video) -> dict | None:
+        job = selectors.video_source_job(video=video)
+        return VideoSourceJobOutput(job).data if job else None
+
+
 class VideoCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=limits.VIDEO_NAME_MAX,
                                  help_text="the name analytics will be ingested under")

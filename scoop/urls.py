@@ -6,6 +6,8 @@ from accounts import lockout
 from scoop import api_docs, views
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page links; the icon is an SVG.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
     path("alerts/", views.alerts_page, name="alerts"),
     path("upload/", views.upload_page, name="upload"),

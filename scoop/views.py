@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.views.decorators.http import require_safe
 
 from accounts.roles import ADMIN, ANALYST, REVIEWER, user_roles
 from analytics.review.models import Campaign
@@ -45,6 +47,13 @@ def role_required(*roles: str):
 def _page(request, template: str, **context):
     roles = user_roles(request.user)
     return render(request, template, {"roles": sorted(roles), "is_admin": ADMIN in roles, **context})
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links: send them to the SVG icon
+    (its hashed, long-cached name in production), permanently."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @login_required

@@ -2,7 +2,7 @@
 // length, and hover scrubbing through the video's sprite strip.
 
 import { apiGet, apiPost } from "./api.js";
-import { el, formatClock, formatCount, formatDuration, notice, replace } from "./dom.js";
+import { el, formatClock, formatDuration, notice, plural, replace } from "./dom.js";
 
 const THUMB_WIDTH = 320;
 const CSV_PAGE_SIZE = 500;
@@ -20,8 +20,10 @@ export function videoDetail(id, urls) {
   return videos.get(id);
 }
 
+// A one-frame clip lasts one frame's time (1/fps), and says it is one frame.
 export function clipCaption(clip) {
-  return `Starts at ${formatClock(clip.start_s)} - Duration ${formatDuration(clip.duration_s)}`;
+  const one = clip.frames === 1 ? " (1 frame)" : "";
+  return `Starts at ${formatClock(clip.start_s)} - Duration ${formatDuration(clip.duration_s)}${one}`;
 }
 
 function withWidth(url, width) {
@@ -64,7 +66,7 @@ export class ClipGrid {
     this.answer = answer;
     this.grid.removeAttribute("aria-busy");
     const { clips, page, pages, total_clips: total } = answer;
-    this.summary.textContent = total ? `${formatCount(total)} clips, ordered by video and start time` : "";
+    this.summary.textContent = total ? `${plural(total, "clips")}, ordered by video and start time` : "";
     if (!clips.length) {
       const indexed = this.context.video_count;
       replace(this.grid, indexed
@@ -109,7 +111,7 @@ export class ClipGrid {
       type: "button",
       class: clip.live ? "clip-card live" : "clip-card",
       dataset: { index: String(index), video: String(clip.video), start: String(clip.start_s) },
-      "aria-label": `Play ${name}${clip.live ? " (live)" : ""} from ${formatClock(clip.start_s)}`,
+      title: `Play ${name} from ${formatClock(clip.start_s)}`,
       onclick: () => this.onOpen(clip),
     }, thumb,
     el("span", { class: "clip-name" }, name, clip.live && el("span", { class: "live-badge", title:

@@ -39,6 +39,12 @@ export function formatCount(n) {
   return n === null || n === undefined ? "-" : NUMBER.format(n);
 }
 
+// "1 event", "2 events": a count with its noun, given in the plural ("events").
+export function plural(n, nouns) {
+  const noun = n === 1 && nouns.endsWith("s") ? nouns.slice(0, -1) : nouns;
+  return `${formatCount(n)} ${noun}`;
+}
+
 // "00:00:22.8": a position inside a video.
 export function formatClock(seconds) {
   const tenths = Math.round(seconds * 10);
@@ -48,8 +54,9 @@ export function formatClock(seconds) {
   return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${s}`;
 }
 
-// "4.1s", "2m 05s", "3h 02m": a length of time.
+// "33 ms", "4.1s", "2m 05s", "3h 02m": a length of time (one frame at 30 fps is 33 ms, not "0.0s").
 export function formatDuration(seconds) {
+  if (seconds > 0 && seconds < 0.1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${(Math.round(seconds * 10) / 10).toFixed(1)}s`;
   const total = Math.round(seconds);
   if (total < 3600) return `${Math.floor(total / 60)}m ${String(total % 60).padStart(2, "0")}s`;

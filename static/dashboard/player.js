@@ -8,6 +8,12 @@
 // "only labels that match" toggle is offered, otherwise every label is drawn
 // and the toggle stays hidden.
 //
+// Above the picture: the video's camera, recorded time, uploader and the ingest job
+// its labels came from (GET /api/v1/videos/{id}/, "source_job"). Keys, while the
+// player is open and no text field has the focus: Space plays or pauses, "," and
+// "." step one frame back or on (paused), "f" toggles fullscreen (the picture with
+// its boxes), Escape closes.
+//
 // "Find similar": the tracks of the frame on screen are offered as buttons; one
 // asks /api/v1/similar/ (with the current query and filters) for the tracks
 // most like it, shown below the player; a result plays like a clip.
@@ -21,6 +27,15 @@ import { clipCaption, videoDetail } from "./clips.js";
 const LABEL_WINDOW_S = 30;
 const SIMILAR_URL = "/api/v1/similar/";
 const SIMILAR_K = 12;
+// What takes Space or the other keys for itself when it has the focus (the video's own
+// controls play and pause on Space).
+const OWN_KEYS = "input, select, textarea";
+const OWN_SPACE = "button, a[href], summary, input, select, textarea, video";
+
+// "2026-03-02 08:00:00 UTC": the same on every analyst's screen, whatever their time zone.
+function utc(iso) {
+  return iso ? `${iso.slice(0, 19).replace("T", " ")} UTC` : "-";
+}
 
 export class Player {
   constructor(parts, context, { onClose, onLabelsMode }) {
@@ -36,6 +51,21 @@ export class Player {
     this.dialog.addEventListener("close", () => this.closed());
     this.closeButton.addEventListener("click", () => this.dialog.close());
     this.resetButton.addEventListener("click", () => this.seek(this.clip.start));
+    this.playButton.addEventListener("click", () => this.togglePlay());
+    this.prevFrameButton.addEventListener("click", () => this.step(-1));
+    this.nextFrameButton.addEventListener("click", () => this.step(1));
+    this.fullscreenButton.addEventListener("click", () => this.toggleFullscreen());
+    this.speed.addEventListener("change", () => {
+      this.media.defaultPlaybackRate = Number(this.speed.value);
+      this.media.playbackRate = Number(this.speed.value);
+    });
+    // On the document: the focus may have left the player's controls for the page's body.
+    document.addEventListener("keydown", (event) => { if (this.dialog.open) this.key(event); });
+    document.addEventListener("fullscreenchange", () => {
+      this.fullscreenButton.setAttribute("aria-pressed", String(document.fullscreenElement === this.stage));
+    });
+    this.media.addEventListener("pause", () => { this.playButton.textContent = "Play"; });
+    this.media.addEventListener("ratechange", () => { this.speed.value = String(this.media.playbackRate); });
     this.matching.addEventListener("change", () => {
       this.windows.clear();
       this.onLabelsMode(this.matching.checked ? "matching" : "all");
@@ -48,7 +78,10 @@ export class Player {
     });
     this.media.addEventListener("seeked", () => this.draw(this.media.currentTime));
     this.media.addEventListener("loadeddata", () => this.draw(this.media.currentTime));
-    this.media.addEventListener("play", () => this.follow());
+    this.media.addEventListener("play", () => {
+      this.playButton.textContent = "Pause";
+      this.follow();
+    });
     this.media.addEventListener("timeupdate", () => this.showTime(this.media.currentTime));
     this.media.addEventListener("error", () => {
       this.loadingNote.hidden = false;
@@ -66,9 +99,13 @@ export class Player {
     this.matching.checked = labelsMode !== "all";
     this.title.textContent = "";
     this.info.textContent = clipCaption({ start_s: clip.start, duration_s: clip.end - clip.start });
+    this.showMeta(null);
     this.canvas.dataset.boxes = "0";
     replace(this.timeline, el("div", { class: "playhead" }));
-    if (!this.dialog.open) this.dialog.showModal();
+    if (!this.dialog.open) {
+      this.dialog.showModal();
+      this.playButton.focus(); // Space then plays, Escape closes
+    }
     this.loadingNote.hidden = false;
     this.loadingNote.textContent = "Loading video...";
     try {
@@ -79,6 +116,12 @@ export class Player {
     }
     if (this.clip !== clip) return;
     this.title.textContent = this.video.name;
+    this.showMeta(this.video);
+    if (this.video.fps) {
+      // A clip ends one frame after its last frame: its frames, from the video's rate.
+      const frames = Math.round((clip.end - clip.start) * this.video.fps);
+      this.info.textContent = clipCaption({ start_s: clip.start, duration_s: clip.end - clip.start, frames });
+    }
     if (!this.video.stream_url) {
       this.loadingNote.textContent = "This video has no media to play (its analytics are indexed, its file is not).";
       return;
@@ -86,6 +129,7 @@ export class Player {
     this.media.addEventListener("loadedmetadata", () => this.seek(clip.start), { once: true });
     this.media.addEventListener("seeked", () => { this.loadingNote.hidden = true; }, { once: true });
     this.media.src = this.video.stream_url;
+    this.media.playbackRate = Number(this.speed.value);
     this.spans(clip);
   }
 
@@ -94,7 +138,54 @@ export class Player {
     this.showTime(t);
   }
 
+  showMeta(video) {
+    const job = video?.source_job;
+    this.camera.textContent = video ? video.camera || "not given" : "-";
+    this.recorded.textContent = video ? (video.recorded_at ? utc(video.recorded_at) : "not given") : "-";
+    this.uploader.textContent = !video ? "-" : !job ? "no ingest job" : job.uploaded_by || "the server (demo or command)";
+    this.job.textContent = job ? `${job.id.slice(0, 8)} (${job.format}, ${utc(job.finished_at)})` : "-";
+    if (job) this.job.title = job.id;
+    else this.job.removeAttribute("title");
+  }
+
+  togglePlay() {
+    if (!this.media.currentSrc) return;
+    if (this.media.paused) this.media.play().catch(() => {});
+    else this.media.pause();
+  }
+
+  // One frame back (-1) or on (+1), paused: the frame at index/fps.
+  step(frames) {
+    if (!this.video?.fps || !this.media.currentSrc) return;
+    this.media.pause();
+    const fps = this.video.fps;
+    const last = this.video.frame_count ? this.video.frame_count - 1 : Math.floor((this.video.duration_s || 0) * fps);
+    const index = Math.min(last, Math.max(0, Math.round(this.media.currentTime * fps) + frames));
+    this.seek(index / fps);
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else this.stage.requestFullscreen().catch(() => {});
+  }
+
+  key(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest(OWN_KEYS)) return;
+    const actions = {
+      ",": () => this.step(-1),
+      ".": () => this.step(1),
+      f: () => this.toggleFullscreen(),
+      " ": () => this.togglePlay(),
+    };
+    if (!(event.key in actions)) return;
+    // A focused button takes Space as a press (Play itself plays or pauses), the video's controls too.
+    if (event.key === " " && event.target.closest(OWN_SPACE)) return;
+    event.preventDefault();
+    actions[event.key]();
+  }
+
   closed() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     this.media.pause();
     this.media.removeAttribute("src");
     this.media.load();
@@ -106,6 +197,7 @@ export class Player {
   showTime(t) {
     if (!this.video) return;
     this.time.textContent = `${formatClock(t)} / ${formatClock(this.video.duration_s || 0)}`;
+    if (this.video.fps) this.frame.textContent = `frame ${Math.round(t * this.video.fps)}`;
     const playhead = this.timeline.querySelector(".playhead");
     if (playhead && this.video.duration_s) playhead.style.left = `${(100 * t) / this.video.duration_s}%`;
   }
@@ -282,6 +374,17 @@ export function playerParts() {
     info: byId("player-info"),
     closeButton: byId("player-close"),
     media: byId("player-video"),
+    stage: byId("player-stage"),
+    camera: byId("player-camera"),
+    recorded: byId("player-recorded"),
+    uploader: byId("player-uploader"),
+    job: byId("player-job"),
+    playButton: byId("player-play"),
+    prevFrameButton: byId("player-prev-frame"),
+    nextFrameButton: byId("player-next-frame"),
+    speed: byId("player-speed"),
+    fullscreenButton: byId("player-fullscreen"),
+    frame: byId("player-frame"),
     canvas: byId("player-canvas"),
     loadingNote: byId("player-loading"),
     timeline: byId("player-timeline"),

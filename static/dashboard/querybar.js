@@ -5,6 +5,8 @@
 import { clear, el, replace } from "./dom.js";
 import { completions, errorSpan, filterChips } from "./querytext.js";
 
+const CURSOR_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End"]);
+
 export class QueryBar {
   constructor({ form, input, suggest, error, chips, toText, clearAll }, context, handlers) {
     Object.assign(this, { form, input, suggest, error, chipsList: chips, toText, clearAll });
@@ -15,11 +17,22 @@ export class QueryBar {
     this.prefix = "";
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      this.dismissed = true;
       this.close();
       handlers.onSubmit(input.value);
     });
-    input.addEventListener("input", () => this.complete());
+    // Escape and sending the query dismiss the list until the text changes (or Ctrl+Space).
+    this.dismissed = false;
+    input.addEventListener("input", () => {
+      this.dismissed = false;
+      this.complete();
+    });
     input.addEventListener("keydown", (event) => this.key(event));
+    // The list follows the cursor: moved into `vehicle(...)`, it offers that label's attributes.
+    input.addEventListener("keyup", (event) => {
+      if (CURSOR_KEYS.has(event.key) && !this.dismissed) this.complete();
+    });
+    input.addEventListener("click", () => { if (!this.dismissed) this.complete(); });
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
     toText.addEventListener("click", () => handlers.onChipsToText());
     clearAll.addEventListener("click", () => handlers.onClear());
@@ -99,9 +112,15 @@ export class QueryBar {
       this.accept(0);
     } else if (event.key === " " && event.ctrlKey) {
       event.preventDefault();
+      this.dismissed = false;
       this.complete();
     } else if (event.key === "Escape" && open) {
       event.preventDefault();
+      this.dismissed = true;
+      this.close();
+    } else if (event.key === "Enter") {
+      // The query is sent: the list must not stay over the totals and the sidebar.
+      this.dismissed = true;
       this.close();
     }
   }

@@ -150,13 +150,16 @@ function unquote(word) {
 }
 
 // What to complete at the end of `before` (the text up to the cursor):
-// {prefix, items: [{insert, text, kind}]}; items are filtered by the prefix.
+// {prefix, items: [{insert, text, kind}]}; items are filtered by the prefix, and
+// what is typed in full is not offered again, so a finished term offers nothing.
 export function completions(before, vocabulary) {
   const prefixMatch = /[\p{L}\p{N}_-]*$/u.exec(before);
   const prefix = prefixMatch[0];
   const head = before.slice(0, before.length - prefix.length);
   const { stack, inQuote } = openParens(head);
-  if (inQuote) return { prefix, items: [] };
+  // Inside a quoted string, or right after a finished term (`vehicle(color=red)`,
+  // `video.name="cam"`): nothing to offer until a space asks for an operator.
+  if (inQuote || /[)"']$/.test(head)) return { prefix, items: [] };
   const items = contextItems(head, stack, vocabulary);
   const lowered = prefix.toLowerCase();
   const starts = items.filter((item) => item.insert.toLowerCase().startsWith(lowered));

@@ -80,7 +80,7 @@ export class Sidebar {
       class: "not",
       "aria-pressed": "false",
       title: `Exclude ${value.text} (NOT)`,
-      "aria-label": `Exclude ${value.text}`,
+      "aria-label": `NOT ${value.text}`,
       onclick: () => this.onToggle(item.key, value.value, "exclude"),
     }, "NOT");
     const swatch = isLabel && item.color ? el("span", { class: "swatch", style: { background: item.color } }) : null;

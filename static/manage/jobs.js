@@ -3,7 +3,7 @@
 // and each job's actions (retry, cancel, delete, archive, expiry) through the same API.
 
 import { apiDelete, apiGet, apiPost, apiPut } from "../dashboard/api.js";
-import { el, formatCount, formatDuration, replace } from "../dashboard/dom.js";
+import { el, formatCount, formatDuration, plural, replace } from "../dashboard/dom.js";
 
 const ACTIVE_MS = 2000;
 const IDLE_MS = 15000;
@@ -33,7 +33,7 @@ function took(job) {
 
 function counts(job) {
   const entries = Object.entries(job.output.counts || {});
-  return entries.length ? entries.map(([key, n]) => `${formatCount(n)} ${key}`).join(", ") : "-";
+  return entries.length ? entries.map(([key, n]) => plural(n, key)).join(", ") : "-";
 }
 
 function violations(job) {
@@ -102,14 +102,24 @@ function actions(job) {
   }, LABELS[action]));
 }
 
+// A bar only while a job can still move; a failed or cancelled job indexed nothing
+// (the index stays as it was), so a part-filled bar would claim work that was dropped.
+function progress(job) {
+  if (job.status === "failed") return el("span", { class: "small error" }, "stopped: nothing indexed");
+  if (job.status === "cancelled") return el("span", { class: "small muted" }, "cancelled: nothing indexed");
+  const percent = job.status === "succeeded" ? 100 : Math.round((job.progress || 0) * 100);
+  return [el("div", { class: "bar", role: "progressbar", "aria-label": `Progress of ${job.video_name || job.kind}`,
+    "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(percent) },
+  el("span", { style: { width: `${percent}%` } })),
+  el("span", { class: "small muted" }, `${percent}%`)];
+}
+
 function row(job) {
-  const percent = Math.round((job.progress || 0) * 100);
   const rows = [el("tr", { dataset: { status: job.status, kind: job.kind, id: job.id } },
     el("td", {}, job.video_name || "-"),
     el("td", {}, el("span", { class: `status ${job.status}` }, job.status),
       job.cancel_requested && job.status === "running" ? el("span", { class: "small muted" }, " stopping") : null),
-    el("td", {}, el("div", { class: "bar", title: `${percent}%` }, el("span", { style: { width: `${percent}%` } })),
-      el("span", { class: "small muted" }, `${percent}%`)),
+    el("td", {}, progress(job)),
     el("td", { class: "num" }, counts(job)),
     el("td", {}, violations(job)),
     el("td", {}, what(job)),
@@ -134,7 +144,7 @@ async function poll() {
     replace(body, ...(page.results.length ? page.results.flatMap(row) : [empty]));
     older.hidden = page.page >= page.pages;
     newer.hidden = page.page <= 1;
-    updated.textContent = `${formatCount(page.count)} jobs, updated ${new Date().toLocaleTimeString()}`;
+    updated.textContent = `${plural(page.count, "jobs")}, updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     updated.textContent = `Could not update: ${error.message}`;
   }
