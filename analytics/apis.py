@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, IsAdmin, IsAnalyst, user_has_role
 from analytics import export, figures, geo, label_export, regions, saved_searches, selectors, similar, stats, watches
+from analytics.export_schemas import JSON_EXPORT
 from analytics.models import ExportJob, RegionLayer, SavedSearch
 from analytics.search import search_run
 from analytics.serializers import (
@@ -57,7 +58,7 @@ from analytics.serializers import (
     WatchInput,
     WatchOutput,
 )
-from indexer.api_fields import validated
+from indexer.api_fields import ErrorOutput, validated
 from indexer.media_apis import AnyAccept
 from indexer.request_parsing import JSONParser, json_loads_bounded
 from indexer.search.contract import SearchRequest
@@ -421,8 +422,8 @@ class LabelExportApi(APIView):
 
     @extend_schema(parameters=[ExportInput], responses={
         **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
-        (200, "application/json"): OpenApiTypes.OBJECT,
-        (413, "application/json"): OpenApiTypes.OBJECT})
+        (200, "application/json"): OpenApiResponse(JSON_EXPORT),
+        (413, "application/json"): ErrorOutput})
     def get(self, request):
         values = validated(ExportInput, _from_query_params(request.query_params))
         scope = _export_scope(values)
@@ -478,8 +479,8 @@ class ExportJobFileApi(APIView):
 
     @extend_schema(responses={
         **{(200, media): OpenApiTypes.BINARY for media in ("application/zip", "application/xml", "text/csv")},
-        (200, "application/json"): OpenApiTypes.OBJECT,
-        (409, "application/json"): OpenApiTypes.OBJECT})
+        (200, "application/json"): OpenApiResponse(JSON_EXPORT),
+        (409, "application/json"): ErrorOutput})
     def get(self, request, job_id):
         job = _export_job(request, job_id)
         if job.status != ExportJob.SUCCEEDED:

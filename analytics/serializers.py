@@ -74,6 +74,7 @@ class ExportInput(QueryInput):
 
 class ExportJobOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    params = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
 
     class Meta:
@@ -83,6 +84,11 @@ class ExportJobOutput(serializers.ModelSerializer):
 
     def get_url(self, job) -> str:
         return f"/api/v1/exports/{job.pk}/"
+
+    @extend_schema_field(ExportInput)
+    def get_params(self, job) -> dict:
+        """The fields the job was queued with, as checked (its format among them)."""
+        return {"format": job.format, **job.params}
 
     def get_file(self, job) -> str | None:
         return f"/api/v1/exports/{job.pk}/file" if job.status == ExportJob.SUCCEEDED else None

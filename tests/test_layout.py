@@ -37,6 +37,9 @@ LAZY_IMPORTS = {
     ("bench/ingest_cpu.py", "accounts.services"),
     ("bench/ingest_cpu.py", "indexer.search"),
     ("bench/ingest_cpu.py", "indexer.services"),
+    ("bench/label_export.py", "analytics.label_export"),
+    ("bench/label_export.py", "fixtures.generate_eta"),
+    ("bench/label_export.py", "indexer.selectors"),
 }
 
 

@@ -59,6 +59,8 @@ ACCESS = [
     Access("GET", "manage/schemas/", "session", (302, 403, 403, 403, 200)),
     Access("GET", "manage/ingest/", "session", (302, 403, 403, 200, 200)),
     Access("GET", "zones/", "session", (302, 403, 403, 403, 200)),
+    # The favicon browsers ask for by default: a redirect to the static icon, for everyone.
+    Access("GET", "favicon.ico", "session", (301, 301, 301, 301, 301)),
     Access("GET", "login/", "session", (200, 200, 200, 200, 200)),
     Access("POST", "login/", "session", (200, 200, 200, 200, 200)),  # a wrong password: the form again
     Access("PUT", "login/", "session", (200, 200, 200, 200, 200)),  # Django's FormView treats PUT as POST
@@ -142,6 +144,12 @@ ACCESS = [
     Access("DELETE", "api/v1/searches/<int:saved_id>/watch/", "token", (401, 403, 403, 403, 204)),
     Access("GET", "api/v1/alerts/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/alerts/<int:alert_id>/ack/", "token", (401, 403, 403, 404, 200)),
+    # Label exports (docs/api/exports.md): analysts and admins. The job id of the table's world is the
+    # worker's ingest job, no export job: the permission passes and the job is not found.
+    Access("GET", "api/v1/export/labels", "token", (401, 403, 403, 200, 200), query="?format=csv"),
+    Access("POST", "api/v1/exports/", "token", (401, 403, 403, 202, 202)),
+    Access("GET", "api/v1/exports/<uuid:job_id>/", "token", (401, 403, 403, 404, 404)),
+    Access("GET", "api/v1/exports/<uuid:job_id>/file", "token", (401, 403, 403, 404, 404)),
     # Image zones (docs/api/zones.md): analysts read them, admins draw and delete them.
     Access("GET", "api/v1/zones/", "token", (401, 403, 403, 200, 200)),
     Access("POST", "api/v1/zones/", "token", (401, 403, 403, 403, 201)),
@@ -192,6 +200,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "api/v1/jobs/<str:kind>/<uuid:job_id>/expiry/"): lambda world, role: {"ttl_days": 1},
     ("POST", "api/v1/videos/<int:video_id>/media/"): lambda world, role: {"path": world["spare_media"]},
     ("PATCH", "api/v1/videos/<int:video_id>/"): lambda world, role: {"live": False},
+    ("POST", "api/v1/exports/"): lambda world, role: {"format": "csv"},
     ("POST", "api/v1/zones/"): lambda world, role: {"camera": "gate", "name": f"by-{role}",
                                                     "polygon": [[0, 0], [1, 0], [1, 1]]},
     ("PATCH", "api/v1/zones/<int:zone_id>/"): lambda world, role: {"anchor": "center"},

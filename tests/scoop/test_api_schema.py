@@ -63,7 +63,7 @@ def test_every_answer_request_and_parameter_is_typed():
             schema = parameter.get("schema") or parameter["content"]["application/json"]["schema"]
             found += untyped(schema, f"{where} parameter {parameter['name']}", set())
 
-    assert found == []
+    assert found == [], "\n".join(found)
 
 
 def _parameter_type(parameter: dict) -> str:
