@@ -4,7 +4,7 @@ analysis with one."""
 
 import json
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -17,8 +17,12 @@ from indexer.models import Pipeline
 from indexer.payloads import PayloadError
 from indexer.serializers import SchemaRef
 
+# The built-in pipeline, listed first: no model file, classes or thresholds of its own (its labels are
+# the reference worker's), so those are empty and it has no page (url null).
 REFERENCE = {"name": pipelines.REFERENCE, "kind": "reference", "url": None, "description":
-             "the reference worker: HOG people, MOG2 movers, colours, IoU tracking, embeddings"}
+             "the reference worker: HOG people, MOG2 movers, colours, IoU tracking, embeddings",
+             "classes": [], "label_map": {}, "input_size": [], "thresholds": {}, "schema": None, "model_bytes": 0,
+             "created_by": None, "created_at": None}
 
 
 class PipelineInput(serializers.Serializer):
@@ -37,16 +41,19 @@ class PipelineOutput(serializers.ModelSerializer):
     thresholds = serializers.SerializerMethodField()
     schema = SchemaRef(allow_null=True)
     created_by = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(allow_null=True, read_only=True, help_text="null: the built-in pipeline")
 
     class Meta:
         model = Pipeline
         fields = ["name", "kind", "url", "description", "classes", "label_map", "input_size", "thresholds", "schema",
                   "model_bytes", "created_by", "created_at"]
 
+    @extend_schema_field({"type": "string", "enum": ["reference", "torchscript"]})
     def get_kind(self, pipeline: Pipeline) -> str:
         return "torchscript"
 
-    def get_url(self, pipeline: Pipeline) -> str:
+    def get_url(self, pipeline: Pipeline) -> str | None:
+        """The pipeline's page; null for the built-in one."""
         return f"/api/v1/pipelines/{pipeline.name}/"
 
     def get_input_size(self, pipeline: Pipeline) -> list[int]:

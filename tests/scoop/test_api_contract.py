@@ -212,6 +212,54 @@ class World:
         return queued.json()["id"]
 
     @cached_property
+    def failed_job(self) -> str:
+        """A failed ingest job of the worker (strict mode: the payload's unicorn is not in the schema)."""
+        self.schema  # noqa: B018
+        with self.capture_on_commit(execute=True):
+            queued = client("worker").post("/api/v1/ingest/", {"video": "refused", "analytics": ETA, "schema": "road",
+                                                               "mode": "strict"}, format="json")
+        assert queued.status_code == 202, queued.content
+        return queued.json()["id"]
+
+    @cached_property
+    def queued_job(self) -> str:
+        """An ingest job of the worker that stays queued (its task is never run here)."""
+        self.schema  # noqa: B018
+        queued = client("worker").post("/api/v1/ingest/", {"video": "waiting", "analytics": ETA, "schema": "road"},
+                                       format="json")
+        assert queued.status_code == 202, queued.content
+        return queued.json()["id"]
+
+    @cached_property
+    def archived_job(self) -> str:
+        answer = client("admin").post(f"/api/v1/jobs/ingest/{self.job}/archive/")
+        assert answer.status_code == 200, answer.content
+        return self.job
+
+    @cached_property
+    def model_bytes(self) -> bytes:
+        """A TorchScript detector that finds one pedestrian in every image (docs/api/pipelines.md)."""
+        import io
+
+        import torch
+
+        class OnePedestrian(torch.nn.Module):
+            def forward(self, images: torch.Tensor) -> torch.Tensor:
+                row = torch.tensor([[10.0, 10.0, 40.0, 100.0, 0.9, 0.0]])
+                return row.unsqueeze(0).expand(images.shape[0], -1, -1).clone()
+
+        buffer = io.BytesIO()
+        torch.jit.save(torch.jit.script(OnePedestrian()), buffer)
+        return buffer.getvalue()
+
+    @cached_property
+    def pipeline(self) -> str:
+        self.schema  # noqa: B018
+        answer = client("admin").post("/api/v1/pipelines/", pipeline_form("one-pedestrian", self.model_bytes)["data"])
+        assert answer.status_code == 201, answer.content
+        return "one-pedestrian"
+
+    @cached_property
     def export_job(self) -> str:
         """A succeeded label export (CVAT) of the posted video, the analyst's."""
         self.job  # noqa: B018
@@ -254,6 +302,19 @@ class World:
 def client(role: str):
     username = {"worker": "wes", "analyst": "ann", "admin": "ada", "reviewer": "rita"}.get(role, "")
     return _client_for(None, username, None if role == "anonymous" else role)
+
+
+PIPELINE_CONFIG = {"classes": ["pedestrian"], "label_map": {"pedestrian": "person"}, "input_size": [160, 120],
+                   "thresholds": {"score": 0.5, "nms_iou": 0.5}, "schema": "road"}
+
+
+def pipeline_form(name: str, model: bytes) -> dict[str, Any]:
+    return {"data": {"name": name, "model": SimpleUploadedFile("model.pt", model),
+                     "config": json.dumps(PIPELINE_CONFIG)}}
+
+
+def ingest_job(piece: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"kind": "ingest", "job_id": getattr(world, piece)}
 
 
 def ndjson(*lines: dict) -> bytes:
@@ -542,6 +603,49 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("POST", "/api/v1/stats/timeline/"): [
         Call("analyst", 200, needs=("street",), request=json_body({"figure": True})),
         Call("analyst", 400, needs=("schema",), request=json_body({"bins": 0})),
+    ],
+    ("GET", "/api/v1/jobs/"): [
+        Call("admin", 200, needs=("job", "queued_job")), Call("worker", 200, needs=("job",)),
+        Call("admin", 200, needs=("failed_job",), query="?q=status:failed"),
+        Call("admin", 400, query="?q=colour:red"), Call("reviewer", 403),
+    ],
+    ("GET", "/api/v1/jobs/{kind}/{job_id}/"): [
+        Call("admin", 200, ids=ingest_job("job")), Call("worker", 200, ids=ingest_job("job")),
+        Call("admin", 404, ids=lambda world: {"kind": "ingest", "job_id": "00000000-0000-0000-0000-000000000000"}),
+    ],
+    ("DELETE", "/api/v1/jobs/{kind}/{job_id}/"): [
+        Call("worker", 403, ids=ingest_job("job")), Call("admin", 409, ids=ingest_job("queued_job")),
+        Call("admin", 204, ids=ingest_job("job")),
+    ],
+    ("POST", "/api/v1/jobs/{kind}/{job_id}/retry/"): [
+        Call("admin", 202, ids=ingest_job("failed_job")), Call("admin", 409, ids=ingest_job("job")),
+    ],
+    ("POST", "/api/v1/jobs/{kind}/{job_id}/cancel/"): [
+        Call("admin", 409, ids=ingest_job("job")), Call("admin", 200, ids=ingest_job("queued_job")),
+    ],
+    ("POST", "/api/v1/jobs/{kind}/{job_id}/archive/"): [
+        Call("admin", 409, ids=ingest_job("queued_job")), Call("admin", 200, ids=ingest_job("job")),
+    ],
+    ("DELETE", "/api/v1/jobs/{kind}/{job_id}/archive/"): [
+        Call("admin", 409, ids=ingest_job("job")), Call("admin", 200, ids=ingest_job("archived_job")),
+    ],
+    ("PUT", "/api/v1/jobs/{kind}/{job_id}/expiry/"): [
+        Call("admin", 200, ids=ingest_job("job"), request=json_body({"ttl_days": 30})),
+        Call("admin", 409, ids=ingest_job("queued_job"), request=json_body({"ttl_days": 30})),
+    ],
+    ("GET", "/api/v1/pipelines/"): [Call("analyst", 200, needs=("pipeline",)), Call("worker", 403)],
+    ("POST", "/api/v1/pipelines/"): [
+        Call("admin", 201, needs=("schema",), request=lambda world: pipeline_form("fixed", world.model_bytes)),
+        Call("admin", 400, needs=("schema",), request=lambda world: pipeline_form("broken", b"not a model")),
+        Call("analyst", 403, request=lambda world: pipeline_form("fixed", b"")),
+    ],
+    ("GET", "/api/v1/pipelines/{name}/"): [
+        Call("analyst", 200, ids=lambda world: {"name": world.pipeline}),
+        Call("analyst", 404, ids=lambda world: {"name": "nothing"}),
+    ],
+    ("DELETE", "/api/v1/pipelines/{name}/"): [
+        Call("analyst", 403, ids=lambda world: {"name": world.pipeline}),
+        Call("admin", 204, ids=lambda world: {"name": world.pipeline}),
     ],
     ("GET", "/api/v1/analyses/"): [Call("analyst", 200, needs=("queued_analysis",))],
     ("POST", "/api/v1/analyses/"): [
