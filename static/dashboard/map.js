@@ -317,7 +317,10 @@ export class MapPanel {
   // A cell drawn as a bubble with its count, sized on a log scale.
   bubble(center, count) {
     const size = Math.round(22 + 14 * (this.max ? Math.log1p(count) / Math.log1p(this.max) : 0));
-    const label = el("span", { style: { background: shade(count, this.max) } }, formatCount(count));
+    const fill = shade(count, this.max);
+    // Black reads on every shade but the darkest (at least 4.5:1), white on that one.
+    const ink = fill === SCALE[SCALE.length - 1] ? "#fff" : "#000";
+    const label = el("span", { style: { background: fill, color: ink } }, formatCount(count));
     label.dataset.count = String(count);
     return L.marker(center, {
       icon: L.divIcon({ className: "cell-bubble", html: label, iconSize: [size, size] }),
