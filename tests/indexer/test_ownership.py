@@ -204,7 +204,11 @@ def test_a_job_queued_before_a_reassignment_does_not_write(gate, admin_client, w
     assert failed["error"] == ("video 'gate' belongs to otto: only otto and admins may write to it "
                                "(an admin may reassign it); nothing was indexed")
     assert search_counts(analyst_client, "gate") == {"frames": 3, "objects": 4}
-    assert Path(IngestJob.objects.get(pk=posted.json()["id"]).payload_path).name not in payload_files(settings)
+    # The refused payload is kept by its failed job alone, to be retried (docs/api/jobs.md); the video
+    # still reads the payload it had.
+    refused = IngestJob.objects.get(pk=posted.json()["id"]).payload_path
+    assert Path(refused).name in payload_files(settings)
+    assert Video.objects.get(pk=gate.pk).payload_path != refused
 
 
 def test_videos_from_before_owners_get_their_creator_and_a_first_version(gate, worker_client,
