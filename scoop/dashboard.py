@@ -29,6 +29,7 @@ from indexer.selectors import (
     videos_indexed_count,
 )
 from indexer.serializers import SchemaRef
+from indexer.zones import zone_definitions
 
 # The map draws the routes of at most this many videos, each with at most this
 # many waypoints: enough to see where the corpus was recorded, small enough to embed.
@@ -85,7 +86,9 @@ def dashboard_page_data(*, shown: ShownSchema, roles: set[str]) -> dict[str, Any
         "schema_choice": shown.choice,
         "sidebar": sidebar_tree(ontology=search_ontology(schema)) if schema else [],
         "facets": facet_catalog(ontology=search_ontology(schema)) if schema else {},
-        "vocabulary": query_vocabulary(ontology=search_ontology(schema)) if schema else {},
+        # The zone names complete after "IN ZONE" (any camera's: the query resolves each per camera).
+        "vocabulary": {**query_vocabulary(ontology=search_ontology(schema)), "zones": sorted(zone_definitions())}
+        if schema else {},
         "map": map_setup(),
         "roles": sorted(roles),
         "urls": {

@@ -17,8 +17,19 @@
 const BARE_NAME = /^[\p{L}\p{N}_-]+$/u;
 const BARE_VALUE = /^[\p{L}\p{N}_:-]+(?:\.[\p{L}\p{N}_:-]+)*$/u;
 const NUMBER = /^-?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?$/;
-const KEYWORDS = new Set(["and", "or", "not", "bbox", "polygon"]);
+const KEYWORDS = new Set(["and", "or", "not", "bbox", "polygon", "then", "within", "for", "gap", "in", "zone"]);
 export const OPERATORS = ["AND", "OR", "NOT"];
+// What may follow a finished term besides the boolean operators: a sequence, a dwell, a zone.
+const TIME_OPERATORS = [
+  { insert: "THEN ", text: "THEN ... WITHIN", kind: "sequence" },
+  { insert: "FOR >= ", text: "FOR >= (dwell)", kind: "dwell" },
+  { insert: "IN ZONE ", text: "IN ZONE", kind: "zone" },
+];
+const DURATIONS = ["5s", "10s", "30s", "1m", "5m"];
+const CYCLES = {
+  hour: Array.from({ length: 24 }, (_, hour) => String(hour)),
+  weekday: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+};
 
 function quoted(text) {
   return `"${String(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -211,14 +222,28 @@ function contextItems(head, stack, vocabulary) {
   if (/\bevent\s*:\s*$/i.test(head)) {
     return Object.keys(vocabulary.events).map((name) => ({ insert: nameText(name), text: name, kind: "event" }));
   }
+  if (/\b(?:within|gap)\s+$|\bfor\s*>=\s*$/i.test(head)) {
+    return DURATIONS.map((duration) => ({ insert: `${duration} `, text: duration, kind: "duration" }));
+  }
+  if (/\bin\s+zone\s+$/i.test(head)) {
+    return (vocabulary.zones || []).map((name) => ({ insert: nameText(name), text: name, kind: "zone" }));
+  }
   const comparison = /(?:\b(frame|video)\.)?([\p{L}\p{N}_-]+)\s*=\s*(?:[^\s|()]*\|)*\s*$/u.exec(head);
+  if (comparison && !comparison[1] && CYCLES[comparison[2].toLowerCase()]) {
+    return valueItems(CYCLES[comparison[2].toLowerCase()]);
+  }
   if (comparison) {
     const [, scope, name] = comparison;
     const values = scope ? vocabulary[scope.toLowerCase()][name] : (vocabulary.frame[name] ?? vocabulary.video[name]);
     return valueItems(values);
   }
-  const afterTerm = /[\p{L}\p{N}_)"'*-]\s+$/u.test(head) && !/\b(?:and|or|not)\s+$/i.test(head);
-  if (afterTerm) return OPERATORS.map((op) => ({ insert: `${op} `, text: op, kind: "operator" }));
+  const afterTerm = /[\p{L}\p{N}_)"'*-]\s+$/u.test(head) && !/\b(?:and|or|not|then|in|zone)\s+$/i.test(head);
+  if (afterTerm) {
+    // A THEN still waiting for its WITHIN gets it first.
+    const count = (word) => (head.match(new RegExp(`\\b${word}\\b`, "gi")) || []).length;
+    const within = count("then") > count("within") ? [{ insert: "WITHIN ", text: "WITHIN", kind: "sequence" }] : [];
+    return [...within, ...OPERATORS.map((op) => ({ insert: `${op} `, text: op, kind: "operator" })), ...TIME_OPERATORS];
+  }
   const labels = Object.keys(vocabulary.objects).map((name) => ({ insert: nameText(name), text: name, kind: "label" }));
   const synonyms = Object.entries(vocabulary.synonyms)
     .filter(([, label]) => vocabulary.objects[label])
@@ -232,5 +257,9 @@ function contextItems(head, stack, vocabulary) {
     ...events,
     ...synonyms,
     { insert: "NOT ", text: "NOT", kind: "operator" },
+    { insert: "COUNT(", text: "COUNT(...) >= n", kind: "count" },
+    { insert: "clock=", text: "clock (wall-clock time)", kind: "time" },
+    { insert: "hour=", text: "hour (of day)", kind: "time" },
+    { insert: "weekday=", text: "weekday", kind: "time" },
   ];
 }

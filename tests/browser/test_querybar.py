@@ -3,7 +3,7 @@ cursor is (a label's attributes and values inside `vehicle(...)`), and it closes
 Escape, on blur and once a term is finished, so a sent query leaves the totals and
 the sidebar in view."""
 
-from tests.browser.pages import log_in, totals, wait_for_search
+from tests.browser.pages import api, log_in, totals, wait_for_search
 
 
 def _offered(page) -> list[tuple[str, str]]:
@@ -38,7 +38,8 @@ def test_completion_follows_the_cursor_and_closes_when_the_term_is_done(page):
     page.keyboard.type(")")
     assert _closed(page)  # `vehicle(color=red)` is finished: no top-level labels over the page
     page.keyboard.type(" ")
-    assert _offered(page) == [("AND", "operator"), ("OR", "operator"), ("NOT", "operator")]
+    assert _offered(page) == [("AND", "operator"), ("OR", "operator"), ("NOT", "operator"),
+                              ("THEN ... WITHIN", "sequence"), ("FOR >= (dwell)", "dwell"), ("IN ZONE", "zone")]
     page.keyboard.press("Escape")
     assert _closed(page)
 
@@ -74,3 +75,35 @@ def test_completion_follows_the_cursor_and_closes_when_the_term_is_done(page):
     page.wait_for_function("() => document.getElementById('query-suggest').hidden")
     assert _closed(page)
     page.watch.assert_clean()
+
+
+def test_completion_offers_the_time_operators_where_they_fit(page):
+    """Sequences, dwell, zones and the clock (docs/guide/query-language.md): a THEN waiting for its
+    WITHIN gets it first, durations follow WITHIN and FOR >=, zone names follow IN ZONE, and hour
+    and weekday offer their cycles."""
+    page.set_default_timeout(60_000)
+    log_in(page, "admin", "scoop-admin")
+    status, _ = api(page, "/api/v1/zones/", {"camera": "north", "name": "crosswalk",
+                                             "polygon": [[0, 0], [1, 0], [1, 1]]})
+    assert status == 201
+    page.reload()
+    wait_for_search(page)
+    page.evaluate("document.getElementById('query-input').focus()")
+
+    page.keyboard.type("person THEN vehicle ")
+    assert _offered(page)[0] == ("WITHIN", "sequence")
+    page.keyboard.type("WITHIN ")
+    assert _offered(page) == [(d, "duration") for d in ("5s", "10s", "30s", "1m", "5m")]
+    page.keyboard.press("Escape")
+    page.fill("#query-input", "")
+    page.keyboard.type("person IN ZONE ")
+    assert _offered(page) == [("crosswalk", "zone")]
+    page.fill("#query-input", "")
+    page.keyboard.type("weekday=")
+    assert [text for text, _ in _offered(page)] == ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    page.fill("#query-input", "")
+    page.keyboard.type("hour=1")
+    assert [text for text, _ in _offered(page)][:3] == ["1", "10", "11"]
+    page.fill("#query-input", "")
+    page.keyboard.type("COU")
+    assert ("COUNT(...) >= n", "count") in _offered(page)
