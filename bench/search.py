@@ -46,8 +46,9 @@ QUERIES = {
     "sequence": {"q": "person(activity=running) THEN vehicle(type=truck) WITHIN 10s"},
     # The corpus runs at 30 fps and its tracks last 10 to 300 frames (at most 10 s).
     "dwell": {"q": "vehicle(type=truck) FOR >= 5s GAP 1s"},
+    "count": {"q": "COUNT(person) >= 2 AND COUNT(vehicle(color=red)) = 0"},
 }
-TEMPORAL = ("sequence", "dwell")
+TEMPORAL = ("sequence", "dwell", "count")
 # name: (endpoint under /api/v1/, body)
 STATS = {
     "occurrence": ("stats/occurrence/", {"unit": "objects"}),
