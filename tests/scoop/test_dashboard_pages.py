@@ -46,7 +46,8 @@ def test_anonymous_users_are_sent_to_the_login_page(client, path):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("role", "expected"), [
     ("worker", {"/": 403, "/manage/schemas/": 403, "/manage/ingest/": 403}),
-    ("analyst", {"/": 200, "/manage/schemas/": 403, "/manage/ingest/": 403}),
+    # Analysts see the jobs board (their own jobs) and start analyses there (docs/api/jobs.md).
+    ("analyst", {"/": 200, "/manage/schemas/": 403, "/manage/ingest/": 200}),
     ("admin", {"/": 200, "/manage/schemas/": 200, "/manage/ingest/": 200}),
 ])
 def test_pages_need_their_role(client, road, role, expected):
@@ -61,8 +62,10 @@ def test_only_admins_see_the_admin_links(client, road):
     client.logout()
     admin = _login(client, "ada", "admin").get("/").content.decode()
 
-    assert 'href="/manage/schemas/"' not in analyst and 'href="/manage/ingest/"' not in analyst
-    assert 'href="/manage/schemas/"' in admin and 'href="/manage/ingest/"' in admin
+    assert 'href="/manage/schemas/"' not in analyst and 'href="/zones/"' not in analyst
+    assert 'href="/manage/schemas/"' in admin and 'href="/zones/"' in admin
+    # The jobs board is for both: an analyst's own jobs, every job for an admin.
+    assert 'href="/manage/ingest/"' in analyst and 'href="/manage/ingest/"' in admin
     assert "Signed in as <strong>ada</strong> (admin)" in admin
 
 

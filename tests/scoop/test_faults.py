@@ -173,8 +173,9 @@ def test_full_disk_while_indexing_fails_the_job_and_keeps_the_previous_index(
     _index_files_unchanged(index_dir, files)  # the unpublished segment is gone
     assert search_counts(analyst_client) == corpus["before"]
     assert Video.objects.get(name="cam").counts["objects"] == 120
-    # The failed payload is not kept; the indexed video's payload is.
-    assert listing(corpus["data"] / "payloads") == [Path(Video.objects.get(name="cam").payload_path).name]
+    # The failed job keeps its payload to be retried (docs/api/jobs.md); the video still reads its own.
+    assert listing(corpus["data"] / "payloads") == sorted([Path(Video.objects.get(name="cam").payload_path).name,
+                                                           Path(job.payload_path).name])
 
 
 @pytest.mark.django_db
