@@ -2,7 +2,7 @@
 // length, and hover scrubbing through the video's sprite strip.
 
 import { apiGet, apiPost } from "./api.js";
-import { el, formatClock, formatDuration, notice, plural, replace } from "./dom.js";
+import { el, formatClock, formatCount, formatDuration, notice, plural, replace } from "./dom.js";
 
 const THUMB_WIDTH = 320;
 const CSV_PAGE_SIZE = 500;
