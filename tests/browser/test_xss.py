@@ -124,7 +124,7 @@ def test_payloads_render_as_text_on_the_dashboard(open_page):
     page.evaluate("""() => document.querySelectorAll('#map path.leaflet-interactive').forEach((path) =>
         path.dispatchEvent(new MouseEvent('mouseover', {bubbles: true, clientX: 600, clientY: 400})))""")
     page.wait_for_selector("#map .leaflet-tooltip")
-    assert SVG in [text.strip() for text in _texts(page, "#map .leaflet-tooltip")]
+    assert f"Recorded route of {SVG}" in [text.strip() for text in _texts(page, "#map .leaflet-tooltip")]
 
     page.click("#clip-grid .clip-card >> nth=0")
     page.wait_for_function("() => Number(document.getElementById('player-canvas').dataset.boxes) > 0")
