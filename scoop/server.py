@@ -115,8 +115,10 @@ class TaskWorker:
             "--concurrency", str(self.concurrency), "--queues", ",".join(self.queues),
             "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", self.log_level,
-            # Celery beat inside the worker runs the periodic tasks (CELERY_BEAT_SCHEDULE: jobs' expiry).
-            "--beat", "--schedule", str(Path(settings.SCOOP_DATA_DIR) / "celerybeat-schedule"),
+            # Celery beat inside the main worker alone runs the periodic tasks (CELERY_BEAT_SCHEDULE:
+            # jobs' expiry): two beats would share, and lock, one schedule file.
+            *(["--beat", "--schedule", str(Path(settings.SCOOP_DATA_DIR) / "celerybeat-schedule")]
+              if self.name == "serve" else []),
         ]
 
     def start(self) -> None:
