@@ -55,12 +55,14 @@ def test_the_player_says_where_the_video_came_from_and_answers_the_keyboard(page
 
     # The Play button has the focus: Space plays, Space pauses.
     assert page.evaluate("document.activeElement.id") == "player-play"
+    # The button's label follows the media's play and pause events, which fire just after
+    # `paused` changes: wait for both.
     page.keyboard.press("Space")
-    _wait(page, "!document.getElementById('player-video').paused")
-    assert page.evaluate("document.getElementById('player-play').textContent") == "Pause"
+    _wait(page, "!document.getElementById('player-video').paused"
+                " && document.getElementById('player-play').textContent === 'Pause'")
     page.keyboard.press("Space")
-    _wait(page, "document.getElementById('player-video').paused")
-    assert page.evaluate("document.getElementById('player-play').textContent") == "Play"
+    _wait(page, "document.getElementById('player-video').paused"
+                " && document.getElementById('player-play').textContent === 'Play'")
     # Anywhere else in the player but a control, Space plays and pauses too.
     page.evaluate("document.getElementById('player-time').click()")
     page.evaluate("document.getElementById('player-play').blur()")
