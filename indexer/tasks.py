@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from indexer import analyses, jobs, selectors, services
+from indexer.job_hold import job_hold
 from indexer.models import TaskRun, Video
 
 # Seconds after which a job that waits for an earlier job of its video looks again.
@@ -28,12 +29,21 @@ def ingest_run_task(self, job_id: str) -> str:
     Jobs of one video run in the order they were accepted, even on workers that run several jobs
     at once (where an older version of a video could otherwise replace a newer one): while an
     earlier job of the video has not ended, this one is queued again, to look again in
-    ``EARLIER_JOB_WAIT_S`` seconds. Eager tasks run in their caller, in the order of the calls."""
+    ``EARLIER_JOB_WAIT_S`` seconds; so is a job that another worker runs (:mod:`indexer.job_hold`).
+    Eager tasks run in their caller, in the order of the calls."""
     try:
-        if not self.request.is_eager and selectors.ingest_job_earlier_unfinished(job_id=job_id) is not None:
+        if self.request.is_eager:
+            return services.ingest_run(job_id=job_id).status
+        if selectors.ingest_job_earlier_unfinished(job_id=job_id) is not None:
             self.apply_async((job_id,), countdown=EARLIER_JOB_WAIT_S)
             return "waiting"
-        return services.ingest_run(job_id=job_id).status
+        with job_hold(job_id) as held:
+            if not held:
+                # Delivered again while another worker runs it (it outlived the broker's
+                # visibility timeout): look again later, when that run has ended.
+                self.apply_async((job_id,), countdown=EARLIER_JOB_WAIT_S)
+                return "running elsewhere"
+            return services.ingest_run(job_id=job_id).status
     except OperationalError:
         if self.request.retries >= self.max_retries:
             services.ingest_fail_unexpected(job_id=job_id, error=OperationalError("database unavailable"))

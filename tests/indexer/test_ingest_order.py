@@ -4,9 +4,13 @@ later (indexer.tasks.ingest_run_task); jobs of other videos do not wait."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
+from indexer.job_hold import job_hold
 from indexer.models import IngestJob, Video
 from indexer.services import ingest_job_create, schema_create
 from indexer.tasks import EARLIER_JOB_WAIT_S, ingest_run_task
@@ -51,3 +55,35 @@ def test_a_failed_earlier_job_holds_nothing_up(accepted, monkeypatch):
 def test_an_eager_task_runs_at_once(accepted):
     """Tasks run eagerly (in tests, or CELERY_TASK_ALWAYS_EAGER) run in their caller, in call order."""
     assert ingest_run_task.apply(args=(accepted["cam 2"],)).get() == "succeeded"
+
+
+def test_a_job_delivered_again_while_another_worker_runs_it_waits_for_that_run(accepted, monkeypatch):
+    """Redis delivers an unacknowledged task again after its visibility timeout, even while a
+    slow worker still runs it: the second delivery does not run the job a second time."""
+    queued_again = []
+    monkeypatch.setattr(ingest_run_task, "apply_async", lambda args, countdown: queued_again.append((args, countdown)))
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        with job_hold(accepted["other"]) as held:
+            assert held
+            holding.set()
+            release.wait(30)
+        connection.close()
+
+    other = threading.Thread(target=other_worker)
+    other.start()
+    assert holding.wait(30)
+    try:
+        again = ingest_run_task(accepted["other"])
+    finally:
+        release.set()
+        other.join(30)
+
+    assert again == "running elsewhere"
+    assert queued_again == [((accepted["other"],), EARLIER_JOB_WAIT_S)]
+    job = IngestJob.objects.get(pk=accepted["other"])
+    assert (job.status, job.attempts) == (IngestJob.QUEUED, 0)
+    # Once that run has ended (here: it ran nothing), the next delivery runs the job.
+    assert ingest_run_task(accepted["other"]) == "succeeded"
+    assert IngestJob.objects.get(pk=accepted["other"]).attempts == 1
