@@ -8,8 +8,9 @@
      │    a request per thread, SCOOP_WEB_THREADS threads (gunicorn's gthread worker)
      ├─ celery -A scoop worker, at niceness SCOOP_WORKER_NICE (searches get the CPU first)
      │    └─ pool process × SCOOP_WORKER_CONCURRENCY: ingest, media, index and delivery tasks
-     └─ celery -A scoop worker for the alerts queue alone, at niceness SCOOP_ALERT_WORKER_NICE:
-          the watches' evaluations, one at a time, never behind an ingest job or a merge
+     ├─ celery -A scoop worker for the alerts queue alone, at niceness SCOOP_ALERT_WORKER_NICE:
+     │    the watches' evaluations, one at a time, never behind an ingest job or a merge
+     └─ celery -A scoop beat: queues the periodic tasks (the jobs' expiry)
 
 The web processes queue tasks as files in ``SCOOP_DATA_DIR/tasks`` (:mod:`scoop.task_files`) and
 the task workers take them. The watches' evaluations have a worker of their own: a worker takes no
@@ -40,7 +41,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from billiard.util import set_pdeathsig
@@ -96,30 +96,18 @@ def alert_deliveries_requeue(app: Celery) -> int:
     return len(unfinished)
 
 
-class TaskWorker:
-    """One of serve's Celery workers: a ``celery worker`` child process named ``name`` that takes
-    ``queues`` with ``concurrency`` pool processes (``pool`` ``solo``: in the worker process itself),
-    at niceness ``nice``, in a session of its own (a Ctrl-C at the terminal reaches serve, which
-    stops it), killed by Linux if serve dies."""
+class ServeChild:
+    """A process that serve starts once it listens, at niceness ``nice``, in a session of its own (a
+    Ctrl-C at the terminal reaches serve, which stops it), killed by Linux if serve dies; its
+    ``command`` says what it runs."""
 
-    def __init__(self, *, concurrency: int, nice: int, log_level: str, queues: tuple[str, ...],
-                 name: str = "serve", pool: str = "prefork"):
-        self.concurrency, self.nice, self.log_level = concurrency, nice, log_level
-        self.queues, self.name, self.pool = queues, name, pool
+    def __init__(self, *, nice: int, log_level: str, name: str, role: str):
+        self.nice, self.log_level, self.name, self.role = nice, log_level, name, role
         self.process: subprocess.Popen | None = None
         self.stopping = False
 
     def command(self) -> list[str]:
-        return [
-            sys.executable, "-m", "celery", "-A", "scoop", "worker", "--pool", self.pool,
-            "--concurrency", str(self.concurrency), "--queues", ",".join(self.queues),
-            "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--loglevel", self.log_level,
-            # Celery beat inside the main worker alone runs the periodic tasks (CELERY_BEAT_SCHEDULE:
-            # jobs' expiry): two beats would share, and lock, one schedule file.
-            *(["--beat", "--schedule", str(Path(settings.SCOOP_DATA_DIR) / "celerybeat-schedule")]
-              if self.name == "serve" else []),
-        ]
+        raise NotImplementedError
 
     def start(self) -> None:
         self.stopping = False
@@ -134,7 +122,7 @@ class TaskWorker:
         return None if self.process is None else self.process.poll()
 
     def ask_to_stop(self) -> None:
-        """Start Celery's warm shutdown (once): it ends its running tasks and takes no more."""
+        """Send SIGTERM (once): a Celery worker's warm shutdown ends its running tasks and takes no more."""
         if self.process is not None and self.process.poll() is None and not self.stopping:
             self.process.send_signal(signal.SIGTERM)
             self.stopping = True
@@ -155,7 +143,38 @@ class TaskWorker:
             self.process.wait()
 
 
-def stop_all(workers: list[TaskWorker]) -> None:
+class TaskWorker(ServeChild):
+    """One of serve's Celery workers: a ``celery worker`` named ``name`` that takes ``queues`` with
+    ``concurrency`` pool processes (``pool`` ``solo``: in the worker process itself)."""
+
+    def __init__(self, *, concurrency: int, nice: int, log_level: str, queues: tuple[str, ...],
+                 name: str = "serve", pool: str = "prefork"):
+        super().__init__(nice=nice, log_level=log_level, name=name,
+                         role="task worker" if name == "serve" else f"{name} worker")
+        self.concurrency, self.queues, self.pool = concurrency, queues, pool
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "scoop", "worker", "--pool", self.pool,
+            "--concurrency", str(self.concurrency), "--queues", ",".join(self.queues),
+            "--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel", self.log_level,
+        ]
+
+
+class Beat(ServeChild):
+    """Celery beat, which queues the periodic tasks (CELERY_BEAT_SCHEDULE: the jobs' expiry), as a
+    child of serve: a worker's embedded beat (``--beat``) is the worker's child and outlived a
+    killed serve."""
+
+    def __init__(self, *, log_level: str):
+        super().__init__(nice=0, log_level=log_level, name="beat", role="Celery beat process")
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "scoop", "beat", "--loglevel", self.log_level]
+
+
+def stop_all(workers: list[ServeChild]) -> None:
     """Stop ``workers`` at once: within ``WORKER_STOP_S`` seconds in all, not each in turn."""
     deadline = time.monotonic() + WORKER_STOP_S
     for worker in workers:
@@ -164,15 +183,16 @@ def stop_all(workers: list[TaskWorker]) -> None:
         worker.stop(deadline)
 
 
-def task_workers(*, log_level: str) -> list[TaskWorker]:
-    """serve's task workers: one for every queue but the alerts queue, and one for the alerts
-    queue alone (one evaluation at a time, in its own process: ``solo``)."""
+def task_workers(*, log_level: str) -> list[ServeChild]:
+    """serve's task processes: a worker for every queue but the alerts queue, one for the alerts
+    queue alone (one evaluation at a time, in its own process: ``solo``), and beat."""
     alerts = settings.CELERY_TASK_ROUTES["analytics.tasks.watches_evaluate_task"]["queue"]
     return [
         TaskWorker(concurrency=settings.SCOOP_WORKER_CONCURRENCY, nice=settings.SCOOP_WORKER_NICE, log_level=log_level,
                    queues=tuple(queue for queue in settings.SCOOP_TASK_QUEUES if queue != alerts)),
         TaskWorker(concurrency=1, nice=settings.SCOOP_ALERT_WORKER_NICE, log_level=log_level, queues=(alerts,),
                    name="alerts", pool="solo"),
+        Beat(log_level=log_level),
     ]
 
 
@@ -229,19 +249,20 @@ class ServeArbiter(Arbiter):
     handle_cld = handle_chld  # gunicorn calls SIGCHLD's handler by either of its names
 
     def manage_workers(self):
-        status = self._task_worker_status()
-        if status is not None:
+        stopped = self._task_worker_status()
+        if stopped is not None:
+            worker, status = stopped
             ended = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
-            raise HaltServer(f"the task worker {ended}; start the server again, which queues the "
+            raise HaltServer(f"the {worker.role} {ended}; start the server again, which queues the "
                              "unfinished ingest jobs again", 1)
         super().manage_workers()
 
-    def _task_worker_status(self) -> int | None:
-        """The exit status of the first task worker found stopped; None while they all run."""
+    def _task_worker_status(self) -> tuple[ServeChild, int] | None:
+        """The first task process found stopped, with its exit status; None while they all run."""
         for worker in self.app.task_workers:
             status = worker.exit_status()
             if status is not None:
-                return status
+                return worker, status
         return None
 
 
@@ -249,7 +270,7 @@ class WebServer(BaseApplication):
     """gunicorn serving Scoop's WSGI application with ``options`` (gunicorn's settings), with
     ``task_workers`` (perhaps none) started once it listens and stopped when it stops."""
 
-    def __init__(self, options: dict[str, Any], *, task_workers: list[TaskWorker]):
+    def __init__(self, options: dict[str, Any], *, task_workers: list[ServeChild]):
         self.options, self.task_workers = options, task_workers
         super().__init__()
 

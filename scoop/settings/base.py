@@ -221,7 +221,7 @@ SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
 # the job and its payload are deleted, unless an admin sets another expiry date (docs/api/jobs.md).
 SCOOP_FAILED_JOB_KEEP_DAYS = env.int("SCOOP_FAILED_JOB_KEEP_DAYS", default=7)
 # How often the periodic task deletes the jobs whose outputs expired (seconds): Celery beat runs it
-# (`celery -A scoop beat`, or inside `manage.py serve`'s worker).
+# (`celery -A scoop beat`, one of `manage.py serve`'s processes).
 SCOOP_JOBS_EXPIRE_EVERY_S = env.int("SCOOP_JOBS_EXPIRE_EVERY_S", default=3600)
 if SCOOP_KEEP_VERSIONS < 1:
     raise ImproperlyConfigured(f"SCOOP_KEEP_VERSIONS must be at least 1 (the current version): {SCOOP_KEEP_VERSIONS}")
@@ -305,6 +305,8 @@ SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu", 
 CELERY_BEAT_SCHEDULE = {
     "jobs-expire": {"task": "indexer.tasks.jobs_expire_task", "schedule": SCOOP_JOBS_EXPIRE_EVERY_S},
 }
+# Where beat keeps when each periodic task last ran.
+CELERY_BEAT_SCHEDULE_FILENAME = str(Path(SCOOP_DATA_DIR) / "celerybeat-schedule")
 # `manage.py serve` (scoop/server.py): gunicorn's web processes and the threads of each, and its
 # task worker: how many tasks it runs at once (ingest jobs in parallel, as a Celery worker with one
 # process per core) and at what niceness, so that searches get the CPU first.

@@ -2,20 +2,22 @@
 
 Without Docker, this test runs what the compose file's services run (read from the file, so the
 two cannot drift apart): the migrations, gunicorn with the production settings (after
-collectstatic) and the two Celery workers on Redis (a Redis database of its own), on a fresh
+collectstatic), the two Celery workers and beat on Redis (a Redis database of its own), on a fresh
 PostgreSQL database made for the test and dropped after it. The index is DuckDB (no
 Elasticsearch runs here) and nginx is absent, so Django sends media bytes itself.
 
 Through HTTP it uploads a schema, ingests a sample file, waits for the job, searches (exact
 counts), uploads a video's media and plays it (a byte range of the stream: 206). Then it SIGKILLs
 the ingest worker in the middle of a big job, while searches still see the old counts, starts it
-again, and the job ends succeeded with every detection indexed once.
+again, and the job ends succeeded with every detection indexed once. Beat queues the jobs' expiry,
+which the index queue's worker runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -108,6 +110,8 @@ class Deployment:
             "CELERY_VISIBILITY_TIMEOUT": "5",
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            # Beat queues the jobs' expiry every second (every hour by default).
+            "SCOOP_JOBS_EXPIRE_EVERY_S": "1",
             # The compose file's commands find python, gunicorn and celery on the PATH, as in the image.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         }
@@ -176,6 +180,7 @@ def test_the_compose_files_processes_serve_ingest_search_play_and_survive_a_kill
     deployment.start("web")
     deployment.start("worker-ingest")
     deployment.start("worker-media")
+    deployment.start("beat")
     admin, worker = deployment.http("admin"), deployment.http("worker")
 
     # A schema, a sample file ingested by the Celery worker, exact counts.
@@ -217,3 +222,7 @@ def test_the_compose_files_processes_serve_ingest_search_play_and_survive_a_kill
     assert counts(deployment, {"query": {"video": {"name": "big"}}, "schema": "gen"})["objects"] == big.objects == 80000
     everything = counts(deployment, {"q": "*", "schema": "gen"})
     assert (everything["videos"], everything["objects"]) == (2, 80000 + 2)
+
+    # Beat queued the periodic jobs' expiry, and the index queue's worker ran it.
+    expired = re.compile(r"Task indexer\.tasks\.jobs_expire_task\[[0-9a-f-]+\] succeeded")
+    assert expired.search((deployment.root / "worker-media.log").read_text()), "no jobs' expiry ran"

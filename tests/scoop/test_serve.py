@@ -96,9 +96,12 @@ class Server:
         return [pid for pid in descendants(self.process.pid) if "celery" not in command_line(pid)]
 
     def task_worker_processes(self) -> list[int]:
-        """The task worker and its pool processes (not the alerts worker)."""
-        return [pid for pid in descendants(self.process.pid)
-                if "celery" in command_line(pid) and "alerts@" not in command_line(pid)]
+        """The task worker and its pool processes (not the alerts worker, not beat)."""
+        return [pid for pid in descendants(self.process.pid) if " worker " in command_line(pid)
+                and "celery" in command_line(pid) and "alerts@" not in command_line(pid)]
+
+    def beat_processes(self) -> list[int]:
+        return [pid for pid in descendants(self.process.pid) if " beat " in command_line(pid)]
 
     def alert_worker_processes(self) -> list[int]:
         return [pid for pid in descendants(self.process.pid) if "alerts@" in command_line(pid)]
@@ -285,6 +288,9 @@ def test_an_ingest_runs_in_the_task_worker_while_searches_answer_and_every_proce
     assert {niceness(pid) for pid in web} == {niceness(os.getpid())}
     # The watches' evaluations: one process of its own (solo pool), at the web processes' niceness.
     assert len(alerts) == 1 and {niceness(alerts[0])} == {niceness(os.getpid())}
+    # Celery beat: one process, a child of serve's (so it dies with serve).
+    beat = served.beat_processes()
+    assert len(beat) == 1 and parent(beat[0]) == served.process.pid
     during = [total for at, total in searches if instant(job["started_at"]) <= at <= instant(job["finished_at"])]
     assert during, "no search was answered while the job ran"
     assert {total for _, total in searches} <= {before, before + payload.objects}  # old or new, never half
