@@ -49,12 +49,9 @@ NON_FINITE = (math.nan, math.inf, -math.inf)
 MATCH_ALL = Q("match_all")
 MATCH_NONE = Q("match_none")
 
-# PNPOLY exactly as indexer.search.semantics.in_polygon: edge (i, j = i - 1), the point's
-# latitude is y and longitude x. Frames without a location never match.
-PNPOLY = """
-if (doc['lat'].size() == 0) { return false; }
-double y = doc['lat'].value;
-double x = doc['lon'].value;
+# PNPOLY exactly as indexer.search.semantics.in_polygon, on the point (x, y) that the script's
+# first lines read: edge (i, j = i - 1) over the polygon's vertices params.xs and params.ys.
+PNPOLY_LOOP = """
 List xs = params.xs;
 List ys = params.ys;
 int n = xs.size();
@@ -68,7 +65,13 @@ for (int i = 0; i < n; ++i) {
   if ((yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
 }
 return inside;
-""".strip()
+"""
+
+# A frame's location: latitude is y and longitude x. Frames without a location never match.
+PNPOLY = """
+if (doc['lat'].size() == 0) { return false; }
+double y = doc['lat'].value;
+double x = doc['lon'].value;""".strip() + PNPOLY_LOOP.rstrip()
 
 
 # Terms -------------------------------------------------------------------------------------------
@@ -355,21 +358,7 @@ def _count_node(spec: dict[str, Any]) -> Query:
 ZONE_PNPOLY = """
 if (doc['objects.box_cx'].size() == 0) { return false; }
 double x = doc['objects.box_cx'].value;
-double y = params.bottom ? doc['objects.box_y2'].value : doc['objects.box_cy'].value;
-List xs = params.xs;
-List ys = params.ys;
-int n = xs.size();
-boolean inside = false;
-for (int i = 0; i < n; ++i) {
-  int j = i == 0 ? n - 1 : i - 1;
-  double xi = ((Number) xs.get(i)).doubleValue();
-  double yi = ((Number) ys.get(i)).doubleValue();
-  double xj = ((Number) xs.get(j)).doubleValue();
-  double yj = ((Number) ys.get(j)).doubleValue();
-  if ((yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
-}
-return inside;
-""".strip()
+double y = params.bottom ? doc['objects.box_y2'].value : doc['objects.box_cy'].value;""".strip() + PNPOLY_LOOP.rstrip()
 
 
 def _zone_node(spec: dict[str, Any]) -> Query:
