@@ -48,9 +48,13 @@ approve-screenshots: install-dev
 # 1) the whole suite on the embedded settings (SQLite + DuckDB),
 # 2) every test that touches the database again on the real PostgreSQL, the real
 #    Celery worker tests on Redis included (browser tests run once, in step 1).
+# Each step spreads the test files over TEST_PROCESSES processes (pytest-xdist; a file's tests run
+# in one process, which keeps its module fixtures); TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= 2
+PYTEST := $(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile --durations=20
 test: install-dev lint docs
-	$(PY) -m pytest
-	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) SCOOP_DB_TESTS_ONLY=1 $(PY) -m pytest --ignore=tests/browser
+	$(PYTEST)
+	SCOOP_TEST_DATABASE_URL=$(PG_TEST_URL) SCOOP_DB_TESTS_ONLY=1 $(PYTEST) --ignore=tests/browser
 
 # The Elasticsearch engine against the cluster at ELASTICSEARCH_URL (a local one: docs/guide/engines.md):
 # its offline request tests, then every shared suite with an Elasticsearch variant (the conformance
