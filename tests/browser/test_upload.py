@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from tests.browser.pages import log_in
+from tests.browser.pages import api, log_in, totals, wait_for_search
 from tests.browser.test_csp import RECORD_VIOLATIONS
 from tests.indexer.media_samples import write_video
 
@@ -62,3 +62,67 @@ def test_an_analyst_uploads_videos_by_drop_and_by_file_input_and_a_failed_chunk_
     assert patches.count(patches[1]) == 2
     assert page.locator("nav a[href='/upload/']").count() == 1
     assert page.evaluate("window.__csp") == []
+
+
+def test_an_analyst_uploads_a_video_analyses_it_with_the_reference_pipeline_and_finds_its_people(page, tmp_path):
+    """From video to answers in the browser: upload a video (a copy of the demo's north-gate-01
+    under a new name), start the reference pipeline on it from the Jobs page, follow its
+    progress, then find the people it detected in the dashboard's search."""
+    from playwright.sync_api import expect
+
+    log_in(page, path="/upload/")
+    page.wait_for_selector("body[data-upload-ready=true]", state="attached")
+    status, videos = api(page, "/api/v1/videos/")
+    (demo,) = [video for video in videos["results"] if video["name"] == "north-gate-01"]
+    copy = tmp_path / "gate-upload.webm"
+    copy.write_bytes(page.request.get(demo["stream_url"]).body())
+    page.set_input_files("#upload-files", str(copy))
+    page.wait_for_selector("body[data-uploaded='1']", state="attached", timeout=60_000)
+
+    # Tasks run eagerly in the test server: the analysis has ended when its POST answers. The
+    # page's first look at it is answered as the API answers while one runs (202, running, 40%),
+    # so that the progress it shows is seen; its next look gets the real answer.
+    looks = []
+
+    def while_running(route):
+        looks.append(route.request.url)
+        if len(looks) > 1:
+            return route.continue_()
+        answer = route.fetch()
+        running = {**answer.json(), "status": "running", "progress": 0.4}
+        return route.fulfill(status=202, json=running)
+
+    page.route("**/api/v1/analyses/*/", while_running)
+    page.goto("/manage/ingest/")
+    page.evaluate("""() => {
+        window.__reports = [];
+        new MutationObserver(() => window.__reports.push(document.getElementById('analyse-report').textContent))
+            .observe(document.getElementById('analyse-report'), {childList: true, characterData: true, subtree: true});
+    }""")
+    expect(page.locator("#analyse-video option", has_text="gate-upload")).to_have_count(1)
+    page.select_option("#analyse-video", label="gate-upload")
+    page.select_option("#analyse-pipeline", "reference")
+    page.click("#analyse-form button[type=submit]")
+    expect(page.locator("#analyse-form")).to_have_attribute("data-status", "succeeded", timeout=300_000)
+
+    assert "Analysis of gate-upload running: 40%" in page.evaluate("window.__reports")
+    assert len(looks) >= 2
+    report = page.text_content("#analyse-report")
+    assert report.startswith("Analysis of gate-upload succeeded: 200 frames at ") and report.endswith(
+        "ingested into gate-upload.")
+    status, analysis = api(page, f"/api/v1/analyses/{page.get_attribute('#analyse-form', 'data-analysis')}/")
+    assert (status, analysis["status"], analysis["pipeline"]) == (200, "succeeded", "reference")
+    people = analysis["result"]["by_label"]["person"]
+    assert people > 0
+
+    # The people it found, in the dashboard: the same numbers as the search API's.
+    page.goto("/?q=video.name%3Dgate-upload%20AND%20person")
+    wait_for_search(page)
+    status, found = api(page, "/api/v1/search/", {"q": "video.name=gate-upload AND person", "page_size": 24})
+    assert status == 200 and found["counts"]["videos"] == 1
+    # The frames where it saw a person (and every object in them).
+    assert 0 < found["counts"]["frames"] <= analysis["result"]["frames"]
+    shown = totals(page)
+    assert (shown["videos"], shown["frames"], shown["objects"]) == (
+        1, found["counts"]["frames"], found["counts"]["objects"])
+    expect(page.locator("#clip-grid .clip-card").first).to_have_attribute("data-video", str(analysis["video"]))
