@@ -6,7 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import OperationalError
 
-from indexer import analyses, jobs, selectors, services
+from indexer import analyses, jobs, selectors, services, uploads
 from indexer.job_hold import job_hold
 from indexer.models import TaskRun, Video
 
@@ -143,6 +143,6 @@ def analysis_run_task(analysis_id: str) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=3600, time_limit=3900)
 def jobs_expire_task() -> int:
-    """Delete the jobs whose outputs expired, with their outputs (Celery beat runs it every
-    ``SCOOP_JOBS_EXPIRE_EVERY_S``)."""
-    return jobs.jobs_expire()
+    """Delete the jobs whose outputs expired, with their outputs, and fail the abandoned uploads
+    (Celery beat runs it every ``SCOOP_JOBS_EXPIRE_EVERY_S``); how many of both."""
+    return jobs.jobs_expire() + uploads.uploads_abandoned_expire()

@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -276,6 +276,36 @@ def upload_delete(*, upload: Upload, user: AbstractBaseUser | None) -> None:
         _hashes.pop(upload.pk, None)
     upload_partial(upload).unlink(missing_ok=True)
     upload.delete()
+
+
+def uploads_abandoned_expire(*, now: datetime | None = None) -> int:
+    """Fail every upload that is still receiving but received no byte for
+    ``SCOOP_UPLOAD_ABANDON_DAYS`` days, and delete what it had received; how many. One that a
+    request is appending to at that moment is left alone."""
+    now = now or timezone.now()
+    days = settings.SCOOP_UPLOAD_ABANDON_DAYS
+    cutoff = now - timedelta(days=days)
+    abandoned = 0
+    for upload in Upload.objects.filter(status=Upload.RECEIVING, created_at__lte=cutoff):
+        path = upload_partial(upload)
+        with open(path, "ab") as partial:
+            try:
+                fcntl.flock(partial.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a chunk is arriving
+            status = os.fstat(partial.fileno())
+            received = status.st_size
+            if received and datetime.fromtimestamp(status.st_mtime, tz=UTC) > cutoff:
+                continue
+            failed = Upload.objects.filter(pk=upload.pk, status=Upload.RECEIVING).update(
+                status=Upload.FAILED, finished_at=now,
+                error=f"abandoned: no byte arrived for {days} days; the {received} bytes received were deleted")
+            if failed:
+                path.unlink(missing_ok=True)
+                with _hashes_lock:
+                    _hashes.pop(upload.pk, None)
+                abandoned += 1
+    return abandoned
 
 
 def checksum_parse(header: str) -> tuple[str, bytes]:

@@ -208,6 +208,9 @@ SCOOP_MEDIA_MAX_BYTES = env.int("SCOOP_MEDIA_MAX_BYTES", default=8 * 1024**3)
 # Resumable uploads (tus, indexer.uploads): files larger than this are refused with 413 when the
 # upload is made, before any byte is sent.
 SCOOP_UPLOAD_MAX_BYTES = env.int("SCOOP_UPLOAD_MAX_BYTES", default=SCOOP_MEDIA_MAX_BYTES)
+# An upload that received no byte for this many days is abandoned: the periodic jobs' expiry fails
+# it and deletes what it had received (docs/api/uploads.md).
+SCOOP_UPLOAD_ABANDON_DAYS = env.int("SCOOP_UPLOAD_ABANDON_DAYS", default=7)
 # Batch imports (indexer.imports): the server folders an admin may import videos from through the
 # API (POST /api/v1/imports/); their files are used where they are. `manage.py import_videos` reads
 # any folder.

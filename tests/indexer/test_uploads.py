@@ -3,13 +3,18 @@ wrong offset, a file over the limit and another user's upload; a finished upload
 
 import base64
 import hashlib
+import os
 import socket
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from indexer.media import media_dir
 from indexer.models import Upload, Video
+from indexer.tasks import jobs_expire_task
 from tests.indexer.media_samples import write_video
 
 pytestmark = pytest.mark.django_db
@@ -256,3 +261,29 @@ def test_an_upload_cut_at_half_resumes_there_with_the_same_checksum(
     video = Video.objects.get(name="wire")
     assert Path(video.media_path).read_bytes() == sample
     assert hashlib.sha256(Path(video.media_path).read_bytes()).hexdigest() == rest.json()["sha256"]
+
+
+def test_the_periodic_task_fails_uploads_abandoned_for_days_and_deletes_their_bytes(analyst_client, sample, settings):
+    settings.SCOOP_UPLOAD_ABANDON_DAYS = 7
+    old, recent, silent = (create(analyst_client, len(sample), filename=f"{name}.webm")["Location"]
+                           for name in ("old", "recent", "silent"))
+    for url in (old, recent):
+        patch(analyst_client, url, 0, sample[:100])
+    uploads = Path(settings.SCOOP_DATA_DIR) / "uploads"
+    eight_days_ago = time.time() - 8 * 86400
+    os.utime(uploads / f"{old.split('/')[-2]}.part", (eight_days_ago, eight_days_ago))
+    # All three were made eight days ago; "recent" received its bytes just now, "silent" none ever.
+    Upload.objects.update(created_at=timezone.now() - timedelta(days=8))
+
+    assert jobs_expire_task() == 2
+
+    states = {upload.filename: (upload.status, upload.error) for upload in Upload.objects.all()}
+    assert states == {
+        "old.webm": ("failed", "abandoned: no byte arrived for 7 days; the 100 bytes received were deleted"),
+        "silent.webm": ("failed", "abandoned: no byte arrived for 7 days; the 0 bytes received were deleted"),
+        "recent.webm": ("receiving", ""),
+    }
+    assert sorted(path.name for path in uploads.iterdir()) == [f"{recent.split('/')[-2]}.part"]
+    refused = patch(analyst_client, old, 100, sample[100:200])
+    assert refused.status_code == 409 and refused.json()["detail"].endswith("has failed: it takes no more bytes")
+    assert patch(analyst_client, recent, 100, sample[100:200]).status_code == 204
