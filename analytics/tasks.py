@@ -40,3 +40,10 @@ def export_run_task(job_id: str) -> str:
     """Run one label export job (docs/api/exports.md); returns its status."""
     job = label_export.export_job_run(job_id=job_id)
     return "missing" if job is None else job.status
+
+
+@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3900)
+def exports_expire_task() -> int:
+    """Delete the export jobs kept ``SCOOP_EXPORT_KEEP_DAYS`` days, with their files (Celery beat
+    runs it every ``SCOOP_JOBS_EXPIRE_EVERY_S``); how many."""
+    return label_export.export_jobs_expire()

@@ -1,11 +1,13 @@
 """Label exports run as jobs: what is too large to stream in one request is written by a
 worker to ``SCOOP_DATA_DIR/exports/<job id>/<file name>``, with a progress the dashboard
-polls (videos done of videos), then downloaded."""
+polls (videos done of videos), then downloaded. A job that ended ``SCOOP_EXPORT_KEEP_DAYS``
+days ago is deleted with its file by a periodic task (:func:`export_jobs_expire`)."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
         return job
     job.status, job.started_at = ExportJob.RUNNING, timezone.now()
     job.save(update_fields=["status", "started_at"])
-    folder = Path(settings.SCOOP_DATA_DIR) / "exports" / str(job.pk)
+    folder = _folder(job.pk)
     try:
         plan = export_plan(scope=_scope(job.params), format=job.format, layout=job.params.get("layout", "json"))
         folder.mkdir(parents=True, exist_ok=True)
@@ -71,3 +73,19 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
                                                    file_bytes=path.stat().st_size, finished_at=timezone.now())
     job.refresh_from_db()
     return job
+
+
+def _folder(job_id) -> Path:
+    return Path(settings.SCOOP_DATA_DIR) / "exports" / str(job_id)
+
+
+def export_jobs_expire(*, now: datetime | None = None) -> int:
+    """Delete every export job that ended ``SCOOP_EXPORT_KEEP_DAYS`` days ago or more, with its
+    file; how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.SCOOP_EXPORT_KEEP_DAYS)
+    expired = 0
+    for job in ExportJob.objects.filter(status__in=(ExportJob.SUCCEEDED, ExportJob.FAILED), finished_at__lte=cutoff):
+        shutil.rmtree(_folder(job.pk), ignore_errors=True)
+        job.delete()
+        expired += 1
+    return expired

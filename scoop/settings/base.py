@@ -215,10 +215,12 @@ SCOOP_UPLOAD_ABANDON_DAYS = env.int("SCOOP_UPLOAD_ABANDON_DAYS", default=7)
 # API (POST /api/v1/imports/); their files are used where they are. `manage.py import_videos` reads
 # any folder.
 SCOOP_IMPORT_ROOTS = env.list("SCOOP_IMPORT_ROOTS", default=[])
-# How many versions of its analytics (payload and media) each video keeps; a replaced
-# payload or media file is deleted once no kept version refers to it (indexer.versions).
 # Label exports (docs/api/exports.md): a download streams at most this many detections; more is a job.
 SCOOP_EXPORT_STREAM_MAX = env.int("SCOOP_EXPORT_STREAM_MAX", default=200_000)
+# An export job and its file are deleted this many days after it ended (a periodic task).
+SCOOP_EXPORT_KEEP_DAYS = env.int("SCOOP_EXPORT_KEEP_DAYS", default=7)
+# How many versions of its analytics (payload and media) each video keeps; a replaced
+# payload or media file is deleted once no kept version refers to it (indexer.versions).
 SCOOP_KEEP_VERSIONS = env.int("SCOOP_KEEP_VERSIONS", default=5)
 # A failed ingest job keeps its payload (to be retried from the jobs board) this many days, then
 # the job and its payload are deleted, unless an admin sets another expiry date (docs/api/jobs.md).
@@ -301,12 +303,14 @@ CELERY_TASK_ROUTES = {
     "analytics.tasks.alert_deliver_task": {"queue": "deliveries"},
     # Large label exports (docs/api/exports.md) read every matching video: off the ingest queue.
     "analytics.tasks.export_run_task": {"queue": "exports"},
+    "analytics.tasks.exports_expire_task": {"queue": "exports"},
 }
 # `manage.py serve` runs every queue, gpu included: on one machine analyses run there, on the CPU
 # when torch sees no GPU.
 SCOOP_TASK_QUEUES = ("ingest", "media", "index", "alerts", "deliveries", "gpu", "exports")
 CELERY_BEAT_SCHEDULE = {
     "jobs-expire": {"task": "indexer.tasks.jobs_expire_task", "schedule": SCOOP_JOBS_EXPIRE_EVERY_S},
+    "exports-expire": {"task": "analytics.tasks.exports_expire_task", "schedule": SCOOP_JOBS_EXPIRE_EVERY_S},
 }
 # Where beat keeps when each periodic task last ran.
 CELERY_BEAT_SCHEDULE_FILENAME = str(Path(SCOOP_DATA_DIR) / "celerybeat-schedule")

@@ -9,10 +9,15 @@ import io
 import json
 import random
 import zipfile
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from analytics.models import ExportJob
+from analytics.tasks import exports_expire_task
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 from indexer.formats import detect_format, read_analytics
 from indexer.models import Video
@@ -257,6 +262,25 @@ def test_a_large_export_runs_as_a_job_with_progress(eta_corpus, analyst_client, 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert sorted(archive.namelist()) == ["cam-0.xml", "cam-1.xml"]
     assert archive.read("cam-0.xml").count(b"<box ") == 60
+
+
+def test_an_export_job_and_its_file_are_deleted_once_kept_their_days(eta_corpus, analyst_client, settings,
+                                                                     django_capture_on_commit_callbacks):
+    settings.SCOOP_EXPORT_KEEP_DAYS = 7
+    with django_capture_on_commit_callbacks(execute=True):
+        old, new = (analyst_client.post("/api/v1/exports/", {"schema": "gen", "format": "eta"}, format="json")
+                    for _ in range(2))
+    ExportJob.objects.filter(pk=old["Location"].split("/")[-2]).update(
+        finished_at=timezone.now() - timedelta(days=7, minutes=1))
+    folders = Path(settings.SCOOP_DATA_DIR) / "exports"
+    assert len(list(folders.iterdir())) == 2
+
+    assert exports_expire_task() == 1
+
+    assert analyst_client.get(old["Location"]).status_code == 404
+    kept = analyst_client.get(new["Location"]).json()
+    assert kept["status"] == "succeeded" and analyst_client.get(kept["file"]).status_code == 200
+    assert [folder.name for folder in folders.iterdir()] == [new["Location"].split("/")[-2]]
 
 
 def test_an_export_job_is_its_creators(eta_corpus, analyst_client, django_user_model,
