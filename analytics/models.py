@@ -30,7 +30,8 @@ class RegionLayer(models.Model):
 
 class SavedSearch(models.Model):
     """A search an analyst keeps under a name: the query (``query``, a JSON tree, or ``q``, the text
-    form, as given), sidebar ``filters``, ``gap_s`` and the schema version it was made on, plus
+    form, as given), sidebar ``filters``, ``gap_s``, its time zone ``tz`` (empty: the deployment's
+    ``SCOOP_TIME_ZONE`` when it runs) and the schema version it was made on, plus
     ``view``, the rest of the dashboard's state (its address's other parameters: count unit, map,
     tab, charts). Private to its owner unless ``shared``; only the owner changes or deletes it."""
 
@@ -42,6 +43,8 @@ class SavedSearch(models.Model):
     q = models.TextField(null=True, blank=True)
     filters = models.JSONField(default=dict)
     gap_s = models.FloatField(default=1.0)
+    tz = models.CharField(max_length=64, blank=True, default="",
+                          help_text="IANA time zone of its hour and weekday filters; empty: the deployment's")
     view = models.CharField(max_length=2000, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

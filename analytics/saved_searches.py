@@ -2,7 +2,7 @@
 (the API guide, docs/api/saved-searches.md).
 
 A saved search holds what a search request holds (``query`` or ``q``, ``filters``,
-``gap_s``, the schema version) and ``view``, the rest of the dashboard's address (count
+``gap_s``, ``tz``, the schema version) and ``view``, the rest of the dashboard's address (count
 unit, map, tab, charts, open clip), so that opening it restores the whole screen. The
 search is checked against its schema's ontology when saved, exactly as a search request
 is, so a saved search always runs. It is private to its owner unless ``shared``; others
@@ -27,7 +27,7 @@ from indexer.selectors import schema_resolve, search_request
 # What ``view`` may hold: the dashboard's address parameters besides the search itself
 # (static/dashboard/state.js).
 VIEW_KEYS = ("unit", "page", "map", "clip", "tab", "charts", "co", "labels")
-SEARCH_FIELDS = ("query", "q", "filters", "gap_s")
+SEARCH_FIELDS = ("query", "q", "filters", "gap_s", "tz")
 
 
 class SavedSearchRefused(PayloadError):
@@ -56,7 +56,7 @@ def saved_search_update(*, saved: SavedSearch, actor: AbstractBaseUser, **change
         saved.view = _checked_view(changes["view"])
     searched = {field: changes[field] for field in SEARCH_FIELDS if field in changes}
     if searched or "schema" in changes:
-        search = {"query": saved.query, "q": saved.q, "filters": saved.filters, "gap_s": saved.gap_s}
+        search = {"query": saved.query, "q": saved.q, "filters": saved.filters, "gap_s": saved.gap_s, "tz": saved.tz}
         if "q" in searched or "query" in searched:
             search["query"] = search["q"] = None
         search.update(searched)
@@ -73,14 +73,16 @@ def saved_search_delete(*, saved: SavedSearch, actor: AbstractBaseUser) -> None:
 
 def dashboard_address(saved: SavedSearch) -> str:
     """The dashboard's address that shows the saved search: its schema, its query as text, its
-    filters and its view."""
+    filters, its time zone and its view."""
     params: dict[str, str] = {"schema": str(saved.schema_id)}
     if saved.q:
         params["q"] = saved.q
     elif saved.query is not None:
-        params["q"] = to_text(search_request(schema=saved.schema, query=saved.query).query)
+        params["q"] = to_text(search_request(schema=saved.schema, query=saved.query, tz=saved.tz or None).query)
     if saved.filters:
         params["f"] = json.dumps(saved.filters, separators=(",", ":"))
+    if saved.tz:
+        params["tz"] = saved.tz
     params.update(parse_qsl(saved.view))
     return "/?" + urlencode(params)
 
@@ -89,11 +91,12 @@ def _set_search(saved: SavedSearch, schema: LabelSchema, search: dict[str, Any])
     """Validate the search as a search request is validated (QueryError / FacetError name the
     field) and store it as given."""
     gap_s = 1.0 if search.get("gap_s") is None else search["gap_s"]
+    tz = search.get("tz") or ""
     search_request(schema=schema, query=search.get("query"), q=search.get("q"), filters=search.get("filters"),
-                   gap_s=gap_s)
+                   gap_s=gap_s, tz=tz or None)
     saved.schema = schema
     saved.query, saved.q = search.get("query"), search.get("q")
-    saved.filters, saved.gap_s = search.get("filters") or {}, gap_s
+    saved.filters, saved.gap_s, saved.tz = search.get("filters") or {}, gap_s, tz
 
 
 def _checked_view(view: str) -> str:

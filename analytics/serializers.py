@@ -545,7 +545,7 @@ class SavedSearchOutput(serializers.ModelSerializer):
 
     class Meta:
         model = SavedSearch
-        fields = ["id", "name", "owner", "mine", "shared", "schema", "query", "q", "filters", "gap_s", "view",
+        fields = ["id", "name", "owner", "mine", "shared", "schema", "query", "q", "filters", "gap_s", "tz", "view",
                   "dashboard_url", "watched", "created_at", "updated_at"]
 
     def get_watched(self, saved: SavedSearch) -> bool:

@@ -138,7 +138,8 @@ def _request(saved: SavedSearch) -> SearchRequest:
         if len(_REQUESTS) >= REQUESTS_KEPT:
             _REQUESTS.clear()
         request = _REQUESTS[key] = search_request(schema=saved.schema, query=saved.query, q=saved.q,
-                                                  filters=saved.filters, gap_s=saved.gap_s, facets=[])
+                                                  filters=saved.filters, gap_s=saved.gap_s, facets=[],
+                                                  tz=saved.tz or None)
     return request
 
 

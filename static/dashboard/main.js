@@ -51,6 +51,7 @@ function request() {
   const body = { schema: String(context.schema.id), gap_s: 1.0, filters: state.filters };
   const q = queryText();
   if (q.trim()) body.q = q;
+  if (state.tz) body.tz = state.tz;
   return body;
 }
 
@@ -223,6 +224,8 @@ function refresh() {
   queryBar.setText(state.q);
   queryBar.showChips(state.filters);
   timeRange.show(state.time);
+  byId("time-zone").hidden = !state.tz;
+  byId("time-zone").textContent = state.tz ? `hours and weekdays in ${state.tz}` : "";
   sidebar.update(state.filters, null);
   byId("unit").value = state.unit;
   map.showArea(bboxOf(state.q));

@@ -8,7 +8,7 @@ import { el, replace } from "./dom.js";
 import { stateSearch } from "./state.js";
 
 // Address parameters that are a saved search's own fields, not its view.
-const SEARCH_PARAMS = ["schema", "q", "f"];
+const SEARCH_PARAMS = ["schema", "q", "f", "tz"];
 
 export class SavedSearches {
   constructor({ menu, form, name, shared, error, list }, context) {

@@ -1,7 +1,8 @@
 // The whole screen's state lives in the URL's query string, so that a copied
 // URL opens the same screen: the schema (empty: the server's default), query
-// text (q), sidebar filters (f, JSON), time range (time), count unit, clip page, map view, open
-// clip, statistics tab and chart choices.
+// text (q), sidebar filters (f, JSON), time range (time), the time zone of hour and weekday
+// filters (tz, an IANA name; empty: the server's), count unit, clip page, map view, open clip,
+// statistics tab and chart choices.
 
 import { parseTime, timeText } from "./timerange.js";
 
@@ -10,6 +11,7 @@ const DEFAULTS = {
   q: "",
   filters: {},
   time: null, // {preset} or {from, to}: timerange.js
+  tz: "",
   unit: "",
   page: 1,
   map: null, // {lat, lon, zoom}
@@ -45,6 +47,7 @@ export function readState(search = window.location.search) {
   state.q = params.get("q") || "";
   state.filters = cleanFilters(parseJSON(params.get("f") || "{}", {}));
   state.time = parseTime(params.get("time") || "");
+  state.tz = params.get("tz") || "";
   state.unit = params.get("unit") || "";
   state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
   const map = (params.get("map") || "").split(",").map(Number);
@@ -67,6 +70,7 @@ export function stateSearch(state) {
   if (state.q) params.set("q", state.q);
   if (Object.keys(state.filters).length) params.set("f", JSON.stringify(state.filters));
   if (state.time) params.set("time", timeText(state.time));
+  if (state.tz) params.set("tz", state.tz);
   if (state.unit) params.set("unit", state.unit);
   if (state.page > 1) params.set("page", String(state.page));
   if (state.map) params.set("map", [state.map.lat.toFixed(5), state.map.lon.toFixed(5), state.map.zoom].join(","));

@@ -7,6 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from analytics.models import SavedSearch
+from analytics.watches import _request
 from tests.analytics.corpus import create_schema, index_video, street
 from tests.conftest import _client_for
 
@@ -43,10 +45,10 @@ def test_a_saved_search_keeps_the_search_and_opens_the_same_screen(ann, road):
 
     assert response.status_code == 201, response.json()
     saved = response.json()
-    kept = ("name", "owner", "mine", "shared", "q", "query", "filters", "gap_s", "view")
+    kept = ("name", "owner", "mine", "shared", "q", "query", "filters", "gap_s", "tz", "view")
     assert {key: saved[key] for key in kept} == {
         "name": "black vehicles", "owner": "ann", "mine": True, "shared": False, "q": "vehicle(color=black)",
-        "query": None, "filters": {"frame:scene": ["city"]}, "gap_s": 2.5, "view": "unit=tracks&tab=timeline"}
+        "query": None, "filters": {"frame:scene": ["city"]}, "gap_s": 2.5, "tz": "", "view": "unit=tracks&tab=timeline"}
     assert saved["schema"] == {"id": road.pk, "name": "road", "version": 1}
     address = urlsplit(saved["dashboard_url"])
     assert address.path == "/"
@@ -86,6 +88,32 @@ def test_a_search_that_would_not_run_is_not_saved(ann, fields, where, message):
     assert response.status_code == 400
     assert message in str(response.json())
     assert where in str(response.json())
+    assert ann.get(URL).json() == []
+
+
+def test_a_saved_search_keeps_its_time_zone_for_the_dashboard_and_its_watch(ann):
+    saved = _save(ann, q="hour=7..9 AND vehicle", tz="America/New_York").json()
+
+    assert (saved["q"], saved["tz"]) == ("hour=7..9 AND vehicle", "America/New_York")
+    assert parse_qs(urlsplit(saved["dashboard_url"]).query)["tz"] == ["America/New_York"]
+    # Its watch evaluates the hours in that zone, not in the deployment's (UTC).
+    assert _request(SavedSearch.objects.get(pk=saved["id"])).query["and"][0] == {
+        "hour": {"in": [7, 8, 9], "tz": "America/New_York"}}
+    # A change that does not name tz keeps it; tz "" goes back to the deployment's zone.
+    renamed = ann.put(f"{URL}{saved['id']}/", {"name": "morning vehicles"}, format="json").json()
+    assert renamed["tz"] == "America/New_York"
+    reset = ann.put(f"{URL}{saved['id']}/", {"tz": ""}, format="json").json()
+    assert reset["tz"] == "" and "tz" not in parse_qs(urlsplit(reset["dashboard_url"]).query)
+    assert _request(SavedSearch.objects.get(pk=saved["id"])).query["and"][0] == {
+        "hour": {"in": [7, 8, 9], "tz": "UTC"}}
+
+
+def test_a_saved_search_with_an_unknown_time_zone_is_refused(ann):
+    response = _save(ann, q="hour=7..9", tz="Europe/Berln")
+
+    assert response.status_code == 400
+    assert response.json()["path"] == "tz"
+    assert "Europe/Berlin" in response.json()["detail"]
     assert ann.get(URL).json() == []
 
 

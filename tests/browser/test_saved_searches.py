@@ -85,3 +85,30 @@ def test_the_owner_renames_shares_and_deletes_from_the_menu(page):
     assert [(saved["name"], saved["shared"]) for saved in shared] == [("all of it", True)]
     assert api(page, "/api/v1/searches/") == (200, [])
     page.watch.assert_clean(rejected=("/api/v1/searches/",))
+
+
+def test_the_time_zone_in_the_address_counts_hours_there_and_a_saved_search_keeps_it(page):
+    log_in(page)
+    wait_for_search(page)
+    status, videos = api(page, "/api/v1/videos/")
+    hour = int(videos["results"][0]["recorded_at"][11:13])  # the UTC hour one demo video was recorded in
+    q = f"hour={hour}"
+    _, in_utc = api(page, "/api/v1/search/", {"q": q})
+    _, in_new_york = api(page, "/api/v1/search/", {"q": q, "tz": "America/New_York"})
+    assert in_utc["counts"]["frames"] > 0 and in_new_york["counts"] != in_utc["counts"]
+
+    page.goto(f"/?q=hour%3D{hour}&tz=America%2FNew_York")
+    wait_for_search(page)
+
+    shown = page.evaluate("() => [...document.querySelectorAll('#totals .tile')].map(t => Number(t.dataset.value))")
+    assert shown[:5] == [in_new_york["counts"][key] for key in ("videos", "clips", "frames", "objects", "tracks")]
+    assert page.text_content("#time-zone") == "hours and weekdays in America/New_York"
+    page.click("#saved > summary")
+    page.fill("#saved-name", "that hour in New York")
+    page.click("#saved-form button[type=submit]")
+    page.wait_for_function("() => document.querySelectorAll('#saved-list a.saved-open').length === 1")
+    _, listed = api(page, "/api/v1/searches/")
+    assert [(saved["q"], saved["tz"]) for saved in listed] == [(q, "America/New_York")]
+    assert "tz" not in listed[0]["view"]  # a field of its own, not part of the view
+    assert "tz=America%2FNew_York" in listed[0]["dashboard_url"]
+    page.watch.assert_clean()
