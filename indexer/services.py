@@ -38,7 +38,7 @@ from indexer.records import Analytics, FrameRecord, ObjectRecord, Record, VideoM
 from indexer.search import get_search_backend
 from indexer.selectors import schema_named, schema_ontology
 from indexer.signals import video_indexed
-from indexer.validation import ValidationFailed, checked_records, conforming_records, validate
+from indexer.validation import ValidationFailed, checked_records, conforming_records
 from indexer.versions import (
     Unreferenced,
     version_record,
@@ -773,7 +773,9 @@ def _rebuild_analytics(video: Video) -> Analytics:
         analytics = live_analytics(video=video)
     else:
         analytics = read_analytics(video.payload_path, format=video.format, options=video.options)
-    checked = validate(analytics, schema_ontology(video.schema), mode="filter").analytics
+    # One pass: filter mode keeps what conforms as it reads (validate() would read it all once
+    # more first, for a report nobody reads here).
+    checked = checked_records(analytics, schema_ontology(video.schema), mode="filter").analytics
 
     def records() -> Iterator[Record]:
         try:
