@@ -5,7 +5,7 @@ or (``--server``) the whole way through a real server.
     python -m bench.review --server [--sizes 1000,5000] [--repeat 10]
 
 A vote that changes an item's state queues ``video_reindex_task``, which reads the video's
-payload again, validates it, lays the review states over it (:mod:`indexer.overlays`) and
+payload again, validates it as it reads, lays the review states over it (:mod:`indexer.overlays`) and
 writes that one video (a new segment; the rest of the index is not rewritten). This program
 times that path for a generated ETA video of each size, on an index that also holds
 ``--fill`` other videos of 5,000 detections: the re-index (read, validate, overlay, write,
@@ -46,7 +46,7 @@ from indexer.overlays import Review, VideoReviews, review_source_register, revie
 from indexer.query import compile_query
 from indexer.search.contract import SearchRequest
 from indexer.search.duckdb import SearchBackend
-from indexer.validation import validate
+from indexer.validation import checked_records
 
 OBJECTS_PER_FRAME = 10
 FILL_VIDEO = 5_000
@@ -57,7 +57,7 @@ CONFIRMED = SearchRequest(ontology=ONTOLOGY, query=compile_query(query={"and": [
 
 def reindex(engine: SearchBackend, video_id: int, path: Path) -> None:
     """What ``indexer.services.video_reindex`` does for a file's video: read, validate, overlay, write."""
-    checked = validate(read_analytics(path, format="eta"), DEFAULT_ONTOLOGY, mode="filter").analytics
+    checked = checked_records(read_analytics(path, format="eta"), DEFAULT_ONTOLOGY, mode="filter").analytics
     engine.index_video(video_id=video_id, name=f"video-{video_id}", analytics=reviewed(video_id, checked))
     while engine.merge():
         pass
