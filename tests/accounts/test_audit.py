@@ -22,6 +22,12 @@ from tests.indexer.writes import SUPERVISION_FIRST_FRAME, ingest, job, street_sc
 pytestmark = pytest.mark.django_db
 
 
+def _group(role: str) -> Group:
+    """The role's group. The migrations make the groups, but a transactional test that ran
+    before in the same process (pytest-xdist) flushed them, and roles make theirs on demand."""
+    return Group.objects.get_or_create(name=role)[0]
+
+
 def audit(admin_client, **filters) -> list[dict]:
     response = admin_client.get("/api/v1/audit/", filters)
     assert response.status_code == 200, response.content
@@ -115,12 +121,12 @@ def test_token_issues_and_role_changes_are_recorded(admin_client):
 
 def test_a_role_change_in_the_django_admin_is_recorded_with_the_admin_who_made_it(admin_client):
     kim = get_user_model().objects.create_user("kim")
-    kim.groups.add(Group.objects.get(name="analyst"))
+    kim.groups.add(_group("analyst"))
     browser = Client()
     browser.force_login(admin_client.user)
 
     changed = browser.post(f"/admin/auth/user/{kim.pk}/change/", {
-        "username": "kim", "is_active": "on", "groups": [Group.objects.get(name="worker").pk],
+        "username": "kim", "is_active": "on", "groups": [_group("worker").pk],
         "date_joined_0": "2025-01-01", "date_joined_1": "00:00:00"})
 
     assert changed.status_code == 302, changed.content[:2000]
@@ -131,7 +137,7 @@ def test_a_role_change_in_the_django_admin_is_recorded_with_the_admin_who_made_i
 
 def test_the_log_is_filtered_by_actor_and_paged(gate, admin_client):
     for _ in range(50):
-        audit_record(actor=None, action="role.change", target=Group.objects.get(name="admin"))
+        audit_record(actor=None, action="role.change", target=_group("admin"))
 
     by_server = admin_client.get("/api/v1/audit/", {"actor": "", "action": "token.issue"}).json()
     by_ada = audit(admin_client, actor="ada")
@@ -164,4 +170,4 @@ def test_the_admin_page_shows_the_log_read_only(gate, admin_client):
 
 def test_an_unknown_action_is_refused():
     with pytest.raises(ValueError, match="unknown audit action 'video.rename'"):
-        audit_record(actor=None, action="video.rename", target=Group.objects.get(name="admin"))
+        audit_record(actor=None, action="video.rename", target=_group("admin"))
