@@ -77,7 +77,7 @@ from indexer.search.duckdb.statistics import (
     row_detection,
 )
 from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_store
-from indexer.search.duckdb.written import written_clips
+from indexer.search.duckdb.written import frame_local, written_clips
 from indexer.search.semantics import (
     check_target,
     check_tile_level,
@@ -445,12 +445,17 @@ class SearchBackend(BaseSearchBackend):
                             total_clips=int(counts["clips"]))
 
     def written_clips(self, *, requests: list[SearchRequest], written: list[Written]) -> list[list[Clip]]:
-        """Every request at once over the written rows alone (:mod:`~indexer.search.duckdb.written`)."""
+        """Every request at once over the written rows alone (:mod:`~indexer.search.duckdb.written`),
+        but those with a sequence or dwell: a search each, narrowed to the spans (the contract's way)."""
         con = self._reader()
         if con is None:
             return [[] for _ in requests]
+        local = [request for request in requests if frame_local(request)]
         with self._searching:
-            return written_clips(con, requests, written)
+            one_pass = iter(written_clips(con, local, written))
+        searched = iter(super().written_clips(requests=[request for request in requests if not frame_local(request)],
+                                              written=written))
+        return [next(one_pass) if frame_local(request) else next(searched) for request in requests]
 
     def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
         with self._searching:

@@ -8,7 +8,9 @@ with the index's table names. Each request's query AND filters compiles
 (:mod:`~indexer.search.duckdb.compiler`) into one boolean column of a single SELECT over that
 small index's frames. A frame's match depends only on its own rows, its video's and the events
 that cover it, all copied, so each column says of a frame exactly what a search of the whole
-index says. Each request's clips are then numbered from its column (:class:`ClipSpans`), as a
+index says. Sequences and dwell are the exception: they read the frames around a frame, which may
+lie outside the spans, so a request that holds one is searched over the whole index instead
+(:func:`frame_local`). Each request's clips are then numbered from its column (:class:`ClipSpans`), as a
 search numbers them.
 
 Rows are found through the zone maps of the segments: frames by their video ids, the rest by
@@ -93,6 +95,25 @@ def _matching_clips(small: duckdb.DuckDBPyConnection, requests: list[SearchReque
                           clip_break_s(request.gap_s))
         found.append(spans.page(0, len(spans.starts)))
     return found
+
+
+# Nodes whose match at a frame reads other frames (indexer.search.semantics, "Sequences and dwell").
+NEIGHBOUR_NODES = ("sequence", "dwell")
+
+
+def frame_local(request: SearchRequest) -> bool:
+    """Whether each frame's match of ``request`` depends on that frame's own rows alone (no
+    sequence or dwell anywhere in its query or filters)."""
+    pending: list = [_request_node(request)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if any(kind in node for kind in NEIGHBOUR_NODES):
+                return False
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return True
 
 
 def _request_node(request: SearchRequest) -> dict:

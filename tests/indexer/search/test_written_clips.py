@@ -88,3 +88,32 @@ def test_a_span_sees_only_its_frames_and_a_clip_is_cut_at_its_edges(tmp_path):
     assert found[0][0].start_s == 0.3 and abs(found[0][0].end_s - 0.7) < 1e-9
     assert [(clip.start_frame, clip.end_frame) for clip in found[1]] == [(3, 4)]
     assert nothing == [[]]
+
+
+def test_a_dwell_or_a_sequence_sees_the_frames_around_a_span(tmp_path):
+    """A dwell or a sequence at a frame reads other frames, which may lie outside the span: the
+    car stays from frame 0 to 9, so at frames 6 and 7 (a span of 0.6-0.7 s) it has been there for
+    0.5 s and more, and the person of frame 0 came before them within 1 s, as a search of the
+    whole video says (the frames of the span alone hold neither the dwell nor the person). The
+    sequence's clip reaches back to its lead, the person's frame."""
+    ontology = Ontology(objects={"car": LabelSpec("car"), "person": LabelSpec("person")})
+    records = [record for index in range(10) for record in _frame(index, 10.0, "car", *(["person"] * (index == 0)))]
+    car = {"object": {"label": "car"}}
+    requests = [
+        SearchRequest(ontology=ontology, query={"dwell": {"query": car, "min_s": 0.5, "gap_s": 0.2}}, gap_s=0.1),
+        SearchRequest(ontology=ontology, query={"sequence": {"first": {"object": {"label": "person"}}, "then": car,
+                                                             "within_s": 1.0}}, gap_s=0.1),
+        SearchRequest(ontology=ontology, query=car, gap_s=0.1),
+    ]
+    span = [Written(video_id=1, name="cam", start_t=0.6, end_t=0.7)]
+    engine = duckdb_backend.SearchBackend(tmp_path)
+    try:
+        engine.index_video(video_id=1, name="cam", analytics=Analytics.from_list(
+            format="test", meta=VideoMeta(fps=10.0), records=records))
+        found = engine.written_clips(requests=requests, written=span)
+        expected = per_search(engine, requests, span)
+    finally:
+        engine.close()
+
+    assert found == expected
+    assert [[(clip.start_frame, clip.end_frame) for clip in clips] for clips in found] == [[(6, 7)], [(0, 7)], [(6, 7)]]
