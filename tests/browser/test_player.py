@@ -93,12 +93,14 @@ def test_the_player_says_where_the_video_came_from_and_answers_the_keyboard(page
 
     # "f": the picture with its boxes fills the screen; again, it comes back.
     page.evaluate("document.getElementById('player-play').focus()")
+    # The button's state follows the fullscreenchange event, which fires just after
+    # fullscreenElement changes: wait for both.
     page.keyboard.press("f")
-    _wait(page, "document.fullscreenElement?.id === 'player-stage'")
-    assert page.evaluate("document.getElementById('player-fullscreen').getAttribute('aria-pressed')") == "true"
+    _wait(page, "document.fullscreenElement?.id === 'player-stage'"
+                " && document.getElementById('player-fullscreen').getAttribute('aria-pressed') === 'true'")
     page.keyboard.press("f")
-    _wait(page, "document.fullscreenElement === null")
-    assert page.evaluate("document.getElementById('player-fullscreen').getAttribute('aria-pressed')") == "false"
+    _wait(page, "document.fullscreenElement === null"
+                " && document.getElementById('player-fullscreen').getAttribute('aria-pressed') === 'false'")
 
     page.keyboard.press("Escape")
     _wait(page, "!document.getElementById('player').open")
