@@ -34,6 +34,7 @@ worker thread (:func:`start_inprocess_worker`): a task worker process would inde
 
 from __future__ import annotations
 
+import abc
 import os
 import signal
 import subprocess
@@ -96,7 +97,7 @@ def alert_deliveries_requeue(app: Celery) -> int:
     return len(unfinished)
 
 
-class ServeChild:
+class ServeChild(abc.ABC):
     """A process that serve starts once it listens, at niceness ``nice``, in a session of its own (a
     Ctrl-C at the terminal reaches serve, which stops it), killed by Linux if serve dies; its
     ``command`` says what it runs."""
@@ -106,8 +107,9 @@ class ServeChild:
         self.process: subprocess.Popen | None = None
         self.stopping = False
 
+    @abc.abstractmethod
     def command(self) -> list[str]:
-        raise NotImplementedError
+        """The command line it runs."""
 
     def start(self) -> None:
         self.stopping = False

@@ -450,12 +450,12 @@ class SearchBackend(BaseSearchBackend):
         con = self._reader()
         if con is None:
             return [[] for _ in requests]
-        local = [request for request in requests if frame_local(request)]
+        local = [frame_local(request) for request in requests]
         with self._searching:
-            one_pass = iter(written_clips(con, local, written))
-        searched = iter(super().written_clips(requests=[request for request in requests if not frame_local(request)],
-                                              written=written))
-        return [next(one_pass) if frame_local(request) else next(searched) for request in requests]
+            one_pass = iter(written_clips(con, [r for r, alone in zip(requests, local, strict=True) if alone], written))
+        searched = iter(super().written_clips(
+            requests=[r for r, alone in zip(requests, local, strict=True) if not alone], written=written))
+        return [next(one_pass) if alone else next(searched) for alone in local]
 
     def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
         with self._searching:
