@@ -89,10 +89,10 @@ def timed_ingest(data_dir: Path, paths: list[Path], jobs: int) -> tuple[float, f
 def search_latencies(data_dir: Path, reps: int) -> tuple[dict[str, list[float]], float]:
     token = issue_token(data_dir, "bench", "analyst")
     port = free_port()
-    # Every repetition computes its answer: the server keeps none (a repeated request would
-    # otherwise be answered from the result cache, which is not what this measures).
+    # Every repetition computes its answer: the server keeps no answers and no frame sets (a
+    # repeated request would otherwise be answered from them, which is not what this measures).
     env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING",
-           "SCOOP_RESULT_CACHE": "0"}
+           "SCOOP_RESULT_CACHE": "0", "SCOOP_KEPT_FRAMES_MB": "0"}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

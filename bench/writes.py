@@ -59,7 +59,7 @@ def run_size(detections: int, writes: int, write_size: int, work: Path) -> dict:
                                            objects_per_frame=OBJECTS_PER_FRAME, seed=2).path)
     data_dir = work / f"index-{detections}"
     shutil.rmtree(data_dir, ignore_errors=True)
-    engine = SearchBackend(data_dir, result_cache=0)
+    engine = SearchBackend(data_dir, result_cache=0, kept_frames_mb=0)
     started, merge_s, merges = time.perf_counter(), 0.0, 0
     videos = max(detections // FILL_VIDEO, 1)
     for video_id in range(1, videos + 1):

@@ -80,6 +80,14 @@ export function isAbort(error) {
   return error?.name === "AbortError";
 }
 
+// True when a panel's refused request (400) asked with a search the server refused too (or
+// that a newer one replaced): the search reports the refusal, once. searched resolves as
+// main.js's search(): true (answered), false (refused or failed), null (replaced).
+export async function refusedBy(searched, error) {
+  if (!searched || !(error instanceof ApiError) || error.status !== 400) return false;
+  return (await searched) !== true;
+}
+
 // One in-flight request per purpose: starting a new one cancels the previous.
 export class Latest {
   constructor() { this.controller = null; }

@@ -229,13 +229,14 @@ function refresh() {
   sidebar.update(state.filters, null);
   byId("unit").value = state.unit;
   map.showArea(bboxOf(state.q));
-  // Statistics and the map follow only a query the server accepted: a rejected
-  // one is reported once, at its position in the query bar.
-  search().then((accepted) => {
-    if (accepted) {
-      stats.refresh(state, request());
-      map.setQuery(request());
-    } else if (accepted === false) {
+  // Statistics and the map ask at once with the search (the server computes the frames
+  // they share once). A query the server rejects is reported once, at its position in the
+  // query bar: they then say why they show nothing.
+  const searched = search();
+  stats.refresh(state, request(), searched);
+  map.setQuery(request(), searched);
+  searched.then((accepted) => {
+    if (accepted === false) {
       stats.blocked("Fix the query above: no statistics for a query the server could not run.");
       map.blocked("No location counts: the query is in error.");
     }

@@ -9,7 +9,7 @@
 // clicking a cell keeps only what lies in it (the query's bbox(...) term).
 // Shift-drag, or "Draw area" then drag, draws a rectangle that becomes the bbox.
 
-import { ApiError, apiPost, isAbort, Latest } from "./api.js";
+import { ApiError, apiPost, isAbort, Latest, refusedBy } from "./api.js";
 import { debounce, el, formatCount, replace } from "./dom.js";
 
 const WORLD = { lat: 20, lon: 0, zoom: 2 };
@@ -236,10 +236,11 @@ export class MapPanel {
     }, true);
   }
 
-  // request: {q, filters, schema, gap_s}; the geo layer follows it.
-  setQuery(request) {
+  // request: {q, filters, schema, gap_s}; the geo layer follows it. searched: the search
+  // of the same request, when they ask at once (its refusal is reported there, not here).
+  setQuery(request, searched = null) {
     this.request = request;
-    this.refresh();
+    this.refresh(searched);
   }
 
   // No counts while the page waits for an answer, or after a query the server refused:
@@ -256,7 +257,7 @@ export class MapPanel {
     this.setCells(null, "error", message);
   }
 
-  async refresh() {
+  async refresh(searched = null) {
     if (!this.request || !this.available) return;
     const signal = this.latest.next();
     const bounds = this.map.getBounds();
@@ -274,7 +275,7 @@ export class MapPanel {
       this.say("geo", null);
       this.setCells(answer, "ready", null, zoom);
     } catch (error) {
-      if (isAbort(error)) return;
+      if (isAbort(error) || (await refusedBy(searched, error))) return;
       if (error instanceof ApiError && error.status === 404 && !error.fromApi) {
         this.available = false;
         this.say("geo", "Location statistics unavailable: this server does not offer /api/v1/stats/geo/ yet. "

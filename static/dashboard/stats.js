@@ -4,7 +4,7 @@
 // sidebar filters. An endpoint that answers 404 is not on this server yet:
 // the panel says so and the rest of the page works on.
 
-import { ApiError, apiPost, isAbort, Latest, loadScript } from "./api.js";
+import { ApiError, apiPost, isAbort, Latest, loadScript, refusedBy } from "./api.js";
 import { el, formatCount, notice, replace } from "./dom.js";
 
 const CHART_HEIGHT = 210;
@@ -70,8 +70,9 @@ export class StatsPanel {
     return { a: a.key, b: b.key, scope: a.kind === "object" && b.label === a.label ? "object" : "frame" };
   }
 
-  // state: the page state; request: {q, filters, schema, gap_s}.
-  async refresh(state, request) {
+  // state: the page state; request: {q, filters, schema, gap_s}; searched: the search of
+  // the same request, when they ask at once (its refusal is reported there, not here).
+  async refresh(state, request, searched = null) {
     this.state = state;
     this.request = request;
     const tab = ["occurrence", "cooccurrence", "timeline"].includes(state.tab) ? state.tab : "occurrence";
@@ -93,7 +94,7 @@ export class StatsPanel {
       else if (tab === "cooccurrence") await this.heatmap(co, signal);
       else await this.timeline(signal);
     } catch (error) {
-      if (isAbort(error)) return;
+      if (isAbort(error) || (await refusedBy(searched, error))) return;
       this.failed(error, tab);
     } finally {
       if (!signal.aborted) this.body.removeAttribute("aria-busy");

@@ -63,6 +63,11 @@ class Watch:
         assert self.foreign == [], "requests to hosts other than the live server"
 
 
+# What the dashboard asks at once for a query: the search, the statistics (on their default
+# tab, occurrence) and the map. A query the server refuses gets 400 from each.
+QUERY_REQUESTS = ("/api/v1/search/", "/api/v1/stats/occurrence/", "/api/v1/stats/geo/")
+
+
 def log_in(page, username: str = "analyst", password: str = "scoop-analyst", path: str = "/") -> None:
     page.goto(path)
     page.fill("#id_username", username)

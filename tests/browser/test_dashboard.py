@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser.pages import api, log_in, screenshot, totals, wait_for_search
+from tests.browser.pages import QUERY_REQUESTS, api, log_in, screenshot, totals, wait_for_search
 
 FIRST = "#clip-grid .clip-card >> nth=0"
 
@@ -130,7 +130,7 @@ def test_a_typo_is_shown_at_its_position_and_completion_fixes_it(page):
     page.press("#query-input", "Enter")
     wait_for_search(page)
     assert totals(page) == _expected_totals(_search(page, q="vehicle(color=red) AND NOT person"))
-    page.watch.assert_clean(rejected=("/api/v1/search/",))
+    page.watch.assert_clean(rejected=QUERY_REQUESTS)
 
 
 def test_a_rectangle_drawn_on_the_map_filters_by_area(page):

@@ -5,7 +5,7 @@ a custom range, brushing the recorded-time chart) against the API's own numbers.
 import json
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser.pages import api, log_in, screenshot, totals, wait_for_search
+from tests.browser.pages import QUERY_REQUESTS, api, log_in, screenshot, totals, wait_for_search
 
 # The shared 2-core machine can take more than the fixture's 15 s for a search with its charts.
 SLOW_MS = 60_000
@@ -85,11 +85,12 @@ def test_no_panel_shows_old_numbers_while_loading_or_after_an_error(page):
     page.wait_for_selector("#stats-body[data-state=ready]")
     page.wait_for_selector("#map[data-state=ready]")
     held = []
-    page.route("**/api/v1/search/", lambda route: held.append(route))
+    for path in QUERY_REQUESTS:  # the search, and the statistics and map asked with it
+        page.route(f"**{path}", lambda route: held.append(route))
     page.fill("#query-input", "vehicle(color=red)")
     page.press("#query-input", "Enter")
     page.wait_for_function("() => document.body.dataset.search === 'loading'")
-    while not held:  # the router holds the search
+    while len(held) < len(QUERY_REQUESTS):  # the router holds all three
         page.wait_for_timeout(50)
     # Loading: no totals, no counts, no chart, no cells, no clip.
     assert set(page.locator("#totals .tile .num").all_text_contents()) == {"..."}
@@ -102,7 +103,8 @@ def test_no_panel_shows_old_numbers_while_loading_or_after_an_error(page):
     assert "Finding matching clips" in page.text_content("#clip-grid")
     for route in held:
         route.continue_()
-    page.unroute("**/api/v1/search/")
+    for path in QUERY_REQUESTS:
+        page.unroute(f"**{path}")
     wait_for_search(page)
     _shown_equal_api(page, "vehicle(color=red)")
 
@@ -119,7 +121,7 @@ def test_no_panel_shows_old_numbers_while_loading_or_after_an_error(page):
     assert page.locator("#map .cell-bubble, #map path.cell").count() == 0
     assert page.text_content('#map-legend li[data-layer="cells"]') == "No location counts: the query is in error."
     assert page.locator("#clip-grid .clip-card").count() == 0
-    page.watch.assert_clean(rejected=("/api/v1/search/",))
+    page.watch.assert_clean(rejected=QUERY_REQUESTS)
 
 
 def test_the_time_range_picker_and_brushing_filter_by_clock_time(page):

@@ -19,7 +19,7 @@ modules, by job:
 - :mod:`~indexer.search.duckdb.statistics`: occurrence, co-occurrence, tiles, time bins,
   detections and labels;
 - :mod:`~indexer.search.duckdb.track_vectors`: similarity vectors beside the index;
-- :mod:`~indexer.search.duckdb.result_cache`: search answers kept per process;
+- :mod:`~indexer.search.duckdb.result_cache`: search answers and frame sets kept per process;
 - :mod:`~indexer.search.duckdb.backend`: :class:`SearchBackend`, which ties them together.
 
 :data:`OPTIONS` lists what the settings pass to :class:`SearchBackend`.
@@ -41,6 +41,9 @@ OPTIONS = (
                  default=4),
     EngineOption("result_cache", "search answers kept per process for the live index generation (0: none)",
                  env="SCOOP_RESULT_CACHE", kind="int", default=256),
+    EngineOption("kept_frames_mb", "megabytes of frame sets (the frames a query and filters select) kept per "
+                 "process for the live index generation, shared by searches and statistics (0: none)",
+                 env="SCOOP_KEPT_FRAMES_MB", kind="int", default=256),
 )
 
 __all__ = ["OPTIONS", "SearchBackend"]

@@ -63,7 +63,7 @@ from indexer.search.duckdb.generations import (
     fsync_file,
     remove_database,
 )
-from indexer.search.duckdb.result_cache import ResultCache, result_key
+from indexer.search.duckdb.result_cache import KeptFrames, ResultCache, result_key
 from indexer.search.duckdb.search import Search
 from indexer.search.duckdb.sql import TRUE, Sql, joined, row_counts
 from indexer.search.duckdb.staging import append_video, insert_staged, load_video, stage_video
@@ -123,7 +123,8 @@ class SearchBackend(BaseSearchBackend):
     """DuckDB engine over ``data_dir/index``; safe for many reader processes and one writer at a time."""
 
     def __init__(self, data_dir: str | Path, memory_limit: str = "2GB", threads: int | None = None,
-                 result_cache: int = 256, searches: int | None = None, merge_factor: int = MERGE_FACTOR):
+                 result_cache: int = 256, searches: int | None = None, merge_factor: int = MERGE_FACTOR,
+                 kept_frames_mb: int = 256):
         self.root = Path(data_dir) / "index"
         self.memory_limit = memory_limit
         self.threads = threads
@@ -135,6 +136,8 @@ class SearchBackend(BaseSearchBackend):
         self._local = threading.local()
         # Search answers of the live generation (result_cache entries; 0: none kept).
         self._results = ResultCache(result_cache)
+        # Frame sets of the live generation, shared by the searches and statistics that select them.
+        self._frames = KeptFrames(kept_frames_mb * 2**20)
         # Searches computed at once in this process; the others queue (first come, first
         # served) instead of all sharing the cores and all finishing late.
         self._searching = threading.BoundedSemaphore(searches or os.cpu_count() or 1)
@@ -406,7 +409,7 @@ class SearchBackend(BaseSearchBackend):
         offset, limit = page_bounds(request)
         if self._results.max_entries <= 0 or offset + limit > KEPT_CLIPS:
             with self._searching:
-                return Search(con, request).run()
+                return Search(con, request, **self._kept()).run()
         # Kept in two parts, so that paging (same query and filters, any facets) reuses the counts
         # and clips, and a change of facets or unit reuses them too. One search computes both, so
         # a miss of both builds each frame set once. An answer kept from an earlier generation of
@@ -420,7 +423,7 @@ class SearchBackend(BaseSearchBackend):
         def on(videos: list[int] | None) -> Search:
             key = None if videos is None else tuple(videos)
             if key not in searches:
-                searches[key] = Search(con, request, videos=videos)
+                searches[key] = Search(con, request, videos=videos, **self._kept())
             return searches[key]
 
         def kept(kind: str, asked_too: tuple, compute: Callable[[Search], T], add: Callable[[T, T], T]) -> T:
@@ -457,6 +460,12 @@ class SearchBackend(BaseSearchBackend):
             requests=[r for r, alone in zip(requests, local, strict=True) if not alone], written=written))
         return [next(one_pass) if alone else next(searched) for alone in local]
 
+    def _kept(self) -> dict[str, Any]:
+        """What lets a search on this thread's reader share the frame sets of its generation."""
+        snapshot: Snapshot = self._local.reader[3]
+        # A wiped and rebuilt index reuses generation names; its lineage is new.
+        return {"kept": self._frames, "generation": (snapshot.identity, snapshot.lineage, snapshot.generation)}
+
     def _limited(self, compute: Callable[..., Any], *args: Any) -> Any:
         with self._searching:
             return compute(*args)
@@ -482,7 +491,7 @@ class SearchBackend(BaseSearchBackend):
             yield None
             return
         con = self._catalog.read(self._local.reader[1])[0] if own_connection else reader
-        stats = Stats(con, request, clip_ids=clip_ids)
+        stats = Stats(con, request, clip_ids=clip_ids, **self._kept())
         try:
             yield stats
         finally:

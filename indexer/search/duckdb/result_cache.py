@@ -99,3 +99,68 @@ class ResultCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class KeptFrames:
+    """The frame sets of searches (their columns as numpy arrays), kept per process up to
+    ``max_bytes`` in all, least recently used out first; 0 keeps none.
+
+    A dashboard asks the same query and filters three times after each click (the search, the
+    statistics, the map), at once, and a REST client pages and then asks for statistics: each
+    of those requests is a miss of the answers kept above, but their frame sets are the same.
+    Keys are digests of the index generation and the SQL that selected the frames, so a set
+    kept on one generation is never read on another. As with answers, a set that one thread
+    is computing is waited for by the others (single flight)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[bytes, tuple[dict[str, Any], int]] = OrderedDict()
+        self._bytes = 0
+        self._computing: dict[bytes, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: bytes) -> dict[str, Any] | None:
+        """The columns kept for ``key`` (shared, never to be changed); else None, and the caller
+        computes them, may :meth:`put` them, and must then :meth:`release` the key, failed or
+        not. A key another thread is computing is waited for. A caller holds one claim at a
+        time, and waits for none while it does."""
+        if self.max_bytes <= 0:
+            return None
+        while True:
+            with self._lock:
+                kept = self._entries.get(key)
+                if kept is not None:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return kept[0]
+                computing = self._computing.get(key)
+                if computing is None:
+                    self._computing[key] = threading.Event()
+                    self.misses += 1
+                    return None
+            computing.wait()
+
+    def put(self, key: bytes, columns: dict[str, Any]) -> None:
+        """Keep ``columns`` (numpy arrays) for ``key``, unless they alone exceed the budget."""
+        size = sum(column.nbytes for column in columns.values())
+        with self._lock:
+            if size <= self.max_bytes and key not in self._entries:
+                self._entries[key] = (columns, size)
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._entries.popitem(last=False)
+                    self._bytes -= dropped
+
+    def release(self, key: bytes) -> None:
+        """End the claim on ``key``: its waiters read what was put, or one of them computes it."""
+        with self._lock:
+            computing = self._computing.pop(key, None)
+        if computing is not None:
+            computing.set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0

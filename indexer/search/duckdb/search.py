@@ -32,6 +32,7 @@ from indexer.search.duckdb.facets import (
     family_sql,
     merged_family,
 )
+from indexer.search.duckdb.result_cache import KeptFrames, result_key
 from indexer.search.duckdb.sql import TRUE, Sql, is_in, joined
 from indexer.search.semantics import (
     clip_break_s,
@@ -44,6 +45,9 @@ from indexer.search.semantics import (
     seconds_of,
     sequence_leads,
 )
+
+# The columns of a frame set but its clip ids.
+FRAME_COLUMNS = "f.frame_id, f.video_id, f.idx, f.t, f.n_objects"
 
 # Frame sets and counts ---------------------------------------------------------------------------
 
@@ -61,7 +65,7 @@ class Search:
     """One search on one read-only connection; frame sets live in temp tables until it ends."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool = True,
-                 videos: list[int] | None = None):
+                 videos: list[int] | None = None, kept: KeptFrames | None = None, generation: Any = None):
         self.con = con
         self.request = request
         self.videos = videos  # only these videos' frames (None: all)
@@ -69,6 +73,9 @@ class Search:
         self.frame_sets: dict[str | None, FrameSet] = {}
         self.parts: dict[str | None, str] = {}
         self.leads: str | None = None  # temp table of sequence leads, when the query has a sequence
+        # Frame sets kept across searches of ``generation`` (the snapshot's identity); None: none.
+        self.kept = kept if generation is not None else None
+        self.generation = generation
 
     def run(self) -> SearchResult:
         """Counts, facets and the requested page of clips; the temp tables are dropped after."""
@@ -122,9 +129,8 @@ class Search:
         if clip_ids and self._leads():
             self._lead_clip_set(table, where)
         elif not clip_ids:
-            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                SELECT f.frame_id, f.video_id, f.idx, f.t, f.n_objects, CAST(NULL AS BIGINT) AS clip_id
-                FROM frames f WHERE {where.text}""", where.params)
+            self._kept_table(table, ("frames", self._frame_set_source(set_key)), FRAME_COLUMNS, where,
+                             extra=", CAST(NULL AS BIGINT) AS clip_id")
         else:
             self.con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE {table} AS
@@ -240,13 +246,47 @@ class Search:
         """Temp table of the frame ids matching the query (None) or one facet's selection."""
         if key not in self.parts:
             table = f"scoop_part_{len(self.parts)}"
-            node = self.request.query if key is None else filters_to_node(
-                {key: self.request.filters[key]}, self.request.ontology)
-            where = self._restricted(compile_node(node, self.videos))
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT f.frame_id FROM frames f "
-                             f"WHERE {where.text}", where.params)
+            where = self._part_condition(key)
+            self._kept_table(table, ("part", where.text, where.params), "f.frame_id", where)
             self.parts[key] = table
         return self.parts[key]
+
+    def _part_condition(self, key: str | None) -> Sql:
+        node = self.request.query if key is None else filters_to_node(
+            {key: self.request.filters[key]}, self.request.ontology)
+        return self._restricted(compile_node(node, self.videos))
+
+    def _frame_set_source(self, set_key: str | None) -> tuple:
+        """What selects the frames of ``set_key``'s set, in SQL over the index's tables alone
+        (:meth:`_frame_set_condition` names this search's temp tables): a key to keep it by."""
+        query = self._part_condition(None)
+        if not self.request.filters:
+            return (query.text, query.params)
+        parts = [*([] if query.text == TRUE.text else [None]), *(key for key in self.request.filters if key != set_key)]
+        return tuple((where.text, where.params) for where in map(self._part_condition, parts))
+
+    def _kept_table(self, table: str, source: tuple, columns: str, where: Sql, *, extra: str = "") -> None:
+        """Temp table ``table`` of ``columns`` (and ``extra``) of the frames ``where`` holds: from
+        the frame sets kept for ``source`` on this generation, or computed and then kept."""
+        key = result_key(self.generation, source) if self.kept is not None else None
+        rows = self.kept.claim(key) if key is not None else None
+        if rows is None:
+            try:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {columns}{extra} FROM frames f "
+                                 f"WHERE {where.text}", where.params)
+                if key is not None:
+                    names = ", ".join(column.split(".")[-1] for column in columns.split(", "))
+                    self.kept.put(key, self.con.execute(f"SELECT {names} FROM {table}").fetchnumpy())
+            finally:
+                if key is not None:
+                    self.kept.release(key)
+            return
+        view = f"scoop_kept_{id(self):x}"
+        self.con.register(view, pd.DataFrame(rows, copy=False))
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *{extra} FROM {view}")
+        finally:
+            self.con.unregister(view)
 
     def _facets(self, facets: list[Facet], units: dict[str, str], *,
                 disjunctive: bool = True) -> dict[str, dict[Any, float]]:

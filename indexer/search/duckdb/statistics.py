@@ -29,6 +29,7 @@ from indexer.search.contract import (
 )
 from indexer.search.duckdb.compiler import compile_node, located, object_match
 from indexer.search.duckdb.facets import FAMILIES, KEYED_SCOPES, AttrKeys, family_name
+from indexer.search.duckdb.result_cache import KeptFrames
 from indexer.search.duckdb.search import FrameSet, Search
 from indexer.search.duckdb.sql import TRUE, Sql, joined
 from indexer.search.semantics import (
@@ -70,8 +71,9 @@ def box_list(x1: float | None, y1: float | None, x2: float | None, y2: float | N
 class Stats(Search):
     """Statistics of one request on one connection, over its main frame set (query AND all filters)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool):
-        super().__init__(con, request, clip_ids=clip_ids)
+    def __init__(self, con: duckdb.DuckDBPyConnection, request: SearchRequest, *, clip_ids: bool,
+                 kept: KeptFrames | None = None, generation: Any = None):
+        super().__init__(con, request, clip_ids=clip_ids, kept=kept, generation=generation)
         self.units_table: str | None = None
 
     def drop(self) -> None:

@@ -76,7 +76,7 @@ def test_settings_read_only_the_chosen_engines_options(monkeypatch):
 
     assert engine_settings("duckdb", env=env, values=values) == {"ENGINE": "indexer.search.duckdb", "OPTIONS": {
         "data_dir": "/srv/scoop", "memory_limit": "512MB", "threads": None, "searches": None, "merge_factor": 4,
-        "result_cache": 0}}
+        "result_cache": 0, "kept_frames_mb": 256}}
     assert engine_settings("elasticsearch", env=env, values=values) == {
         "ENGINE": "indexer.search.elasticsearch", "OPTIONS": {
             "url": "https://es:9200", "username": "", "password": "", "api_key": "", "ca_certs": "",

@@ -8,13 +8,16 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 
+from indexer.facets import parse_filters
+from indexer.search.contract import SearchRequest
 from indexer.search.duckdb import backend as duckdb_backend
 from indexer.search.duckdb import generations
-from indexer.search.duckdb.result_cache import ResultCache, result_key
+from indexer.search.duckdb.result_cache import KeptFrames, ResultCache, result_key
 from indexer.search.duckdb.search import Search
-from tests.indexer.search.test_search_semantics import obj, person, search, vehicle, video
+from tests.indexer.search.test_search_semantics import ONTOLOGY, obj, person, search, vehicle, video
 
 
 def test_a_kept_answer_is_returned_as_a_copy_and_the_oldest_goes_first():
@@ -287,3 +290,67 @@ def test_a_rebuild_starts_a_new_lineage_whose_answers_are_computed(tmp_path):
         assert engine._results.updates == 0
     finally:
         engine.close()
+
+
+def test_kept_frame_sets_stay_within_their_bytes_and_the_oldest_goes_first():
+    kept = KeptFrames(max_bytes=2 * 8 * 100)
+    for key, rows in ((b"a", 100), (b"b", 100)):
+        assert kept.claim(key) is None
+        kept.put(key, {"frame_id": np.arange(rows)})
+        kept.release(key)
+    assert kept.claim(b"a") is not None  # a is now the most recently used
+    for key, rows in ((b"c", 100), (b"huge", 1000)):  # c evicts b; huge is more than the budget
+        assert kept.claim(key) is None
+        kept.put(key, {"frame_id": np.arange(rows)})
+        kept.release(key)
+    found = {key: kept.claim(key) for key in (b"a", b"b", b"c", b"huge")}
+    assert [key for key, rows in found.items() if rows is not None] == [b"a", b"c"]
+    assert list(found[b"c"]["frame_id"][:3]) == [0, 1, 2]
+    assert (kept.hits, kept.misses) == (3, 6)
+
+
+def test_a_frame_set_being_computed_is_waited_for_and_a_failed_one_computed_again():
+    kept, answers = KeptFrames(max_bytes=2**20), []
+    assert kept.claim(b"k") is None  # this thread computes it
+    waiter = threading.Thread(target=lambda: answers.append(kept.claim(b"k")))
+    waiter.start()
+    time.sleep(0.2)
+    assert answers == []  # waiting
+    kept.put(b"k", {"frame_id": np.arange(3)})
+    kept.release(b"k")
+    waiter.join(5)
+    assert list(answers[0]["frame_id"]) == [0, 1, 2]
+
+    assert kept.claim(b"failing") is None
+    waiter = threading.Thread(target=lambda: answers.append(kept.claim(b"failing")))
+    waiter.start()
+    kept.release(b"failing")  # its computation failed: the waiter computes it
+    waiter.join(5)
+    assert answers[1] is None and kept.misses == 3
+
+
+def test_statistics_after_a_search_read_its_kept_frame_sets_and_a_write_computes_them_again(tmp_path):
+    analytics = video(vehicle(0, color="red"), vehicle(1, color="black"), person(2), vehicle(3, color="red"))
+    engines = [duckdb_backend.SearchBackend(tmp_path / name, result_cache=0, kept_frames_mb=megabytes)
+               for name, megabytes in (("kept", 256), ("none", 0))]
+    try:
+        for engine in engines:
+            engine.index_video(video_id=1, name="a", analytics=analytics)
+        filters = parse_filters({"object:vehicle.color": ["red"]}, ONTOLOGY)
+        request = SearchRequest(ontology=ONTOLOGY, query=obj("vehicle"), filters=filters)
+        kept, none = engines
+        assert kept.search(request=request).counts["frames"] == 2
+        computed = kept._frames.misses
+        assert (kept._frames.hits, computed) == (0, 3)  # the query, the filter, their frames
+        occurrence = kept.occurrence(request=request, unit="objects")
+        assert kept._frames.hits == 3 and kept._frames.misses == computed
+        assert occurrence == none.occurrence(request=request, unit="objects")
+        assert occurrence["object:vehicle.color"]["red"] == 2
+        assert none._frames.hits == 0
+
+        kept.index_video(video_id=2, name="b", analytics=video(vehicle(0, color="red")))
+        assert kept.search(request=request).counts["frames"] == 3
+        assert kept._frames.misses == 2 * computed
+    finally:
+        for engine in engines:
+            engine.close()
