@@ -33,57 +33,37 @@ from indexer.overlays import Review, VideoReviews
 from indexer.query.tree import normalize
 from indexer.search import get_search_backend
 from indexer.search.contract import DEFAULT_FPS, Detection, SearchRequest
-from indexer.search.semantics import facet_frame_node, object_holds, positive_object_specs
+from indexer.search.semantics import matched_detections, numbered_detections
 from indexer.selectors import schema_ontology, video_labels, video_stream_url, videos_by_id
 
 
-def _numbered(batches: Iterable[list[Detection]]) -> Iterator[tuple[Detection, int]]:
-    """Each detection with its 0-based position among its frame's detections (record order)."""
-    frame, position = None, 0
-    for batch in batches:
-        for detection in batch:
-            here = (detection.video_id, detection.index)
-            position = position + 1 if here == frame else 0
-            frame = here
-            yield detection, position
-
-
-def _matched(request: SearchRequest) -> Iterator[tuple[Detection, int]]:
-    """The detections a search *matches* (the contract's labels rule: in a matching frame and
-    meeting one positive object predicate, any object where there is none), numbered."""
-    specs = positive_object_specs(facet_frame_node(request, None))
-    detections = get_search_backend().detections(request=request)
-    try:
-        for detection, position in _numbered(detections):
-            if not specs or any(object_holds(spec, detection) for spec in specs):
-                yield detection, position
-    finally:
-        detections.close()
-
-
 def search_items(*, request: SearchRequest, unit: str) -> list[dict[str, Any]]:
-    """The review items a search matches now, as :class:`Item` fields: one per track
-    (``unit`` tracks; its first matched detection gives label and attributes, its span runs
-    from its first to its last matched detection) or per untracked detection (``detections``)."""
-    items: dict[tuple[int, str], dict[str, Any]] = {}
-    for detection, position in _matched(request):
-        if (detection.track is None) != (unit == DETECTIONS):
-            continue
-        key = detection.track if unit == TRACKS else f"{detection.index}:{position}"
-        item = items.get((detection.video_id, key))
-        if item is None:
-            items[(detection.video_id, key)] = {
-                "video_id": detection.video_id, "video_name": detection.video_name, "unit": unit, "key": key,
-                "track": detection.track, "label": detection.label, "attrs": _own_attrs(detection),
-                "start_frame": detection.index, "end_frame": detection.index, "start_s": detection.t,
-                "end_s": detection.t}
-        else:
-            item["end_frame"], item["end_s"] = detection.index, detection.t
-    fps = {video.pk: video.fps or DEFAULT_FPS for video in videos_by_id(ids={v for v, _ in items}).values()}
-    for item in items.values():
-        item["end_s"] = seconds(item["end_s"] + 1 / fps.get(item["video_id"], DEFAULT_FPS))
-        item["start_s"] = seconds(item["start_s"])
-    return list(items.values())
+    """The review items a search matches now, as :class:`Item` fields: one per track (``unit``
+    tracks, the engine's :meth:`matched_tracks`: its first matched detection gives label and
+    attributes, its span runs from its first to its last matched detection) or per untracked
+    detection (``detections``)."""
+    backend = get_search_backend()
+    if unit == TRACKS:
+        spans = [{"video_id": found.video_id, "video_name": found.video_name, "key": found.track,
+                  "track": found.track, "label": found.label, "attrs": found.attrs, "start_frame": found.start_index,
+                  "end_frame": found.end_index, "start_s": found.start_t, "end_s": found.end_t}
+                 for found in backend.matched_tracks(request=request)]
+    else:
+        detections = backend.detections(request=request)
+        try:
+            spans = [{"video_id": found.video_id, "video_name": found.video_name, "key": f"{found.index}:{position}",
+                      "track": None, "label": found.label, "attrs": _own_attrs(found), "start_frame": found.index,
+                      "end_frame": found.index, "start_s": found.t, "end_s": found.t}
+                     for found, position in matched_detections(detections, request) if found.track is None]
+        finally:
+            detections.close()
+    fps = {video.pk: video.fps or DEFAULT_FPS for video in videos_by_id(ids={span["video_id"] for span in spans}
+                                                                          ).values()}
+    for span in spans:
+        span["unit"] = unit
+        span["end_s"] = seconds(span["end_s"] + 1 / fps.get(span["video_id"], DEFAULT_FPS))
+        span["start_s"] = seconds(span["start_s"])
+    return spans
 
 
 def _own_attrs(detection: Detection) -> dict[str, Any]:
@@ -205,7 +185,7 @@ def items_missing(*, campaign: Campaign, items: list[Item]) -> list[dict[str, An
         ontology = schema_ontology(campaign.schema)
         every_frame = SearchRequest(ontology=ontology, query=normalize({"video": {"name": list(names.values())}},
                                                                           ontology))
-        for detection, position in _numbered(get_search_backend().detections(request=every_frame)):
+        for detection, position in numbered_detections(get_search_backend().detections(request=every_frame)):
             if detection.track is not None:
                 present.add((detection.video_id, TRACKS, detection.track))
             else:

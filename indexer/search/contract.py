@@ -241,6 +241,23 @@ class Detection:
     lon: float | None
 
 
+@dataclass(frozen=True)
+class MatchedTrack:
+    """A track with a detection that a search matches (the labels rule), from its first
+    matched detection (``label``, ``attrs``: its own, less the review state laid over them)
+    to its last, by frame index and record order."""
+
+    video_id: int
+    video_name: str
+    track: str
+    label: str
+    attrs: dict[str, Any]
+    start_index: int
+    start_t: float
+    end_index: int
+    end_t: float
+
+
 @dataclass
 class SimilarTrack:
     """A track found by similarity, with the span a player needs (the track's first to
@@ -403,6 +420,12 @@ class BaseSearchBackend(abc.ABC):
         """Every detection in the matching frames, in batches of at most ``batch_size``,
         ordered by video id, frame index and record order; memory stays bounded by the batch.
         A generator: ``close()`` it when stopping early."""
+
+    @abc.abstractmethod
+    def matched_tracks(self, *, request: SearchRequest) -> list[MatchedTrack]:
+        """Every track with a detection the request matches, in the order of the first such
+        detection (video id, frame index, record order), as :func:`semantics.matched_tracks
+        <indexer.search.semantics.matched_tracks>` finds them in :meth:`detections`."""
 
     @abc.abstractmethod
     def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,

@@ -100,7 +100,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from indexer.facets import OBJECT_KINDS, UNITS, Facet, facets_for, filters_to_node
-from indexer.ontology import VIDEO_BUILTINS
+from indexer.ontology import REVIEW, VIDEO_BUILTINS
 from indexer.records import AttrValue, FrameRecord, ObjectRecord, TrackRecord, VideoMeta, Waypoint
 from indexer.search.contract import (
     DEFAULT_FPS,
@@ -110,8 +110,10 @@ from indexer.search.contract import (
     SCOPES,
     STAT_UNITS,
     WINDOW_SLACK_S,
+    Detection,
     Feature,
     Histogram,
+    MatchedTrack,
     SearchRequest,
     SearchResult,
 )
@@ -482,6 +484,45 @@ def positive_object_specs(node: dict[str, Any], positive: bool = True) -> list[d
     if kind == "dwell":
         return positive_object_specs(body["query"], positive)
     return [body] if kind == "object" and positive else []
+
+
+def numbered_detections(batches: Iterable[list[Detection]]) -> Iterator[tuple[Detection, int]]:
+    """Each detection with its 0-based position among its frame's detections (record order)."""
+    frame, position = None, 0
+    for batch in batches:
+        for detection in batch:
+            here = (detection.video_id, detection.index)
+            position = position + 1 if here == frame else 0
+            frame = here
+            yield detection, position
+
+
+def matched_detections(batches: Iterable[list[Detection]], request: SearchRequest
+                       ) -> Iterator[tuple[Detection, int]]:
+    """The detections of ``batches`` (an engine's :meth:`detections` of ``request``) that the
+    request *matches*: meeting one positive object predicate, any one where there is none;
+    each with its position in its frame."""
+    specs = positive_object_specs(facet_frame_node(request, None))
+    for detection, position in numbered_detections(batches):
+        if not specs or any(object_holds(spec, detection) for spec in specs):
+            yield detection, position
+
+
+def matched_tracks(batches: Iterable[list[Detection]], request: SearchRequest) -> list[MatchedTrack]:
+    """The tracks of the detections ``request`` matches among ``batches`` (an engine's
+    :meth:`detections` of it), as :meth:`~indexer.search.contract.BaseSearchBackend.matched_tracks`
+    defines them."""
+    first: dict[tuple[int, str], Detection] = {}
+    last: dict[tuple[int, str], Detection] = {}
+    for detection, _ in matched_detections(batches, request):
+        if detection.track is not None:
+            first.setdefault((detection.video_id, detection.track), detection)
+            last[(detection.video_id, detection.track)] = detection
+    return [MatchedTrack(video_id=start.video_id, video_name=start.video_name, track=start.track,
+                         label=start.label, attrs={k: v for k, v in start.attrs.items() if k != REVIEW},
+                         start_index=start.index, start_t=start.t, end_index=last[key].index,
+                         end_t=last[key].t)
+            for key, start in first.items()]
 
 
 def in_window(t: float, start_s: float, end_s: float | None) -> bool:

@@ -40,6 +40,7 @@ from indexer.search.contract import (
     Histogram,
     IndexCounts,
     LocatedFrame,
+    MatchedTrack,
     SearchRequest,
     SearchResult,
     SimilarTrack,
@@ -74,6 +75,7 @@ from indexer.search.duckdb.statistics import (
     attr_dict,
     box_list,
     matched_ids,
+    matched_tracks,
     row_detection,
 )
 from indexer.search.duckdb.track_vectors import VectorSearch, vector_files_prune, vectors_store
@@ -584,6 +586,12 @@ class SearchBackend(BaseSearchBackend):
                             batch = []
             if batch:
                 yield batch
+
+    def matched_tracks(self, *, request: SearchRequest) -> list[MatchedTrack]:
+        """One query grouping the matched detections by track (:func:`statistics.matched_tracks
+        <indexer.search.duckdb.statistics.matched_tracks>`)."""
+        with self._stats(request) as stats:
+            return [] if stats is None else matched_tracks(stats, request)
 
     def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
                      request: SearchRequest | None) -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ from typing import Any
 import duckdb
 
 from indexer.facets import Facet
+from indexer.ontology import REVIEW
 from indexer.search.contract import (
     Cooccurrence,
     CooccurrencePairs,
     Detection,
     Feature,
     Histogram,
+    MatchedTrack,
     SearchRequest,
     Timeline,
 )
@@ -248,6 +250,38 @@ JOIN videos v ON v.video_id = o.video_id
 LEFT JOIN attrs oa ON oa.object_id = o.object_id
 WHERE o.video_id = $video_id
 ORDER BY o.frame_id, o.object_id"""
+
+
+# The tracks of the detections a search matches: per (video, track), the first and the last
+# matched detection by (frame_id, object_id), the order of DETECTIONS; the first one's own
+# attributes, less the review state laid over them.
+MATCHED_TRACKS = """WITH hit AS (
+    SELECT o.object_id, o.frame_id, o.video_id, o.track, o.label, f.idx, f.t
+    FROM objects o JOIN {m} m ON m.frame_id = o.frame_id JOIN frames f ON f.frame_id = o.frame_id
+    WHERE o.track IS NOT NULL AND {specs}),
+spans AS (
+    SELECT video_id, track, min((frame_id, object_id)) AS first_key,
+           arg_min(object_id, (frame_id, object_id)) AS first_object,
+           arg_min(label, (frame_id, object_id)) AS label,
+           arg_min(idx, (frame_id, object_id)) AS start_idx, arg_min(t, (frame_id, object_id)) AS start_t,
+           arg_max(idx, (frame_id, object_id)) AS end_idx, arg_max(t, (frame_id, object_id)) AS end_t
+    FROM hit GROUP BY video_id, track),
+{attrs}
+SELECT s.video_id, v.name, s.track, s.label, oa.attrs, s.start_idx, s.start_t, s.end_idx, s.end_t
+FROM spans s JOIN videos v ON v.video_id = s.video_id LEFT JOIN attrs oa ON oa.object_id = s.first_object
+ORDER BY s.video_id, s.first_key"""
+
+
+def matched_tracks(stats: Stats, request: SearchRequest) -> list[MatchedTrack]:
+    """The contract's matched tracks from the main frame set of ``stats`` in one query."""
+    specs = joined([object_match(spec) for spec in positive_object_specs(facet_frame_node(request, None))],
+                   "OR", TRUE)
+    attrs = ATTRS_CTE.format(where=f"a.name <> '{REVIEW}' AND a.object_id IN (SELECT first_object FROM spans)")
+    rows = stats.con.execute(MATCHED_TRACKS.format(m=stats.main().table, specs=specs.text, attrs=attrs),
+                             specs.params).fetchall()
+    return [MatchedTrack(video_id=video_id, video_name=name, track=track, label=label, attrs=attr_dict(found),
+                         start_index=start_idx, start_t=start_t, end_index=end_idx, end_t=end_t)
+            for video_id, name, track, label, found, start_idx, start_t, end_idx, end_t in rows]
 
 
 def row_detection(row: tuple) -> Detection:

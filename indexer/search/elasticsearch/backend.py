@@ -71,6 +71,7 @@ from indexer.search.contract import (
     Detection,
     IndexCounts,
     LocatedFrame,
+    MatchedTrack,
     SearchRequest,
     SearchResult,
     SimilarTrack,
@@ -88,7 +89,7 @@ from indexer.search.elasticsearch.lock import WritersLock, writers_lock
 from indexer.search.elasticsearch.query import FRAME, TRACK, all_of, batched, live_key
 from indexer.search.elasticsearch.reader import MAX_WINDOW, PointInTime, Reader
 from indexer.search.elasticsearch.search import FacetSearch
-from indexer.search.semantics import append_split, check_video_id, refuse_track_records
+from indexer.search.semantics import append_split, check_video_id, matched_tracks, refuse_track_records
 
 logger = logging.getLogger(__name__)
 
@@ -578,6 +579,11 @@ class SearchBackend(BaseSearchBackend):
     def detections(self, *, request: SearchRequest, batch_size: int = 10_000) -> Iterator[list[Detection]]:
         """Every detection of the matching frames from their stored objects, by video and index."""
         return statistics.detections(self._reader, request, batch_size)
+
+    def matched_tracks(self, *, request: SearchRequest) -> list[MatchedTrack]:
+        """Found in :meth:`detections`, as the contract defines them (a scan of the matching
+        frames' objects)."""
+        return matched_tracks(self.detections(request=request), request)
 
     def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
                      request: SearchRequest | None) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from indexer.search.contract import (
     Feature,
     IndexCounts,
     LocatedFrame,
+    MatchedTrack,
     SearchRequest,
     SearchResult,
     SimilarTrack,
@@ -49,6 +50,7 @@ from indexer.search.semantics import (
     histogram,
     in_bbox,
     in_window,
+    matched_tracks,
     object_holds,
     page_bounds,
     pairs_facets,
@@ -257,6 +259,10 @@ class SearchBackend(BaseSearchBackend):
                         lat=lat, lon=lon)
 
         return batches(each(), batch_size)
+
+    def matched_tracks(self, *, request: SearchRequest) -> list[MatchedTrack]:
+        """Found in :meth:`detections`, as the contract defines them."""
+        return matched_tracks(self.detections(request=request), request)
 
     def frame_labels(self, *, video_id: int, start_s: float, end_s: float | None,
                      request: SearchRequest | None) -> list[dict[str, Any]]:

@@ -462,3 +462,18 @@ def comparable(result: SearchResult) -> SearchResult:
     """The result with its duration rounded: engines may sum clip durations in another order."""
     result.counts["duration_s"] = round(result.counts["duration_s"], 9)
     return result
+
+
+def test_matched_tracks_run_from_the_first_to_the_last_matched_detection(backend):
+    backend.index_video(video_id=7, name="gate", analytics=video(
+        vehicle(0, track="a", color="black"), vehicle(3, track="a", color="red"), vehicle(6, track="a", color="red"),
+        vehicle(9, track="a", color="black"), vehicle(4, track="b", color="red"), person(4), vehicle(5, color="red")))
+    red = SearchRequest(ontology=ONTOLOGY, query=obj("vehicle", color="red"))
+    assert [(found.track, found.label, found.attrs, found.start_index, found.end_index, found.end_t)
+            for found in backend.matched_tracks(request=red)] == [
+        ("a", "vehicle", {"color": "red"}, 3, 6, 6 / 30), ("b", "vehicle", {"color": "red"}, 4, 4, 4 / 30)]
+    # No positive object predicate: every detection of the matching frames (the person at 4 has no track).
+    not_person = SearchRequest(ontology=ONTOLOGY, query={"not": obj("person")})
+    assert [(found.track, found.start_index, found.end_index, found.attrs)
+            for found in backend.matched_tracks(request=not_person)] == [("a", 0, 9, {"color": "black"})]
+    assert {found.video_name for found in backend.matched_tracks(request=red)} == {"gate"}

@@ -105,6 +105,7 @@ def assert_stats_agree(truth, engine, ask: dict[str, Any], video_ids: list[int])
         truth.timeline(request=request, max_bins=ask["max_bins"])
     assert list(engine.detections(request=request, batch_size=ask["batch_size"])) == \
         list(truth.detections(request=request, batch_size=ask["batch_size"]))
+    assert engine.matched_tracks(request=request) == truth.matched_tracks(request=request)
     start_s, end_s = ask["window"]
     labels_request = request if ask["labels_request"] else None
     for video_id in video_ids:
