@@ -2,6 +2,7 @@
 target: 50 reviewers, p95 <= 300 ms per request, no error, while 20 analysts search).
 
     python -m bench.review_load [--reviewers 50] [--analysts 20] [--seconds 60] [--videos 10] [--frames 2000]
+                                [--think 0]
 
 A fresh data dir gets ``--videos`` generated ETA videos of ``--frames`` frames (10 detections
 each; about one track per 16 frames), ingested with ``manage.py ingest_file``; ``manage.py
@@ -9,7 +10,11 @@ serve`` starts as ``make run`` starts it (throttles raised: every client here is
 a shared machine). An admin creates a campaign over every vehicle track (timed: the
 campaign's creation). Then, for ``--seconds``, each reviewer takes a batch of 5 (``GET
 .../batch/?size=5``) and answers it (``POST .../votes/``, every item "yes"), over and over,
-while each analyst runs searches with facets. Two agreeing votes confirm an item, and each
+while each analyst runs searches with facets. ``--think S`` makes them people: a reviewer
+watches a batch's clips for about S seconds before voting, an analyst reads an answer for
+about S seconds before the next search (each wait drawn between S/2 and 3S/2, and each
+person arriving within the first S seconds); with 0
+(the default) they ask without a pause, which saturates the server. Two agreeing votes confirm an item, and each
 confirmation re-indexes its video in the task worker: that work shares the machine too.
 
 Prints one JSON line: the campaign (items, seconds to create), then per kind of request (batch,
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -84,7 +90,16 @@ class Timings:
                 for kind, values in self.seconds.items()}
 
 
-def reviewer(port: int, token: str, campaign: int, deadline: float, timings: Timings) -> None:
+def pause(think: float, rng: random.Random, *, arriving: bool = False) -> None:
+    """A person's pause of about ``think`` seconds (none for 0); ``arriving``: before the first
+    request, anywhere in the first ``think`` seconds (people do not all start at one instant)."""
+    if think > 0:
+        time.sleep(rng.uniform(0, think) if arriving else rng.uniform(think / 2, think * 3 / 2))
+
+
+def reviewer(port: int, token: str, campaign: int, deadline: float, timings: Timings, think: float) -> None:
+    rng = random.Random(token)
+    pause(think, rng, arriving=True)
     while time.monotonic() < deadline:
         status, body = timings.timed("batch", port, token, f"/api/v1/review/campaigns/{campaign}/batch/?size={BATCH}")
         if status != 200:
@@ -94,15 +109,18 @@ def reviewer(port: int, token: str, campaign: int, deadline: float, timings: Tim
         if batch["batch"] is None:
             return  # nothing left for this reviewer
         votes = {"batch": batch["batch"], "votes": [{"item": item["id"], "answer": "yes"} for item in batch["items"]]}
+        pause(think, rng)
         timings.timed("votes", port, token, f"/api/v1/review/campaigns/{campaign}/votes/", votes)
 
 
-def analyst(port: int, token: str, deadline: float, timings: Timings, queries: list[str]) -> None:
-    turn = 0
+def analyst(port: int, token: str, deadline: float, timings: Timings, queries: list[str], think: float) -> None:
+    rng, turn = random.Random(token), 0
+    pause(think, rng, arriving=True)
     while time.monotonic() < deadline:
         body = {"schema": "bench", "q": queries[turn % len(queries)], "page_size": 24}
         timings.timed("search", port, token, "/api/v1/search/", body)
         turn += 1
+        pause(think, rng)
 
 
 def run(args: argparse.Namespace, work: Path) -> dict:
@@ -143,8 +161,9 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         queries = ["vehicle", "vehicle(color=red) AND person", "person AND NOT vehicle(type=suv)",
                    "vehicle(review=confirmed)"]
         threads = [threading.Thread(target=reviewer, args=(port, tokens[f"reviewer-{n}"], campaign["id"], deadline,
-                                                           timings)) for n in range(args.reviewers)]
-        threads += [threading.Thread(target=analyst, args=(port, tokens[f"analyst-{n}"], deadline, timings, queries))
+                                                           timings, args.think)) for n in range(args.reviewers)]
+        threads += [threading.Thread(target=analyst, args=(port, tokens[f"analyst-{n}"], deadline, timings, queries,
+                                                          args.think))
                     for n in range(args.analysts)]
         for thread in threads:
             thread.start()
@@ -155,7 +174,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         server.terminate()
         server.wait(timeout=60)
     return {"videos": args.videos, "detections": detections, "reviewers": args.reviewers, "analysts": args.analysts,
-            "seconds": args.seconds, "campaign_items": campaign["items"], "campaign_create_s": round(created_s, 3),
+            "seconds": args.seconds, "think_s": args.think, "campaign_items": campaign["items"],
+            "campaign_create_s": round(created_s, 3),
             "states_at_end": json.loads(stats).get("states"), **timings.summary()}
 
 
@@ -166,6 +186,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--videos", type=int, default=10)
     parser.add_argument("--frames", type=int, default=2000, help="frames of each video (10 detections a frame)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="about how many seconds a person pauses between requests (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="scoop-bench-review-load-") as work:
         print(json.dumps(run(args, Path(work))))

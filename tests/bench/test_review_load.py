@@ -11,13 +11,13 @@ pytestmark = pytest.mark.slow
 
 
 def test_reviewers_confirm_items_while_an_analyst_searches_and_nothing_fails(tmp_path):
-    args = argparse.Namespace(reviewers=2, analysts=1, seconds=6.0, videos=1, frames=200)
+    args = argparse.Namespace(reviewers=2, analysts=1, seconds=6.0, videos=1, frames=200, think=0.2)
 
     work = tmp_path / "run"
     work.mkdir()
     report = run(args, work)
 
-    assert (report["videos"], report["detections"], report["reviewers"]) == (1, 2000, 2)
+    assert (report["videos"], report["detections"], report["reviewers"], report["think_s"]) == (1, 2000, 2, 0.2)
     assert report["campaign_items"] > 0
     states = report["states_at_end"]
     assert sum(states.values()) == report["campaign_items"]
