@@ -4,7 +4,7 @@ and the review states the search layer lays over the index (:func:`review_states
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,13 +96,16 @@ class ReviewerGold:
                              min_accuracy=settings.SCOOP_REVIEW_MIN_GOLD_ACCURACY)
 
 
-def campaign_reviewers(*, campaign: Campaign) -> dict[int, ReviewerGold]:
-    """Each reviewer who voted in the campaign: votes, gold votes and how many were right."""
-    rows = (Vote.objects.filter(item__campaign=campaign).values("reviewer_id", "reviewer__username")
+def campaign_reviewers(*, campaign: Campaign, ids: Collection[int] | None = None) -> dict[int, ReviewerGold]:
+    """Each reviewer who voted in the campaign (or those of them in ``ids``): votes, gold votes
+    and how many were right."""
+    votes, batches = Vote.objects.filter(item__campaign=campaign), Batch.objects.filter(campaign=campaign, flagged=True)
+    if ids is not None:
+        votes, batches = votes.filter(reviewer_id__in=ids), batches.filter(reviewer_id__in=ids)
+    rows = (votes.values("reviewer_id", "reviewer__username")
             .annotate(votes=Count("id"), gold_votes=Count("id", filter=Q(gold=True)),
                       gold_correct=Count("id", filter=Q(gold=True, correct=True))))
-    flagged = dict(Batch.objects.filter(campaign=campaign, flagged=True).values_list("reviewer_id")
-                   .annotate(n=Count("id")).values_list("reviewer_id", "n"))
+    flagged = dict(batches.values_list("reviewer_id").annotate(n=Count("id")).values_list("reviewer_id", "n"))
     return {row["reviewer_id"]: ReviewerGold(
         reviewer_id=row["reviewer_id"], username=row["reviewer__username"], votes=row["votes"],
         gold_votes=row["gold_votes"], gold_correct=row["gold_correct"],

@@ -162,12 +162,14 @@ def votes_submit(*, campaign: Campaign, reviewer: AbstractBaseUser, batch_id: in
 def items_aggregate(*, campaign: Campaign, items) -> int:
     """Set the state of ``items`` (a queryset of the campaign's items) from their counted votes;
     items an admin decided, and gold items, keep theirs. How many changed."""
-    standing = {pk: reviewer.good_standing for pk, reviewer in campaign_reviewers(campaign=campaign).items()}
     open_items = {item.pk: item for item in items.filter(decided_by__isnull=True, gold_answer="")}
+    votes = list(Vote.objects.filter(item_id__in=open_items, gold=False, batch__flagged=False).order_by("id")
+                 .values_list("item_id", "reviewer_id", "answer", "correction"))
+    # The standing of these votes' reviewers alone: a submission costs its items' votes, not the campaign's.
+    standing = {pk: reviewer.good_standing for pk, reviewer in
+                campaign_reviewers(campaign=campaign, ids={vote[1] for vote in votes}).items()}
     counted: dict[int, list[CountedVote]] = defaultdict(list)
-    for item_id, reviewer_id, answer, correction in (
-            Vote.objects.filter(item_id__in=open_items, gold=False, batch__flagged=False).order_by("id")
-            .values_list("item_id", "reviewer_id", "answer", "correction")):
+    for item_id, reviewer_id, answer, correction in votes:
         counted[item_id].append(CountedVote(answer, correction, standing.get(reviewer_id, True)))
     changed = []
     for pk, item in open_items.items():

@@ -8,10 +8,11 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from analytics.review.models import Batch, Item
-from analytics.review.selectors import review_states
+from analytics.review.models import Batch, Campaign, Item
+from analytics.review.selectors import campaign_reviewers, review_states
 from tests.analytics.corpus import index_video
 from tests.analytics.review.conftest import road
 
@@ -282,6 +283,10 @@ def test_gold_items_are_mixed_in_unmarked_and_a_failed_batch_does_not_count(admi
     ]
     # Ruth gets the items that still need votes, and the gold item she has not answered.
     assert sorted(i["track"] for i in batch(ruth, campaign)["items"]) == ["1", "2", "3", "4"]
+    # Aggregation asks for the standing of the voters it counts alone.
+    rob_id = get_user_model().objects.get(username="rob").pk
+    only_rob = campaign_reviewers(campaign=Campaign.objects.get(pk=campaign), ids={rob_id})
+    assert [(gold.username, gold.gold_correct, gold.flagged_batches) for gold in only_rob.values()] == [("rob", 1, 0)]
 
 
 def test_a_reviewer_out_of_standing_no_longer_decides(admin, campaign, reviewers, settings):
