@@ -282,6 +282,9 @@ class Search:
                     self.kept.release(key)
             return
         view = f"scoop_kept_{id(self):x}"
+        # A result this connection left unread (a fetchone) is ended first: register refuses to
+        # run beside one, where execute would have dropped it.
+        self.con.complete()
         self.con.register(view, pd.DataFrame(rows, copy=False))
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *{extra} FROM {view}")
