@@ -73,7 +73,7 @@ class Search:
         self.frame_sets: dict[str | None, FrameSet] = {}
         self.parts: dict[str | None, str] = {}
         self.leads: str | None = None  # temp table of sequence leads, when the query has a sequence
-        # Frame sets kept across searches of ``generation`` (the snapshot's identity); None: none.
+        # Frame sets kept across the searches of one index ``generation`` (any value naming it); None: none.
         self.kept = kept if generation is not None else None
         self.generation = generation
 
