@@ -1,25 +1,46 @@
-"""What the benchmark programs share: running ``manage.py`` on a data dir, a free port,
-waiting for a server, tokens, a process tree's CPU time, and percentiles."""
+"""What the benchmark programs share: running ``manage.py`` on a data dir, serving it, a free
+port, waiting for a server, tokens, a person's pauses, a process tree's CPU time, and
+percentiles."""
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_START_S = 60
 
 
+def embedded_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This process's environment, on the embedded settings with ``data_dir``, quiet, plus ``settings``."""
+    return {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
+            "LOG_LEVEL": "WARNING", **settings}
+
+
 def manage(data_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess:
     """``manage.py ARGS`` on the embedded settings with ``data_dir`` as its data dir; raises when it fails."""
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=embedded_env(data_dir), check=True,
                           capture_output=capture, text=True)
+
+
+def serve(data_dir: Path, port: int, *, log: Any = subprocess.DEVNULL, **settings: str) -> subprocess.Popen:
+    """``manage.py serve`` on ``port`` as ``make run`` starts it (web processes, task worker), with
+    ``settings`` added to its environment; its output goes to ``log`` (a file, or nowhere)."""
+    return subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO,
+                            env=embedded_env(data_dir, **settings), stdout=log, stderr=subprocess.STDOUT)
+
+
+def pause_s(think: float, rng: random.Random, *, arriving: bool = False) -> float:
+    """A person's pause of about ``think`` seconds: between half and one and a half times it;
+    ``arriving``, before the first request, anywhere in the first ``think`` seconds (people do not
+    all start at one instant)."""
+    return rng.uniform(0, think) if arriving else rng.uniform(0.5, 1.5) * think
 
 
 def issue_token(data_dir: Path, name: str, role: str) -> str:

@@ -48,9 +48,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import REPO, free_port, issue_token, manage, percentile, tree_cpu_s, wait_for_port
+from bench.common import REPO, free_port, issue_token, manage, percentile, serve, tree_cpu_s, wait_for_port
 from bench.corpus import DETECTIONS_PER_FRAME, UPLOAD_ONTOLOGY, demo_ontology, parse_size, write_corpus
-from bench.load import start_server
 from bench.search import timed_ingest
 from fixtures.generate_eta import write_eta_video
 from scoop_client import JobFailed, ScoopClient, ScoopError
@@ -160,7 +159,7 @@ def serve_and_post(data_dir: Path, corpus_dir: Path, files: list[Posting], fleet
     for posting in files:
         run.postings.put(posting)
     with open(data_dir / "server.log", "w") as log:
-        server = start_server(data_dir, port, log)
+        server = serve(data_dir, port, log=log)
         try:
             wait_for_port(port)
             url = f"http://127.0.0.1:{port}"

@@ -36,7 +36,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
+from bench.common import free_port, issue_token, manage, pause_s, percentile, serve, wait_for_port
 from bench.corpus import DETECTIONS_PER_FRAME, UPLOAD_ONTOLOGY, demo_ontology, parse_size, write_corpus
 from bench.search import QUERIES
 from fixtures.generate_eta import write_eta_video
@@ -146,7 +145,7 @@ def analyst_loop(api: Api, tally: Tally, stop: threading.Event, think: float, va
     """Run the mix until ``stop``; every request is timed or counted as an error."""
     rng = random.Random()
     # Start at a random point of the first pause, so that the analysts do not ask in lockstep.
-    stop.wait(random.uniform(0, think))
+    stop.wait(pause_s(think, rng, arriving=True))
     while not stop.is_set():
         for name, body in varied_mix(rng) if varied else MIX:
             if stop.is_set():
@@ -158,7 +157,7 @@ def analyst_loop(api: Api, tally: Tally, stop: threading.Event, think: float, va
             except Exception as failure:  # any failure is an error of the run, reported at the end
                 error = _failure(failure)
             tally.record(name, (time.perf_counter() - started) * 1000, error)
-            stop.wait(rng.uniform(0.5, 1.5) * think)
+            stop.wait(pause_s(think, rng))
 
 
 def ingest_loop(api: Api, payloads: list[tuple[str, Path, int]], progress: IngestProgress,
@@ -204,14 +203,6 @@ def prepare(data_dir: Path, detections: int, ingest_videos: int, ingest_frames: 
     return extra
 
 
-def start_server(data_dir: Path, port: int, log) -> subprocess.Popen:
-    """``manage.py serve`` as ``make run`` starts it, with its web processes and task worker."""
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
 def run(*, analysts: int, duration: float, think: float, data_dir: Path,
         payloads: list[tuple[str, Path, int]], varied: bool = False) -> dict:
     """Serve ``data_dir`` and put it under load for ``duration`` seconds; the report."""
@@ -221,7 +212,7 @@ def run(*, analysts: int, duration: float, think: float, data_dir: Path,
     port = free_port()
     tally, progress, stop = Tally(), IngestProgress(), threading.Event()
     with open(data_dir / "server.log", "w") as log:
-        server = start_server(data_dir, port, log)
+        server = serve(data_dir, port, log=log)
         try:
             wait_for_port(port)
             threads = [threading.Thread(target=analyst_loop, args=(Api(port, analyst), tally, stop, think, varied))

@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import REPO, free_port, manage, wait_for_port
+from bench.common import free_port, manage, serve, wait_for_port
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 
 PER_VIDEO = 100_000
@@ -115,10 +112,7 @@ def main() -> None:
         data_dir.mkdir()
         schema_id = build(data_dir, Path(work), args.detections)
         port = free_port()
-        env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-               "LOG_LEVEL": "WARNING", "SCOOP_MAP_TILES": ""}
-        server = subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = serve(data_dir, port, SCOOP_MAP_TILES="")
         try:
             wait_for_port(port)
             timings = measure(port, schema_id, args.repeat, args.clicks)

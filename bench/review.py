@@ -28,16 +28,13 @@ import argparse
 import csv
 import io
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import REPO, free_port, issue_token, manage, percentile, wait_for_port
+from bench.common import free_port, issue_token, manage, percentile, serve, wait_for_port
 from fixtures.generate_eta import DEFAULT_ONTOLOGY, write_eta_video
 from indexer.facets import parse_filters
 from indexer.formats import read_analytics
@@ -122,10 +119,7 @@ def run_server(sizes: list[int], repeat: int, work: Path) -> list[dict]:
                "--mode", "filter")
     admin, analyst = issue_token(data_dir, "bench-admin", "admin"), issue_token(data_dir, "bench-analyst", "analyst")
     port = free_port()
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "LOG_LEVEL": "WARNING", "SCOOP_THROTTLE_SEARCH": "1000000/minute", "SCOOP_THROTTLE_API": "1000000/minute"}
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(data_dir, port, SCOOP_THROTTLE_SEARCH="1000000/minute", SCOOP_THROTTLE_API="1000000/minute")
     rows = []
     try:
         wait_for_port(port)

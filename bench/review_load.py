@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,7 +34,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bench.common import REPO, free_port, manage, percentile, wait_for_port
+from bench.common import free_port, manage, pause_s, percentile, serve, wait_for_port
 from fixtures.generate_eta import write_eta_video
 
 OBJECTS_PER_FRAME = 10
@@ -90,16 +87,9 @@ class Timings:
                 for kind, values in self.seconds.items()}
 
 
-def pause(think: float, rng: random.Random, *, arriving: bool = False) -> None:
-    """A person's pause of about ``think`` seconds (none for 0); ``arriving``: before the first
-    request, anywhere in the first ``think`` seconds (people do not all start at one instant)."""
-    if think > 0:
-        time.sleep(rng.uniform(0, think) if arriving else rng.uniform(think / 2, think * 3 / 2))
-
-
 def reviewer(port: int, token: str, campaign: int, deadline: float, timings: Timings, think: float) -> None:
     rng = random.Random(token)
-    pause(think, rng, arriving=True)
+    time.sleep(pause_s(think, rng, arriving=True))
     while time.monotonic() < deadline:
         status, body = timings.timed("batch", port, token, f"/api/v1/review/campaigns/{campaign}/batch/?size={BATCH}")
         if status != 200:
@@ -109,18 +99,18 @@ def reviewer(port: int, token: str, campaign: int, deadline: float, timings: Tim
         if batch["batch"] is None:
             return  # nothing left for this reviewer
         votes = {"batch": batch["batch"], "votes": [{"item": item["id"], "answer": "yes"} for item in batch["items"]]}
-        pause(think, rng)
+        time.sleep(pause_s(think, rng))
         timings.timed("votes", port, token, f"/api/v1/review/campaigns/{campaign}/votes/", votes)
 
 
 def analyst(port: int, token: str, deadline: float, timings: Timings, queries: list[str], think: float) -> None:
     rng, turn = random.Random(token), 0
-    pause(think, rng, arriving=True)
+    time.sleep(pause_s(think, rng, arriving=True))
     while time.monotonic() < deadline:
         body = {"schema": "bench", "q": queries[turn % len(queries)], "page_size": 24}
         timings.timed("search", port, token, "/api/v1/search/", body)
         turn += 1
-        pause(think, rng)
+        time.sleep(pause_s(think, rng))
 
 
 def run(args: argparse.Namespace, work: Path) -> dict:
@@ -142,11 +132,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     tokens = json.loads(manage(data_dir, "shell", "-c", TOKENS.format(roles=json.dumps(roles))).stdout
                         .strip().splitlines()[-1])
     port = free_port()
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "LOG_LEVEL": "WARNING", **{f"SCOOP_THROTTLE_{scope}": "1000000/minute" for scope in
-                                      ("SEARCH", "INGEST", "MEDIA", "API", "UPLOAD")}}
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(data_dir, port, **{f"SCOOP_THROTTLE_{scope}": "1000000/minute" for scope in
+                                      ("SEARCH", "INGEST", "MEDIA", "API", "UPLOAD")})
     try:
         wait_for_port(port)
         started = time.perf_counter()

@@ -28,8 +28,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,7 +37,7 @@ import cv2
 import numpy as np
 
 from bench import common
-from bench.common import REPO, free_port, issue_token, manage, wait_for_port
+from bench.common import free_port, issue_token, manage, serve, wait_for_port
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 # The random bytes that follow the video are this block, repeated with a counter mixed in.
@@ -183,11 +181,8 @@ def run(sizes: list[int], chunk: int, data_dir: Path, work: Path) -> list[dict]:
     manage(data_dir, "migrate")
     token = issue_token(data_dir, "bench-analyst", "analyst")
     port = free_port()
-    env = {**os.environ, "SCOOP_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "scoop.settings.embedded",
-           "LOG_LEVEL": "WARNING", "SCOOP_THROTTLE_UPLOAD": "1000000/minute", "SCOOP_THROTTLE_API": "1000000/minute",
-           "SCOOP_UPLOAD_MAX_BYTES": str(max(sizes))}
-    server = subprocess.Popen([sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(data_dir, port, SCOOP_THROTTLE_UPLOAD="1000000/minute", SCOOP_THROTTLE_API="1000000/minute",
+                   SCOOP_UPLOAD_MAX_BYTES=str(max(sizes)))
     rows = []
     try:
         common.SERVER_START_S = max(common.SERVER_START_S, SERVER_START_S)

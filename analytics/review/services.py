@@ -74,14 +74,15 @@ def _items_insert(campaign: Campaign, found: list[dict[str, Any]]) -> None:
     each value through its field: a campaign of many tracks spent most of its time there."""
     if not found:
         return
-    same = {"campaign_id": campaign.pk, "updated_at": timezone.now(), **_NEW_ITEM}
-    fixed = [Item._meta.get_field(name).get_db_prep_save(value, connection) for name, value in same.items()]
+    same = {Item._meta.get_field(name): value
+            for name, value in {"campaign_id": campaign.pk, "updated_at": timezone.now(), **_NEW_ITEM}.items()}
+    fixed = [field.get_db_prep_save(value, connection) for field, value in same.items()]
     given = {name: Item._meta.get_field(name) for name in found[0]}
     # Of what varies, only JSON needs its field's preparation; the rest goes as it is.
     json = {name: field for name, field in given.items() if field.get_internal_type() == "JSONField"}
     rows = [[*fixed, *(json[name].get_db_prep_save(item[name], connection) if name in json else item[name]
                        for name in given)] for item in found]
-    fields = [Item._meta.get_field(name) for name in same] + list(given.values())
+    fields = [*same, *given.values()]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {connection.ops.quote_name(Item._meta.db_table)} ({columns}) "

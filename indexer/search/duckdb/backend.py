@@ -463,7 +463,10 @@ class SearchBackend(BaseSearchBackend):
         return [next(one_pass) if alone else next(searched) for alone in local]
 
     def _kept(self) -> dict[str, Any]:
-        """What lets a search on this thread's reader share the frame sets of its generation."""
+        """What lets a search on this thread's reader share the frame sets of its generation
+        (nothing when none are kept: a search then reads no set back to keep it)."""
+        if self._frames.max_bytes <= 0:
+            return {}
         snapshot: Snapshot = self._local.reader[3]
         # A wiped and rebuilt index reuses generation names; its lineage is new.
         return {"kept": self._frames, "generation": (snapshot.identity, snapshot.lineage, snapshot.generation)}
