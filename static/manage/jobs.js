@@ -2,7 +2,7 @@
 // queued or running, slowly otherwise; Current and Archived tabs, a column:keyword search,
 // and each job's actions (retry, cancel, delete, archive, expiry) through the same API.
 
-import { apiDelete, apiGet, apiPost, apiPut } from "../dashboard/api.js";
+import { apiDelete, apiGet, apiPost, apiPut, isAbort, Latest } from "../dashboard/api.js";
 import { el, formatCount, formatDuration, plural, replace } from "../dashboard/dom.js";
 
 const ACTIVE_MS = 2000;
@@ -19,6 +19,9 @@ const tabs = [...document.querySelectorAll('[role="tab"][data-tab]')];
 const shown = { tab: "current", q: "", page: 1 };
 let timer = null;
 let paused = false;
+// One poll at a time: a tab, a search or a page asked while another poll waits replaces it, so
+// an older answer never lands after a newer one.
+const polls = new Latest();
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "-";
@@ -133,9 +136,10 @@ function row(job) {
 
 async function poll() {
   clearTimeout(timer);
+  const signal = polls.next();
   let active = false;
   try {
-    const page = await apiGet("/api/v1/jobs/", shown);
+    const page = await apiGet("/api/v1/jobs/", shown, { signal });
     active = page.results.some((job) => job.status === "queued" || job.status === "running");
     const empty = el("tr", {}, el("td", { colspan: String(COLUMNS) }, el("div", { class: "notice empty" },
       el("strong", {}, shown.q ? "No job matches the search." : `No ${shown.tab} jobs.`),
@@ -146,6 +150,7 @@ async function poll() {
     newer.hidden = page.page <= 1;
     updated.textContent = `${plural(page.count, "jobs")}, updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
+    if (isAbort(error)) return; // a newer poll took over
     updated.textContent = `Could not update: ${error.message}`;
   }
   if (!paused) timer = setTimeout(poll, active ? ACTIVE_MS : IDLE_MS);
